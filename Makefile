@@ -1,0 +1,24 @@
+# Everything a fresh machine needs: `make demo` (the main job) and `make test` (the whole suite).
+# Both create .venv on first use with the exact pins of requirements/dev.txt.
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml requirements/dev.txt scripts/setup.sh
+	PYTHON=$(PYTHON) bash scripts/setup.sh
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/videoespresso demo
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/ruff check src tests benchmarks scripts
+	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	for script in benchmarks/*.py; do $(VENV)/bin/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info
