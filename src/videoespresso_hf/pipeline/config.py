@@ -1,0 +1,169 @@
+"""Configuration of a build: data, fully serialisable, saved as ``OUT/build_config.json``.
+
+Each stage declares which part of the config changes its output (``Stage.config_slice``); that part goes
+into the stage's fingerprint, so a changed setting recomputes exactly the stages downstream of it (a new
+``tau`` reuses every caption) and never reuses stale results silently. Runtime-only settings (runner,
+workers, dry run, budget, endpoint URL) are excluded from fingerprints on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from videoespresso_hf.embeddings import DEFAULT_EMBEDDING_MODEL
+from videoespresso_hf.llm.config import LLMConfig
+
+__all__ = [
+    "DEFAULT_CAPTION_MODELS",
+    "DEFAULT_TAU",
+    "BuildConfig",
+    "CaptionConfig",
+    "DedupConfig",
+    "GroupConfig",
+    "SamplingConfig",
+]
+
+# The paper captions with InternVL2-8B, which ships only remote code (no native transformers class).
+# InternVL3-8B-hf is the same family converted to the native `internvl` architecture, so it loads with
+# AutoModelForImageTextToText and no trust_remote_code. For the endpoint backend the default is a cheap
+# vision model of the OpenAI API; a vLLM server can serve "OpenGVLab/InternVL2-8B" itself (pass --model).
+DEFAULT_CAPTION_MODELS: dict[str, str] = {
+    "openai": "gpt-4o-mini",
+    "transformers": "OpenGVLab/InternVL3-8B-hf",
+}
+
+# Chosen by measurement with benchmarks/redundancy_removal_savings.py (see its docstring): the threshold on
+# cosine similarity between a caption and the last kept caption above which the later frame is dropped.
+DEFAULT_TAU = 0.9
+
+
+class SamplingConfig(BaseModel):
+    """How frames are sampled before captioning (paper §1.2: FPS 1 for static, 2–4 for dynamic content).
+
+    Attributes:
+        strategy: ``"adaptive"`` (per shot, static shots at ``static_fps``, dynamic at ``dynamic_fps``),
+            ``"fps"`` (a fixed ``fps`` everywhere) or ``"uniform"`` (``num_frames`` evenly spaced).
+        static_fps / dynamic_fps: adaptive rates.
+        fps: rate of the ``"fps"`` strategy.
+        num_frames: frame count of the ``"uniform"`` strategy.
+        max_frames: cap per video (evenly thinned when exceeded); None for no cap.
+        options: extra keyword arguments for the video package's adaptive planner (motion threshold, ...).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Literal["adaptive", "fps", "uniform"] = "adaptive"
+    static_fps: float = Field(default=1.0, gt=0)
+    dynamic_fps: float = Field(default=3.0, gt=0)
+    fps: float = Field(default=1.0, gt=0)
+    num_frames: int = Field(default=32, ge=1)
+    max_frames: int | None = Field(default=None, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaptionConfig(BaseModel):
+    """Frame captioning (paper §1.3).
+
+    Attributes:
+        backend: ``"openai"`` (any OpenAI-compatible chat-completions endpoint: OpenAI, vLLM, TGI, ...) or
+            ``"transformers"`` (a local ``AutoModelForImageTextToText``, batched).
+        model: model id; None picks :data:`DEFAULT_CAPTION_MODELS` for the backend.
+        prompt_version: template file ``pipeline/prompts/<prompt_version>.jinja``.
+        image_max_side: frames are downscaled so their longer side is at most this many pixels.
+        detail: OpenAI image detail (``"low"`` is a flat 85 tokens per image).
+        max_new_tokens: caption length cap.
+        batch_size: frames per forward pass (transformers backend).
+        device / dtype: where and in what precision the local model runs (transformers backend).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["openai", "transformers"] = "openai"
+    model: str | None = None
+    prompt_version: str = "caption.v1"
+    image_max_side: int = Field(default=512, ge=16)
+    detail: Literal["low", "high", "auto"] = "low"
+    max_new_tokens: int = Field(default=96, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    device: str | None = None
+    dtype: str = "auto"
+
+    @property
+    def resolved_model(self) -> str:
+        return self.model or DEFAULT_CAPTION_MODELS[self.backend]
+
+
+class DedupConfig(BaseModel):
+    """Semantic-aware redundancy removal (paper §1.4).
+
+    Attributes:
+        embedder: sentence-transformers model id or path (paper: BGE-M3).
+        tau: cosine-similarity threshold; a caption at least this similar to the last *kept* caption is
+            dropped (the later frame goes: the paper's LIFO rule). Thresholds are model-specific: the default
+            was measured with the offline MiniLM embedder (see ``benchmarks/redundancy_removal_savings.py``);
+            BGE-M3 similarities sit higher on the scale, re-measure before relying on it.
+        compare_to: ``"last_kept"`` (default; a slow drift still keeps a frame once it has drifted far enough)
+            or ``"previous"`` (literal adjacent-frame similarity, as the paper words it).
+        batch_size: captions per embedding batch.
+        device: embedder device (None: sentence-transformers picks).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    embedder: str = DEFAULT_EMBEDDING_MODEL
+    tau: float = Field(default=DEFAULT_TAU, ge=-1.0, le=1.0)
+    compare_to: Literal["last_kept", "previous"] = "last_kept"
+    batch_size: int = Field(default=32, ge=1)
+    device: str | None = None
+
+
+class GroupConfig(BaseModel):
+    """Grouping of kept captions (paper §1.5: 15 consecutive captions per group, no overlap).
+
+    Attributes:
+        size: captions per group.
+        min_size: a trailing group shorter than this is merged into the previous group (1 keeps it as is).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(default=15, ge=1)
+    min_size: int = Field(default=1, ge=1)
+
+
+class BuildConfig(BaseModel):
+    """Everything that decides what ``videoespresso build`` produces.
+
+    Attributes:
+        sampling / captions / dedup / groups: the part-1 stages.
+        llm: the OpenAI-compatible client used by LLM stages (endpoint, concurrency, retries, budget);
+            the captioner uses it with ``captions.model`` as the model id.
+        stages: free-form settings of later stages, keyed by stage name (each stage validates its own).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    captions: CaptionConfig = Field(default_factory=CaptionConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    groups: GroupConfig = Field(default_factory=GroupConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    stages: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def caption_llm_config(self) -> LLMConfig:
+        """The LLM client config of the captioner: the shared endpoint settings, the caption model."""
+        return self.llm.model_copy(update={"model": self.captions.resolved_model})
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.model_dump_json(indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> BuildConfig:
+        return cls.model_validate_json(Path(path).read_text())
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return json.loads(self.model_dump_json())

@@ -1,0 +1,64 @@
+"""Built-in stages. Importing this package registers every stage module that is present.
+
+The chain order comes from each stage's ``after`` attribute, not from the order below.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from videoespresso_hf.pipeline.stages.base import (
+    DatasetStage,
+    Stage,
+    StageContext,
+    StageError,
+    StageUsage,
+    get_stage,
+    register_stage,
+    registered_stages,
+    stage_chain,
+    stage_fingerprints,
+)
+
+STAGE_MODULES: tuple[str, ...] = (
+    "sample_frames",
+    "caption",
+    "dedup",
+    "group",
+    # part 2 (issue 5); skipped while absent
+    "qa_generation",
+    "qa_filter",
+    "cot_evidence",
+    "grounding",
+    "distractors",
+    "export",
+)
+
+
+def load_stages() -> None:
+    """Import every stage module present so that its stages register themselves."""
+    for module in STAGE_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as error:
+            if error.name == f"{__name__}.{module}":
+                continue
+            raise
+
+
+load_stages()
+
+__all__ = [
+    "STAGE_MODULES",
+    "DatasetStage",
+    "Stage",
+    "StageContext",
+    "StageError",
+    "StageUsage",
+    "get_stage",
+    "load_stages",
+    "register_stage",
+    "registered_stages",
+    "stage_chain",
+    "stage_fingerprints",
+]
