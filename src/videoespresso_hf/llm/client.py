@@ -1,0 +1,314 @@
+"""The one way the library talks to LLMs/VLMs: any OpenAI-compatible chat-completions endpoint.
+
+Responsibilities, in the order a request meets them: the response cache (a hit costs no HTTP call),
+the budget cap (checked before each paid attempt), retries with exponential backoff and jitter on
+429/5xx/timeouts/connection errors (our policy; the SDK's own retries are off), structured-output
+validation with pydantic (a malformed or schema-violating answer is asked again, then recorded as a
+failure), and the ledger (every paid attempt and every cache hit is a row).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel
+
+from videoespresso_hf.llm._sqlite import Database
+from videoespresso_hf.llm.cache import ResponseCache
+from videoespresso_hf.llm.config import LLMConfig
+from videoespresso_hf.llm.ledger import CostEstimate, Ledger, estimate_call, estimate_cost
+from videoespresso_hf.llm.request import LLMRequest, LLMResult, Usage, parse_answer, request_body, request_key
+
+logger = logging.getLogger(__name__)
+
+# Sent to loopback servers (tests, a local vLLM) when no key is in the environment; they ignore it.
+LOOPBACK_DUMMY_KEY = "sk-loopback-no-key"
+
+_RETRYABLE_STATUS = {408, 409, 429}
+# These mean the configuration is wrong (key, permissions, model name): every request would fail alike.
+_FATAL_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
+
+
+class MissingAPIKeyError(RuntimeError):
+    """No API key in the environment for a non-loopback endpoint."""
+
+
+class TransientFailure(RuntimeError):
+    """Retries on 429/5xx/timeouts were exhausted."""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    name = type(exc).__name__
+    return f"{name}: {text[:300]}" if text else name
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
+    # A body that is not JSON (or not a completion) is a broken response from the server, not a bad request.
+    return isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError)
+
+
+def _retry_after_s(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    headers = response.headers
+    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            return None  # an HTTP-date: fall back to our own backoff
+    return None
+
+
+class LLMClient:
+    """Chat completions with cache, retries, structured output, bounded concurrency and a cost ledger.
+
+    Args:
+        config: endpoint, limits, prices and the cache location.
+        cache / ledger: explicit stores; by default both live in ``config.cache_path`` (SQLite).
+        sleep: the function used to wait between retries (``time.sleep``).
+
+    The API key is read once here from ``$<config.api_key_env>`` and handed to the openai client only;
+    it is never stored in the config, the cache, the ledger or log messages.
+    """
+
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        cache: ResponseCache | None = None,
+        ledger: Ledger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        db = Database(config.cache_path) if cache is None or ledger is None else None
+        self.cache = cache if cache is not None else ResponseCache(db=db)
+        self.ledger = ledger if ledger is not None else Ledger(config, db=db)
+        self._sleep = sleep
+        api_key = os.environ.get(config.api_key_env) or (LOOPBACK_DUMMY_KEY if config.is_loopback() else None)
+        # Without a key we can still answer from the cache and estimate costs; HTTP calls fail clearly.
+        self._openai: openai.OpenAI | None = None
+        if api_key is not None:
+            self._openai = openai.OpenAI(
+                api_key=api_key,
+                base_url=config.resolved_base_url(),
+                timeout=config.timeout_s,
+                max_retries=0,  # the retry policy is ours (and tested), not the SDK's
+            )
+
+    def __repr__(self) -> str:
+        return f"LLMClient(model={self.config.model!r}, base_url={self.config.resolved_base_url()!r})"
+
+    @property
+    def openai(self) -> openai.OpenAI:
+        """The underlying SDK client (for batch mode); raises if no API key is configured."""
+        if self._openai is None:
+            raise MissingAPIKeyError(
+                f"no API key: set ${self.config.api_key_env} (the key is only ever read from the environment)"
+            )
+        return self._openai
+
+    def close(self) -> None:
+        if self._openai is not None:
+            self._openai.close()
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ public API
+
+    def complete(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        prompt_version: str,
+        stage: str = "default",
+        response_model: type[BaseModel] | None = None,
+        **params: Any,
+    ) -> LLMResult:
+        """Answer one chat request; see :meth:`run`."""
+        return self.run(LLMRequest(messages, prompt_version, stage, response_model, params))
+
+    def run(self, request: LLMRequest) -> LLMResult:
+        """Answer one request from the cache or the endpoint.
+
+        Returns a result whose ``error`` is set when retries or parse attempts ran out (also recorded in
+        the cache as a failure). Raises :class:`~videoespresso_hf.llm.ledger.BudgetExceededError` before
+        a call that could exceed the budget, and the SDK's authentication/permission/not-found errors,
+        which no retry can fix.
+        """
+        key = request_key(request, self.config)
+        entry = self.cache.get(key)
+        if entry is not None and entry.ok:
+            parsed, error = parse_answer(entry.text, request.response_model)
+            if error is None:
+                self.ledger.record(key=key, stage=request.stage, prompt_version=request.prompt_version, cached=True)
+                return LLMResult(key=key, text=entry.text, parsed=parsed, cached=True)
+        return self._call(key, request)
+
+    def map(
+        self,
+        requests: Sequence[LLMRequest],
+        *,
+        max_concurrency: int | None = None,
+        progress: bool | Callable[[int, int], None] = False,
+    ) -> list[LLMResult]:
+        """Answer many requests with at most ``max_concurrency`` in flight; results keep the input order.
+
+        Identical requests are sent once. A failed request is a result with ``error`` set, never an
+        exception; :class:`BudgetExceededError` and configuration errors stop the run: requests not yet
+        started are cancelled, the ones in flight finish and are cached, then the error is raised.
+
+        Args:
+            progress: ``True`` for a tqdm bar, or a callback ``(done, total)``.
+        """
+        requests = list(requests)
+        keys = [request_key(request, self.config) for request in requests]
+        unique: dict[str, LLMRequest] = {}
+        for key, request in zip(keys, requests, strict=True):
+            unique.setdefault(key, request)
+        workers = max(1, min(max_concurrency or self.config.max_concurrency, len(unique) or 1))
+        bar = None
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(unique), desc=f"llm {self.config.model}", unit="req")
+        done = 0
+        results: dict[str, LLMResult] = {}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
+            futures: dict[Future[LLMResult], str] = {pool.submit(self.run, r): k for k, r in unique.items()}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    if future.exception() is not None:
+                        for other in pending:
+                            other.cancel()
+                        wait(pending)
+                        if bar is not None:
+                            bar.close()
+                        raise future.exception()  # type: ignore[misc]
+                    results[futures[future]] = future.result()
+                    done += 1
+                    if bar is not None:
+                        bar.update(1)
+                    elif callable(progress):
+                        progress(done, len(unique))
+        if bar is not None:
+            bar.close()
+        return [results[key] for key in keys]
+
+    def estimate(self, requests: Iterable[LLMRequest]) -> CostEstimate:
+        """Dry run: the estimated cost of the requests not already answered in the cache. No HTTP."""
+        to_send, cached = [], 0
+        for request in requests:
+            entry = self.cache.get(request_key(request, self.config))
+            if entry is not None and entry.ok:
+                cached += 1
+            else:
+                to_send.append((request.messages, request.params.get("max_tokens")))
+        return estimate_cost(to_send, self.config, cached=cached)
+
+    # ------------------------------------------------------------------ internals
+
+    def _call(self, key: str, request: LLMRequest) -> LLMResult:
+        body = request_body(request, self.config)
+        estimate_in, estimate_out = estimate_call(request.messages, self.config, body.get("max_tokens"))
+        estimated_cost = self.config.cost_usd(estimate_in, estimate_out)
+        record = {"model": self.config.model, "prompt_version": request.prompt_version, "stage": request.stage}
+        attempts, paid, text, usage, error = 0, 0.0, None, Usage(), None
+        for parse_attempt in range(1, self.config.max_parse_attempts + 1):
+            reserved = self.ledger.reserve(estimated_cost)
+            try:
+                try:
+                    completion, tries = self._send(body)
+                except TransientFailure as exc:
+                    attempts += self.config.max_retries + 1
+                    error = str(exc)
+                    text = None
+                    break
+                except _FATAL_ERRORS:
+                    raise
+                except openai.APIStatusError as exc:  # 400 & co.: this request is wrong, the run is not
+                    attempts += 1
+                    error, text = _one_line(exc), None
+                    break
+                attempts += tries
+                text, usage = self._read(completion, estimate_in)
+                parsed, error = parse_answer(text, request.response_model)
+                paid += self.ledger.record(
+                    key=key, stage=request.stage, prompt_version=request.prompt_version,
+                    input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, ok=error is None,
+                )
+            finally:
+                self.ledger.release(reserved)
+            if error is None:
+                self.cache.put_ok(key, text=text, input_tokens=usage.input_tokens,
+                                  output_tokens=usage.output_tokens, attempts=attempts, **record)
+                return LLMResult(key=key, text=text, parsed=parsed, usage=usage, cost_usd=paid, attempts=attempts)
+            if parse_attempt < self.config.max_parse_attempts and text is not None:
+                logger.warning("llm %s: %s; asking again", key[:12], error)
+        logger.warning("llm %s failed after %d attempts: %s", key[:12], attempts, error)
+        self.cache.put_failure(key, error=error or "unknown error", text=text, input_tokens=usage.input_tokens,
+                               output_tokens=usage.output_tokens, attempts=attempts, **record)
+        return LLMResult(key=key, text=text, usage=usage, error=error, cost_usd=paid, attempts=attempts)
+
+    def _send(self, body: dict[str, Any]) -> tuple[ChatCompletion, int]:
+        """POST the body, retrying transient failures; returns (completion, attempts used)."""
+        client = self.openai
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                completion = client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+                if not isinstance(completion, ChatCompletion) or not completion.choices:
+                    raise openai.APIResponseValidationError(
+                        response=None, body=completion, message="response is not a chat completion"  # type: ignore[arg-type]
+                    )
+                return completion, attempt + 1
+            except Exception as exc:
+                if not _is_retryable(exc):
+                    raise
+                if attempt == self.config.max_retries:
+                    raise TransientFailure(
+                        f"gave up after {attempt + 1} attempts: {_one_line(exc)}"
+                    ) from exc
+                delay = self._backoff_s(attempt, exc)
+                logger.info("llm retry %d/%d in %.2fs: %s", attempt + 1, self.config.max_retries, delay,
+                            _one_line(exc))
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _backoff_s(self, attempt: int, exc: BaseException) -> float:
+        retry_after = _retry_after_s(exc)
+        if retry_after is not None:
+            return min(retry_after, self.config.backoff_max_s)
+        ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)
+        return random.uniform(0.0, ceiling)  # full jitter spreads concurrent retries apart
+
+    @staticmethod
+    def _read(completion: ChatCompletion, estimated_input: int) -> tuple[str | None, Usage]:
+        message = completion.choices[0].message
+        text = message.content
+        usage = completion.usage
+        if usage is None:  # some servers omit usage: bill the estimate rather than nothing
+            return text, Usage(estimated_input, max(1, len(text or "") // 4))
+        return text, Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)

@@ -1,0 +1,120 @@
+"""What one LLM call is: the request, its cache key and wire body, and the result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from videoespresso_hf.llm.config import LLMConfig
+
+try:  # the exact strict schema the openai SDK sends for ``chat.completions.parse``
+    from openai.lib._parsing._completions import type_to_response_format_param as _sdk_response_format
+except ImportError:  # pragma: no cover - older/newer SDK layouts
+    _sdk_response_format = None
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """One chat-completions call.
+
+    Args:
+        messages: OpenAI chat messages (see :mod:`videoespresso_hf.llm.messages`).
+        prompt_version: version of the prompt template; part of the cache key, so bumping it re-asks.
+        stage: ledger label (e.g. ``"caption"``, ``"qa"``, ``"judge"``).
+        response_model: pydantic model the answer must validate against (structured output), or None.
+        params: extra body parameters (``temperature``, ``max_tokens``, ``seed``, ...) overriding the config.
+    """
+
+    messages: list[dict[str, Any]]
+    prompt_version: str
+    stage: str = "default"
+    response_model: type[BaseModel] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass
+class LLMResult:
+    """The outcome of one request; failures are results too (``error`` set), never silently dropped.
+
+    Attributes:
+        key: cache key (sha256 hex) of the request.
+        text: raw answer text (also kept for failed parses, for inspection), or None.
+        parsed: the validated ``response_model`` instance, or None.
+        usage: billed tokens of the last attempt (zero for cache hits).
+        cached: True when served from the cache without an HTTP call.
+        error: one-line reason when the request failed after all attempts.
+        cost_usd: paid cost of this call (0 for cache hits).
+        attempts: HTTP attempts made for this call.
+    """
+
+    key: str
+    text: str | None = None
+    parsed: BaseModel | None = None
+    usage: Usage = field(default_factory=Usage)
+    cached: bool = False
+    error: str | None = None
+    cost_usd: float = 0.0
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def response_format_for(model: type[BaseModel]) -> dict[str, Any]:
+    """``response_format`` JSON-schema parameter for a pydantic model (strict, as the SDK builds it)."""
+    if _sdk_response_format is not None:
+        return dict(_sdk_response_format(model))
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": model.__name__, "schema": model.model_json_schema(), "strict": True},
+    }
+
+
+def request_body(request: LLMRequest, config: LLMConfig) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/chat/completions`` for this request (also used for batch lines)."""
+    body: dict[str, Any] = {"model": config.model, "messages": request.messages}
+    if config.temperature is not None:
+        body["temperature"] = config.temperature
+    if config.max_tokens is not None:
+        body["max_tokens"] = config.max_tokens
+    if request.response_model is not None:
+        body["response_format"] = response_format_for(request.response_model)
+    body.update(request.params)
+    return body
+
+
+def request_key(request: LLMRequest, config: LLMConfig) -> str:
+    """sha256 over model, prompt version and the canonical JSON body (messages, schema, parameters).
+
+    The endpoint URL and the key are not part of it: the same model asked the same thing answers the same.
+    """
+    payload = {"prompt_version": request.prompt_version, "body": request_body(request, config)}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def parse_answer(text: str | None, response_model: type[BaseModel] | None) -> tuple[BaseModel | None, str | None]:
+    """Validate an answer against the schema. Returns (parsed, error); error is a one-line reason."""
+    if response_model is None:
+        return None, None if text is not None else "empty answer"
+    if not text:
+        return None, "empty answer"
+    try:
+        return response_model.model_validate_json(text), None
+    except ValidationError as exc:
+        kinds = {err["type"] for err in exc.errors()}
+        reason = "malformed JSON" if kinds & {"json_invalid", "json_type"} else "schema violation"
+        first = exc.errors()[0]
+        loc = ".".join(str(part) for part in first.get("loc", ())) or "<root>"
+        return None, f"{reason}: {loc}: {first['msg']}"
