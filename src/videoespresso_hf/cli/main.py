@@ -55,7 +55,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished work is saved and a re-run resumes", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

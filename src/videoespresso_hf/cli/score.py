@@ -1,0 +1,72 @@
+"""``videoespresso score PREDICTIONS``: score a predictions file on the 14-task benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from videoespresso_hf.cli.main import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "score",
+        help="score model predictions on the 14-task benchmark",
+        description=(
+            "Score a predictions file: a JSON list (as eval/close_ended.py writes it) or JSON Lines of "
+            "bench_hard.json records with the model's `model_output` added."
+        ),
+    )
+    parser.add_argument("predictions", type=Path, help="predictions file (.json list or .jsonl)")
+    parser.add_argument(
+        "--protocol",
+        choices=("official", "robust", "similarity"),
+        default="robust",
+        help="official: reproduces eval/score.py (quirks included); robust (default): careful letter "
+        "extraction; similarity: the paper's Algorithm 1 for free-form answers",
+    )
+    parser.add_argument("--format", choices=("table", "markdown", "json"), default="table", dest="fmt")
+    parser.add_argument("--output", type=Path, help="also write the result here (JSON if the name ends in .json)")
+    parser.add_argument("--name", default=None, help="row label in the table (default: the file name)")
+    parser.add_argument("--embedding-model", default=None, help="similarity protocol: sentence-transformers id or path")
+    parser.add_argument("--threshold", type=float, default=0.8, help="similarity protocol threshold (default 0.8)")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=run)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename: a failure never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+    os.replace(handle.name, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from videoespresso_hf.embeddings import DEFAULT_EMBEDDING_MODEL
+    from videoespresso_hf.evaluation.predictions import PredictionsError
+    from videoespresso_hf.evaluation.report import render
+    from videoespresso_hf.evaluation.scorer import score_file
+
+    try:
+        result = score_file(
+            args.predictions,
+            args.protocol,
+            embedding_model=args.embedding_model or DEFAULT_EMBEDDING_MODEL,
+            similarity_threshold=args.threshold,
+            bootstrap_resamples=args.bootstrap,
+            seed=args.seed,
+        )
+    except PredictionsError as error:
+        raise UserError(str(error)) from None
+    except OSError as error:  # e.g. the embedding model is not in the local cache while offline
+        raise UserError(f"cannot load the embedding model: {error}") from None
+    name = args.name or args.predictions.stem
+    print(render(result, args.fmt, name=name))
+    if args.output:
+        fmt = "json" if args.output.suffix == ".json" else ("markdown" if args.output.suffix == ".md" else args.fmt)
+        _write_atomically(args.output, render(result, fmt, name=name))
+    return 0
