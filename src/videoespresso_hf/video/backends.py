@@ -1,0 +1,304 @@
+"""Frame decoding backends behind :class:`videoespresso_hf.video.VideoReader`.
+
+Every backend takes *sorted, unique* frame indices and returns ``(N, H, W, 3)`` uint8 RGB frames in
+that order. Backends:
+
+* ``"pyav"`` (default; PyAV is a core dependency): reads the packet index once (demux only, no decoding,
+  ~10 ms per minute of video), then decodes forward and seeks only when the next wanted frame lies
+  behind a keyframe that is *after* the current decode position. That is the cheapest plan for any
+  set of indices: few frames far apart → one seek each; many frames per keyframe interval (long-GOP
+  files) → a single sequential pass. ``"pyav-seek"`` (always seek) and ``"pyav-sequential"`` (never seek
+  forward) are the two pure strategies, kept for measurement.
+* ``"decord"``: ``decord.VideoReader.get_batch`` (optional extra ``decord2``; the reference
+  implementation's reader).
+* ``"torchcodec"``: ``torchcodec.decoders.VideoDecoder.get_frames_at`` (optional; needs FFmpeg shared
+  libraries on the system, so it is often unavailable).
+
+Frame ``i`` is the ``i``-th frame in presentation order for every backend, so they agree on content.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .errors import VideoError
+from .metadata import VideoMetadata, describe_av_error, metadata_from_container, probe
+
+Size = tuple[int, int]  # (width, height)
+
+
+class PyAVBackend:
+    """PyAV decoder with a packet index; see the module docstring for the seek/sequential rule."""
+
+    def __init__(self, path: Path, *, strategy: str = "hybrid", size: Size | None = None, threads: int = 0):
+        import av
+
+        if strategy not in ("hybrid", "seek", "sequential"):
+            raise ValueError(f"unknown PyAV strategy {strategy!r}")
+        self.path, self.strategy, self.size = path, strategy, size
+        self.name = "pyav" if strategy == "hybrid" else f"pyav-{strategy}"
+        try:
+            self.container = av.open(str(path), metadata_errors="ignore")
+        except av.FFmpegError as err:
+            raise VideoError(path, f"not a readable video ({describe_av_error(err)})") from err
+        try:
+            self.metadata = metadata_from_container(self.container, path)
+            self.stream = self.container.streams.video[0]
+            self._build_index()
+            # Frame threading speeds sequential decoding up a lot; 0 lets FFmpeg pick the thread count.
+            self.stream.thread_type = "AUTO"
+            self.stream.thread_count = threads
+        except av.FFmpegError as err:
+            self.close()
+            raise VideoError(path, f"not a readable video ({describe_av_error(err)})") from err
+        except BaseException:
+            self.close()
+            raise
+        self.metadata = _with_num_frames(self.metadata, len(self.pts))
+        self._decoder = None  # live frame iterator; valid while _position is meaningful
+        self._position = -1  # presentation index of the last frame the decoder returned
+
+    def _build_index(self) -> None:
+        packets = [
+            (packet.pts, bool(packet.is_keyframe))
+            for packet in self.container.demux(self.stream)
+            if packet.pts is not None and packet.size > 0
+        ]
+        if not packets:
+            raise VideoError(self.path, "video stream has no frames")
+        packets.sort()
+        self.pts = [pts for pts, _ in packets]
+        self._index_of_pts = {pts: i for i, pts in enumerate(self.pts)}
+        keyframes = [i for i, (_, key) in enumerate(packets) if key] or [0]
+        if keyframes[0] != 0:
+            keyframes.insert(0, 0)
+        self.keyframes = keyframes
+        time_base = float(self.stream.time_base)
+        start = self.stream.start_time if self.stream.start_time is not None else self.pts[0]
+        self.timestamps = (np.asarray(self.pts, dtype=np.float64) - start) * time_base
+        self.container.seek(self.pts[0], stream=self.stream, backward=True, any_frame=False)
+
+    def _keyframe_before(self, index: int) -> int:
+        return self.keyframes[bisect.bisect_right(self.keyframes, index) - 1]
+
+    def _frame_index(self, frame) -> int:
+        if frame.pts is None:
+            return self._position + 1
+        index = self._index_of_pts.get(frame.pts)
+        if index is None:
+            index = min(bisect.bisect_left(self.pts, frame.pts), len(self.pts) - 1)
+        return index
+
+    def _seek(self, index: int) -> None:
+        self.container.seek(self.pts[index], stream=self.stream, backward=True, any_frame=False)
+        self._decoder = self.container.decode(self.stream)
+        self._position = -1
+
+    def _needs_seek(self, target: int) -> bool:
+        if self._decoder is None or self._position >= target:
+            return True
+        if self.strategy == "seek":
+            return True
+        if self.strategy == "sequential":
+            return False
+        # Decoding up to the target's keyframe would only produce frames we throw away.
+        return self._keyframe_before(target) > self._position
+
+    def get(self, indices: np.ndarray) -> np.ndarray:
+        import av
+
+        out = np.empty((len(indices), *self.frame_shape), dtype=np.uint8)
+        slot = {int(index): k for k, index in enumerate(indices)}
+        filled = np.zeros(len(indices), dtype=bool)
+        k = 0
+        try:
+            while k < len(indices):
+                target = int(indices[k])
+                if self._needs_seek(target):
+                    self._seek(self._keyframe_before(target))
+                    first = True
+                else:
+                    first = False
+                while self._position < target:
+                    frame = next(self._decoder, None)
+                    if frame is None:
+                        self._decoder = None
+                        raise VideoError(
+                            self.path,
+                            f"frame {target} could not be decoded (stream ends after frame {self._position})",
+                        )
+                    index = self._frame_index(frame)
+                    if first and index > target:
+                        # The demuxer landed after the wanted frame (odd index); restart from the top.
+                        self._seek(0)
+                        first = False
+                        continue
+                    first = False
+                    self._position = index
+                    if index in slot:
+                        out[slot[index]] = self._to_rgb(frame)
+                        filled[slot[index]] = True
+                while k < len(indices) and int(indices[k]) <= self._position:
+                    k += 1
+        except av.FFmpegError as err:
+            self._decoder = None
+            raise VideoError(self.path, f"decoding failed ({describe_av_error(err)})") from err
+        if not filled.all():
+            missing = int(indices[np.argmin(filled)])
+            raise VideoError(self.path, f"frame {missing} could not be decoded (damaged or missing packet)")
+        return out
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        width, height = self.size or (self.metadata.width, self.metadata.height)
+        return (height, width, 3)
+
+    def _to_rgb(self, frame) -> np.ndarray:
+        if self.size is None:
+            return frame.to_ndarray(format="rgb24")
+        width, height = self.size
+        return frame.to_ndarray(format="rgb24", width=width, height=height)
+
+    def close(self) -> None:
+        self._decoder = None
+        self.container.close()
+
+
+class DecordBackend:
+    """``decord.VideoReader.get_batch`` (decord2 or decord)."""
+
+    name = "decord"
+
+    def __init__(self, path: Path, *, size: Size | None = None, threads: int = 0):
+        import decord
+
+        self.path, self.size = path, size
+        kwargs = {"num_threads": threads}
+        if size is not None:
+            kwargs.update(width=size[0], height=size[1])
+        try:
+            self.reader = decord.VideoReader(str(path), ctx=decord.cpu(0), **kwargs)
+        except (decord.DECORDError, RuntimeError) as err:
+            raise VideoError(path, f"not a readable video (decord: {_first_line(err)})") from err
+        num_frames = len(self.reader)
+        if num_frames == 0:
+            raise VideoError(path, "video stream has no frames")
+        # Size and codec of the file itself (decord only knows the resized size).
+        self.metadata = _with_num_frames(probe(path), num_frames)
+        self.timestamps = np.asarray(self.reader.get_frame_timestamp(range(num_frames)))[:, 0].astype(
+            np.float64
+        )
+        self.reader.seek(0)
+
+    def get(self, indices: np.ndarray) -> np.ndarray:
+        import decord
+
+        try:
+            return self.reader.get_batch([int(i) for i in indices]).asnumpy()
+        except (decord.DECORDError, RuntimeError) as err:
+            raise VideoError(self.path, f"decoding failed (decord: {_first_line(err)})") from err
+
+    def close(self) -> None:
+        del self.reader
+
+
+class TorchCodecBackend:
+    """``torchcodec.decoders.VideoDecoder.get_frames_at`` with automatic FFmpeg threading."""
+
+    name = "torchcodec"
+
+    def __init__(self, path: Path, *, size: Size | None = None, threads: int = 0):
+        from torchcodec.decoders import VideoDecoder
+
+        if size is not None:
+            raise ValueError("the torchcodec backend does not resize; use backend='pyav' or 'decord'")
+        self.path = path
+        try:
+            self.decoder = VideoDecoder(str(path), num_ffmpeg_threads=threads, seek_mode="exact")
+        except (RuntimeError, ValueError) as err:
+            raise VideoError(path, f"not a readable video (torchcodec: {_first_line(err)})") from err
+        meta = self.decoder.metadata
+        num_frames = len(self.decoder)
+        fps = float(meta.average_fps or num_frames / meta.duration_seconds)
+        self.metadata = VideoMetadata(
+            path=str(path),
+            fps=fps,
+            num_frames=num_frames,
+            duration=float(meta.duration_seconds or num_frames / fps),
+            width=int(meta.width),
+            height=int(meta.height),
+            codec=str(meta.codec),
+        )
+        self.timestamps = None  # filled lazily: reading every pts costs a decode pass here
+
+    def get(self, indices: np.ndarray) -> np.ndarray:
+        try:
+            batch = self.decoder.get_frames_at([int(i) for i in indices])
+        except (RuntimeError, IndexError) as err:
+            raise VideoError(self.path, f"decoding failed (torchcodec: {_first_line(err)})") from err
+        return batch.data.permute(0, 2, 3, 1).contiguous().numpy()
+
+    def close(self) -> None:
+        del self.decoder
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(err).__name__
+
+
+def _with_num_frames(meta: VideoMetadata, num_frames: int) -> VideoMetadata:
+    if meta.num_frames == num_frames:
+        return meta
+    return VideoMetadata(
+        path=meta.path,
+        fps=meta.fps,
+        num_frames=num_frames,
+        duration=meta.duration,
+        width=meta.width,
+        height=meta.height,
+        codec=meta.codec,
+    )
+
+
+BACKENDS: dict[str, Callable[..., object]] = {
+    "pyav": lambda path, **kw: PyAVBackend(path, strategy="hybrid", **kw),
+    "pyav-seek": lambda path, **kw: PyAVBackend(path, strategy="seek", **kw),
+    "pyav-sequential": lambda path, **kw: PyAVBackend(path, strategy="sequential", **kw),
+    "decord": DecordBackend,
+    "torchcodec": TorchCodecBackend,
+}
+
+
+def backend_unavailable_reason(name: str) -> str | None:
+    """``None`` if backend ``name`` can be used here, else why not (one line)."""
+    if name not in BACKENDS:
+        return f"unknown backend {name!r} (choose from {sorted(BACKENDS)})"
+    return _import_problem({"decord": "decord", "torchcodec": "torchcodec"}.get(name, "av"))
+
+
+@functools.cache
+def _import_problem(module: str) -> str | None:
+    try:
+        importlib.import_module(module)
+        if module == "torchcodec":
+            # torchcodec imports fine without FFmpeg and only fails when its core library is first loaded.
+            from torchcodec._internally_replaced_utils import load_core_libraries
+
+            load_core_libraries()
+    except Exception as err:  # ImportError, or RuntimeError/OSError when FFmpeg libraries are missing
+        if "libtorchcodec" in str(err):
+            return "torchcodec cannot load FFmpeg shared libraries (install FFmpeg 4-8, e.g. apt-get install ffmpeg)"
+        return f"{module} is not usable here: {_first_line(err)}"
+    return None
+
+
+def available_backends() -> list[str]:
+    """Backends that import on this machine, e.g. ``["pyav", "pyav-seek", "pyav-sequential", "decord"]``."""
+    return [name for name in BACKENDS if backend_unavailable_reason(name) is None]
