@@ -5,11 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 
-# torchcodec (used by datasets.Video and transformers' video processors) needs FFmpeg's shared
-# libraries; our own reader uses PyAV, which bundles FFmpeg, so this step is best effort.
-if ! ldconfig -p 2>/dev/null | grep -q libavutil && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null) \
-    || echo "setup: could not install ffmpeg; torchcodec-based decoding will be unavailable" >&2
+# System tools, best effort: FFmpeg's shared libraries for torchcodec (datasets.Video and transformers'
+# video processors; our own reader uses PyAV, which bundles FFmpeg) and Info-ZIP's `zip` (tests write
+# real split archives with `zip -s`).
+missing=()
+ldconfig -p 2>/dev/null | grep -q libavutil || missing+=(ffmpeg)
+command -v zip >/dev/null || missing+=(zip)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null) \
+    || echo "setup: could not install ${missing[*]}; some decoding/archive tests will be skipped" >&2
 fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv

@@ -7,7 +7,7 @@ from typing import Any
 
 from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "render", "render_leaderboard"]
 
 FORMATS = ("table", "markdown", "json")
 
@@ -16,11 +16,12 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def _leaderboard_row(result: dict[str, Any], name: str) -> tuple[list[str], list[str]]:
-    header = ["Model", "Overall", *LEADERBOARD_TASKS]
+_HEADER = ["Model", "Overall", *LEADERBOARD_TASKS]
+
+
+def _leaderboard_row(result: dict[str, Any], name: str) -> list[str]:
     row = [name, _cell(result["overall"]["micro"])]
-    row += [_cell(result["tasks"][task]["accuracy"]) for task in LEADERBOARD_TASKS]
-    return header, row
+    return row + [_cell(result["tasks"][task]["accuracy"]) for task in LEADERBOARD_TASKS]
 
 
 def _footer(result: dict[str, Any]) -> str:
@@ -33,24 +34,26 @@ def _footer(result: dict[str, Any]) -> str:
     )
 
 
+def render_leaderboard(named_results: dict[str, dict[str, Any]], fmt: str = "table") -> str:
+    """Several results as rows of one leaderboard-style table (``table`` or ``markdown``)."""
+    rows = [_leaderboard_row(result, name) for name, result in named_results.items()]
+    footers = "\n".join(_footer(result) for result in named_results.values())
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(_HEADER) + " |", "|" + "|".join(["---"] + [":---:"] * (len(_HEADER) - 1)) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines) + f"\n\n{footers}"
+    if fmt == "table":
+        widths = [max(len(cell) for cell in column) for column in zip(_HEADER, *rows, strict=True)]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+            for line in [_HEADER, ["-" * width for width in widths], *rows]
+        ]
+        return "\n".join(lines) + f"\n{footers}"
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
 def render(result: dict[str, Any], fmt: str = "table", *, name: str = "predictions") -> str:
-    """Render ``result`` as ``table`` (aligned text), ``markdown`` or ``json``."""
+    """Render ``result`` as ``table`` (aligned text, like the README leaderboard), ``markdown`` or ``json``."""
     if fmt == "json":
         return json.dumps(result, indent=2, ensure_ascii=False)
-    header, row = _leaderboard_row(result, name)
-    if fmt == "markdown":
-        lines = [
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join(["---"] + [":---:"] * (len(header) - 1)) + "|",
-            "| " + " | ".join(row) + " |",
-        ]
-        return "\n".join(lines) + f"\n\n{_footer(result)}"
-    if fmt == "table":
-        widths = [max(len(h), len(c)) for h, c in zip(header, row, strict=True)]
-        lines = [
-            "  ".join(text.ljust(width) for text, width in zip(header, widths, strict=True)).rstrip(),
-            "  ".join("-" * width for width in widths),
-            "  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip(),
-        ]
-        return "\n".join(lines) + f"\n{_footer(result)}"
-    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return render_leaderboard({name: result}, fmt)

@@ -1,0 +1,48 @@
+"""``videoespresso env``: versions and capabilities, to paste into bug reports (like ``transformers env``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import platform
+import shutil
+
+from videoespresso_hf import __version__
+
+_PACKAGES = (
+    "torch", "torchvision", "transformers", "tokenizers", "datasets", "huggingface_hub", "accelerate", "safetensors",
+    "evaluate", "openai", "sentence-transformers", "peft", "trl", "av", "torchcodec", "decord2", "scenedetect-headless",
+    "ray", "pyarrow", "numpy",
+)  # fmt: skip
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("env", help="print versions and capabilities for bug reports")
+    parser.set_defaults(func=run)
+
+
+def environment_report() -> dict[str, str]:
+    report = {"videoespresso_hf": __version__, "python": platform.python_version(), "platform": platform.platform()}
+    for package in _PACKAGES:
+        try:
+            report[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            report[package] = "not installed"
+    try:
+        import torch
+
+        report["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available"
+    except ImportError:
+        report["cuda"] = "torch not installed"
+    report["ffmpeg (system, for torchcodec)"] = shutil.which("ffmpeg") or "not found"
+    report["HF_HUB_OFFLINE"] = os.environ.get("HF_HUB_OFFLINE", "unset")
+    report["OPENAI_API_KEY"] = "set" if os.environ.get("OPENAI_API_KEY") else "unset"
+    report["OPENAI_BASE_URL"] = os.environ.get("OPENAI_BASE_URL", "unset")
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    for key, value in environment_report().items():
+        print(f"- {key}: {value}")
+    return 0
