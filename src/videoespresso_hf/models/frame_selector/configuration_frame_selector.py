@@ -1,0 +1,112 @@
+"""Configuration of the VideoEspresso Frame Selector (paper §4.1, eqs. 4–6).
+
+A small VLM (the *captioner*) writes one caption per candidate frame; a small causal LM (the *chooser*)
+reads the question with each caption and scores how much the frame is needed; the top frames (at most
+``max_frames``, in temporal order) are the core frames handed to the reasoner.
+
+Default components (paper: InternVL2-1B + a 0.5B Qwen LM; InternVL2 is not transformers-native, so the
+native successor of the same size is used):
+
+* captioner ``OpenGVLab/InternVL3-1B-hf`` — InternViT-300M (448², 256 tokens/frame) + Qwen2.5-0.5B;
+* chooser ``Qwen/Qwen2.5-0.5B-Instruct``.
+
+``VexFrameSelectorConfig()`` describes exactly these architectures (hyper-parameters below, copied from
+the two repositories' ``config.json``), so the defaults can be built on the meta device for FLOP
+counting. This file imports nothing but transformers (copied next to the weights for remote code).
+"""
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+DEFAULT_CAPTIONER = "OpenGVLab/InternVL3-1B-hf"
+DEFAULT_CHOOSER = "Qwen/Qwen2.5-0.5B-Instruct"
+
+# From OpenGVLab/InternVL3-1B-hf config.json (vision part = InternVLVisionConfig defaults: InternViT-300M).
+INTERNVL3_1B_TEXT_CONFIG = {
+    "model_type": "qwen2",
+    "vocab_size": 151674,
+    "hidden_size": 896,
+    "intermediate_size": 4864,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 14,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 32768,
+    "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0},
+    "tie_word_embeddings": True,
+}
+# From Qwen/Qwen2.5-0.5B-Instruct config.json.
+QWEN2_5_0_5B_CONFIG = {
+    "vocab_size": 151936,
+    "hidden_size": 896,
+    "intermediate_size": 4864,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 14,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 32768,
+    "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0},
+    "tie_word_embeddings": True,
+    "bos_token_id": 151643,
+    "eos_token_id": 151645,
+}
+
+CAPTION_PROMPT = "Describe this video frame in one sentence."
+CHOOSER_PROMPT = (
+    "Question: {question}\n"
+    "Caption of the video frame at {timestamp:.1f}s: {caption}\n"
+    "Is this frame needed to answer the question? Answer yes or no.\n"
+    "Answer:"
+)
+
+
+class VexFrameSelectorConfig(PreTrainedConfig):
+    """Frame Selector = captioner VLM config + chooser LM config + selection rule and prompts.
+
+    Attributes:
+        captioner_config: any ``AutoModelForImageTextToText`` config (default: InternVL3-1B-hf).
+        chooser_config: any ``AutoModelForCausalLM`` config (default: Qwen2.5-0.5B-Instruct).
+        max_frames: at most this many core frames are returned (paper: 2.36 on average, annotated
+            core frames 2.98 on average).
+        min_frames: at least this many, even when no frame reaches ``score_threshold``.
+        score_threshold: a frame is selected when P(yes) ≥ this (then capped at ``max_frames``), which
+            lets the number of frames vary with the question as in the paper.
+        candidate_fps / max_candidates: how candidate frames are sampled from a video (paper eq. 4:
+            SampleFrames(V, FPS); 1 fps gives the 16 candidates of a 16-second clip).
+        caption_prompt / caption_max_new_tokens: the captioner's instruction and budget.
+        chooser_prompt: the chooser's template (``{question}``, ``{caption}``, ``{timestamp}``).
+        positive_answer / negative_answer: the continuations whose likelihoods make the frame score.
+        captioner_id / chooser_id: Hub ids of the initial weights (model card).
+    """
+
+    model_type = "vex_frame_selector"
+    sub_configs_defaults = {
+        "captioner_config": SubConfigSpec(
+            config_class=AutoConfig, model_type="internvl", init_kwargs={"text_config": INTERNVL3_1B_TEXT_CONFIG}
+        ),
+        "chooser_config": SubConfigSpec(config_class=AutoConfig, model_type="qwen2", init_kwargs=QWEN2_5_0_5B_CONFIG),
+    }
+
+    captioner_config: dict | PreTrainedConfig | None = None
+    chooser_config: dict | PreTrainedConfig | None = None
+    max_frames: int = 3
+    min_frames: int = 1
+    score_threshold: float = 0.5
+    candidate_fps: float = 1.0
+    max_candidates: int = 64
+    caption_prompt: str = CAPTION_PROMPT
+    caption_max_new_tokens: int = 48
+    chooser_prompt: str = CHOOSER_PROMPT
+    positive_answer: str = " yes"
+    negative_answer: str = " no"
+    captioner_id: str | None = DEFAULT_CAPTIONER
+    chooser_id: str | None = DEFAULT_CHOOSER
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        if not 1 <= self.min_frames <= self.max_frames:
+            raise ValueError(f"need 1 <= min_frames <= max_frames, got {self.min_frames} and {self.max_frames}")
+
+
+__all__ = ["DEFAULT_CAPTIONER", "DEFAULT_CHOOSER", "VexFrameSelectorConfig"]
+
+# save_pretrained copies this file and writes auto_map, so checkpoints load with trust_remote_code=True.
+VexFrameSelectorConfig.register_for_auto_class()

@@ -1,0 +1,218 @@
+"""The VideoEspresso reasoning VLM: a native Qwen VLM that first writes evidence, then answers.
+
+Paper §4.3/§4.4: stage 1 is prompted to "provide evidence to help answer the question" over the core
+frames; stage 2 receives that evidence in its input and is asked to "answer the question with the help
+of evidence". Both stages are the same weights; only the prompt (stored in the config) differs, so
+:meth:`TwoStageReasoningMixin.generate_two_stage` runs two batched ``generate`` calls.
+
+Imports nothing but torch, transformers and the sibling configuration file: this file is copied next
+to the weights so that ``trust_remote_code=True`` works in a process without ``videoespresso_hf``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import Qwen2_5_VLForConditionalGeneration, Qwen3VLForConditionalGeneration
+
+from .configuration_reasoner import VexQwen2_5_VLReasonerConfig, VexQwen3VLReasonerConfig
+
+
+@dataclass
+class TwoStageOutput:
+    """What the reasoner says about one (video, question).
+
+    Attributes:
+        evidence: stage-1 text (the chain-of-thought evidence).
+        answer: stage-2 text.
+        letter: for multiple choice, the option letter read from ``answer`` (``None`` if none found or
+            open-ended).
+        evidence_prompt / answer_prompt: the user texts of both stages, as sent (for inspection).
+        answer_input_ids: stage-2 prompt token ids, without padding, shape ``(prompt_len,)``; they
+            contain the tokens of ``evidence``.
+    """
+
+    evidence: str
+    answer: str
+    letter: str | None
+    evidence_prompt: str
+    answer_prompt: str
+    answer_input_ids: torch.Tensor | None = None
+
+
+def format_options(options: Sequence[str] | None, option_format: str, letters: str) -> str:
+    """Render options as ``"(A) first\\n(B) second\\n"``; empty string for open-ended questions."""
+    if not options:
+        return ""
+    if len(options) > len(letters):
+        raise ValueError(f"{len(options)} options but only {len(letters)} option letters are configured")
+    return "".join(option_format.format(letter=letter, option=option) for letter, option in zip(letters, options))
+
+
+_STRIP_OPTION_PREFIX = re.compile(r"^\s*\(?[A-Za-z]\)?[.:)]?\s+")
+
+
+def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABCDEFGHIJ") -> str | None:
+    """Read the chosen option letter from a free-form answer.
+
+    Tries, in order: a leading letter (``"B"``, ``"(B)"``, ``"B."``, ``"B) the dog"``), a phrase such as
+    ``"answer is C"`` or ``"Answer: (C)"``, a lone parenthesised or dotted letter anywhere, and finally the
+    text of exactly one option. Only letters of the given options count. Returns ``None`` otherwise.
+    """
+    valid = letters[: len(options)]
+    if not valid:
+        return None
+    cls = f"[{valid}{valid.lower()}]"
+    stripped = text.strip()
+    patterns = (
+        rf"^\(?({cls})\)?(?:$|[\s.:,)])",
+        rf"(?i:answer|option|choice)\s*(?:is|:)?\s*\(?({cls})\)?(?:$|[\s.:,)])",
+        rf"\(({cls})\)",
+        rf"(?:^|\s)({valid})[.)](?:\s|$)",
+    )
+    for pattern in patterns:
+        match = re.search(pattern, stripped)
+        if match:
+            return match.group(1).upper()
+    lowered = stripped.lower()
+    hits = [
+        letter
+        for letter, option in zip(valid, options)
+        if (body := _STRIP_OPTION_PREFIX.sub("", option).strip().lower()) and body in lowered
+    ]
+    return hits[0] if len(hits) == 1 else None
+
+
+class TwoStageReasoningMixin:
+    """Adds ``generate_two_stage`` / ``answer`` to a Qwen-family ``...ForConditionalGeneration``."""
+
+    def _stage_inputs(self, processor, videos, prompts: list[str], video_metadata):
+        texts = [
+            processor.apply_chat_template(
+                [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}],
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+            for prompt in prompts
+        ]
+        if video_metadata is None:
+            video_metadata = [
+                {"total_num_frames": len(video), "fps": self.config.video_fps, "frames_indices": list(range(len(video)))}
+                for video in videos
+            ]
+        tokenizer = processor.tokenizer
+        padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"  # generation appends on the right
+        try:
+            inputs = processor(
+                text=texts,
+                videos=list(videos),
+                video_metadata=list(video_metadata),
+                do_sample_frames=False,
+                padding=True,
+                return_tensors="pt",
+            )
+        finally:
+            tokenizer.padding_side = padding_side
+        return inputs.to(self.device)
+
+    def _generate_texts(self, processor, inputs, max_new_tokens: int, generate_kwargs) -> list[str]:
+        kwargs = {"do_sample": False, **generate_kwargs, "max_new_tokens": max_new_tokens}
+        sequences = self.generate(**inputs, **kwargs)
+        new_tokens = sequences[:, inputs["input_ids"].shape[1] :]
+        return [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]
+
+    @torch.no_grad()
+    def generate_two_stage(
+        self,
+        processor,
+        videos: Sequence,
+        questions: Sequence[str],
+        options: Sequence[Sequence[str] | None] | None = None,
+        video_metadata: Sequence[dict] | None = None,
+        *,
+        evidence_max_new_tokens: int | None = None,
+        answer_max_new_tokens: int | None = None,
+        **generate_kwargs,
+    ) -> list[TwoStageOutput]:
+        """Evidence, then answer, for a batch of (frames, question[, options]).
+
+        Args:
+            processor: the checkpoint's processor (``AutoProcessor.from_pretrained(same_path)``).
+            videos: one clip per question: uint8 array/tensor of shape ``(frames, height, width, 3)``
+                (the selected core frames, in temporal order).
+            questions: the questions, ``len(videos)`` of them.
+            options: per question, the multiple-choice options (``None`` or empty for open-ended).
+            video_metadata: per clip, ``{"total_num_frames", "fps", "frames_indices"}`` of the source video
+                so that frame timestamps reach the model; default: consecutive frames at
+                ``config.video_fps``.
+            evidence_max_new_tokens / answer_max_new_tokens: override the config's budgets.
+            **generate_kwargs: passed to both ``generate`` calls (greedy by default).
+
+        Returns:
+            One :class:`TwoStageOutput` per question.
+        """
+        if len(videos) != len(questions):
+            raise ValueError(f"got {len(videos)} videos for {len(questions)} questions")
+        config = self.config
+        options = list(options) if options is not None else [None] * len(questions)
+        rendered = [format_options(opts, config.option_format, config.option_letters) for opts in options]
+
+        evidence_prompts = [
+            config.evidence_prompt.format(question=question, options=opts, evidence="")
+            for question, opts in zip(questions, rendered)
+        ]
+        stage1 = self._stage_inputs(processor, videos, evidence_prompts, video_metadata)
+        evidences = self._generate_texts(
+            processor, stage1, evidence_max_new_tokens or config.evidence_max_new_tokens, generate_kwargs
+        )
+
+        answer_prompts = [
+            config.answer_prompt.format(question=question, options=opts, evidence=evidence)
+            + (config.multiple_choice_suffix if opts else "")
+            for question, opts, evidence in zip(questions, rendered, evidences)
+        ]
+        stage2 = self._stage_inputs(processor, videos, answer_prompts, video_metadata)
+        answers = self._generate_texts(
+            processor, stage2, answer_max_new_tokens or config.answer_max_new_tokens, generate_kwargs
+        )
+
+        outputs = []
+        for row, (evidence, answer, opts) in enumerate(zip(evidences, answers, options)):
+            input_ids = stage2["input_ids"][row][stage2["attention_mask"][row].bool()].cpu()
+            letter = extract_option_letter(answer, opts, config.option_letters) if opts else None
+            outputs.append(
+                TwoStageOutput(evidence, answer, letter, evidence_prompts[row], answer_prompts[row], input_ids)
+            )
+        return outputs
+
+    def answer(self, processor, video, question: str, options: Sequence[str] | None = None, **kwargs) -> TwoStageOutput:
+        """:meth:`generate_two_stage` for one clip ``(frames, height, width, 3)`` and one question."""
+        return self.generate_two_stage(processor, [video], [question], [options], **kwargs)[0]
+
+
+class VexQwen2_5_VLReasonerForConditionalGeneration(TwoStageReasoningMixin, Qwen2_5_VLForConditionalGeneration):
+    """Qwen2.5-VL with the two-stage evidence → answer inference of VideoEspresso."""
+
+    config_class = VexQwen2_5_VLReasonerConfig
+
+
+class VexQwen3VLReasonerForConditionalGeneration(TwoStageReasoningMixin, Qwen3VLForConditionalGeneration):
+    """Qwen3-VL with the two-stage evidence → answer inference of VideoEspresso."""
+
+    config_class = VexQwen3VLReasonerConfig
+
+
+__all__ = [
+    "TwoStageOutput",
+    "TwoStageReasoningMixin",
+    "VexQwen2_5_VLReasonerForConditionalGeneration",
+    "VexQwen3VLReasonerForConditionalGeneration",
+    "extract_option_letter",
+    "format_options",
+]
+
+VexQwen2_5_VLReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
+VexQwen3VLReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")

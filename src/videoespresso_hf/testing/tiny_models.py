@@ -1,0 +1,271 @@
+"""Tiny, randomly initialised Frame Selector and Reasoner checkpoints, built offline from configs.
+
+They run the real code paths (processors, chat templates, ``generate``, ``save_pretrained`` /
+``from_pretrained``, remote code) in a second on a CPU, but their weights are RANDOM: their captions,
+evidence and answers are noise. Use them for tests and wiring demos, never to judge quality.
+
+Example::
+
+    from videoespresso_hf.testing.tiny_models import save_tiny_reasoner, save_tiny_selector
+
+    save_tiny_reasoner("ckpt/reasoner")            # Qwen2.5-VL backbone, 2 layers, hidden 64
+    save_tiny_selector("ckpt/selector")            # Qwen2.5-VL captioner + Qwen2 chooser
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+from transformers import (
+    Qwen2Config,
+    Qwen2Tokenizer,
+    Qwen2VLImageProcessor,
+    Qwen2VLVideoProcessor,
+    Qwen3VLVideoProcessor,
+)
+
+from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
+from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
+from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
+from videoespresso_hf.models.reasoner.configuration_reasoner import (
+    VexQwen2_5_VLReasonerConfig,
+    VexQwen3VLReasonerConfig,
+)
+from videoespresso_hf.models.reasoner.modeling_reasoner import (
+    VexQwen2_5_VLReasonerForConditionalGeneration,
+    VexQwen3VLReasonerForConditionalGeneration,
+)
+from videoespresso_hf.models.reasoner.processing_reasoner import (
+    VexQwen2_5_VLReasonerProcessor,
+    VexQwen3VLReasonerProcessor,
+)
+
+__all__ = [
+    "QWEN_CHAT_TEMPLATE",
+    "RANDOM_WEIGHTS_NOTICE",
+    "build_tiny_reasoner",
+    "build_tiny_selector",
+    "save_tiny_reasoner",
+    "save_tiny_selector",
+    "tiny_tokenizer",
+]
+
+RANDOM_WEIGHTS_NOTICE = "tiny model with RANDOM weights: outputs show the wiring, not the method's quality"
+
+# The Qwen chat format, reduced to what the stage prompts use (text, image and video parts).
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+_SPECIAL_TOKENS = [
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+TINY_VOCAB_SIZE = 272  # 256 bytes + <|endoftext|> + the special tokens above, rounded up
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte → printable character table (the alphabet of byte-level BPE)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    printable += list(range(ord("®"), ord("ÿ") + 1))
+    codes = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            codes.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, (chr(code) for code in codes)))
+
+
+def tiny_tokenizer() -> Qwen2Tokenizer:
+    """A byte-level Qwen2 tokenizer that needs no files: every byte is a token, plus Qwen's special tokens."""
+    vocab = {char: index for index, char in enumerate(_bytes_to_unicode().values())}
+    vocab["<|endoftext|>"] = len(vocab)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tokenizer.add_special_tokens({"additional_special_tokens": _SPECIAL_TOKENS})
+    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    return tokenizer
+
+
+def _token_ids(tokenizer) -> dict[str, int]:
+    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in (
+        ("image_token_id", "<|image_pad|>"),
+        ("video_token_id", "<|video_pad|>"),
+        ("vision_start_token_id", "<|vision_start|>"),
+        ("vision_end_token_id", "<|vision_end|>"),
+    )}
+    assert max(ids.values()) < TINY_VOCAB_SIZE
+    return ids
+
+
+def _text_config(tokenizer, **extra) -> dict:
+    return {
+        "vocab_size": TINY_VOCAB_SIZE,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 2048,
+        "bos_token_id": None,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        **extra,
+    }
+
+
+def _qwen2_5_vl_parts(tokenizer):
+    text = _text_config(
+        tokenizer, rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]}
+    )
+    vision = {
+        "depth": 2,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_heads": 2,
+        "out_hidden_size": 64,
+        "patch_size": 14,
+        "window_size": 56,
+        "fullatt_block_indexes": [1],
+    }
+    pixels = {"shortest_edge": 28 * 28, "longest_edge": 56 * 56}
+    image_processor = Qwen2VLImageProcessor(size=pixels, patch_size=14, merge_size=2, temporal_patch_size=2)
+    video_processor = Qwen2VLVideoProcessor(size=pixels, patch_size=14, merge_size=2, temporal_patch_size=2)
+    return text, vision, image_processor, video_processor
+
+
+def _qwen3_vl_parts(tokenizer):
+    text = _text_config(
+        tokenizer,
+        head_dim=16,
+        rope_parameters={
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": [2, 3, 3],
+            "mrope_interleaved": True,
+        },
+    )
+    vision = {
+        "depth": 2,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_heads": 2,
+        "out_hidden_size": 64,
+        "patch_size": 16,
+        "num_position_embeddings": 64,
+        "deepstack_visual_indexes": [1],
+    }
+    image_processor = Qwen2VLImageProcessor(
+        size={"shortest_edge": 32 * 32, "longest_edge": 64 * 64}, patch_size=16, merge_size=2, temporal_patch_size=2
+    )
+    video_processor = Qwen3VLVideoProcessor(
+        size={"shortest_edge": 32 * 32, "longest_edge": 64 * 64 * 64},
+        patch_size=16,
+        merge_size=2,
+        temporal_patch_size=2,
+    )
+    return text, vision, image_processor, video_processor
+
+
+def build_tiny_reasoner(family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", seed: int = 0, **config_kwargs):
+    """A random 2-layer reasoner and its processor (frames are resized to 56² / 64² pixels).
+
+    Returns:
+        ``(model, processor)``; ``config_kwargs`` override reasoner config fields (e.g. prompts).
+    """
+    tokenizer = tiny_tokenizer()
+    if family == "qwen2_5_vl":
+        text, vision, image_processor, video_processor = _qwen2_5_vl_parts(tokenizer)
+        config_class, model_class, processor_class = (
+            VexQwen2_5_VLReasonerConfig,
+            VexQwen2_5_VLReasonerForConditionalGeneration,
+            VexQwen2_5_VLReasonerProcessor,
+        )
+    elif family == "qwen3_vl":
+        text, vision, image_processor, video_processor = _qwen3_vl_parts(tokenizer)
+        config_class, model_class, processor_class = (
+            VexQwen3VLReasonerConfig,
+            VexQwen3VLReasonerForConditionalGeneration,
+            VexQwen3VLReasonerProcessor,
+        )
+    else:
+        raise ValueError(f"unknown tiny reasoner family {family!r}; use 'qwen2_5_vl' or 'qwen3_vl'")
+    config = config_class(
+        text_config=text,
+        vision_config=vision,
+        **_token_ids(tokenizer),
+        evidence_max_new_tokens=12,
+        answer_max_new_tokens=6,
+        base_model_id=None,
+        **config_kwargs,
+    )
+    torch.manual_seed(seed)
+    model = model_class(config).eval()
+    processor = processor_class(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
+    return model, processor
+
+
+def build_tiny_selector(seed: int = 0, **config_kwargs):
+    """A random selector: tiny Qwen2.5-VL captioner + tiny Qwen2 chooser, and its processor.
+
+    Returns:
+        ``(model, processor)``; ``config_kwargs`` override selector config fields (e.g. ``max_frames``).
+    """
+    tokenizer = tiny_tokenizer()
+    text, vision, image_processor, video_processor = _qwen2_5_vl_parts(tokenizer)
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLProcessor
+
+    captioner_config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_token_ids(tokenizer))
+    chooser_config = Qwen2Config(**_text_config(tokenizer), tie_word_embeddings=True)
+    config = VexFrameSelectorConfig(
+        captioner_config=captioner_config.to_dict(),
+        chooser_config=chooser_config.to_dict(),
+        caption_max_new_tokens=8,
+        captioner_id=None,
+        chooser_id=None,
+        **config_kwargs,
+    )
+    torch.manual_seed(seed)
+    model = VexFrameSelectorModel(config).eval()
+    captioner_processor = Qwen2_5_VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
+    processor = VexFrameSelectorProcessor(captioner_processor=captioner_processor, chooser_tokenizer=tiny_tokenizer())
+    return model, processor
+
+
+def save_tiny_reasoner(path: str | Path, family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", **kwargs) -> Path:
+    """Build a tiny random reasoner and save model + processor (safetensors) to ``path``."""
+    model, processor = build_tiny_reasoner(family, **kwargs)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return Path(path)
+
+
+def save_tiny_selector(path: str | Path, **kwargs) -> Path:
+    """Build a tiny random selector and save model + processor (safetensors) to ``path``."""
+    model, processor = build_tiny_selector(**kwargs)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return Path(path)
