@@ -27,6 +27,7 @@ is at fault; the video is then marked ``failed`` with the message and not retrie
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -81,8 +82,18 @@ class StageUsage:
             self.count(key, value)
 
     def add_llm_results(self, results: Iterable[Any]) -> None:
-        """Account ``videoespresso_hf.llm`` results: cache hits are free, the rest were paid."""
+        """Account ``videoespresso_hf.llm`` results: cache hits are free, the rest were paid.
+
+        ``LLMClient.map`` sends identical requests once and returns the same result for each copy; the
+        copies are counted as cached so tokens and cost are not counted twice.
+        """
+        seen: set[str] = set()
         for result in results:
+            duplicate = result.key in seen
+            seen.add(result.key)
+            if duplicate:
+                self.cached_calls += 1
+                continue
             if result.cached:
                 self.cached_calls += 1
             else:
@@ -164,10 +175,8 @@ def clear_process_resources() -> None:
     for value in _PROCESS_RESOURCES.values():
         close = getattr(value, "close", None)
         if callable(close):
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort
                 close()
-            except Exception:  # closing is best effort
-                pass
     _PROCESS_RESOURCES.clear()
 
 

@@ -1,0 +1,430 @@
+"""The build driver: decides what still has to run, hands it to a runner, commits every outcome.
+
+Execution is stage-major: stage k runs on every video that finished stage k-1, then stage k+1 starts.
+For each (video, stage) the state store is asked first: a ``done`` result under the current fingerprint is
+reused, a ``failed`` one is skipped (unless ``retry_failed``), anything else is (re-)executed and its
+outcome committed at once. Killing the process therefore loses only executions in flight, and LLM
+answers already received are in ``OUT/llm_cache.sqlite`` anyway, so a resumed run pays for nothing twice.
+
+Outputs in ``OUT``: ``state.sqlite`` (the state), ``build_config.json``, ``llm_cache.sqlite`` (LLM stages),
+``frames.jsonl`` (one row per sampled frame with its caption and dedup decision, once captioned),
+``groups.jsonl`` (one :class:`~videoespresso_hf.pipeline.records.CaptionGroup` per line; the input of QA
+generation) and ``summary.json`` (the last run's summary).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from videoespresso_hf.pipeline.config import BuildConfig
+from videoespresso_hf.pipeline.records import VideoRecord
+from videoespresso_hf.pipeline.runners.base import (
+    FatalBuildError,
+    Runner,
+    StageOutcome,
+    StageTask,
+    make_runner,
+)
+from videoespresso_hf.pipeline.stages import DatasetStage, Stage, StageContext, StageUsage, stage_chain
+from videoespresso_hf.pipeline.stages.base import stage_fingerprints
+from videoespresso_hf.pipeline.state import StageResult, StateStore, video_identity
+
+__all__ = ["BuildSummary", "StageStats", "run_build"]
+
+STATE_FILE = "state.sqlite"
+CONFIG_FILE = "build_config.json"
+FRAMES_FILE = "frames.jsonl"
+GROUPS_FILE = "groups.jsonl"
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass
+class StageStats:
+    """What one stage did in this run.
+
+    ``executed`` ran now (done/failed/error split below), ``reused`` were done in an earlier run;
+    ``usage`` is this run's usage, ``total_usage`` includes the reused results' recorded usage.
+    """
+
+    name: str
+    executed: int = 0
+    done: int = 0
+    reused: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped_failed: int = 0
+    wall_s: float = 0.0
+    usage: StageUsage = field(default_factory=StageUsage)
+    total_usage: StageUsage = field(default_factory=StageUsage)
+
+
+@dataclass
+class BuildSummary:
+    """The result of :func:`run_build` (also written to ``OUT/summary.json``)."""
+
+    out_dir: str
+    videos: int = 0
+    videos_ok: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # video path -> "stage: reason" (input at fault)
+    pending: dict[str, str] = field(default_factory=dict)  # video path -> "stage: error" (retried next run)
+    stages: list[StageStats] = field(default_factory=list)
+    frames_sampled: int = 0
+    frames_kept: int | None = None
+    groups: int | None = None
+    until: str | None = None
+    dry_run: bool = False
+    estimate: StageUsage | None = None
+    estimate_stage: str | None = None
+    stopped: str | None = None  # why the run stopped early (budget, missing key, ...)
+    seconds: float = 0.0
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped is None and not self.pending
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def format(self) -> str:
+        """A plain-text report: one row per stage, then totals, failures and outputs."""
+        lines = [
+            f"videoespresso build: {self.videos} videos, {self.videos_ok} ok, {len(self.failed)} failed, "
+            f"{len(self.pending)} to retry; {self.seconds:.1f} s; out: {self.out_dir}"
+        ]
+        header = (
+            f"{'stage':<10} {'ran':>5} {'reused':>6} {'failed':>6} {'error':>5} {'wall s':>7} "
+            f"{'paid calls':>10} {'cached':>6} {'prompt tok':>10} {'compl tok':>9} {'cost $':>9} {'total $':>9}"
+        )
+        lines += [header, "-" * len(header)]
+        for stats in self.stages:
+            usage, total = stats.usage, stats.total_usage
+            lines.append(
+                f"{stats.name:<10} {stats.executed:>5} {stats.reused:>6} {stats.failed + stats.skipped_failed:>6} "
+                f"{stats.errors:>5} {stats.wall_s:>7.1f} {usage.llm_calls:>10} {usage.cached_calls:>6} "
+                f"{usage.prompt_tokens:>10} {usage.completion_tokens:>9} {usage.cost_usd:>9.4f} "
+                f"{total.cost_usd:>9.4f}"
+            )
+        frames = f"frames: {self.frames_sampled} sampled"
+        if self.frames_kept is not None and self.frames_sampled:
+            saved = 1 - self.frames_kept / self.frames_sampled
+            frames += f", {self.frames_kept} kept after redundancy removal ({saved:.0%} dropped)"
+        if self.groups is not None:
+            frames += f", {self.groups} caption groups"
+        lines.append(frames)
+        if self.estimate is not None:
+            lines.append(
+                f"dry run: stage {self.estimate_stage!r} would send {self.estimate.llm_calls} requests "
+                f"({self.estimate.cached_calls} already cached): ~{self.estimate.prompt_tokens} prompt + "
+                f"~{self.estimate.completion_tokens} completion tokens, ~${self.estimate.cost_usd:.4f}; "
+                "later stages are not estimated (their inputs do not exist yet)"
+            )
+        for title, items in (
+            ("failed (not retried; --retry-failed to retry)", self.failed),
+            ("errors (retried on the next run)", self.pending),
+        ):
+            if items:
+                lines.append(f"{title}:")
+                lines += [f"  {path}: {reason}" for path, reason in items.items()]
+        if self.stopped:
+            lines.append(f"stopped early: {self.stopped}")
+        for name, path in self.outputs.items():
+            lines.append(f"{name}: {path}")
+        return "\n".join(lines)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="video", disable=not enabled or total == 0, file=sys.stderr)
+
+
+def _write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    os.replace(tmp, path)
+    return count
+
+
+def _is_paid(stage: Stage) -> bool:
+    return type(stage).estimate is not Stage.estimate
+
+
+def run_build(
+    videos: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    config: BuildConfig | None = None,
+    *,
+    until: str | None = None,
+    runner: str | Runner = "local",
+    workers: int | None = None,
+    retry_failed: bool = False,
+    dry_run: bool = False,
+    progress: bool = True,
+    argv: list[str] | None = None,
+) -> BuildSummary:
+    """Run (or resume) the construction pipeline on ``videos``, writing everything to ``out_dir``.
+
+    Args:
+        videos: video files; duplicates (same content) are built once; missing/broken files fail alone.
+        out_dir: output folder (created); re-running on the same folder resumes.
+        config: the build configuration (default :class:`BuildConfig`).
+        until: last stage to run (e.g. ``"captions"``, ``"dedup"``, ``"groups"``); None runs every stage.
+        runner: ``"local"``, ``"ray"`` or a :class:`Runner` instance.
+        workers: local process count / Ray local CPUs (None: ``min(cpu count, videos)``).
+        retry_failed: also re-run (video, stage) pairs that failed because of their input.
+        dry_run: run the free stages, estimate the first paid stage's cost, and stop (no paid call).
+        progress: show tqdm bars on stderr.
+        argv: the command line, recorded in the ``runs`` table.
+
+    Returns:
+        The :class:`BuildSummary` (also saved as ``OUT/summary.json``).
+
+    Raises:
+        FileExistsError: ``out_dir`` exists and is not a folder.
+    """
+    started = time.perf_counter()
+    config = config or BuildConfig()
+    out = Path(out_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    chain = stage_chain(until)
+    per_video = [stage for stage in chain if isinstance(stage, Stage)]
+    dataset_stages = [stage for stage in chain if isinstance(stage, DatasetStage)]
+    fingerprints = stage_fingerprints(chain, config)
+    summary = BuildSummary(out_dir=str(out), until=until, dry_run=dry_run)
+
+    state = StateStore(out / STATE_FILE)
+    config.save(out / CONFIG_FILE)
+    run_id = state.start_run(config.model_dump_json(), argv)
+    ctx = StageContext(config=config, out_dir=out, dry_run=dry_run)
+    own_runner = isinstance(runner, str)
+    active_runner: Runner | None = None
+    try:
+        # ---- register inputs (deduplicated by content)
+        identities = {}
+        for path in videos:
+            identity = video_identity(path)
+            identities.setdefault(identity.video_id, identity)
+        for identity in identities.values():
+            state.register_video(identity)
+        summary.videos = len(identities)
+        paths = {video_id: identity.path for video_id, identity in identities.items()}
+        inputs: dict[str, str] = {
+            video_id: VideoRecord(video_id=video_id, path=identity.path).model_dump_json()
+            for video_id, identity in identities.items()
+        }
+
+        for stage in per_video:
+            fingerprint = fingerprints[stage.name]
+            stats = StageStats(stage.name)
+            summary.stages.append(stats)
+            outputs: dict[str, str] = {}
+            tasks: list[StageTask] = []
+            for video_id, record_json in inputs.items():
+                previous = state.get_result(video_id, stage.name, fingerprint)
+                if previous is not None and previous.status == "done":
+                    outputs[video_id] = previous.record_json or ""
+                    stats.reused += 1
+                    stats.total_usage.merge(previous.usage)
+                elif previous is not None and previous.status == "failed" and not retry_failed:
+                    stats.skipped_failed += 1
+                    summary.failed[paths[video_id]] = f"{stage.name}: {previous.error}"
+                else:
+                    tasks.append(StageTask(video_id, stage.name, fingerprint, record_json))
+
+            if dry_run and _is_paid(stage):
+                estimate = StageUsage()
+                for task in tasks:
+                    usage = stage.estimate(VideoRecord.model_validate_json(task.record_json), ctx)
+                    if usage is not None:
+                        estimate.merge(usage)
+                summary.estimate, summary.estimate_stage = estimate, stage.name
+                inputs = {}
+                break
+
+            if tasks:
+                if active_runner is None:
+                    active_runner = make_runner(runner, workers=workers) if own_runner else runner  # type: ignore[arg-type]
+                stage_started = time.perf_counter()
+                bar = _progress(len(tasks), stage.name, progress)
+                try:
+                    for outcome in active_runner.map(tasks, ctx, fan_out=stage.fan_out):
+                        _commit(
+                            state, outcome, stats, summary, paths, outputs, is_last=stage is per_video[-1]
+                        )
+                        bar.update(1)
+                except FatalBuildError as error:
+                    summary.stopped = str(error)
+                except Exception as error:  # Ray wraps task errors; unwrap ours
+                    cause = _fatal_cause(error)
+                    if cause is None:
+                        raise
+                    summary.stopped = cause
+                finally:
+                    bar.close()
+                    stats.wall_s = time.perf_counter() - stage_started
+            else:
+                for video_id in outputs:
+                    if stage is per_video[-1]:
+                        state.set_video_status(video_id, "done", last_stage=stage.name)
+            stats.total_usage.merge(stats.usage)
+            _count_records(stage.name, outputs.values(), summary)
+            inputs = outputs
+            if summary.stopped:
+                break
+
+        if not summary.stopped and not dry_run and per_video:
+            summary.videos_ok = len(inputs)
+            for stage in dataset_stages:
+                stats = StageStats(stage.name)
+                summary.stages.append(stats)
+                stage_started = time.perf_counter()
+                records = [VideoRecord.model_validate_json(inputs[video_id]) for video_id in sorted(inputs)]
+                ctx.usage = StageUsage()
+                result = stage.finalize(records, ctx)
+                stats.executed = stats.done = 1
+                stats.usage = ctx.usage
+                stats.total_usage.merge(ctx.usage)
+                stats.wall_s = time.perf_counter() - stage_started
+                for key, value in (result or {}).items():
+                    if isinstance(value, str) and key.endswith(("path", "file", "dir")):
+                        summary.outputs[f"{stage.name}.{key}"] = value
+            _write_outputs(state, per_video, fingerprints, out, summary, set(identities))
+    finally:
+        if own_runner and active_runner is not None:
+            active_runner.close()
+        summary.seconds = time.perf_counter() - started
+        (out / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2, default=str) + "\n")
+        status = "stopped" if summary.stopped else ("dry_run" if dry_run else "finished")
+        state.finish_run(run_id, status, summary.to_dict())
+        state.close()
+    return summary
+
+
+def _fatal_cause(error: BaseException) -> str | None:
+    """The message of a :class:`FatalBuildError` wrapped by Ray (or chained), else None."""
+    seen = 0
+    current: BaseException | None = error
+    while current is not None and seen < 10:
+        if isinstance(current, FatalBuildError):
+            return str(current)
+        cause = getattr(current, "cause", None)
+        if isinstance(cause, BaseException) and cause is not current:
+            current = cause
+        else:
+            current = current.__cause__ or current.__context__
+        seen += 1
+    text = str(error)
+    if "FatalBuildError" in text:
+        return text.split("FatalBuildError:", 1)[-1].strip().splitlines()[0]
+    return None
+
+
+def _commit(
+    state: StateStore,
+    outcome: StageOutcome,
+    stats: StageStats,
+    summary: BuildSummary,
+    paths: dict[str, str],
+    outputs: dict[str, str],
+    *,
+    is_last: bool,
+) -> None:
+    state.save_result(
+        StageResult(
+            video_id=outcome.video_id,
+            stage=outcome.stage,
+            fingerprint=outcome.fingerprint,
+            status=outcome.status,  # type: ignore[arg-type]
+            record_json=outcome.record_json,
+            error=outcome.error,
+            seconds=outcome.seconds,
+            usage=outcome.usage,
+        )
+    )
+    stats.executed += 1
+    stats.usage.merge(outcome.usage)
+    path = paths[outcome.video_id]
+    if outcome.status == "done":
+        stats.done += 1
+        outputs[outcome.video_id] = outcome.record_json or ""
+        state.set_video_status(outcome.video_id, "done" if is_last else "pending", last_stage=outcome.stage)
+    elif outcome.status == "failed":
+        stats.failed += 1
+        summary.failed[path] = f"{outcome.stage}: {outcome.error}"
+        state.set_video_status(outcome.video_id, "failed", error=f"{outcome.stage}: {outcome.error}")
+    else:
+        stats.errors += 1
+        summary.pending[path] = f"{outcome.stage}: {outcome.error}"
+        state.set_video_status(outcome.video_id, "pending", error=f"{outcome.stage}: {outcome.error}")
+
+
+def _count_records(stage: str, records_json: Iterable[str], summary: BuildSummary) -> None:
+    if stage not in ("frames", "dedup", "groups"):
+        return
+    total = 0
+    for record_json in records_json:
+        record = VideoRecord.model_validate_json(record_json)
+        if stage == "frames":
+            total += len(record.frames)
+        elif stage == "dedup":
+            total += sum(1 for frame in record.frames if frame.kept)
+        else:
+            total += len(record.groups)
+    if stage == "frames":
+        summary.frames_sampled = total
+    elif stage == "dedup":
+        summary.frames_kept = total
+    else:
+        summary.groups = total
+
+
+def _write_outputs(
+    state: StateStore,
+    stages: list[Stage],
+    fingerprints: dict[str, str],
+    out: Path,
+    summary: BuildSummary,
+    wanted: set[str],
+) -> None:
+    """``frames.jsonl`` from the latest frame-level stage reached, ``groups.jsonl`` when grouping ran.
+
+    Only this run's input videos are written (the state may hold others from earlier runs).
+    """
+    names = [stage.name for stage in stages]
+    frame_stage = next((name for name in ("dedup", "captions") if name in names), None)
+    if frame_stage is not None:
+        results = state.results(frame_stage, fingerprints[frame_stage], status="done")
+
+        def frame_rows():
+            for result in results:
+                if result.video_id not in wanted:
+                    continue
+                record = result.record()
+                for frame in record.frames:
+                    yield {"video_id": record.video_id, "video_path": record.path, **frame.model_dump()}
+
+        _write_jsonl_atomic(out / FRAMES_FILE, frame_rows())
+        summary.outputs["frames"] = str(out / FRAMES_FILE)
+    if "groups" in names:
+        results = state.results("groups", fingerprints["groups"], status="done")
+
+        def group_rows():
+            for result in results:
+                if result.video_id in wanted:
+                    for group in result.record().groups:
+                        yield group.model_dump()
+
+        _write_jsonl_atomic(out / GROUPS_FILE, group_rows())
+        summary.outputs["groups"] = str(out / GROUPS_FILE)

@@ -1,0 +1,162 @@
+"""What runners share: the unit of work, its outcome, and the function that executes it anywhere."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from videoespresso_hf.pipeline.records import VideoRecord
+from videoespresso_hf.pipeline.stages.base import StageContext, StageError, StageUsage, get_stage
+
+__all__ = ["FatalBuildError", "Runner", "StageOutcome", "StageTask", "execute_stage", "make_runner"]
+
+
+class FatalBuildError(RuntimeError):
+    """An error that no other video would escape (budget exhausted, no API key, wrong model): stop the run."""
+
+
+@dataclass(frozen=True)
+class StageTask:
+    """Run ``stage`` on one video; ``record_json`` is the output of the stage before (or the initial record)."""
+
+    video_id: str
+    stage: str
+    fingerprint: str
+    record_json: str
+
+
+@dataclass
+class StageOutcome:
+    """The result of one :class:`StageTask`: ``status`` is ``done``, ``failed`` (input at fault) or ``error``."""
+
+    video_id: str
+    stage: str
+    fingerprint: str
+    status: str
+    record_json: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    usage: StageUsage = field(default_factory=StageUsage)
+
+    def to_row(self) -> dict[str, Any]:
+        """A flat dict of strings and numbers (what Ray Data moves between workers)."""
+        import json
+
+        return {
+            "video_id": self.video_id,
+            "stage": self.stage,
+            "fingerprint": self.fingerprint,
+            "status": self.status,
+            "record_json": self.record_json or "",
+            "error": self.error or "",
+            "seconds": float(self.seconds),
+            "usage_json": json.dumps(self.usage.to_dict()),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StageOutcome:
+        import json
+
+        return cls(
+            video_id=str(row["video_id"]),
+            stage=str(row["stage"]),
+            fingerprint=str(row["fingerprint"]),
+            status=str(row["status"]),
+            record_json=str(row["record_json"]) or None,
+            error=str(row["error"]) or None,
+            seconds=float(row["seconds"]),
+            usage=StageUsage.from_dict(json.loads(row["usage_json"])),
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """The input is at fault: retrying the same video would fail the same way."""
+    from videoespresso_hf.video import VideoError
+
+    return isinstance(exc, StageError | VideoError)
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    """Every remaining video would fail the same way: stop instead of marking them all."""
+    import openai
+
+    from videoespresso_hf.llm import BudgetExceededError, MissingAPIKeyError, UnknownPriceError
+
+    fatal = (
+        BudgetExceededError,
+        MissingAPIKeyError,
+        UnknownPriceError,
+        openai.AuthenticationError,
+        openai.PermissionDeniedError,
+        openai.NotFoundError,
+        FatalBuildError,
+    )
+    return isinstance(exc, fatal)
+
+
+def execute_stage(task: StageTask, ctx: StageContext) -> StageOutcome:
+    """Run one stage on one video and classify what happened. Runs in any process (driver, pool, Ray).
+
+    Permanent failures (:class:`StageError`, ``VideoError``) and transient errors become outcomes; fatal
+    errors (budget exhausted, missing API key, ...) are raised as :class:`FatalBuildError` so the driver
+    stops the run without marking any video.
+    """
+    stage = get_stage(task.stage)
+    ctx.usage = StageUsage()
+    started = time.perf_counter()
+    try:
+        record = VideoRecord.model_validate_json(task.record_json)
+        output = stage.run(record, ctx)
+        status, record_json, error = "done", output.model_dump_json(), None
+    except Exception as exc:
+        if _is_fatal(exc):
+            raise FatalBuildError(_one_line(exc)) from exc
+        status = "failed" if _is_permanent(exc) else "error"
+        record_json = None
+        error = exc.reason if hasattr(exc, "reason") and status == "failed" else _one_line(exc)
+        if status == "error":
+            # Unexpected errors keep their origin: the last frame of the traceback.
+            origin = traceback.extract_tb(exc.__traceback__)[-1:]
+            if origin:
+                error += f" (at {origin[0].filename.rsplit('/', 1)[-1]}:{origin[0].lineno})"
+    return StageOutcome(
+        video_id=task.video_id,
+        stage=task.stage,
+        fingerprint=task.fingerprint,
+        status=status,
+        record_json=record_json,
+        error=error,
+        seconds=time.perf_counter() - started,
+        usage=ctx.usage,
+    )
+
+
+class Runner(Protocol):
+    """Executes a stage over tasks, yielding outcomes in completion order."""
+
+    name: str
+
+    def map(self, tasks: list[StageTask], ctx: StageContext, *, fan_out: bool) -> Iterator[StageOutcome]: ...
+
+    def close(self) -> None: ...
+
+
+def make_runner(kind: str, *, workers: int | None = None, ray_address: str | None = None) -> Runner:
+    """``"local"`` (process pool) or ``"ray"`` (Ray Data)."""
+    if kind == "local":
+        from videoespresso_hf.pipeline.runners.local import LocalRunner
+
+        return LocalRunner(workers=workers)
+    if kind == "ray":
+        from videoespresso_hf.pipeline.runners.ray_runner import RayRunner
+
+        return RayRunner(address=ray_address, num_cpus=workers)
+    raise ValueError(f"unknown runner {kind!r}; use 'local' or 'ray'")

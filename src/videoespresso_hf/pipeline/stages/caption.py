@@ -1,0 +1,92 @@
+"""Stage ``captions``: one caption per sampled frame (paper §1.3), through the configured captioner.
+
+Frames are decoded in chunks (never the whole video at once) and downscaled before captioning. With the
+endpoint backend every answer is cached in ``OUT/llm_cache.sqlite`` as soon as it arrives, so a run killed
+in the middle of a video re-pays nothing when resumed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videoespresso_hf.pipeline.captioning import (
+    Captioner,
+    OpenAICaptioner,
+    TransformersCaptioner,
+    resize_frames,
+)
+from videoespresso_hf.pipeline.records import VideoRecord
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, StageUsage, register_stage
+
+# Frames decoded per chunk: bounds memory on long videos while keeping the LLM client's pool busy.
+DECODE_CHUNK = 128
+
+
+def build_captioner(ctx: StageContext) -> Captioner:
+    """The process's captioner for ``ctx.config.captions`` (loaded once per process)."""
+    config = ctx.config.captions
+    if config.backend == "openai":
+        client = ctx.llm_client(model=config.resolved_model)
+        return ctx.resource(
+            "captioner::openai::" + config.model_dump_json() + str(id(client)),
+            lambda: OpenAICaptioner(client, config),
+        )
+    return ctx.resource(
+        "captioner::transformers::" + config.model_dump_json(),
+        lambda: TransformersCaptioner(config.resolved_model, config),
+    )
+
+
+@register_stage
+class CaptionStage(Stage):
+    name = "captions"
+    version = "1"
+    after = "frames"
+    fan_out = False  # one client (one budget, one thread pool) or one loaded model serves every video
+
+    def config_slice(self, config) -> dict[str, Any]:
+        captions = config.captions
+        return {
+            "backend": captions.backend,
+            "model": captions.resolved_model,
+            "prompt_version": captions.prompt_version,
+            "image_max_side": captions.image_max_side,
+            "detail": captions.detail,
+            "max_new_tokens": captions.max_new_tokens,
+            # Sampling parameters change the captions the endpoint returns.
+            "temperature": config.llm.temperature if captions.backend == "openai" else None,
+        }
+
+    def _chunks(self, record: VideoRecord, ctx: StageContext):
+        from videoespresso_hf.video import read_frames
+
+        if not record.frames:
+            raise StageError(f"{record.path}: no sampled frames to caption")
+        max_side = ctx.config.captions.image_max_side
+        for start in range(0, len(record.frames), DECODE_CHUNK):
+            chunk = record.frames[start : start + DECODE_CHUNK]
+            frames = read_frames(record.path, [frame.index for frame in chunk])
+            yield chunk, resize_frames(frames, max_side)
+
+    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+        captioner = build_captioner(ctx)
+        captioned = []
+        for chunk, frames in self._chunks(record, ctx):
+            captions = captioner.caption(frames, ctx.usage)
+            captioned.extend(
+                frame.model_copy(update={"caption": caption})
+                for frame, caption in zip(chunk, captions, strict=True)
+            )
+        ctx.usage.count("frames_captioned", len(captioned))
+        return record.model_copy(
+            update={"frames": captioned, "sampling": {**record.sampling, "caption_model": captioner.model_id}}
+        )
+
+    def estimate(self, record: VideoRecord, ctx: StageContext) -> StageUsage | None:
+        if ctx.config.captions.backend != "openai":
+            return StageUsage(counters={"frames_to_caption": len(record.frames)})
+        captioner = build_captioner(ctx)
+        total = StageUsage()
+        for _, frames in self._chunks(record, ctx):
+            total.merge(captioner.estimate(frames))
+        return total

@@ -1,0 +1,61 @@
+"""Stage ``dedup``: semantic-aware redundancy removal over caption embeddings (paper §1.4).
+
+Embeds every caption with the configured sentence-transformers model and applies the LIFO rule of
+:func:`videoespresso_hf.pipeline.redundancy.redundancy_trace`; frames are marked ``kept`` (not deleted),
+with the similarity that decided, so the decision can be audited and re-thresholded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videoespresso_hf.pipeline.records import VideoRecord
+from videoespresso_hf.pipeline.redundancy import redundancy_trace
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, register_stage
+
+
+def build_embedder(ctx: StageContext):
+    from videoespresso_hf.embeddings import load_text_embedder
+
+    dedup = ctx.config.dedup
+
+    def factory():
+        embedder = load_text_embedder(dedup.embedder, dedup.device)
+        embedder.batch_size = dedup.batch_size
+        return embedder
+
+    return ctx.resource(f"embedder::{dedup.embedder}::{dedup.device}", factory)
+
+
+@register_stage
+class DedupStage(Stage):
+    name = "dedup"
+    version = "1"
+    after = "captions"
+    fan_out = False  # one embedding model in the driver; embedding captions is fast next to captioning
+
+    def config_slice(self, config) -> dict[str, Any]:
+        return config.dedup.model_dump(include={"embedder", "tau", "compare_to"})
+
+    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+        captions = [frame.caption for frame in record.frames]
+        if not captions:
+            raise StageError(f"{record.path}: no captions to deduplicate")
+        if any(caption is None for caption in captions):
+            raise StageError(f"{record.path}: some frames have no caption")
+        embeddings = build_embedder(ctx)(captions)
+        kept, similarity = redundancy_trace(
+            embeddings, ctx.config.dedup.tau, compare_to=ctx.config.dedup.compare_to
+        )
+        frames = [
+            frame.model_copy(
+                update={
+                    "kept": bool(keep),
+                    "similarity": None if sim != sim else round(float(sim), 6),  # NaN for the first frame
+                }
+            )
+            for frame, keep, sim in zip(record.frames, kept, similarity, strict=True)
+        ]
+        ctx.usage.count("frames_kept", int(kept.sum()))
+        ctx.usage.count("frames_dropped", int((~kept).sum()))
+        return record.model_copy(update={"frames": frames})

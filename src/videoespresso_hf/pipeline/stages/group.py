@@ -1,0 +1,42 @@
+"""Stage ``groups``: consecutive kept captions in groups of ``groups.size`` (paper §1.5), the QA input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videoespresso_hf.pipeline.grouping import group_consecutive
+from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, register_stage
+
+
+@register_stage
+class GroupStage(Stage):
+    name = "groups"
+    version = "1"
+    after = "dedup"
+    fan_out = True
+
+    def config_slice(self, config) -> dict[str, Any]:
+        return config.groups.model_dump()
+
+    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+        kept = [frame for frame in record.frames if frame.kept]
+        if not kept:
+            raise StageError(f"{record.path}: no kept frames to group")
+        settings = ctx.config.groups
+        groups = [
+            CaptionGroup(
+                group_id=f"{record.video_id}-g{position:04d}",
+                video_id=record.video_id,
+                video_path=record.path,
+                position=position,
+                frame_indices=[frame.index for frame in members],
+                timestamps=[frame.timestamp for frame in members],
+                captions=[frame.caption or "" for frame in members],
+            )
+            for position, members in enumerate(
+                group_consecutive(kept, settings.size, min_size=settings.min_size)
+            )
+        ]
+        ctx.usage.count("groups", len(groups))
+        return record.model_copy(update={"groups": groups})

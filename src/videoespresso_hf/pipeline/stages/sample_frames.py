@@ -1,0 +1,100 @@
+"""Stage ``frames``: probe the video and choose the frames to caption (paper §1.2).
+
+Adaptive sampling (the default) detects shots and samples static shots at ``static_fps`` (paper: 1) and
+dynamic ones at ``dynamic_fps`` (paper: 2–4); ``fps`` and ``uniform`` are plain alternatives. Only indices
+and timestamps are stored: frames are decoded again when captioned, so the state stays small.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from videoespresso_hf.pipeline.records import FrameRecord, VideoRecord
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, register_stage
+
+
+@register_stage
+class SampleFramesStage(Stage):
+    name = "frames"
+    version = "1"
+    after = None
+    fan_out = True  # decoding and shot detection are CPU work: spread videos over processes
+
+    def config_slice(self, config) -> dict[str, Any]:
+        return config.sampling.model_dump()
+
+    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+        from videoespresso_hf import video
+
+        sampling = ctx.config.sampling
+        metadata = video.probe(record.path)
+        if metadata.num_frames <= 0:
+            raise StageError(f"{record.path}: video has no frames")
+        segments: list[int] | None = None
+        info: dict[str, Any] = {"strategy": sampling.strategy}
+        if sampling.strategy == "uniform":
+            selection = video.sample_uniform(metadata, sampling.num_frames)
+            indices, timestamps = selection.indices, selection.timestamps
+        elif sampling.strategy == "fps":
+            selection = video.sample_fps(metadata, sampling.fps)
+            indices, timestamps = selection.indices, selection.timestamps
+        else:
+            adaptive = video.AdaptiveSamplingConfig(
+                static_fps=sampling.static_fps, dynamic_fps=tuple(sampling.dynamic_fps), **sampling.options
+            )
+            plan = video.plan_adaptive_sampling(record.path, adaptive)
+            indices, timestamps, segments, info = _from_adaptive_plan(plan)
+            info["strategy"] = "adaptive"
+        indices = np.asarray(indices, dtype=np.int64)
+        timestamps = np.asarray(timestamps, dtype=np.float64)
+        if sampling.max_frames is not None and len(indices) > sampling.max_frames:
+            keep = np.round(np.linspace(0, len(indices) - 1, sampling.max_frames)).astype(np.int64)
+            indices, timestamps = indices[keep], timestamps[keep]
+            segments = [segments[k] for k in keep] if segments is not None else None
+            info["thinned_to"] = sampling.max_frames
+        if len(indices) == 0:
+            raise StageError(f"{record.path}: sampling selected no frames")
+        frames = [
+            FrameRecord(
+                index=int(index),
+                timestamp=round(float(timestamp), 6),
+                segment=None if segments is None else int(segments[k]),
+            )
+            for k, (index, timestamp) in enumerate(zip(indices, timestamps, strict=True))
+        ]
+        ctx.usage.count("frames_sampled", len(frames))
+        return record.model_copy(
+            update={
+                "fps": float(metadata.fps),
+                "num_frames": int(metadata.num_frames),
+                "duration": float(metadata.duration),
+                "width": int(metadata.width),
+                "height": int(metadata.height),
+                "sampling": info,
+                "frames": frames,
+            }
+        )
+
+
+def _from_adaptive_plan(plan: Any) -> tuple[np.ndarray, np.ndarray, list[int], dict[str, Any]]:
+    """Indices, timestamps, per-frame shot ids and provenance from a ``video.SamplingPlan``."""
+    indices = np.asarray(plan.indices, dtype=np.int64)
+    timestamps = np.asarray(plan.timestamps, dtype=np.float64)
+    starts = np.asarray([decision.shot.start_frame for decision in plan.shots], dtype=np.int64)
+    segments = [int(max(0, np.searchsorted(starts, index, side="right") - 1)) for index in indices]
+    info = {
+        "shots": [
+            {
+                "start_frame": int(decision.shot.start_frame),
+                "end_frame": int(decision.shot.end_frame),
+                "kind": decision.kind,
+                "fps": float(decision.fps),
+                "motion": round(float(decision.motion), 6),
+                "reason": decision.reason,
+            }
+            for decision in plan.shots
+        ]
+    }
+    return indices, timestamps, segments, info
