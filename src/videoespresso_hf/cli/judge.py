@@ -1,0 +1,64 @@
+"""``videoespresso judge PREDICTIONS``: LLM-judged scores of free-form answers (the open-ended protocol)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from videoespresso_hf.cli.main import UserError
+
+DEFAULT_JUDGE_MODEL = "gpt-4o-2024-08-06"  # the paper's judge is GPT-4o; pinned so results stay comparable
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "judge",
+        help="score free-form answers with an LLM judge (logic, factuality, accuracy, conciseness, overall)",
+        description="Records need `question`, `answer` (reference) and `model_output`; `evidence` and `task` are optional.",
+    )
+    parser.add_argument("predictions", type=Path, help="predictions file (.json list or .jsonl)")
+    parser.add_argument("--model", default=DEFAULT_JUDGE_MODEL, help=f"judge model (default {DEFAULT_JUDGE_MODEL})")
+    parser.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"), help="OpenAI-compatible endpoint (vLLM, …)")
+    parser.add_argument("--cache", type=Path, default=Path("judge_cache.sqlite"), help="SQLite cache and cost ledger")
+    parser.add_argument("--max-cost", type=float, default=None, help="stop before spending more than this many USD")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--dry-run", action="store_true", help="print the estimated cost and exit; no calls")
+    parser.add_argument("--output", type=Path, help="write the JSON result here")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from videoespresso_hf.evaluation.judge import (
+        build_judge_request,
+        judge_open_ended,
+        validate_judge_records,
+    )
+    from videoespresso_hf.evaluation.predictions import PredictionsError, load_prediction_records
+    from videoespresso_hf.llm import BudgetExceededError, LLMClient, LLMConfig, MissingAPIKeyError
+
+    try:
+        records = load_prediction_records(args.predictions)
+        items = validate_judge_records(records)
+    except PredictionsError as error:
+        raise UserError(str(error)) from None
+    config = LLMConfig(model=args.model, base_url=args.base_url, cache_path=args.cache, budget_usd=args.max_cost,
+                       max_concurrency=args.concurrency)  # fmt: skip
+    with LLMClient(config) as client:
+        if args.dry_run:
+            print(client.estimate([build_judge_request(item) for item in items]))
+            return 0
+        try:
+            result = judge_open_ended(records, client, progress=True)
+        except MissingAPIKeyError as error:
+            raise UserError(f"{error}; or point --base-url at a local OpenAI-compatible server (vLLM, …)") from None
+        except BudgetExceededError as error:
+            raise UserError(f"{error} (answers so far are cached: re-run with a higher --max-cost to continue)") from None
+        print(client.ledger.format_summary())
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text + "\n")
+    return 1 if result["overall"]["failed"] else 0
