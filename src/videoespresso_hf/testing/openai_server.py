@@ -191,8 +191,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         route = re.sub(r"/(file|batch)-[0-9a-f]+", r"/{\1_id}", path)
         owner._note(f"{method} {route}", self.headers.get("Authorization"))
+        authorized = owner.api_key is None or self.headers.get("Authorization") == f"Bearer {owner.api_key}"
         try:
-            status, payload, headers = owner._handle(method, path, raw, self.headers.get("Content-Type", ""))
+            if not authorized:
+                status, payload, headers = 401, {"error": {"message": "Incorrect API key provided"}}, {}
+            else:
+                status, payload, headers = owner._handle(method, path, raw, self.headers.get("Content-Type", ""))
         except Exception as exc:  # a broken responder is a 500 with its reason, not a hung test
             status, payload, headers = 500, {"error": {"message": f"{type(exc).__name__}: {exc}"}}, {}
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -224,6 +228,7 @@ class OpenAICompatibleServer:
         timeout_sleep_s: how long a ``"timeout"`` fault stalls (set it above the client's timeout).
         batch_polls_before_done: ``batches.retrieve`` calls answered ``in_progress`` before completion.
         retry_after_s: value of the ``Retry-After`` header sent with injected 429s (None: no header).
+        api_key: when set, requests without ``Authorization: Bearer <api_key>`` get a 401.
     """
 
     def __init__(
@@ -235,6 +240,7 @@ class OpenAICompatibleServer:
         timeout_sleep_s: float = 2.0,
         batch_polls_before_done: int = 0,
         retry_after_s: float | None = None,
+        api_key: str | None = None,
         port: int = 0,
     ) -> None:
         self.responder = responder or default_responder
@@ -243,6 +249,7 @@ class OpenAICompatibleServer:
         self.timeout_sleep_s = timeout_sleep_s
         self.batch_polls_before_done = batch_polls_before_done
         self.retry_after_s = retry_after_s
+        self.api_key = api_key
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._counts: Counter[str] = Counter()
