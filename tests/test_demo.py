@@ -1,0 +1,19 @@
+"""The main job: `videoespresso demo` runs every step offline without a failed step."""
+
+import subprocess
+import sys
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "videoespresso_hf", "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    summary = completed.stdout.split("Summary", 1)[1]
+    assert "failed" not in summary
+    assert "ok      score" in summary
+    assert "Overall" in completed.stdout and "Situation Analysis" in completed.stdout
