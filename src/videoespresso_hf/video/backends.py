@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import functools
 import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +61,7 @@ class PyAVBackend:
         except BaseException:
             self.close()
             raise
+        self.declared_frames = self.metadata.num_frames
         self.metadata = _with_num_frames(self.metadata, len(self.pts))
         self._decoder = None  # live frame iterator; valid while _position is meaningful
         self._position = -1  # presentation index of the last frame the decoder returned
@@ -179,18 +181,18 @@ class DecordBackend:
         import decord
 
         self.path, self.size = path, size
-        kwargs = {"num_threads": threads}
-        if size is not None:
-            kwargs.update(width=size[0], height=size[1])
         try:
-            self.reader = decord.VideoReader(str(path), ctx=decord.cpu(0), **kwargs)
+            # decord's own width/height resizing returns wrongly sized buffers for some sizes
+            # ("DECORDArrayCopyFromTo: The size must exactly match"), so frames are resized after decoding.
+            self.reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=threads)
         except (decord.DECORDError, RuntimeError) as err:
             raise VideoError(path, f"not a readable video (decord: {_first_line(err)})") from err
         num_frames = len(self.reader)
         if num_frames == 0:
             raise VideoError(path, "video stream has no frames")
-        # Size and codec of the file itself (decord only knows the resized size).
-        self.metadata = _with_num_frames(probe(path), num_frames)
+        declared = probe(path)
+        self.declared_frames = declared.num_frames
+        self.metadata = _with_num_frames(declared, num_frames)
         self.timestamps = np.asarray(self.reader.get_frame_timestamp(range(num_frames)))[:, 0].astype(
             np.float64
         )
@@ -200,9 +202,10 @@ class DecordBackend:
         import decord
 
         try:
-            return self.reader.get_batch([int(i) for i in indices]).asnumpy()
+            frames = self.reader.get_batch([int(i) for i in indices]).asnumpy()
         except (decord.DECORDError, RuntimeError) as err:
             raise VideoError(self.path, f"decoding failed (decord: {_first_line(err)})") from err
+        return _resize(frames, self.size)
 
     def close(self) -> None:
         del self.reader
@@ -216,15 +219,14 @@ class TorchCodecBackend:
     def __init__(self, path: Path, *, size: Size | None = None, threads: int = 0):
         from torchcodec.decoders import VideoDecoder
 
-        if size is not None:
-            raise ValueError("the torchcodec backend does not resize; use backend='pyav' or 'decord'")
-        self.path = path
+        self.path, self.size = path, size
         try:
             self.decoder = VideoDecoder(str(path), num_ffmpeg_threads=threads, seek_mode="exact")
         except (RuntimeError, ValueError) as err:
             raise VideoError(path, f"not a readable video (torchcodec: {_first_line(err)})") from err
         meta = self.decoder.metadata
         num_frames = len(self.decoder)
+        self.declared_frames = probe(path).num_frames
         fps = float(meta.average_fps or num_frames / meta.duration_seconds)
         self.metadata = VideoMetadata(
             path=str(path),
@@ -242,15 +244,32 @@ class TorchCodecBackend:
             batch = self.decoder.get_frames_at([int(i) for i in indices])
         except (RuntimeError, IndexError) as err:
             raise VideoError(self.path, f"decoding failed (torchcodec: {_first_line(err)})") from err
-        return batch.data.permute(0, 2, 3, 1).contiguous().numpy()
+        return _resize(batch.data.permute(0, 2, 3, 1).contiguous().numpy(), self.size)
 
     def close(self) -> None:
         del self.decoder
 
 
+# Source locations that decord ("[12:00:00] /project/src/x.cc:55: ") and torchcodec
+# ("SingleStreamDecoder, /path/x.cpp:41, ") put in front of their messages.
+_SOURCE_PREFIX = re.compile(r"^(\[[\d:]+\] \S+:\d+: |\w+, \S+:\d+, )")
+
+
+def _resize(frames: np.ndarray, size: Size | None) -> np.ndarray:
+    """Resize ``(N, H, W, 3)`` frames to ``size = (width, height)`` with area averaging (OpenCV)."""
+    if size is None or frames.shape[2:0:-1] == tuple(size):
+        return frames
+    import cv2  # installed with scenedetect-headless
+
+    out = np.empty((len(frames), size[1], size[0], 3), dtype=np.uint8)
+    for k, frame in enumerate(frames):
+        out[k] = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return out
+
+
 def _first_line(err: Exception) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[0][:200] if lines else type(err).__name__
+    return _SOURCE_PREFIX.sub("", lines[0])[:200] if lines else type(err).__name__
 
 
 def _with_num_frames(meta: VideoMetadata, num_frames: int) -> VideoMetadata:

@@ -53,6 +53,13 @@ class VideoReader:
             raise ValueError(f"video backend {name!r} is not usable: {reason}")
         self._backend = BACKENDS[name](self.path, size=size, threads=threads)
         self.backend: str = self._backend.name
+        declared, present = self._backend.declared_frames, self._backend.metadata.num_frames
+        if present < declared - max(1, declared // 100):
+            self._backend.close()
+            raise VideoError(
+                self.path,
+                f"truncated or damaged: the header lists {declared} frames but only {present} are present",
+            )
 
     @property
     def metadata(self) -> VideoMetadata:

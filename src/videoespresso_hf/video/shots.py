@@ -98,6 +98,11 @@ def detect_shots(
         start_frame, end_frame = int(start.frame_num), int(end.frame_num)
         if end_frame > start_frame:
             shots.append(Shot(start_frame, end_frame, start_frame / fps, end_frame / fps))
-    if not shots:
-        shots = [Shot(0, metadata.num_frames, 0.0, metadata.num_frames / fps)]
+    declared = metadata.num_frames
+    decoded = shots[-1].end_frame if shots else 0
+    if decoded < declared - max(1, declared // 100):
+        raise VideoError(
+            path,
+            f"truncated or damaged: the header lists {declared} frames but only {decoded} could be decoded",
+        )
     return shots
