@@ -39,7 +39,11 @@ def register() -> None:
     )
 
     reasoners = (
-        (VexQwen2_5_VLReasonerConfig, VexQwen2_5_VLReasonerForConditionalGeneration, VexQwen2_5_VLReasonerProcessor),
+        (
+            VexQwen2_5_VLReasonerConfig,
+            VexQwen2_5_VLReasonerForConditionalGeneration,
+            VexQwen2_5_VLReasonerProcessor,
+        ),
         (VexQwen3VLReasonerConfig, VexQwen3VLReasonerForConditionalGeneration, VexQwen3VLReasonerProcessor),
     )
     AutoConfig.register(VexFrameSelectorConfig.model_type, VexFrameSelectorConfig, exist_ok=True)
@@ -88,7 +92,9 @@ class _RegisterAfterAutoImport(importlib.abc.MetaPathFinder):
             try:
                 ensure_registered()
             except Exception as error:  # never break `import transformers` for the user
-                warnings.warn(f"videoespresso_hf could not register its models with transformers: {error}", stacklevel=2)
+                warnings.warn(
+                    f"videoespresso_hf could not register its models with transformers: {error}", stacklevel=2
+                )
 
         spec.loader = _Loader(spec.loader, exec_then_register)
         return spec

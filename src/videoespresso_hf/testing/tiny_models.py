@@ -87,7 +87,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             printable.append(byte)
             codes.append(256 + extra)
             extra += 1
-    return dict(zip(printable, (chr(code) for code in codes)))
+    return dict(zip(printable, (chr(code) for code in codes), strict=False))
 
 
 def tiny_tokenizer() -> Qwen2Tokenizer:
@@ -101,12 +101,15 @@ def tiny_tokenizer() -> Qwen2Tokenizer:
 
 
 def _token_ids(tokenizer) -> dict[str, int]:
-    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in (
-        ("image_token_id", "<|image_pad|>"),
-        ("video_token_id", "<|video_pad|>"),
-        ("vision_start_token_id", "<|vision_start|>"),
-        ("vision_end_token_id", "<|vision_end|>"),
-    )}
+    ids = {
+        name: tokenizer.convert_tokens_to_ids(token)
+        for name, token in (
+            ("image_token_id", "<|image_pad|>"),
+            ("video_token_id", "<|video_pad|>"),
+            ("vision_start_token_id", "<|vision_start|>"),
+            ("vision_end_token_id", "<|vision_end|>"),
+        )
+    }
     assert max(ids.values()) < TINY_VOCAB_SIZE
     return ids
 
@@ -169,7 +172,10 @@ def _qwen3_vl_parts(tokenizer):
         "deepstack_visual_indexes": [1],
     }
     image_processor = Qwen2VLImageProcessor(
-        size={"shortest_edge": 32 * 32, "longest_edge": 64 * 64}, patch_size=16, merge_size=2, temporal_patch_size=2
+        size={"shortest_edge": 32 * 32, "longest_edge": 64 * 64},
+        patch_size=16,
+        merge_size=2,
+        temporal_patch_size=2,
     )
     video_processor = Qwen3VLVideoProcessor(
         size={"shortest_edge": 32 * 32, "longest_edge": 64 * 64 * 64},
@@ -180,7 +186,9 @@ def _qwen3_vl_parts(tokenizer):
     return text, vision, image_processor, video_processor
 
 
-def build_tiny_reasoner(family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", seed: int = 0, **config_kwargs):
+def build_tiny_reasoner(
+    family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", seed: int = 0, **config_kwargs
+):
     """A random 2-layer reasoner and its processor (frames are resized to 56² / 64² pixels).
 
     Returns:
@@ -251,11 +259,15 @@ def build_tiny_selector(seed: int = 0, **config_kwargs):
         video_processor=video_processor,
         chat_template=QWEN_CHAT_TEMPLATE,
     )
-    processor = VexFrameSelectorProcessor(captioner_processor=captioner_processor, chooser_tokenizer=tiny_tokenizer())
+    processor = VexFrameSelectorProcessor(
+        captioner_processor=captioner_processor, chooser_tokenizer=tiny_tokenizer()
+    )
     return model, processor
 
 
-def save_tiny_reasoner(path: str | Path, family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", **kwargs) -> Path:
+def save_tiny_reasoner(
+    path: str | Path, family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", **kwargs
+) -> Path:
     """Build a tiny random reasoner and save model + processor (safetensors) to ``path``."""
     model, processor = build_tiny_reasoner(family, **kwargs)
     model.save_pretrained(path)

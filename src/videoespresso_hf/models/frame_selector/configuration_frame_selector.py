@@ -78,11 +78,15 @@ class VexFrameSelectorConfig(PreTrainedConfig):
     """
 
     model_type = "vex_frame_selector"
-    sub_configs_defaults = {
+    sub_configs_defaults = {  # noqa: RUF012 (transformers reads this class attribute)
         "captioner_config": SubConfigSpec(
-            config_class=AutoConfig, model_type="internvl", init_kwargs={"text_config": INTERNVL3_1B_TEXT_CONFIG}
+            config_class=AutoConfig,
+            model_type="internvl",
+            init_kwargs={"text_config": INTERNVL3_1B_TEXT_CONFIG},
         ),
-        "chooser_config": SubConfigSpec(config_class=AutoConfig, model_type="qwen2", init_kwargs=QWEN2_5_0_5B_CONFIG),
+        "chooser_config": SubConfigSpec(
+            config_class=AutoConfig, model_type="qwen2", init_kwargs=QWEN2_5_0_5B_CONFIG
+        ),
     }
 
     captioner_config: dict | PreTrainedConfig | None = None
@@ -103,7 +107,9 @@ class VexFrameSelectorConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
         if not 1 <= self.min_frames <= self.max_frames:
-            raise ValueError(f"need 1 <= min_frames <= max_frames, got {self.min_frames} and {self.max_frames}")
+            raise ValueError(
+                f"need 1 <= min_frames <= max_frames, got {self.min_frames} and {self.max_frames}"
+            )
 
 
 __all__ = ["DEFAULT_CAPTIONER", "DEFAULT_CHOOSER", "VexFrameSelectorConfig"]

@@ -65,7 +65,9 @@ class FrameSelectorOutput(ModelOutput):
     scores: torch.Tensor | None = None
 
 
-def choose_frames(scores: Sequence[float], max_frames: int, min_frames: int = 1, threshold: float = 0.5) -> list[int]:
+def choose_frames(
+    scores: Sequence[float], max_frames: int, min_frames: int = 1, threshold: float = 0.5
+) -> list[int]:
     """Positions of the chosen candidates, in temporal (ascending) order.
 
     Keeps candidates with score ≥ ``threshold`` (best first, at most ``max_frames``); tops up with the
@@ -89,7 +91,6 @@ class VexFrameSelectorPreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
     _supports_flash_attn = True
     _supports_flex_attn = True
-    _no_split_modules = []
 
 
 class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
@@ -100,8 +101,12 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
     ``trust_remote_code=True``.
     """
 
-    def __init__(self, config: VexFrameSelectorConfig, captioner: PreTrainedModel | None = None,
-                 chooser: PreTrainedModel | None = None):
+    def __init__(
+        self,
+        config: VexFrameSelectorConfig,
+        captioner: PreTrainedModel | None = None,
+        chooser: PreTrainedModel | None = None,
+    ):
         super().__init__(config)
         self.captioner = captioner or AutoModelForImageTextToText.from_config(config.captioner_config)
         self.chooser = chooser or AutoModelForCausalLM.from_config(config.chooser_config)
@@ -129,6 +134,28 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             **config_kwargs,
         )
         return cls(config, captioner=captioner, chooser=chooser)
+
+    def push_to_hub(
+        self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
+    ):
+        """Upload weights (safetensors), ``processor`` if given, and a VideoEspresso model card.
+
+        The card is rendered from ``model_cards/`` by :func:`videoespresso_hf.models.cards.create_model_card`
+        (``eval_results``: ``CardEvalResult`` items). In a process without ``videoespresso_hf`` (remote code)
+        this falls back to transformers' stock ``push_to_hub``.
+        """
+        try:
+            from videoespresso_hf.models.cards import push_with_card
+        except ImportError:
+            return super().push_to_hub(repo_id, **kwargs)
+        return push_with_card(
+            self,
+            repo_id,
+            processor=processor,
+            eval_results=eval_results,
+            random_weights=random_weights,
+            **kwargs,
+        )
 
     def get_input_embeddings(self) -> nn.Module:
         return self.chooser.get_input_embeddings()
@@ -159,13 +186,15 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         prefix, _, _ = self._answer_tokens(tokenizer)
         prompts = [
             self.config.chooser_prompt.format(question=question, caption=caption, timestamp=float(timestamp))
-            for question, caption, timestamp in zip(questions, captions, timestamps)
+            for question, caption, timestamp in zip(questions, captions, timestamps, strict=False)
         ]
         rows = [ids + prefix for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
         length = max(len(row) for row in rows)
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         input_ids = torch.tensor([[pad_id] * (length - len(row)) + row for row in rows], dtype=torch.long)
-        attention_mask = torch.tensor([[0] * (length - len(row)) + [1] * len(row) for row in rows], dtype=torch.long)
+        attention_mask = torch.tensor(
+            [[0] * (length - len(row)) + [1] * len(row) for row in rows], dtype=torch.long
+        )
         return {"input_ids": input_ids, "attention_mask": attention_mask}
 
     def forward(
@@ -188,7 +217,9 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         """
         if positive_token_id is None or negative_token_id is None:
             if getattr(self, "answer_token_ids", None) is None:
-                raise ValueError("pass positive_token_id/negative_token_id or call set_answer_tokens(tokenizer) first")
+                raise ValueError(
+                    "pass positive_token_id/negative_token_id or call set_answer_tokens(tokenizer) first"
+                )
             positive_token_id, negative_token_id = self.answer_token_ids
         outputs = self.chooser(input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=1, **kwargs)
         last = outputs.logits[:, -1, :].float()
@@ -206,7 +237,12 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
 
     @torch.no_grad()
     def score_captions(
-        self, processor, question: str, captions: Sequence[str], timestamps: Sequence[float], batch_size: int = 16
+        self,
+        processor,
+        question: str,
+        captions: Sequence[str],
+        timestamps: Sequence[float],
+        batch_size: int = 16,
     ) -> list[float]:
         """P(yes) of each caption for the question, in input order."""
         tokenizer = processor.chooser_tokenizer
@@ -233,7 +269,12 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         """
         captioner_processor = processor.captioner_processor
         tokenizer = captioner_processor.tokenizer
-        message = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": self.config.caption_prompt}]}]
+        message = [
+            {
+                "role": "user",
+                "content": [{"type": "image"}, {"type": "text", "text": self.config.caption_prompt}],
+            }
+        ]
         prompt = captioner_processor.apply_chat_template(message, add_generation_prompt=True, tokenize=False)
         captions: list[str] = []
         frames = [np.asarray(frame) for frame in frames]
@@ -250,7 +291,9 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
                     **inputs, max_new_tokens=self.config.caption_max_new_tokens, do_sample=False
                 )
                 new_tokens = sequences[:, inputs["input_ids"].shape[1] :]
-                captions.extend(text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+                captions.extend(
+                    text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+                )
         finally:
             tokenizer.padding_side = padding_side
         return captions
@@ -287,7 +330,9 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         count = len(captions) if captions is not None else len(frames)
         if count == 0:
             raise ValueError("no candidate frames to select from")
-        frame_indices = list(range(count)) if frame_indices is None else [int(index) for index in frame_indices]
+        frame_indices = (
+            list(range(count)) if frame_indices is None else [int(index) for index in frame_indices]
+        )
         if timestamps is None:
             timestamps = [index / self.config.candidate_fps for index in frame_indices]
         timestamps = [float(value) for value in timestamps]
@@ -295,7 +340,9 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             raise ValueError("frames, frame_indices and timestamps must have the same length")
         captions = list(captions) if captions is not None else self.caption_frames(processor, frames)
         scores = self.score_captions(processor, question, captions, timestamps)
-        chosen = choose_frames(scores, max_frames, min(self.config.min_frames, max_frames), self.config.score_threshold)
+        chosen = choose_frames(
+            scores, max_frames, min(self.config.min_frames, max_frames), self.config.score_threshold
+        )
         return FrameSelection(
             indices=[frame_indices[position] for position in chosen],
             timestamps=[timestamps[position] for position in chosen],

@@ -33,13 +33,18 @@ class VexFrameSelectorProcessor(PushToHubMixin):
     @classmethod
     def from_components(cls, captioner_id: str, chooser_id: str, **kwargs) -> VexFrameSelectorProcessor:
         """Processor for :meth:`VexFrameSelectorModel.from_components` (same ids)."""
-        return cls(AutoProcessor.from_pretrained(captioner_id, **kwargs), AutoTokenizer.from_pretrained(chooser_id, **kwargs))
+        return cls(
+            AutoProcessor.from_pretrained(captioner_id, **kwargs),
+            AutoTokenizer.from_pretrained(chooser_id, **kwargs),
+        )
 
     @classmethod
     def register_for_auto_class(cls, auto_class: str = "AutoProcessor") -> None:
         cls._auto_class = auto_class
 
-    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs) -> list[str]:
+    def save_pretrained(
+        self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs
+    ) -> list[str]:
         """Write ``captioner/``, ``chooser/``, ``processor_config.json`` and this file's source."""
         if push_to_hub:
             raise ValueError("use processor.push_to_hub(repo_id) to upload")
@@ -57,13 +62,19 @@ class VexFrameSelectorProcessor(PushToHubMixin):
         return [str(root / PROCESSOR_CONFIG_NAME)]
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> VexFrameSelectorProcessor:
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs
+    ) -> VexFrameSelectorProcessor:
         """Load from a folder written by :meth:`save_pretrained` (local path or Hub id)."""
         kwargs.pop("_from_auto", None)
         kwargs.pop("trust_remote_code", None)
         kwargs.pop("subfolder", None)
-        captioner = AutoProcessor.from_pretrained(pretrained_model_name_or_path, subfolder=CAPTIONER_FOLDER, **kwargs)
-        chooser = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, subfolder=CHOOSER_FOLDER, **kwargs)
+        captioner = AutoProcessor.from_pretrained(
+            pretrained_model_name_or_path, subfolder=CAPTIONER_FOLDER, **kwargs
+        )
+        chooser = AutoTokenizer.from_pretrained(
+            pretrained_model_name_or_path, subfolder=CHOOSER_FOLDER, **kwargs
+        )
         return cls(captioner, chooser)
 
     def __repr__(self) -> str:

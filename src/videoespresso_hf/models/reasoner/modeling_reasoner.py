@@ -49,7 +49,10 @@ def format_options(options: Sequence[str] | None, option_format: str, letters: s
         return ""
     if len(options) > len(letters):
         raise ValueError(f"{len(options)} options but only {len(letters)} option letters are configured")
-    return "".join(option_format.format(letter=letter, option=option) for letter, option in zip(letters, options))
+    return "".join(
+        option_format.format(letter=letter, option=option)
+        for letter, option in zip(letters, options, strict=False)
+    )
 
 
 _STRIP_OPTION_PREFIX = re.compile(r"^\s*\(?[A-Za-z]\)?[.:)]?\s+")
@@ -80,7 +83,7 @@ def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABC
     lowered = stripped.lower()
     hits = [
         letter
-        for letter, option in zip(valid, options)
+        for letter, option in zip(valid, options, strict=False)
         if (body := _STRIP_OPTION_PREFIX.sub("", option).strip().lower()) and body in lowered
     ]
     return hits[0] if len(hits) == 1 else None
@@ -100,11 +103,18 @@ class TwoStageReasoningMixin:
         ]
         if video_metadata is None:
             video_metadata = [
-                {"total_num_frames": len(video), "fps": self.config.video_fps, "frames_indices": list(range(len(video)))}
+                {
+                    "total_num_frames": len(video),
+                    "fps": self.config.video_fps,
+                    "frames_indices": list(range(len(video))),
+                }
                 for video in videos
             ]
         tokenizer = processor.tokenizer
-        padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"  # generation appends on the right
+        padding_side, tokenizer.padding_side = (
+            tokenizer.padding_side,
+            "left",
+        )  # generation appends on the right
         try:
             inputs = processor(
                 text=texts,
@@ -162,7 +172,7 @@ class TwoStageReasoningMixin:
 
         evidence_prompts = [
             config.evidence_prompt.format(question=question, options=opts, evidence="")
-            for question, opts in zip(questions, rendered)
+            for question, opts in zip(questions, rendered, strict=False)
         ]
         stage1 = self._stage_inputs(processor, videos, evidence_prompts, video_metadata)
         evidences = self._generate_texts(
@@ -172,7 +182,7 @@ class TwoStageReasoningMixin:
         answer_prompts = [
             config.answer_prompt.format(question=question, options=opts, evidence=evidence)
             + (config.multiple_choice_suffix if opts else "")
-            for question, opts, evidence in zip(questions, rendered, evidences)
+            for question, opts, evidence in zip(questions, rendered, evidences, strict=False)
         ]
         stage2 = self._stage_inputs(processor, videos, answer_prompts, video_metadata)
         answers = self._generate_texts(
@@ -180,20 +190,48 @@ class TwoStageReasoningMixin:
         )
 
         outputs = []
-        for row, (evidence, answer, opts) in enumerate(zip(evidences, answers, options)):
+        for row, (evidence, answer, opts) in enumerate(zip(evidences, answers, options, strict=False)):
             input_ids = stage2["input_ids"][row][stage2["attention_mask"][row].bool()].cpu()
             letter = extract_option_letter(answer, opts, config.option_letters) if opts else None
             outputs.append(
-                TwoStageOutput(evidence, answer, letter, evidence_prompts[row], answer_prompts[row], input_ids)
+                TwoStageOutput(
+                    evidence, answer, letter, evidence_prompts[row], answer_prompts[row], input_ids
+                )
             )
         return outputs
 
-    def answer(self, processor, video, question: str, options: Sequence[str] | None = None, **kwargs) -> TwoStageOutput:
+    def push_to_hub(
+        self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
+    ):
+        """Upload weights (safetensors), ``processor`` if given, and a VideoEspresso model card.
+
+        The card is rendered from ``model_cards/`` by :func:`videoespresso_hf.models.cards.create_model_card`
+        (``eval_results``: ``CardEvalResult`` items). In a process without ``videoespresso_hf`` (remote code)
+        this falls back to transformers' stock ``push_to_hub``.
+        """
+        try:
+            from videoespresso_hf.models.cards import push_with_card
+        except ImportError:
+            return super().push_to_hub(repo_id, **kwargs)
+        return push_with_card(
+            self,
+            repo_id,
+            processor=processor,
+            eval_results=eval_results,
+            random_weights=random_weights,
+            **kwargs,
+        )
+
+    def answer(
+        self, processor, video, question: str, options: Sequence[str] | None = None, **kwargs
+    ) -> TwoStageOutput:
         """:meth:`generate_two_stage` for one clip ``(frames, height, width, 3)`` and one question."""
         return self.generate_two_stage(processor, [video], [question], [options], **kwargs)[0]
 
 
-class VexQwen2_5_VLReasonerForConditionalGeneration(TwoStageReasoningMixin, Qwen2_5_VLForConditionalGeneration):
+class VexQwen2_5_VLReasonerForConditionalGeneration(
+    TwoStageReasoningMixin, Qwen2_5_VLForConditionalGeneration
+):
     """Qwen2.5-VL with the two-stage evidence → answer inference of VideoEspresso."""
 
     config_class = VexQwen2_5_VLReasonerConfig

