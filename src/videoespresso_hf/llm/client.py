@@ -157,7 +157,9 @@ class LLMClient:
         a call that could exceed the budget, and the SDK's authentication/permission/not-found errors,
         which no retry can fix.
         """
-        key = request_key(request, self.config)
+        return self._run(request_key(request, self.config), request)
+
+    def _run(self, key: str, request: LLMRequest) -> LLMResult:
         entry = self.cache.get(key)
         if entry is not None and entry.ok:
             parsed, error = parse_answer(entry.text, request.response_model)
@@ -196,7 +198,7 @@ class LLMClient:
         done = 0
         results: dict[str, LLMResult] = {}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
-            futures: dict[Future[LLMResult], str] = {pool.submit(self.run, r): k for k, r in unique.items()}
+            futures: dict[Future[LLMResult], str] = {pool.submit(self._run, k, r): k for k, r in unique.items()}
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_EXCEPTION)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -71,8 +72,13 @@ class LLMResult:
         return self.error is None
 
 
+@functools.lru_cache(maxsize=256)
 def response_format_for(model: type[BaseModel]) -> dict[str, Any]:
-    """``response_format`` JSON-schema parameter for a pydantic model (strict, as the SDK builds it)."""
+    """``response_format`` JSON-schema parameter for a pydantic model (strict, as the SDK builds it).
+
+    Cached per class: building the schema costs milliseconds and happens for every request. Treat the
+    returned dict as read-only.
+    """
     if _sdk_response_format is not None:
         return dict(_sdk_response_format(model))
     return {
