@@ -1,0 +1,304 @@
+"""Stage ``export``: write the ``generated`` format the dataset builder loads (``notes/schema.md``).
+
+Layout of ``OUT/generated/``:
+
+* ``train.jsonl`` / ``test.jsonl``: one schema row per QA item (test rows are 4-way multiple choice);
+  ``task``/``task_group`` as names, ``video`` the absolute source path, ``metadata`` a JSON string with the
+  provenance (source video, fps, frame indices and timestamps, caption ids, model ids, prompt versions, the
+  filter verdict, every dropped box with its reason, the distractor length balance).
+* ``frames/<video_id>/<frame_index>.jpg``: the core frames (``core_frames[i].path`` is relative to
+  ``generated/``; ``images`` holds their absolute paths).
+* ``dropped.jsonl``: every QA item or group a stage let go, with stage, kind, criterion and reason.
+* ``manifest.json``: ``{"schema_version": 1, "counts": {"train", "test"}, "qa": ..., "boxes": ..., ...}``.
+* ``README.md``: a dataset card whose YAML (``configs`` + ``dataset_info.features``) declares the shared
+  schema, so ``datasets.load_dataset("OUT/generated")`` reads the folder with the exact features of
+  :func:`videoespresso_hf.data.schema.features` (the package builder reads it too:
+  ``load_videoespresso("generated", data_dir=OUT)``).
+
+Box convention: pixel ``[x1, y1, x2, y2]`` on the full-resolution decoded core frame the object was
+detected on (``metadata.key_object_frames`` gives that frame per object).
+
+Files are written to a temporary name and renamed, so a kill never leaves a half-written split behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from videoespresso_hf.data.schema import FIELDS, SCHEMA_VERSION, empty_row
+from videoespresso_hf.evaluation.tasks import task_group
+from videoespresso_hf.pipeline.records import VideoRecord
+from videoespresso_hf.pipeline.stages.base import DatasetStage, StageContext, register_stage
+from videoespresso_hf.pipeline.stages.llm_calls import stage_settings
+from videoespresso_hf.pipeline.stages.qa_items import PART2_STAGES, QAItem, dropped_of, items_of
+
+__all__ = ["BOX_CONVENTION", "ExportSettings", "ExportStage", "export_generated", "item_to_row", "part2_report"]
+
+BOX_CONVENTION = (
+    "pixel [x1, y1, x2, y2] (top-left, bottom-right) on the full-resolution decoded core frame the object "
+    "was detected on (metadata.key_object_frames); GroundingDINO boxes kept only when CLIP confirms the label"
+)
+LAST_STAGE = PART2_STAGES[-1]
+
+
+class ExportSettings(BaseModel):
+    """``config.stages["export"]``.
+
+    Attributes:
+        source: the ``source`` field of every row; None uses the source video's parent folder name.
+        video_root: ``video_path`` is written relative to this folder; None writes the file name.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = None
+    video_root: str | None = None
+
+
+def _row_id(qa_id: str) -> str:
+    return "gen-" + hashlib.sha256(qa_id.encode()).hexdigest()[:16]
+
+
+def _video_path(path: str, video_root: str | None) -> str:
+    if video_root:
+        try:
+            return Path(path).resolve().relative_to(Path(video_root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return Path(path).name
+
+
+def item_to_row(
+    item: QAItem, record: VideoRecord, settings: ExportSettings, generated_dir: Path | None = None
+) -> dict[str, Any]:
+    """One schema row (the ``generated`` JSONL form) for a finished QA item."""
+    group = next(group for group in record.groups if group.group_id == item.group_id)
+    images = []
+    if generated_dir is not None:
+        candidates = [generated_dir / frame["path"] for frame in item.core_frames]
+        if candidates and all(path.is_file() for path in candidates):
+            images = [str(path.resolve()) for path in candidates]
+    dropped_boxes = [
+        {"label": obj["label"], "frame_index": obj["frame_index"], **check}
+        for obj in item.key_objects for check in obj.get("checks", []) if not check["kept"]
+    ]
+    metadata = {
+        "generator": "videoespresso_hf build",
+        "qa_id": item.qa_id,
+        "video_id": record.video_id,
+        "source_video": record.path,
+        "fps": record.fps,
+        "group": {
+            "group_id": group.group_id,
+            "frame_indices": group.frame_indices,
+            "timestamps": group.timestamps,
+            "caption_ids": [f"{record.video_id}/f{index}" for index in group.frame_indices],
+        },
+        "core_frame_indices": [frame["frame_index"] for frame in item.core_frames],
+        "core_timestamps": [frame["timestamp"] for frame in item.core_frames],
+        "core_caption_ids": [frame["caption_id"] for frame in item.core_frames],
+        "temporal_grounding": [
+            {"chosen_caption": frame["chosen_caption"], "frame_index": frame["frame_index"],
+             "similarity": frame["similarity"]}
+            for frame in item.core_frames
+        ],
+        "key_object_frames": {obj["label"]: obj["frame_index"] for obj in item.key_objects},
+        "caption_numbers": item.caption_numbers,
+        "models": {stage: info.get("model") for stage, info in item.provenance.items() if "model" in info},
+        "grounding_models": {k: v for k, v in item.provenance.get("grounding", {}).items()},
+        "caption_model": record.sampling.get("caption_model"),
+        "sampling": record.sampling,
+        "prompt_versions": {stage: info["prompt_version"] for stage, info in item.provenance.items()
+                            if "prompt_version" in info},
+        "filter": item.verdict,
+        "boxes_kept": sum(len(obj["boxes"]) for obj in item.key_objects),
+        "boxes_dropped": dropped_boxes,
+        "box_convention": BOX_CONVENTION,
+        "split": item.split,
+    }
+    if item.distractors is not None:
+        metadata["distractors"] = item.distractors
+    row = empty_row()
+    row.update(
+        id=_row_id(item.qa_id),
+        question=item.question,
+        answer=item.answer,
+        options=list(item.options),
+        correct_answer=item.correct_answer,
+        task=item.task,
+        task_group=task_group(item.task),
+        evidence=item.evidence,
+        evidence_raw=item.evidence_raw,
+        key_objects=[{"label": obj["label"], "boxes": obj["boxes"], "box_status": obj["box_status"]}
+                     for obj in item.key_objects],
+        core_frames=[{"path": frame["path"], "caption": frame["caption"], "frame_index": frame["frame_index"],
+                      "timestamp": frame["timestamp"]} for frame in item.core_frames],
+        images=images,
+        source=settings.source or Path(record.path).parent.name,
+        video=str(Path(record.path).resolve()),
+        video_path=_video_path(record.path, settings.video_root),
+        fps=record.fps,
+        metadata=json.dumps(metadata, ensure_ascii=False, sort_keys=True, default=str),
+    )
+    return {key: row[key] for key in FIELDS}
+
+
+def part2_report(records: Sequence[VideoRecord]) -> dict[str, Any]:
+    """Counts over the part-2 artifacts of ``records``: QA generated/kept/rejected by reason, boxes, MC."""
+    generated = sum(len(items_of(record, "qa_generation")) for record in records)
+    kept = sum(len(items_of(record, "qa_filter")) for record in records)
+    rejected: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for record in records:
+        for stage in PART2_STAGES:
+            for row in dropped_of(record, stage):
+                (rejected if row.kind == "rejected" else failed)[f"{stage}:{row.criterion}"] += 1
+    final = [item for record in records for item in items_of(record, LAST_STAGE)]
+    checks = [check for item in final for obj in item.key_objects for check in obj.get("checks", [])]
+    dropped_reasons = Counter((check["reason"] or "").split(":")[0] for check in checks if not check["kept"])
+    test = [item for item in final if item.split == "test"]
+    gaps = [item.distractors["max_gap"] for item in test if item.distractors]
+    return {
+        "qa": {"generated": generated, "kept_by_filter": kept, "rejected": dict(sorted(rejected.items())),
+               "failed": dict(sorted(failed.items())), "exported": len(final)},
+        "boxes": {
+            "candidates": len(checks), "kept": sum(1 for c in checks if c["kept"]),
+            "dropped": sum(1 for c in checks if not c["kept"]), "dropped_by_reason": dict(dropped_reasons),
+            "key_objects": sum(len(item.key_objects) for item in final),
+            "key_objects_without_box": sum(1 for item in final for obj in item.key_objects if not obj["boxes"]),
+        },
+        "multiple_choice": {
+            "items": len(test),
+            "correct_letter_counts": dict(sorted(Counter(item.correct_answer for item in test).items())),
+            "length_balanced": sum(1 for item in test if item.distractors and item.distractors["length_balanced"]),
+            "mean_max_length_gap": round(sum(gaps) / len(gaps), 4) if gaps else None,
+            "max_length_gap": max(gaps, default=None),
+        },
+    }
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            count += 1
+    os.replace(tmp, path)
+    return count
+
+
+def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
+    """``README.md`` with ``configs``/``dataset_info`` YAML for the JSONL splits (see the module docstring)."""
+    import yaml
+
+    from videoespresso_hf.data.schema import features
+
+    header = {
+        "configs": [{
+            "config_name": "generated", "default": True,
+            "data_files": [{"split": split, "path": f"{split}.jsonl"} for split in ("train", "test")],
+        }],
+        "dataset_info": {"config_name": "generated", "features": features()._to_yaml_list()},
+    }
+    counts = manifest.get("counts", {})
+    body = (
+        "# VideoEspresso-style generated QA with CoT evidence\n\n"
+        f"Built by `videoespresso build`: {counts.get('train', 0)} train rows, {counts.get('test', 0)} "
+        "multiple-choice test rows. Provenance of every row is in its `metadata` column; counts of generated, "
+        "kept and rejected QA pairs and of kept/dropped boxes are in `manifest.json`; every dropped item is "
+        "in `dropped.jsonl` with its reason.\n\n"
+        f"Box convention: {BOX_CONVENTION}.\n"
+    )
+    path = generated_dir / "README.md"
+    tmp = generated_dir / "README.md.tmp"
+    tmp.write_text("---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body)
+    os.replace(tmp, path)
+    return path
+
+
+def export_generated(
+    records: Sequence[VideoRecord], out_dir: str | os.PathLike[str], settings: ExportSettings | None = None,
+    *, provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``out_dir/generated/{train,test}.jsonl``, ``dropped.jsonl`` and ``manifest.json``.
+
+    Args:
+        records: videos that finished the ``distractors`` stage.
+        out_dir: the build output folder.
+        settings: export settings.
+        provenance: extra manifest fields (e.g. the build config).
+
+    Returns:
+        The manifest (also written), with the file paths under ``"files"``.
+    """
+    settings = settings or ExportSettings()
+    generated_dir = Path(out_dir) / "generated"
+    generated_dir.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, list[dict[str, Any]]] = {"train": [], "test": []}
+    dropped: list[dict[str, Any]] = []
+    for record in sorted(records, key=lambda r: r.video_id):
+        for item in items_of(record, LAST_STAGE):
+            rows[item.split or "train"].append(item_to_row(item, record, settings, generated_dir))
+        for stage in PART2_STAGES:
+            dropped += [{"video_id": record.video_id, **row.model_dump()} for row in dropped_of(record, stage)]
+    files = {}
+    for split, split_rows in rows.items():
+        files[split] = str(generated_dir / f"{split}.jsonl")
+        _write_jsonl(Path(files[split]), split_rows)
+    files["dropped"] = str(generated_dir / "dropped.jsonl")
+    _write_jsonl(Path(files["dropped"]), dropped)
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "config": "generated",
+        "counts": {split: len(split_rows) for split, split_rows in rows.items()},
+        "videos": len(records),
+        **part2_report(records),
+        "box_convention": BOX_CONVENTION,
+        "core_frame_paths": "relative to this folder (frames/<video_id>/<frame_index>.jpg)",
+        "files": {name: Path(path).name for name, path in files.items()},
+        **(provenance or {}),
+    }
+    files["card"] = str(write_card(generated_dir, manifest))
+    tmp = generated_dir / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, generated_dir / "manifest.json")
+    return {**manifest, "paths": {**files, "manifest": str(generated_dir / "manifest.json")}}
+
+
+@register_stage
+class ExportStage(DatasetStage):
+    """Writes ``OUT/generated`` once over every video that finished the part-2 chain."""
+
+    name = "export"
+    version = "1"
+    after = LAST_STAGE
+
+    def config_slice(self, config: Any) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, **stage_settings(config, self.name, ExportSettings).model_dump()}
+
+    def finalize(self, records: list[VideoRecord], ctx: StageContext) -> dict[str, Any]:
+        settings = stage_settings(ctx.config, self.name, ExportSettings)
+        manifest = export_generated(records, ctx.out_dir, settings,
+                                    provenance={"llm_model": ctx.config.llm.model})
+        usage = ctx.usage
+        usage.count("rows_train", manifest["counts"]["train"])
+        usage.count("rows_test", manifest["counts"]["test"])
+        usage.count("qa_generated", manifest["qa"]["generated"])
+        usage.count("qa_kept_by_filter", manifest["qa"]["kept_by_filter"])
+        for key, value in {**manifest["qa"]["rejected"], **manifest["qa"]["failed"]}.items():
+            usage.count(key, value)
+        usage.count("boxes_kept", manifest["boxes"]["kept"])
+        usage.count("boxes_dropped", manifest["boxes"]["dropped"])
+        paths = manifest["paths"]
+        return {"dir": str(Path(paths["manifest"]).parent), "train_file": paths["train"], "test_file": paths["test"],
+                "dropped_file": paths["dropped"], "manifest_file": paths["manifest"]}
+

@@ -1,0 +1,154 @@
+"""How part-2 stages call the LLM: settings per stage, synchronous or Batch API, failure classification.
+
+Every request goes through :class:`videoespresso_hf.llm.LLMClient` (``ctx.llm_client``), so answers are
+cached in ``OUT/llm_cache.sqlite`` the moment they arrive, retried on 429/5xx/timeouts, validated against
+the pydantic answer model and asked again when malformed, and billed in the ledger.
+
+Two kinds of failure, treated differently:
+
+* **permanent** (the answer stayed malformed or schema-violating after every parse attempt, or the endpoint
+  refused the request with a 4xx): the stage records the item/group as ``dropped`` (``kind="failed"``) with
+  the error and goes on; the run summary counts it.
+* **transient** (retries on 429/5xx/timeouts ran out, a batch line errored or expired, a batch is still
+  running): the stage raises :class:`LLMUnavailableError`; the orchestrator marks the video ``error`` and
+  retries it on the next run, where every answer already received is served from the cache for free.
+
+Batch mode: ``config.stages["llm_batch"] = {"enabled": true, "max_wait_s": ..., "poll_interval_s": ...}``
+sends each stage's requests through :class:`videoespresso_hf.llm.BatchRunner` (OpenAI Batch API, half
+price, resumable: a killed run re-attaches to its submitted batches). With a small ``max_wait_s`` the run
+submits one batch per (video, stage), moves on, and collects them on the next run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from videoespresso_hf.llm import LLMRequest, LLMResult
+from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage
+
+__all__ = [
+    "BATCH_SETTINGS_KEY",
+    "BatchSettings",
+    "LLMStepSettings",
+    "LLMUnavailableError",
+    "answer_all",
+    "estimate_all",
+    "is_permanent_error",
+    "stage_settings",
+]
+
+BATCH_SETTINGS_KEY = "llm_batch"
+
+S = TypeVar("S", bound=BaseModel)
+
+
+class LLMUnavailableError(RuntimeError):
+    """Some requests of a stage failed for transient reasons; the video is retried on the next run."""
+
+
+class LLMStepSettings(BaseModel):
+    """Settings shared by the LLM stages (``config.stages[<stage name>]``).
+
+    Attributes:
+        model: model id; None uses ``config.llm.model`` (default GPT-4o).
+        prompt_version: the template ``pipeline/prompts/<prompt_version>.jinja``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+    prompt_version: str
+
+    def resolved_model(self, ctx_or_config: Any) -> str:
+        config = getattr(ctx_or_config, "config", ctx_or_config)
+        return self.model or config.llm.model
+
+
+class BatchSettings(BaseModel):
+    """``config.stages["llm_batch"]``: route part-2 LLM requests through the OpenAI Batch API.
+
+    Not part of any stage fingerprint: batch and synchronous answers are interchangeable (same cache keys).
+
+    Attributes:
+        enabled: use the Batch API.
+        max_wait_s: stop waiting for a batch after this long (the video is retried on the next run, which
+            re-attaches to the batch); None waits up to the 24 h completion window.
+        poll_interval_s: seconds between polls (None: ``config.llm.batch_poll_interval_s``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    max_wait_s: float | None = Field(default=None, ge=0)
+    poll_interval_s: float | None = Field(default=None, ge=0)
+
+
+def stage_settings(config: Any, stage: str, cls: type[S]) -> S:
+    """Validate ``config.stages[stage]`` with ``cls`` (a clear error names the stage on a bad key)."""
+    try:
+        return cls.model_validate(config.stages.get(stage, {}))
+    except Exception as exc:
+        raise ValueError(f"invalid settings for stage {stage!r} (config.stages[{stage!r}]): {exc}") from exc
+
+
+# A final failure of the answer itself (or a 4xx that retrying cannot fix): recorded, not retried.
+_PERMANENT = re.compile(
+    r"^(malformed JSON|schema violation|empty answer|BadRequestError|UnprocessableEntityError|"
+    r"ConflictError|batch line failed \(4(?!08|09|29)\d\d\))"
+)
+
+
+def is_permanent_error(error: str) -> bool:
+    """Whether an :class:`LLMResult` error is final (see the module docstring)."""
+    return bool(_PERMANENT.match(error))
+
+
+def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) -> list[LLMResult]:
+    """Answer ``requests`` with ``model`` (synchronously or via batches); usage goes into ``ctx.usage``.
+
+    Returns one result per request, in order; permanent failures are results with ``error`` set.
+
+    Raises:
+        LLMUnavailableError: if any request failed transiently (after the usage has been recorded).
+    """
+    if not requests:
+        return []
+    client = ctx.llm_client(model=model)
+    batch = stage_settings(ctx.config, BATCH_SETTINGS_KEY, BatchSettings)
+    if batch.enabled:
+        from videoespresso_hf.llm import BatchRunner
+
+        runner = BatchRunner(client, poll_interval_s=batch.poll_interval_s, max_wait_s=batch.max_wait_s)
+        try:
+            results = runner.run(list(requests))
+        except TimeoutError as exc:
+            raise LLMUnavailableError(f"{exc}") from exc
+    else:
+        results = client.map(list(requests))
+    ctx.usage.add_llm_results(results)
+    transient = [result for result in results if result.error and not is_permanent_error(result.error)]
+    if transient:
+        raise LLMUnavailableError(
+            f"{len(transient)} of {len(results)} LLM requests failed transiently (first: {transient[0].error}); "
+            "run again to retry (answers already received are cached)"
+        )
+    return results
+
+
+def estimate_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) -> StageUsage:
+    """Dry run: the usage ``requests`` would have (cached answers are free). No HTTP."""
+    estimate = ctx.llm_client(model=model).estimate(list(requests))
+    batch = stage_settings(ctx.config, BATCH_SETTINGS_KEY, BatchSettings)
+    usage = StageUsage(
+        prompt_tokens=estimate.input_tokens,
+        completion_tokens=estimate.output_tokens,
+        cost_usd=estimate.batch_cost_usd if batch.enabled else estimate.cost_usd,
+        cached_calls=estimate.cached,
+        llm_calls=estimate.requests - estimate.cached,
+    )
+    usage.count("estimated_requests", estimate.requests - estimate.cached)
+    return usage

@@ -1,0 +1,114 @@
+"""Stage ``qa_generation``: several multi-frame QA pairs per caption group (paper §1.6, Fig. 7).
+
+One structured-output request per group (prompt ``qa_generation.v1``, answer model :class:`QAPairs`);
+every pair carries one of the 14 task types and the caption numbers it relies on. A group whose answer
+stays malformed after every retry is recorded as dropped (``failed``), and so is a pair that refers to a
+caption the group does not have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
+from videoespresso_hf.llm import LLMRequest, user_message
+from videoespresso_hf.pipeline.prompts import render_prompt
+from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
+from videoespresso_hf.pipeline.stages.answer_models import QAPairs
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage, register_stage
+from videoespresso_hf.pipeline.stages.llm_calls import (
+    LLMStepSettings,
+    answer_all,
+    estimate_all,
+    stage_settings,
+)
+from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, with_items
+
+__all__ = ["QAGenerationSettings", "QAGenerationStage", "qa_generation_request"]
+
+NAME = "qa_generation"
+
+
+class QAGenerationSettings(LLMStepSettings):
+    """``config.stages["qa_generation"]``.
+
+    Attributes:
+        pairs_per_group: QA pairs asked per group (the paper does not say how many; 3 is our default).
+        min_group_size: groups with fewer captions are skipped (a multi-frame question needs two frames).
+    """
+
+    prompt_version: str = "qa_generation.v1"
+    pairs_per_group: int = Field(default=3, ge=1)
+    min_group_size: int = Field(default=2, ge=2)
+
+
+def qa_generation_request(group: CaptionGroup, settings: QAGenerationSettings) -> LLMRequest:
+    """The structured-output request for one caption group."""
+    prompt = render_prompt(
+        settings.prompt_version, captions=group.captions, num_pairs=settings.pairs_per_group,
+        tasks=list(LEADERBOARD_TASKS),
+    )
+    return LLMRequest([user_message(prompt)], prompt_version=settings.prompt_version, stage=NAME,
+                      response_model=QAPairs)
+
+
+@register_stage
+class QAGenerationStage(Stage):
+    name = NAME
+    version = "1"
+    after = "groups"
+    fan_out = False  # one LLM client (thread pool, budget, ledger) for the whole run
+
+    def settings(self, config: Any) -> QAGenerationSettings:
+        return stage_settings(config, NAME, QAGenerationSettings)
+
+    def config_slice(self, config: Any) -> dict[str, Any]:
+        settings = self.settings(config)
+        return {**settings.model_dump(), "model": settings.resolved_model(config),
+                "temperature": config.llm.temperature}
+
+    def _groups(self, record: VideoRecord, settings: QAGenerationSettings) -> list[CaptionGroup]:
+        return [group for group in record.groups if len(group.captions) >= settings.min_group_size]
+
+    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+        settings = self.settings(ctx.config)
+        model = settings.resolved_model(ctx)
+        groups = self._groups(record, settings)
+        dropped = [
+            Dropped(stage=NAME, kind="rejected", group_id=group.group_id, criterion="group_too_small",
+                    reason=f"{len(group.captions)} caption(s) < min_group_size {settings.min_group_size}")
+            for group in record.groups if len(group.captions) < settings.min_group_size
+        ]
+        results = answer_all(ctx, model, [qa_generation_request(group, settings) for group in groups])
+        items: list[QAItem] = []
+        provenance = {NAME: {"model": model, "prompt_version": settings.prompt_version}}
+        for group, result in zip(groups, results, strict=True):
+            if result.error is not None:
+                dropped.append(Dropped(stage=NAME, kind="failed", group_id=group.group_id, criterion="llm_error",
+                                       reason=result.error))
+                continue
+            for k, pair in enumerate(result.parsed.pairs):
+                qa_id = f"{group.group_id}-q{k:02d}"
+                out_of_range = [n for n in pair.caption_numbers if n > len(group.captions)]
+                if out_of_range:
+                    dropped.append(Dropped(
+                        stage=NAME, kind="failed", qa_id=qa_id, group_id=group.group_id,
+                        criterion="invalid_caption_reference",
+                        reason=f"caption numbers {out_of_range} beyond the group's {len(group.captions)} captions",
+                    ))
+                    continue
+                items.append(QAItem(
+                    qa_id=qa_id, group_id=group.group_id, question=pair.question, answer=pair.answer,
+                    task=pair.task, caption_numbers=sorted(set(pair.caption_numbers)), provenance=provenance,
+                ))
+        ctx.usage.count("qa_generated", len(items))
+        for row in dropped:
+            ctx.usage.count(f"qa_generation_{row.kind}:{row.criterion}")
+        return with_items(record, NAME, items, dropped)
+
+    def estimate(self, record: VideoRecord, ctx: StageContext) -> StageUsage | None:
+        settings = self.settings(ctx.config)
+        requests = [qa_generation_request(group, settings) for group in self._groups(record, settings)]
+        return estimate_all(ctx, settings.resolved_model(ctx), requests)
