@@ -1,0 +1,120 @@
+"""``videoespresso data {download,prepare,push}``: reach the VideoEspresso data through ``datasets``.
+
+    videoespresso data download --config bench --data-dir data/VideoEspresso-Test
+    videoespresso data prepare --config bench --data-dir data/VideoEspresso-Test --out hub/VideoEspresso
+    python -c "import datasets; print(datasets.load_dataset('hub/VideoEspresso', 'bench'))"
+    videoespresso data push hub/VideoEspresso --repo-id me/VideoEspresso
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from videoespresso_hf.cli.main import UserError
+
+CONFIGS = ("bench", "train_video", "train_multi_image", "generated")
+
+
+def _fps_pair(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    try:
+        fps = float(value)
+    except ValueError:
+        fps = -1.0
+    if not name or fps <= 0:
+        raise argparse.ArgumentTypeError(f"expected SOURCE=FPS with a positive FPS (e.g. vatex=1), got {text!r}")
+    return name, fps
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("data", help="download, prepare (Parquet + card) and push the VideoEspresso data")
+    commands = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    download = commands.add_parser("download", help="fetch the authors' released files from the Hub")
+    download.add_argument("--config", required=True, choices=CONFIGS[:3])
+    download.add_argument("--data-dir", required=True, help="folder to download into (resumable)")
+    download.add_argument("--annotations-only", action="store_true", help="only the JSON annotations, no media")
+    download.add_argument("--revision", default=None, help="a branch, tag or commit of the Hub repository")
+    download.set_defaults(func=run_download)
+
+    prepare = commands.add_parser("prepare", help="write a Hub-ready folder: Parquet shards per config/split + card")
+    prepare.add_argument("--config", required=True, choices=CONFIGS)
+    prepare.add_argument("--data-dir", required=True, help="the release folder (or `videoespresso build` output)")
+    prepare.add_argument("--out", required=True, help="output folder; other configs already in it are kept")
+    prepare.add_argument("--missing-videos", choices=("error", "skip", "keep"), default="error",
+                         help="rows whose media are missing/unreadable: stop (default), leave out, or keep without media")  # fmt: skip
+    prepare.add_argument("--embed-videos", action="store_true",
+                         help="store video/image bytes in the Parquet files (needed to publish media on the Hub)")  # fmt: skip
+    prepare.add_argument("--fps", type=float, default=None, help="sampling fps that core-frame numbers refer to")
+    prepare.add_argument("--source-fps", type=_fps_pair, action="append", default=[], metavar="SOURCE=FPS",
+                         help="per-source fps, e.g. --source-fps vatex=1 (repeatable; wins over --fps)")  # fmt: skip
+    prepare.add_argument("--annotations", default=None, help="annotation file to use instead of the released name")
+    prepare.add_argument("--extract-dir", default=None, help="where archive members are extracted (default: --data-dir)")
+    prepare.add_argument("--verify-videos", action="store_true", help="decode the first frame of every video")
+    prepare.add_argument("--max-shard-mb", type=int, default=500, help="approximate Parquet shard size")
+    prepare.add_argument("--quiet", action="store_true", help="no progress bars")
+    prepare.set_defaults(func=run_prepare)
+
+    push = commands.add_parser("push", help="upload a prepared folder to a Hub dataset repository")
+    push.add_argument("out", help="the folder written by `videoespresso data prepare`")
+    push.add_argument("--repo-id", required=True)
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--revision", default=None)
+    push.add_argument("--allow-local-paths", action="store_true",
+                      help="upload even if media are stored as this machine's paths (not embedded)")  # fmt: skip
+    push.set_defaults(func=run_push)
+
+
+def _user_errors():
+    from videoespresso_hf.data.archives import ArchiveError
+    from videoespresso_hf.data.sources import DataError
+
+    return (DataError, ArchiveError)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from videoespresso_hf.data.hub import download_release
+
+    try:
+        path = download_release(args.config, args.data_dir, annotations_only=args.annotations_only,
+                                revision=args.revision)  # fmt: skip
+    except _user_errors() as error:
+        raise UserError(str(error)) from None
+    print(f"downloaded {args.config} to {path}")
+    print(f"next: videoespresso data prepare --config {args.config} --data-dir {path} --out <OUT>")
+    return 0
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from videoespresso_hf.data.hub import prepare_dataset_folder
+    from videoespresso_hf.data.sources import SourceOptions
+
+    try:
+        options = SourceOptions(
+            fps=args.fps, fps_by_source=dict(args.source_fps), missing_videos=args.missing_videos,
+            embed_media=args.embed_videos, extract_dir=args.extract_dir, annotations=args.annotations,
+            verify_media=args.verify_videos,
+        )  # fmt: skip
+        entry = prepare_dataset_folder(args.config, args.data_dir, args.out, options,
+                                       max_shard_bytes=args.max_shard_mb << 20, progress=not args.quiet)  # fmt: skip
+    except _user_errors() as error:
+        raise UserError(str(error)) from None
+    rows = ", ".join(f"{split}: {count} rows" for split, count in entry["splits"].items())
+    print(f"prepared {args.config} in {args.out} ({rows})")
+    if entry["omitted_count"]:
+        verb = "kept without media" if args.missing_videos == "keep" else "left out"
+        print(f"{entry['omitted_count']} row(s) with missing media {verb}; listed in {args.out}/README.md")
+    print(f"load it with: datasets.load_dataset({args.out!r}, {args.config!r})")
+    return 0
+
+
+def run_push(args: argparse.Namespace) -> int:
+    from videoespresso_hf.data.hub import push_dataset_folder
+
+    try:
+        url = push_dataset_folder(args.out, args.repo_id, private=args.private, revision=args.revision,
+                                  allow_local_paths=args.allow_local_paths)  # fmt: skip
+    except _user_errors() as error:
+        raise UserError(str(error)) from None
+    print(f"pushed {args.out} to {args.repo_id}: {url}")
+    return 0

@@ -1,0 +1,112 @@
+"""The dataset card of a prepared VideoEspresso folder (``README.md`` with ``configs:`` YAML).
+
+Rendered with ``huggingface_hub.DatasetCard.from_template`` from
+``templates/dataset_card.md.jinja`` and the folder's prepare manifest (row counts, task counts,
+rows left out for missing media), so the card always describes what the Parquet files hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CITATION", "HOMEPAGE", "LICENSE", "TEMPLATE_PATH", "render_card"]
+
+HOMEPAGE = "https://arxiv.org/abs/2411.14794"
+LICENSE = "apache-2.0"  # stated (as body text) on the authors' VideoEspresso-Test card
+TEMPLATE_PATH = Path(__file__).parent / "templates" / "dataset_card.md.jinja"
+CITATION = """@inproceedings{han2024videoespresso,
+  title     = {VideoEspresso: A Large-Scale Chain-of-Thought Dataset for Fine-Grained Video Reasoning via Core Frame Selection},
+  author    = {Han, Songhao and Huang, Wei and Shi, Hairong and Zhuo, Le and Su, Xiu and Zhang, Shifeng and Zhou, Xu and Qi, Xiaojuan and Liao, Yue and Liu, Si},
+  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  pages     = {26181--26191},
+  year      = {2025}
+}"""
+
+
+def _size_category(rows: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if rows < limit:
+            return label
+    return "1M<n<10M"
+
+
+def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspresso"):
+    """A ``huggingface_hub.DatasetCard`` for a prepared folder.
+
+    Args:
+        manifest: the folder's ``videoespresso_prepare.json`` content: ``{"configs": {name: {...}}}`` with,
+            per config, ``splits`` (split → rows), ``task_counts``, ``omitted`` (examples),
+            ``omitted_count``, ``missing_videos``, ``embedded``, ``media``, ``description``, ``repo_id``.
+        repo_id: the Hub id used in the card's usage snippet.
+    """
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from videoespresso_hf import __version__
+    from videoespresso_hf.data.schema import SCHEMA_VERSION
+    from videoespresso_hf.evaluation.tasks import TASK_GROUPS, TASKS
+
+    entries = manifest.get("configs", {})
+    configs = []
+    for name, entry in entries.items():
+        media_kind = "videos" if entry.get("media") == "video" else "images"
+        configs.append(
+            {
+                "name": name,
+                "splits": dict(entry.get("splits", {})),
+                "description": entry.get("description", ""),
+                "media_kind": media_kind,
+                "media_note": f"{media_kind}, " + ("embedded" if entry.get("embedded") else "local paths"),
+                "task_counts": dict(entry.get("task_counts", {})),
+                "omitted_count": int(entry.get("omitted_count", 0)),
+                "omitted_examples": list(entry.get("omitted", []))[:10],
+                "missing_policy": entry.get("missing_videos", "error"),
+                "repo_id": entry.get("repo_id"),
+                "split_bytes": dict(entry.get("split_bytes", {})),
+                "parquet_bytes": int(entry.get("parquet_bytes", 0)),
+            }
+        )
+    total_rows = sum(rows for config in configs for rows in config["splits"].values())
+    card_data = DatasetCardData(
+        language=["en"],
+        license=LICENSE,
+        task_categories=["video-text-to-text", "visual-question-answering"],
+        size_categories=[_size_category(total_rows)],
+        pretty_name="VideoEspresso",
+        tags=["video", "chain-of-thought", "video-question-answering", "grounding", "videoespresso"],
+        configs=[
+            {
+                "config_name": config["name"],
+                "data_files": [{"split": split, "path": f"{config['name']}/{split}-*.parquet"} for split in config["splits"]],
+                **({"default": True} if index == 0 else {}),
+            }
+            for index, config in enumerate(configs)
+        ],
+        dataset_info=[
+            {
+                "config_name": config["name"],
+                "splits": [
+                    {"name": split, "num_bytes": config["split_bytes"].get(split, 0), "num_examples": rows}
+                    for split, rows in config["splits"].items()
+                ],
+                "download_size": config["parquet_bytes"],
+                "dataset_size": sum(config["split_bytes"].values()),
+            }
+            for config in configs
+        ],
+    )
+    return DatasetCard.from_template(
+        card_data,
+        template_path=str(TEMPLATE_PATH),
+        repo_id=repo_id,
+        configs=configs,
+        tasks=[{"name": task.leaderboard_name, "group": task.group} for task in TASKS],
+        task_groups=list(TASK_GROUPS),
+        any_embedded=bool(configs) and all(entry.get("embedded") for entry in entries.values()),
+        homepage=HOMEPAGE,
+        citation=CITATION,
+        license=LICENSE,
+        package_version=__version__,
+        schema_version=SCHEMA_VERSION,
+    )

@@ -1,0 +1,312 @@
+"""A Hub-ready dataset folder (Parquet shards + card), and moving data to and from the Hub.
+
+``prepare_dataset_folder`` writes::
+
+    OUT/
+      README.md                         card with `configs:` YAML (regenerated from the manifest)
+      .gitattributes
+      videoespresso_prepare.json        what each config holds (rows, tasks, rows left out, options)
+      bench/test-00000-of-00001.parquet
+      train_video/train-00000-of-00004.parquet …
+
+``datasets.load_dataset(OUT, "bench")`` reads it offline (``streaming=True`` too); the Features
+(ClassLabel, Video, List …) are restored from the Parquet schema metadata. Each config is written
+to a temporary folder and swapped in when complete, so an interrupted run leaves the previous
+version intact, and preparing another config into the same folder keeps the ones already there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from videoespresso_hf.data.schema import CONFIG_NAMES, SCHEMA_VERSION, arrow_schema, encode_row
+from videoespresso_hf.data.sources import CONFIG_SPECS, DataError, ReleaseReader, SourceOptions
+
+__all__ = [
+    "MANIFEST_NAME",
+    "download_release",
+    "prepare_dataset_folder",
+    "push_dataset_folder",
+    "write_card",
+]
+
+MANIFEST_NAME = "videoespresso_prepare.json"
+GITATTRIBUTES = "*.parquet filter=lfs diff=lfs merge=lfs -text\n*.mp4 filter=lfs diff=lfs merge=lfs -text\n"
+_BATCH_ROWS = 5_000
+_BATCH_MEDIA_BYTES = 64 << 20
+
+
+class _ShardWriter:
+    """Parquet shards ``{split}-NNNNN-of-MMMMM.parquet``, rolled over by size, named when closed."""
+
+    def __init__(self, folder: Path, split: str, max_shard_bytes: int):
+        import pyarrow as pa  # noqa: F401 - imported for the writer below
+
+        self.folder, self.split, self.max_shard_bytes = folder, split, max_shard_bytes
+        self.schema = arrow_schema()
+        self.paths: list[Path] = []
+        self._writer = None
+        self._bytes = 0
+        self.rows = 0
+        self.arrow_bytes = 0
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not rows:
+            return
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        if self._writer is not None and self._bytes >= self.max_shard_bytes:
+            self._writer.close()
+            self._writer = None
+        if self._writer is None:
+            self.paths.append(self.folder / f"{self.split}-{len(self.paths):05d}.parquet.tmp")
+            self._writer = pq.ParquetWriter(self.paths[-1], self.schema)
+            self._bytes = 0
+        self._writer.write_table(table, row_group_size=1_000)
+        self._bytes += table.nbytes
+        self.arrow_bytes += table.nbytes
+        self.rows += len(rows)
+
+    def close(self) -> list[Path]:
+        import pyarrow.parquet as pq
+
+        if self._writer is not None:
+            self._writer.close()
+        if not self.paths:  # an empty split still gets a file, so the config loads
+            self.paths.append(self.folder / f"{self.split}-00000.parquet.tmp")
+            pq.ParquetWriter(self.paths[-1], self.schema).close()
+        final = []
+        for index, path in enumerate(self.paths):
+            target = self.folder / f"{self.split}-{index:05d}-of-{len(self.paths):05d}.parquet"
+            os.replace(path, target)
+            final.append(target)
+        return final
+
+
+def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    media_bytes = 0
+    for row in rows:
+        encoded = encode_row(row)
+        batch.append(encoded)
+        video = encoded.get("video")
+        media_bytes += len(video["bytes"]) if video and video.get("bytes") else 0
+        media_bytes += sum(len(image["bytes"]) for image in encoded["images"] if image and image.get("bytes"))
+        if len(batch) >= _BATCH_ROWS or media_bytes >= _BATCH_MEDIA_BYTES:
+            yield batch
+            batch, media_bytes = [], 0
+    if batch:
+        yield batch
+
+
+def _read_manifest(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / MANIFEST_NAME
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            raise DataError(f"{path} is not valid JSON; delete it and prepare again") from None
+    return {"schema_version": SCHEMA_VERSION, "configs": {}}
+
+
+def _write_json_atomically(path: Path, value: Any) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def write_card(out_dir: str | os.PathLike, repo_id: str | None = None) -> Path:
+    """(Re)write ``README.md`` and ``.gitattributes`` of a prepared folder from its manifest."""
+    from videoespresso_hf.data.card import render_card
+
+    out_dir = Path(out_dir)
+    manifest = _read_manifest(out_dir)
+    # Card configs follow the canonical order, whatever order they were prepared in.
+    manifest["configs"] = {name: manifest["configs"][name] for name in CONFIG_NAMES if name in manifest["configs"]}
+    card = render_card(manifest, repo_id or manifest.get("repo_id") or "<user>/VideoEspresso")
+    card.save(out_dir / "README.md")
+    (out_dir / ".gitattributes").write_text(GITATTRIBUTES, encoding="utf-8")
+    return out_dir / "README.md"
+
+
+def prepare_dataset_folder(
+    config: str,
+    data_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    options: SourceOptions | None = None,
+    *,
+    max_shard_bytes: int = 500 << 20,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Write one config of the dataset as Parquet shards into ``out_dir`` and refresh its card.
+
+    Args:
+        config: ``bench``, ``train_video``, ``train_multi_image`` or ``generated``.
+        data_dir: release folder (or pipeline output folder for ``generated``).
+        out_dir: the Hub-ready folder (created; other configs already there are kept).
+        options: reading options (fps, missing-media policy, embedding, …).
+        max_shard_bytes: start a new Parquet file after about this many (Arrow) bytes.
+        progress: show a tqdm bar per split.
+
+    Returns:
+        The config's manifest entry (splits → rows, task counts, rows left out, options).
+
+    Raises:
+        DataError: missing annotation files or media (policy ``error``), malformed JSON, unknown config.
+    """
+    options = options or SourceOptions()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir / f".{config}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    with ReleaseReader(config, data_dir, options) as reader:
+        omissions = {split: reader.scan_media(split) for split in reader.splits}  # may raise: nothing written yet
+        staging.mkdir()
+        splits: dict[str, int] = {}
+        split_bytes: dict[str, int] = {}
+        file_bytes = 0
+        task_counts: Counter[str] = Counter()
+        for split in reader.splits:
+            writer = _ShardWriter(staging, split, max_shard_bytes)
+            rows = reader.rows(split)
+            if progress:
+                from tqdm.auto import tqdm
+
+                rows = tqdm(rows, desc=f"{config}/{split}", unit="row")
+            for batch in _batches(_count_tasks(rows, task_counts)):
+                writer.write(batch)
+            file_bytes += sum(path.stat().st_size for path in writer.close())
+            splits[split] = writer.rows
+            split_bytes[split] = writer.arrow_bytes
+    final = out_dir / config
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(staging, final)
+    all_omissions = [omission for split in omissions.values() for omission in split]
+    spec = CONFIG_SPECS[config]
+    entry = {
+        "description": spec.description,
+        "repo_id": spec.repo_id,
+        "media": spec.media,
+        "splits": splits,
+        # Sizes go into the card's `dataset_info` YAML, which is what datasets keys its cache of a local
+        # folder on: without them a re-prepared folder could load stale rows.
+        "split_bytes": split_bytes,
+        "parquet_bytes": file_bytes,
+        "task_counts": dict(sorted(task_counts.items())),
+        "embedded": options.embed_media,
+        "missing_videos": options.missing_videos,
+        "omitted_count": len(all_omissions),
+        "omitted": [
+            {"id": o.id, "path": o.path, "reason": o.reason} for o in all_omissions[:100]
+        ],
+        "fps": options.fps,
+        "fps_by_source": options.fps_by_source,
+        "data_dir": str(Path(data_dir).resolve()),
+    }
+    manifest = _read_manifest(out_dir)
+    manifest["schema_version"] = SCHEMA_VERSION
+    manifest.setdefault("configs", {})[config] = entry
+    _write_json_atomically(out_dir / MANIFEST_NAME, manifest)
+    write_card(out_dir)
+    return entry
+
+
+def _count_tasks(rows: Iterable[dict[str, Any]], counts: Counter[str]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        counts[row["task"] or "(unknown)"] += 1
+        yield row
+
+
+_RELEASE_FILES = {
+    # config → (all files, annotations only)
+    "bench": (["bench_hard.json", "all_video.zip", "README.md"], ["bench_hard.json", "README.md"]),
+    "train_video": (["*.json", "*.z[0-9][0-9]", "*.zip", "README.md"], ["*.json", "README.md"]),
+    "train_multi_image": (["*.json", "part_*", "*.zip", "README.md"], ["*.json", "README.md"]),
+}
+
+
+def download_release(
+    config: str,
+    local_dir: str | os.PathLike,
+    *,
+    annotations_only: bool = False,
+    revision: str | None = None,
+    token: str | None = None,
+) -> Path:
+    """Fetch the authors' released files of a config from the Hub into ``local_dir`` (resumable).
+
+    Raises:
+        DataError: for ``generated`` (nothing to download), or when the Hub cannot be reached.
+    """
+    if config not in _RELEASE_FILES:
+        raise DataError(f"nothing to download for {config!r}: choose one of {', '.join(_RELEASE_FILES)}")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+
+    patterns = _RELEASE_FILES[config][1 if annotations_only else 0]
+    repo_id = CONFIG_SPECS[config].repo_id
+    try:
+        path = snapshot_download(
+            repo_id, repo_type="dataset", local_dir=str(local_dir), allow_patterns=patterns, revision=revision,
+            token=token,
+        )  # fmt: skip
+    except (OfflineModeIsEnabled, LocalEntryNotFoundError) as error:
+        raise DataError(f"cannot download {repo_id}: the Hub is unreachable or HF_HUB_OFFLINE=1 ({error})") from None
+    except HfHubHTTPError as error:
+        raise DataError(f"cannot download {repo_id}: {str(error).splitlines()[0]}") from None
+    return Path(path)
+
+
+def push_dataset_folder(
+    out_dir: str | os.PathLike,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    revision: str | None = None,
+    allow_local_paths: bool = False,
+    commit_message: str = "Upload VideoEspresso (videoespresso data prepare)",
+) -> str:
+    """Upload a prepared folder to a Hub dataset repository (created if needed); returns the commit URL.
+
+    Raises:
+        DataError: the folder was not prepared, or it stores local video paths (which would not
+            resolve for anyone else) and ``allow_local_paths`` is false, or the upload fails.
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    out_dir = Path(out_dir)
+    manifest_path = out_dir / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise DataError(f"{out_dir} is not a prepared folder (no {MANIFEST_NAME}); run `videoespresso data prepare`")
+    manifest = _read_manifest(out_dir)
+    local = [name for name, entry in manifest.get("configs", {}).items() if not entry.get("embedded")]
+    if local and not allow_local_paths:
+        raise DataError(
+            f"config(s) {', '.join(local)} store absolute media paths of this machine; prepare them with "
+            "--embed-videos, or pass --allow-local-paths to upload the annotations anyway"
+        )
+    manifest["repo_id"] = repo_id
+    _write_json_atomically(manifest_path, manifest)
+    write_card(out_dir, repo_id)
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir), revision=revision,
+            commit_message=commit_message, ignore_patterns=[".*.tmp/**", "*.tmp"],
+        )  # fmt: skip
+    except OfflineModeIsEnabled:
+        raise DataError(f"cannot push to {repo_id}: HF_HUB_OFFLINE=1 is set") from None
+    except (HfHubHTTPError, OSError) as error:
+        raise DataError(f"cannot push to {repo_id}: {str(error).splitlines()[0]}") from None
+    return str(getattr(commit, "commit_url", commit))

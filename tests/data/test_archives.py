@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+
+from videoespresso_hf.data.archives import (
+    ArchiveError,
+    UnsafeArchiveMemberError,
+    extract_members,
+    find_archives,
+    open_archive,
+    safe_member_path,
+)
+
+from ._release import write_byte_split, write_split_zip, zip_bytes
+
+FILES = {
+    "VideoEspresso_train_video/CUVA/00299.mp4": os.urandom(5000),
+    "VideoEspresso_train_video/vatex/clip.mp4": os.urandom(3000),
+    "VideoEspresso_train_video/readme.txt": b"hello",
+}
+
+
+def _read_all(archive_set) -> dict[str, bytes]:
+    with open_archive(archive_set) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+
+
+@pytest.mark.parametrize("zip64", [False, True])
+def test_pure_python_split_archive_reads_member_by_member(tmp_path, zip64):
+    parts = write_split_zip(FILES, tmp_path / "VideoEspresso_train_video.zip", part_size=2048, zip64=zip64)
+    assert [p.suffix for p in parts] == [".z01", ".z02", ".z03", ".z04", ".zip"]
+    # The naive route the issue reports fails: the parts read back to back are not a valid zip.
+    joined = b"".join(p.read_bytes() for p in parts)
+    with pytest.raises(Exception), zipfile.ZipFile(io.BytesIO(joined)) as naive:  # noqa: B017 - error type varies
+        assert naive.testzip() is None and len(naive.read(next(iter(FILES)))) == 5000
+    (archive_set,) = find_archives(tmp_path)
+    assert archive_set.kind == "split" and archive_set.paths == tuple(parts)
+    assert _read_all(archive_set) == FILES
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="the Info-ZIP `zip` binary is not installed")
+@pytest.mark.parametrize("force_zip64", [False, True])
+def test_real_zip_s_split_archive(tmp_path, force_zip64):
+    source = tmp_path / "src"
+    for name, data in FILES.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    big = os.urandom(200_000)  # spans several 64 kB parts
+    (source / "big.bin").write_bytes(big)
+    out = tmp_path / "out"
+    out.mkdir()
+    command = ["zip", "-q", "-r", "-s", "64k", *(["-fz"] if force_zip64 else []), str(out / "archive.zip"), "."]
+    subprocess.run(command, cwd=source, check=True)
+    (archive_set,) = find_archives(out)
+    assert archive_set.kind == "split" and len(archive_set.paths) >= 4
+    contents = _read_all(archive_set)
+    assert contents["big.bin"] == big
+    assert all(contents[name] == data for name, data in FILES.items())
+
+
+def test_byte_split_parts_read_as_one_zip(tmp_path):
+    paths = write_byte_split(zip_bytes(FILES), tmp_path, piece_size=1000)
+    assert [p.name for p in paths[:3]] == ["part_aa", "part_ab", "part_ac"]
+    (archive_set,) = find_archives(tmp_path)
+    assert archive_set.kind == "parts"
+    assert _read_all(archive_set) == FILES
+
+
+def test_missing_parts_are_reported(tmp_path):
+    parts = write_split_zip(FILES, tmp_path / "split" / "a.zip", part_size=2048)
+    parts[1].unlink()
+    with pytest.raises(ArchiveError, match=r"missing a\.z02"):
+        find_archives(tmp_path / "split")
+    pieces = write_byte_split(zip_bytes(FILES), tmp_path / "bytes", piece_size=1000)
+    pieces[2].unlink()
+    with pytest.raises(ArchiveError, match="missing part part_ac"):
+        find_archives(tmp_path / "bytes")
+
+
+@pytest.mark.parametrize("evil", ["../evil.txt", "ok/../../evil.txt", "/tmp/evil.txt", "C:\\evil.txt", "a\\..\\..\\e"])
+def test_zip_slip_member_is_refused_and_nothing_is_written(tmp_path, evil):
+    archive_path = tmp_path / "bad.zip"
+    archive_path.write_bytes(zip_bytes({"good.txt": b"fine", evil: b"pwned"}))
+    target = tmp_path / "target"
+    with zipfile.ZipFile(archive_path) as archive, pytest.raises(UnsafeArchiveMemberError, match="refusing"):
+        extract_members(archive, target)
+    assert not (tmp_path / "evil.txt").exists()
+    assert not target.exists() or not any(target.rglob("*"))
+
+
+def test_safe_paths_and_resumed_extraction(tmp_path):
+    assert safe_member_path("a/./b.mp4", tmp_path) == (tmp_path / "a" / "b.mp4").resolve()
+    archive_path = tmp_path / "ok.zip"
+    archive_path.write_bytes(zip_bytes(FILES))
+    target = tmp_path / "out"
+    with zipfile.ZipFile(archive_path) as archive:
+        first = extract_members(archive, target)
+        assert [p.read_bytes() for p in first] == list(FILES.values())
+        marker = first[0].stat().st_mtime_ns
+        os.utime(first[0], ns=(marker - 10**9, marker - 10**9))  # make a rewrite detectable
+        first[1].write_bytes(b"truncated")  # an interrupted earlier run
+        again = extract_members(archive, target)
+    assert again == first
+    assert first[0].stat().st_mtime_ns == marker - 10**9  # complete file skipped
+    assert first[1].read_bytes() == FILES["VideoEspresso_train_video/vatex/clip.mp4"]  # wrong size redone
+    assert not list(target.rglob("*.partial"))
