@@ -111,6 +111,9 @@ def test_malformed_and_schema_violating_answers_are_retried_then_recorded(server
     assert entry.key == failed.key and entry.error == failed.error
     # Every paid attempt is in the ledger, the bad ones marked failed.
     assert client.ledger.summary()["caption"].failed_calls == 2 + 3
+    # The result accounts for all three paid attempts.
+    assert failed.usage.input_tokens == 3 * count_prompt_tokens(server.chat_requests[-1])
+    assert failed.cost_usd == pytest.approx(client.config.cost_usd(failed.usage.input_tokens, failed.usage.output_tokens))
 
 
 def test_map_records_failures_and_a_rerun_retries_only_them(server, make_config):
@@ -122,6 +125,9 @@ def test_map_records_failures_and_a_rerun_retries_only_them(server, make_config)
     assert len(results) == 6
     assert [r.ok for r in results] == [True, True, True, True, True, False]  # purple is last of the six
     assert server.count(CHAT) == 5 + 3
+
+    keep_failures = LLMClient(make_config(retry_failures=False)).map(requests)
+    assert server.count(CHAT) == 8 and keep_failures[5].error == results[5].error  # nothing paid again
 
     rerun = LLMClient(make_config()).map(requests)
     assert server.count(CHAT) == 8 + 1  # only the failure was asked again

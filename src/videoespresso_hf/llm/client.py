@@ -166,6 +166,8 @@ class LLMClient:
             if error is None:
                 self.ledger.record(key=key, stage=request.stage, prompt_version=request.prompt_version, cached=True)
                 return LLMResult(key=key, text=entry.text, parsed=parsed, cached=True)
+        if entry is not None and not entry.ok and not self.config.retry_failures:
+            return LLMResult(key=key, text=entry.text, cached=True, error=entry.error, attempts=0)
         return self._call(key, request)
 
     def map(
@@ -256,11 +258,13 @@ class LLMClient:
                     error, text = _one_line(exc), None
                     break
                 attempts += tries
-                text, usage = self._read(completion, estimate_in)
+                text, this_usage = self._read(completion, estimate_in)
+                usage = Usage(usage.input_tokens + this_usage.input_tokens,
+                              usage.output_tokens + this_usage.output_tokens)
                 parsed, error = parse_answer(text, request.response_model)
                 paid += self.ledger.record(
                     key=key, stage=request.stage, prompt_version=request.prompt_version,
-                    input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, ok=error is None,
+                    input_tokens=this_usage.input_tokens, output_tokens=this_usage.output_tokens, ok=error is None,
                 )
             finally:
                 self.ledger.release(reserved)

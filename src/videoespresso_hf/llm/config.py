@@ -56,6 +56,8 @@ class LLMConfig(BaseModel):
         estimated_output_tokens: output tokens assumed for budget checks and dry runs when
             ``max_tokens`` is not set.
         cache_path: SQLite file for the response cache, the ledger and batch state (``None``: in memory).
+        retry_failures: whether a request recorded as failed by an earlier run is sent again (default);
+            ``False`` returns the recorded failure without paying for it again.
         batch_poll_interval_s: seconds between ``batches.retrieve`` polls in batch mode.
     """
 
@@ -76,6 +78,7 @@ class LLMConfig(BaseModel):
     budget_usd: float | None = Field(default=None, ge=0)
     estimated_output_tokens: int = Field(default=256, ge=0)
     cache_path: Path | None = None
+    retry_failures: bool = True
     batch_poll_interval_s: float = Field(default=30.0, ge=0)
 
     def resolved_base_url(self) -> str | None:

@@ -51,10 +51,15 @@ class LLMResult:
         key: cache key (sha256 hex) of the request.
         text: raw answer text (also kept for failed parses, for inspection), or None.
         parsed: the validated ``response_model`` instance, or None.
-        usage: billed tokens of the last attempt (zero for cache hits).
+        usage: tokens billed for this call, summed over its paid attempts (zero for cache hits).
         cached: True when served from the cache without an HTTP call.
-        error: one-line reason when the request failed after all attempts.
-        cost_usd: paid cost of this call (0 for cache hits).
+        error: one-line reason when the request failed after all attempts (None on success). Its prefix
+            says why: ``"malformed JSON: ..."``, ``"schema violation: ..."``, ``"empty answer"`` (the
+            answer itself; asked ``max_parse_attempts`` times), ``"gave up after N attempts: ..."``
+            (429/5xx/timeouts/connection errors outlasted the retries), ``"<SDK error class>: ..."``
+            (another 4xx, e.g. ``BadRequestError``), ``"batch line failed (<status>): ..."`` and
+            ``"batch <id> ended <status> without a result"`` (batch mode).
+        cost_usd: paid cost of this call, all attempts included (0 for cache hits).
         attempts: HTTP attempts made for this call.
     """
 
