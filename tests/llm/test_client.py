@@ -233,3 +233,20 @@ def test_images_are_sent_in_order_as_data_urls(server, make_config):
     client = LLMClient(make_config())
     request = LLMRequest([user_message("two frames", [solid_frame("red"), solid_frame("yellow")])], "v1")
     assert client.run(request).text == "a solid red frame; a solid yellow frame"
+
+
+def test_a_rejected_request_is_recorded_without_retrying(server, make_config):
+    server.inject("400")
+    client = LLMClient(make_config())
+    results = client.map([caption_request("red"), caption_request("blue")])
+    failed = next(result for result in results if not result.ok)
+    assert failed.error.startswith("BadRequestError") and failed.attempts == 1
+    assert server.count(CHAT) == 2 and sum(result.ok for result in results) == 1
+
+
+def test_reasoning_models_get_max_completion_tokens_and_no_temperature(server, make_config):
+    LLMClient(make_config(model="o4-mini", max_tokens=50)).complete([user_message("q")], prompt_version="v1")
+    LLMClient(make_config(model="gpt-4o", max_tokens=50)).complete([user_message("q")], prompt_version="v1")
+    reasoning, chat = server.chat_requests
+    assert "temperature" not in reasoning and reasoning["max_completion_tokens"] == 50
+    assert chat["temperature"] == 0.0 and chat["max_tokens"] == 50

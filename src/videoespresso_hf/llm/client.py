@@ -42,8 +42,20 @@ class MissingAPIKeyError(RuntimeError):
     """No API key in the environment for a non-loopback endpoint."""
 
 
-class TransientFailure(RuntimeError):
-    """Retries on 429/5xx/timeouts were exhausted."""
+class _RequestFailed(RuntimeError):
+    """This request failed for good: retries ran out, or the endpoint rejected it (4xx)."""
+
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class _NotACompletion(RuntimeError):
+    """A 200 response that is JSON but not a chat completion: the server's fault, so retried."""
+
+
+def _max_output(body: dict[str, Any]) -> int | None:
+    return body.get("max_completion_tokens", body.get("max_tokens"))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -58,7 +70,7 @@ def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
     # A body that is not JSON (or not a completion) is a broken response from the server, not a bad request.
-    return isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError)
+    return isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | _NotACompletion)
 
 
 def _retry_after_s(exc: BaseException) -> float | None:
@@ -230,49 +242,39 @@ class LLMClient:
             if entry is not None and entry.ok:
                 cached += 1
             else:
-                to_send.append((request.messages, request.params.get("max_tokens")))
+                to_send.append((request.messages, _max_output(request_body(request, self.config))))
         return estimate_cost(to_send, self.config, cached=cached)
 
     # ------------------------------------------------------------------ internals
 
     def _call(self, key: str, request: LLMRequest) -> LLMResult:
         body = request_body(request, self.config)
-        estimate_in, estimate_out = estimate_call(request.messages, self.config, body.get("max_tokens"))
+        estimate_in, estimate_out = estimate_call(request.messages, self.config, _max_output(body))
         estimated_cost = self.config.cost_usd(estimate_in, estimate_out)
         record = {"model": self.config.model, "prompt_version": request.prompt_version, "stage": request.stage}
         attempts, paid, text, usage, error = 0, 0.0, None, Usage(), None
         for parse_attempt in range(1, self.config.max_parse_attempts + 1):
             reserved = self.ledger.reserve(estimated_cost)
             try:
-                try:
-                    completion, tries = self._send(body)
-                except TransientFailure as exc:
-                    attempts += self.config.max_retries + 1
-                    error = str(exc)
-                    text = None
-                    break
-                except _FATAL_ERRORS:
-                    raise
-                except openai.APIStatusError as exc:  # 400 & co.: this request is wrong, the run is not
-                    attempts += 1
-                    error, text = _one_line(exc), None
-                    break
-                attempts += tries
-                text, this_usage = self._read(completion, estimate_in)
-                usage = Usage(usage.input_tokens + this_usage.input_tokens,
-                              usage.output_tokens + this_usage.output_tokens)
-                parsed, error = parse_answer(text, request.response_model)
-                paid += self.ledger.record(
-                    key=key, stage=request.stage, prompt_version=request.prompt_version,
-                    input_tokens=this_usage.input_tokens, output_tokens=this_usage.output_tokens, ok=error is None,
-                )
+                completion, tries = self._send(body)
+            except _RequestFailed as exc:
+                attempts, error, text = attempts + exc.attempts, str(exc), None
+                break
             finally:
                 self.ledger.release(reserved)
+            attempts += tries
+            text, this_usage = self._read(completion, estimate_in)
+            usage = Usage(usage.input_tokens + this_usage.input_tokens, usage.output_tokens + this_usage.output_tokens)
+            parsed, error = parse_answer(text, request.response_model)
+            paid += self.ledger.record(
+                key=key, stage=request.stage, prompt_version=request.prompt_version,
+                input_tokens=this_usage.input_tokens, output_tokens=this_usage.output_tokens, ok=error is None,
+            )
             if error is None:
                 self.cache.put_ok(key, text=text, input_tokens=usage.input_tokens,
                                   output_tokens=usage.output_tokens, attempts=attempts, **record)
                 return LLMResult(key=key, text=text, parsed=parsed, usage=usage, cost_usd=paid, attempts=attempts)
-            if parse_attempt < self.config.max_parse_attempts and text is not None:
+            if parse_attempt < self.config.max_parse_attempts:
                 logger.warning("llm %s: %s; asking again", key[:12], error)
         logger.warning("llm %s failed after %d attempts: %s", key[:12], attempts, error)
         self.cache.put_failure(key, error=error or "unknown error", text=text, input_tokens=usage.input_tokens,
@@ -280,23 +282,27 @@ class LLMClient:
         return LLMResult(key=key, text=text, usage=usage, error=error, cost_usd=paid, attempts=attempts)
 
     def _send(self, body: dict[str, Any]) -> tuple[ChatCompletion, int]:
-        """POST the body, retrying transient failures; returns (completion, attempts used)."""
+        """POST the body, retrying transient failures; returns (completion, attempts used).
+
+        Raises ``_RequestFailed`` when retries run out or the endpoint rejects this request (4xx), and
+        the fatal SDK errors (authentication, permission, unknown model) as they are.
+        """
         client = self.openai
         for attempt in range(self.config.max_retries + 1):
             try:
                 completion = client.post("/chat/completions", body=body, cast_to=ChatCompletion)
-                if not isinstance(completion, ChatCompletion) or not completion.choices:
-                    raise openai.APIResponseValidationError(
-                        response=None, body=completion, message="response is not a chat completion"  # type: ignore[arg-type]
-                    )
+                if not getattr(completion, "choices", None):
+                    raise _NotACompletion(f"response is not a chat completion: {str(completion)[:200]}")
                 return completion, attempt + 1
+            except _FATAL_ERRORS:
+                raise
             except Exception as exc:
                 if not _is_retryable(exc):
+                    if isinstance(exc, openai.APIStatusError):  # 400 & co.: this request is wrong, the run is not
+                        raise _RequestFailed(_one_line(exc), attempt + 1) from exc
                     raise
                 if attempt == self.config.max_retries:
-                    raise TransientFailure(
-                        f"gave up after {attempt + 1} attempts: {_one_line(exc)}"
-                    ) from exc
+                    raise _RequestFailed(f"gave up after {attempt + 1} attempts: {_one_line(exc)}", attempt + 1) from exc
                 delay = self._backoff_s(attempt, exc)
                 logger.info("llm retry %d/%d in %.2fs: %s", attempt + 1, self.config.max_retries, delay,
                             _one_line(exc))

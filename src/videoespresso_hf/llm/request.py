@@ -92,13 +92,22 @@ def response_format_for(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+# OpenAI reasoning models reject ``temperature`` and ``max_tokens`` (they take ``max_completion_tokens``).
+REASONING_MODEL_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+
+
+def is_reasoning_model(model: str) -> bool:
+    return model.startswith(REASONING_MODEL_PREFIXES)
+
+
 def request_body(request: LLMRequest, config: LLMConfig) -> dict[str, Any]:
     """The JSON body of ``POST /v1/chat/completions`` for this request (also used for batch lines)."""
     body: dict[str, Any] = {"model": config.model, "messages": request.messages}
-    if config.temperature is not None:
+    reasoning = is_reasoning_model(config.model)
+    if config.temperature is not None and not reasoning:
         body["temperature"] = config.temperature
     if config.max_tokens is not None:
-        body["max_tokens"] = config.max_tokens
+        body["max_completion_tokens" if reasoning else "max_tokens"] = config.max_tokens
     if request.response_model is not None:
         body["response_format"] = response_format_for(request.response_model)
     body.update(request.params)

@@ -5,7 +5,7 @@ It answers ``POST /v1/chat/completions`` (plain text or JSON for a requested ``j
 ``GET /v1/models``. Answers come from a pluggable, deterministic ``responder``; the default one
 captions images by their mean colour ("a solid red frame"), so outputs depend on the real inputs.
 
-Faults are injected on purpose: ``"429"``, ``"500"``, ``"timeout"`` (the reply comes after
+Faults are injected on purpose: ``"400"``, ``"429"``, ``"500"``, ``"timeout"`` (the reply comes after
 ``timeout_sleep_s``), ``"malformed_json"`` (the answer text is not JSON), ``"schema_violation"``
 (valid JSON, wrong shape) and ``"malformed_body"`` (the HTTP body is not JSON). Request counters let
 tests assert that nothing was paid twice.
@@ -40,7 +40,7 @@ import numpy as np
 from videoespresso_hf.llm.messages import data_url_to_image
 
 Responder = Callable[[dict[str, Any]], "str | dict[str, Any] | list[Any]"]
-FAULT_KINDS = ("429", "500", "timeout", "malformed_json", "schema_violation", "malformed_body")
+FAULT_KINDS = ("400", "429", "500", "timeout", "malformed_json", "schema_violation", "malformed_body")
 
 # Named colours for captions; the nearest one (in RGB) to an image's mean colour names it.
 COLOUR_NAMES: dict[str, tuple[int, int, int]] = {
@@ -410,6 +410,8 @@ class OpenAICompatibleServer:
         if fault == "429":
             headers = {"Retry-After": str(self.retry_after_s)} if self.retry_after_s is not None else {}
             return 429, {"error": {"message": "Rate limit reached (injected)", "type": "rate_limit"}}, headers
+        if fault == "400":
+            return 400, {"error": {"message": "Invalid request (injected)", "type": "invalid_request_error"}}, {}
         if fault == "500":
             return 500, {"error": {"message": "Internal server error (injected)", "type": "server_error"}}, {}
         if fault == "timeout":
@@ -486,8 +488,8 @@ class OpenAICompatibleServer:
             with self._lock:
                 self._counts["batch line"] += 1
             fault = self._next_fault(request)
-            if fault in ("429", "500", "timeout", "malformed_body"):
-                status = 429 if fault == "429" else 500
+            if fault in ("400", "429", "500", "timeout", "malformed_body"):
+                status = int(fault) if fault in ("400", "429") else 500
                 response = {"status_code": status, "request_id": uuid.uuid4().hex,
                             "body": {"error": {"message": f"injected {fault}"}}}
                 errors.append({"id": f"batch_req_{uuid.uuid4().hex[:16]}", "custom_id": item["custom_id"],
