@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import openai
 import pytest
 
 from videoespresso_hf.llm import BatchRunner, BudgetExceededError, LLMClient
@@ -94,3 +95,25 @@ def test_batch_respects_the_budget_before_submitting(server, make_config):
         BatchRunner(client).run([caption_request("red")])
     assert server.count("POST /v1/files") == 0 and server.count("POST /v1/batches") == 0
     assert client.ledger.spent_usd() == 0 and client.ledger.paid_calls() == 0
+
+
+def test_lost_create_response_is_found_again_not_resubmitted(server, make_config):
+    server.inject("timeout", route="POST /v1/batches")  # the batch is created, the answer never arrives
+    client = LLMClient(make_config())
+    results = BatchRunner(client).run([caption_request(colour) for colour in COLOURS[:3]])
+    assert all(r.ok for r in results)
+    assert len(server.batches) == 1 and server.count("batch line") == 3
+    assert server.count("GET /v1/batches") == 2  # looked before creating, and again before retrying
+
+
+def test_kill_between_create_and_recording_the_id_reattaches(server, make_config):
+    requests = [caption_request(colour) for colour in COLOURS[:3]]
+    server.inject("timeout", route="POST /v1/batches")
+    with pytest.raises(openai.APITimeoutError):  # no retries left: the run dies right after creating
+        BatchRunner(LLMClient(make_config(max_retries=0))).run(requests)
+    assert len(server.batches) == 1
+
+    results = BatchRunner(LLMClient(make_config())).run(requests)
+    assert [r.parsed.caption for r in results] == [f"a solid {c} frame" for c in COLOURS[:3]]
+    assert len(server.batches) == 1 and server.count("POST /v1/batches") == 1
+    assert server.count("POST /v1/files") == 1

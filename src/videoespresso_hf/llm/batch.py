@@ -6,8 +6,10 @@ Flow: the requests not already answered in the cache are written as JSONL lines
 ``batches.retrieve`` and collected from the output (and error) files into the same response cache
 and ledger the synchronous client uses (billed at the batch price).
 
-Resumable: submitted batch ids and their keys are stored in SQLite next to the cache *before* any
-waiting starts, so a killed run re-attaches to its in-flight batch instead of paying again.
+Resumable: each uploaded input file and its keys are stored in SQLite next to the cache before the
+batch is created, and the batch id as soon as it is known; a killed run re-attaches to its in-flight
+batch (found by listing batches when the kill came between creating it and recording its id)
+instead of paying again.
 Malformed or schema-violating answers are resubmitted in a further batch, up to
 ``LLMConfig.max_parse_attempts`` rounds, then recorded as failures.
 """
@@ -30,10 +32,13 @@ logger = logging.getLogger(__name__)
 CHAT_COMPLETIONS_URL = "/v1/chat/completions"
 TERMINAL_STATUSES = {"completed", "failed", "expired", "cancelled"}
 
+# One row per uploaded input file. ``batch_id`` is filled once ``batches.create`` answered; a row
+# without it (a kill or a lost response right after creating) is re-attached by listing the batches
+# and matching ``input_file_id`` before anything is created again.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS llm_batches (
-    batch_id TEXT PRIMARY KEY,
-    input_file_id TEXT NOT NULL,
+    input_file_id TEXT PRIMARY KEY,
+    batch_id TEXT UNIQUE,
     model TEXT NOT NULL,
     status TEXT NOT NULL,
     n_requests INTEGER NOT NULL,
@@ -41,11 +46,11 @@ CREATE TABLE IF NOT EXISTS llm_batches (
     created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS llm_batch_items (
-    batch_id TEXT NOT NULL,
+    input_file_id TEXT NOT NULL,
     key TEXT NOT NULL,
     stage TEXT NOT NULL,
     prompt_version TEXT NOT NULL,
-    PRIMARY KEY (batch_id, key)
+    PRIMARY KEY (input_file_id, key)
 );
 CREATE INDEX IF NOT EXISTS llm_batch_items_key ON llm_batch_items(key);
 """
@@ -102,30 +107,32 @@ class BatchRunner:
             pending = [key for key in unique if not self._cached_ok(key, unique[key])]
             if not pending:
                 break
-            in_flight = self._in_flight_batches(pending)
-            attached = {key for batch_keys in in_flight.values() for key in batch_keys}
+            in_flight = self._in_flight_submissions(pending)
+            attached = {key for submission_keys in in_flight.values() for key in submission_keys}
             to_submit = [key for key in pending if key not in attached]
             if in_flight:
                 logger.info("re-attaching to %d in-flight batch(es) with %d requests", len(in_flight), len(attached))
-            batch_ids = list(in_flight)
+            submissions = list(in_flight)
             reserved = 0.0
             if to_submit:
                 reserved = self._reserve([unique[key] for key in to_submit])
                 try:
-                    batch_ids.append(self._submit(to_submit, unique))
+                    submissions.append(self._upload(to_submit, unique))
                 except BaseException:
                     self.client.ledger.release(reserved)
                     raise
             try:
-                for batch_id in batch_ids:
-                    self._collect(self._wait(batch_id), unique)
+                for input_file_id in submissions:
+                    batch_id = self._create_or_find_batch(input_file_id)
+                    self._collect(input_file_id, self._wait(batch_id), unique)
             finally:
                 self.client.ledger.release(reserved)
         return [self._result(key, unique[key], cached=key in already) for key in keys]
 
     def in_flight(self) -> list[str]:
-        """Ids of submitted batches not yet collected (what a resumed run re-attaches to)."""
-        return [row["batch_id"] for row in self.db.query("SELECT batch_id FROM llm_batches WHERE collected = 0")]
+        """Input file ids of submitted batches not yet collected (what a resumed run re-attaches to)."""
+        return [row["input_file_id"] for row in
+                self.db.query("SELECT input_file_id FROM llm_batches WHERE collected = 0 ORDER BY created_at")]
 
     # ------------------------------------------------------------------ steps
 
@@ -133,17 +140,17 @@ class BatchRunner:
         entry = self.client.cache.get(key)
         return entry is not None and entry.ok and parse_answer(entry.text, request.response_model)[1] is None
 
-    def _in_flight_batches(self, keys: list[str]) -> dict[str, list[str]]:
+    def _in_flight_submissions(self, keys: list[str]) -> dict[str, list[str]]:
         wanted = set(keys)
         rows = self.db.query(
-            "SELECT i.batch_id, i.key FROM llm_batch_items i JOIN llm_batches b ON b.batch_id = i.batch_id "
-            "WHERE b.collected = 0 ORDER BY b.created_at"
+            "SELECT i.input_file_id, i.key FROM llm_batch_items i "
+            "JOIN llm_batches b ON b.input_file_id = i.input_file_id WHERE b.collected = 0 ORDER BY b.created_at"
         )
-        batches: dict[str, list[str]] = {}
+        submissions: dict[str, list[str]] = {}
         for row in rows:
             if row["key"] in wanted:
-                batches.setdefault(row["batch_id"], []).append(row["key"])
-        return batches
+                submissions.setdefault(row["input_file_id"], []).append(row["key"])
+        return submissions
 
     def _reserve(self, requests: list[LLMRequest]) -> float:
         config = self.client.config
@@ -154,29 +161,48 @@ class BatchRunner:
             total += config.cost_usd(tokens_in, tokens_out, batch=True)
         return self.client.ledger.reserve(total)
 
-    def _submit(self, keys: list[str], requests: dict[str, LLMRequest]) -> str:
+    def _upload(self, keys: list[str], requests: dict[str, LLMRequest]) -> str:
+        """Upload the JSONL input file and record it with its keys; returns the input file id."""
         sdk = self.client.openai
         jsonl = "".join(json.dumps(batch_line(key, requests[key], self.client)) + "\n" for key in keys)
         upload = self._with_retries(
             lambda: sdk.files.create(file=("requests.jsonl", io.BytesIO(jsonl.encode()), "application/jsonl"),
                                      purpose="batch")
         )
-        batch = self._with_retries(
-            lambda: sdk.batches.create(input_file_id=upload.id, endpoint=CHAT_COMPLETIONS_URL, completion_window="24h",
-                                       metadata={"source": "videoespresso_hf"})
-        )
-        # Recorded before any waiting: from here on a killed run re-attaches instead of resubmitting.
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO llm_batches (batch_id, input_file_id, model, status, n_requests, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (batch.id, upload.id, self.client.config.model, batch.status, len(keys), time.time()),
+                "INSERT INTO llm_batches (input_file_id, model, status, n_requests, created_at) VALUES (?, ?, ?, ?, ?)",
+                (upload.id, self.client.config.model, "uploaded", len(keys), time.time()),
             )
             conn.executemany(
-                "INSERT INTO llm_batch_items (batch_id, key, stage, prompt_version) VALUES (?, ?, ?, ?)",
-                [(batch.id, key, requests[key].stage, requests[key].prompt_version) for key in keys],
+                "INSERT INTO llm_batch_items (input_file_id, key, stage, prompt_version) VALUES (?, ?, ?, ?)",
+                [(upload.id, key, requests[key].stage, requests[key].prompt_version) for key in keys],
             )
-        logger.info("submitted batch %s with %d requests", batch.id, len(keys))
+        return upload.id
+
+    def _create_or_find_batch(self, input_file_id: str) -> str:
+        """The batch for an uploaded file: the recorded one, one the server already has, or a new one.
+
+        Looking before creating means neither a kill after ``batches.create`` nor a lost response (and
+        our retry) ever starts a second, paid batch for the same file.
+        """
+        row = self.db.query("SELECT batch_id FROM llm_batches WHERE input_file_id = ?", (input_file_id,))
+        if row and row[0]["batch_id"]:
+            return row[0]["batch_id"]
+        sdk = self.client.openai
+
+        def find_or_create() -> Any:
+            for existing in sdk.batches.list(limit=100):
+                if existing.input_file_id == input_file_id:
+                    logger.info("found batch %s already created for %s", existing.id, input_file_id)
+                    return existing
+            return sdk.batches.create(input_file_id=input_file_id, endpoint=CHAT_COMPLETIONS_URL,
+                                      completion_window="24h", metadata={"source": "videoespresso_hf"})
+
+        batch = self._with_retries(find_or_create)
+        self.db.execute("UPDATE llm_batches SET batch_id = ?, status = ? WHERE input_file_id = ?",
+                        (batch.id, batch.status, input_file_id))
+        logger.info("batch %s holds %s", batch.id, input_file_id)
         return batch.id
 
     def _wait(self, batch_id: str) -> Any:
@@ -191,10 +217,10 @@ class BatchRunner:
                 raise TimeoutError(f"batch {batch_id} still {batch.status} after {self.max_wait_s:.0f}s; run again to resume")
             self._sleep(self.poll_interval_s)
 
-    def _collect(self, batch: Any, requests: dict[str, LLMRequest]) -> None:
+    def _collect(self, input_file_id: str, batch: Any, requests: dict[str, LLMRequest]) -> None:
         config, cache, ledger = self.client.config, self.client.cache, self.client.ledger
         items = {row["key"]: row for row in self.db.query(
-            "SELECT key, stage, prompt_version FROM llm_batch_items WHERE batch_id = ?", (batch.id,))}
+            "SELECT key, stage, prompt_version FROM llm_batch_items WHERE input_file_id = ?", (input_file_id,))}
         seen: set[str] = set()
         for file_id in (batch.output_file_id, batch.error_file_id):
             if not file_id:
@@ -236,7 +262,8 @@ class BatchRunner:
             row = items[key]
             cache.put_failure(key, error=f"batch {batch.id} ended {batch.status} without a result", attempts=1,
                               model=config.model, prompt_version=row["prompt_version"], stage=row["stage"])
-        self.db.execute("UPDATE llm_batches SET collected = 1, status = ? WHERE batch_id = ?", (batch.status, batch.id))
+        self.db.execute("UPDATE llm_batches SET collected = 1, status = ? WHERE input_file_id = ?",
+                        (batch.status, input_file_id))
 
     def _result(self, key: str, request: LLMRequest, *, cached: bool) -> LLMResult:
         entry = self.client.cache.get(key)

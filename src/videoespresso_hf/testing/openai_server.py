@@ -170,6 +170,7 @@ class _Fault:
     kind: str
     remaining: int
     when: Callable[[dict[str, Any]], bool] | None
+    route: str
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -293,16 +294,25 @@ class OpenAICompatibleServer:
 
     # ------------------------------------------------------------------ test controls
 
-    def inject(self, kind: str, times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
-        """Apply fault ``kind`` to the next ``times`` chat requests (that match ``when``, if given).
+    def inject(
+        self,
+        kind: str,
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        route: str = "POST /v1/chat/completions",
+    ) -> None:
+        """Apply fault ``kind`` to the next ``times`` requests on ``route`` (that match ``when``, if given).
 
-        Faults are consumed in the order they were injected, also by batch lines (where ``"429"``,
-        ``"500"`` and ``"timeout"`` become a line with an error status).
+        Chat faults are consumed in the order they were injected, also by batch lines (where ``"400"``,
+        ``"429"``, ``"500"`` and ``"timeout"`` become a line with an error status). On
+        ``route="POST /v1/batches"``, ``"timeout"`` creates the batch and then stalls (a lost
+        response), ``"429"``/``"500"`` refuse it.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; use one of {FAULT_KINDS}")
         with self._lock:
-            self._faults.append(_Fault(kind, times, when))
+            self._faults.append(_Fault(kind, times, when, route))
 
     def inject_sequence(self, kinds: list[str]) -> None:
         """One fault per upcoming chat request, in order (e.g. ``["429", "500"]``)."""
@@ -340,10 +350,10 @@ class OpenAICompatibleServer:
             if authorization:
                 self.authorization_headers.add(authorization)
 
-    def _next_fault(self, request: dict[str, Any]) -> str | None:
+    def _next_fault(self, request: dict[str, Any], route: str = "POST /v1/chat/completions") -> str | None:
         with self._lock:
             for fault in self._faults:
-                if fault.remaining > 0 and (fault.when is None or fault.when(request)):
+                if fault.route == route and fault.remaining > 0 and (fault.when is None or fault.when(request)):
                     fault.remaining -= 1
                     return fault.kind
         return None
@@ -367,6 +377,8 @@ class OpenAICompatibleServer:
             return 200, {k: v for k, v in record.items() if k != "content"}, {}
         if method == "POST" and path == "/v1/batches":
             return self._create_batch(json.loads(raw))
+        if method == "GET" and path == "/v1/batches":
+            return self._list_batches()
         if match := re.fullmatch(r"/v1/batches/(batch-[0-9a-f]+)", path):
             return self._retrieve_batch(match.group(1))
         return 404, {"error": {"message": f"no route {method} {path}"}}, {}
@@ -451,7 +463,16 @@ class OpenAICompatibleServer:
         }
         return file_id
 
+    def _list_batches(self) -> tuple[int, Any, dict[str, str]]:
+        with self._lock:
+            data = [{k: v for k, v in b.items() if not k.startswith("_")} for b in reversed(self.batches.values())]
+        return 200, {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+                     "last_id": data[-1]["id"] if data else None, "has_more": False}, {}
+
     def _create_batch(self, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        fault = self._next_fault(params, "POST /v1/batches")
+        if fault in ("429", "500", "400"):
+            return int(fault), {"error": {"message": f"injected {fault}"}}, {}
         if params.get("input_file_id") not in self.files:
             return 400, {"error": {"message": f"unknown input_file_id {params.get('input_file_id')}"}}, {}
         batch_id = f"batch-{uuid.uuid4().hex[:24]}"
@@ -464,6 +485,8 @@ class OpenAICompatibleServer:
         }
         with self._lock:
             self.batches[batch_id] = batch
+        if fault == "timeout":
+            time.sleep(self.timeout_sleep_s)  # created, but the client has given up on the answer
         return 200, {k: v for k, v in batch.items() if not k.startswith("_")}, {}
 
     def _retrieve_batch(self, batch_id: str) -> tuple[int, Any, dict[str, str]]:
