@@ -37,12 +37,22 @@ Size = tuple[int, int]  # (width, height)
 class PyAVBackend:
     """PyAV decoder with a packet index; see the module docstring for the seek/sequential rule."""
 
-    def __init__(self, path: Path, *, strategy: str = "hybrid", size: Size | None = None, threads: int = 0):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        strategy: str = "hybrid",
+        size: Size | None = None,
+        threads: int = 0,
+        skip_unwanted: bool = True,
+        seek_cost_frames: int = 16,
+    ):
         import av
 
         if strategy not in ("hybrid", "seek", "sequential"):
             raise ValueError(f"unknown PyAV strategy {strategy!r}")
-        self.path, self.strategy, self.size = path, strategy, size
+        self.path, self.strategy, self.size, self.skip_unwanted = path, strategy, size, skip_unwanted
+        self.seek_cost_frames = seek_cost_frames
         self.name = "pyav" if strategy == "hybrid" else f"pyav-{strategy}"
         try:
             self.container = av.open(str(path), metadata_errors="ignore")
@@ -65,6 +75,7 @@ class PyAVBackend:
         self.metadata = _with_num_frames(self.metadata, len(self.pts))
         self._decoder = None  # live frame iterator; valid while _position is meaningful
         self._position = -1  # presentation index of the last frame the decoder returned
+        self._wanted: set[int] = set()  # pts of the frames the current get() call returns
 
     def _build_index(self) -> None:
         packets = [
@@ -90,7 +101,7 @@ class PyAVBackend:
         return self.keyframes[bisect.bisect_right(self.keyframes, index) - 1]
 
     def _frame_index(self, frame) -> int:
-        if frame.pts is None:
+        if frame.pts is None:  # only without skipping: every frame is decoded then
             return self._position + 1
         index = self._index_of_pts.get(frame.pts)
         if index is None:
@@ -99,8 +110,24 @@ class PyAVBackend:
 
     def _seek(self, index: int) -> None:
         self.container.seek(self.pts[index], stream=self.stream, backward=True, any_frame=False)
-        self._decoder = self.container.decode(self.stream)
+        self._decoder = self._decode_from_here()
         self._position = -1
+
+    def _decode_from_here(self):
+        """Decoded frames from the demuxer's position on, in presentation order.
+
+        Packets of frames nobody asked for are sent with ``skip_frame = "NONREF"``: the decoder then
+        drops them if no other frame references them (e.g. most B-frames, a third to a half of an
+        x264 stream), which saves their decoding; reference frames are always decoded.
+        """
+        context = self.stream.codec_context
+        for packet in self.container.demux(self.stream):
+            if self.skip_unwanted:
+                wanted = packet.pts is None or packet.pts in self._wanted
+                skip = "DEFAULT" if wanted else "NONREF"
+                if context.skip_frame != skip:
+                    context.skip_frame = skip
+            yield from context.decode(packet)
 
     def _needs_seek(self, target: int) -> bool:
         if self._decoder is None or self._position >= target:
@@ -109,8 +136,9 @@ class PyAVBackend:
             return True
         if self.strategy == "sequential":
             return False
-        # Decoding up to the target's keyframe would only produce frames we throw away.
-        return self._keyframe_before(target) > self._position
+        # Decoding up to the target's keyframe would only produce frames we throw away; a seek is
+        # worth it once that detour is longer than what a seek itself costs.
+        return self._keyframe_before(target) - self._position > self.seek_cost_frames
 
     def get(self, indices: np.ndarray) -> np.ndarray:
         import av
@@ -118,6 +146,7 @@ class PyAVBackend:
         out = np.empty((len(indices), *self.frame_shape), dtype=np.uint8)
         slot = {int(index): k for k, index in enumerate(indices)}
         filled = np.zeros(len(indices), dtype=bool)
+        self._wanted = {self.pts[int(index)] for index in indices}
         k = 0
         try:
             while k < len(indices):
