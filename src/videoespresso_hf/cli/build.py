@@ -1,0 +1,180 @@
+"""``videoespresso build``: run (or resume) the construction pipeline on a set of videos."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build",
+        help="build caption groups (and QA) from videos: sample, caption, deduplicate, group, ...",
+        description=(
+            "Run the VideoEspresso construction pipeline. State lives in OUT/state.sqlite: re-running the same "
+            "command resumes where it stopped without redoing or re-paying finished work."
+        ),
+    )
+    parser.add_argument("videos", nargs="+", help="video files or folders (searched recursively)")
+    parser.add_argument(
+        "--out", required=True, help="output folder (state, caches, frames.jsonl, groups.jsonl)"
+    )
+    parser.add_argument(
+        "--until", default=None, help="last stage to run (frames, captions, dedup, groups, ...)"
+    )
+    parser.add_argument("--runner", choices=("local", "ray"), default="local", help="where stages run")
+    parser.add_argument(
+        "--ray-address", default=None, help="Ray cluster address (default: start a local Ray)"
+    )
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: min(cpus, videos))")
+    parser.add_argument("--config", default=None, help="a build_config.json to start from")
+    parser.add_argument(
+        "--captioner", choices=("openai", "transformers"), default=None, help="caption backend"
+    )
+    parser.add_argument("--model", default=None, help="captioning model id (endpoint model or HF checkpoint)")
+    parser.add_argument(
+        "--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://host:8000/v1"
+    )
+    parser.add_argument("--concurrency", type=int, default=None, help="LLM requests in flight")
+    parser.add_argument(
+        "--sampling", choices=("adaptive", "fps", "uniform"), default=None, help="frame sampling"
+    )
+    parser.add_argument("--max-frames", type=int, default=None, help="cap on sampled frames per video")
+    parser.add_argument("--embedder", default=None, help="sentence-transformers model for redundancy removal")
+    parser.add_argument("--tau", type=float, default=None, help="redundancy threshold (cosine similarity)")
+    parser.add_argument("--group-size", type=int, default=None, help="captions per group (paper: 15)")
+    parser.add_argument(
+        "--max-cost", type=float, default=None, help="stop before LLM spend exceeds this (USD)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="sample frames and estimate the LLM cost only")
+    parser.add_argument("--retry-failed", action="store_true", help="retry videos that failed on their input")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def expand_videos(inputs: list[str]) -> list[Path]:
+    """Files as given (even missing ones: they are reported as failed), folders expanded to video files."""
+    videos: list[Path] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            videos.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            )
+        else:
+            videos.append(path)
+    return videos
+
+
+def _load_config(args: argparse.Namespace):
+    from videoespresso_hf.cli.main import UserError
+    from videoespresso_hf.pipeline.config import BuildConfig
+    from videoespresso_hf.pipeline.orchestrator import CONFIG_FILE
+
+    previous = Path(args.out) / CONFIG_FILE
+    source = Path(args.config) if args.config else (previous if previous.is_file() else None)
+    try:
+        config = BuildConfig.load(source) if source is not None else BuildConfig()
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot read config {source}: {' '.join(str(error).split())[:300]}") from None
+    updates = {
+        ("captions", "backend"): args.captioner,
+        ("captions", "model"): args.model,
+        ("llm", "base_url"): args.base_url,
+        ("llm", "max_concurrency"): args.concurrency,
+        ("llm", "budget_usd"): args.max_cost,
+        ("sampling", "strategy"): args.sampling,
+        ("sampling", "max_frames"): args.max_frames,
+        ("dedup", "embedder"): args.embedder,
+        ("dedup", "tau"): args.tau,
+        ("groups", "size"): args.group_size,
+    }
+    data = config.model_dump()
+    for (section, key), value in updates.items():
+        if value is not None:
+            data[section][key] = value
+    try:
+        return BuildConfig.model_validate(data)
+    except ValueError as error:
+        raise UserError(f"invalid setting: {' '.join(str(error).split())[:300]}") from None
+
+
+def _check_endpoint(config, chain_names: list[str], dry_run: bool) -> None:
+    """Fail early and clearly when an LLM stage will run but no endpoint can be reached."""
+    from videoespresso_hf.cli.main import UserError
+
+    needs_llm = "captions" in chain_names and config.captions.backend == "openai"
+    needs_llm = needs_llm or any(
+        name not in ("frames", "captions", "dedup", "groups") for name in chain_names
+    )
+    if not needs_llm or dry_run:
+        return
+    llm = config.llm
+    if llm.is_loopback() or os.environ.get(llm.api_key_env):
+        return
+    where = llm.resolved_base_url() or "the OpenAI API"
+    raise UserError(
+        f"no API key for {where}: set ${llm.api_key_env}, or pass --base-url http://HOST:PORT/v1 for a local "
+        "OpenAI-compatible server (e.g. vLLM serving OpenGVLab/InternVL2-8B), or caption locally with "
+        "--captioner transformers; --dry-run estimates the cost without calling anything"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from videoespresso_hf.cli.main import UserError
+    from videoespresso_hf.pipeline.orchestrator import run_build
+    from videoespresso_hf.pipeline.stages import registered_stages, stage_chain
+
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers must be >= 1")
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder")
+    videos = expand_videos(args.videos)
+    if not videos:
+        raise UserError("no video files found in " + ", ".join(args.videos))
+    try:
+        chain = stage_chain(args.until)
+    except KeyError:
+        raise UserError(f"unknown stage {args.until!r}; stages: {', '.join(registered_stages())}") from None
+    config = _load_config(args)
+    _check_endpoint(config, [stage.name for stage in chain], args.dry_run)
+    if args.runner == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UserError("--runner ray needs Ray Data: pip install 'videoespresso-hf[ray]'") from None
+
+    runner: object = args.runner
+    if args.runner == "ray" and args.ray_address:
+        from videoespresso_hf.pipeline.runners.ray_runner import RayRunner
+
+        runner = RayRunner(address=args.ray_address)
+    summary = run_build(
+        videos,
+        out,
+        config,
+        until=args.until,
+        runner=runner,  # type: ignore[arg-type]
+        workers=args.workers,
+        retry_failed=args.retry_failed,
+        dry_run=args.dry_run,
+        progress=not args.no_progress,
+        argv=sys.argv,
+    )
+    print(summary.format())
+    if summary.stopped:
+        print(f"videoespresso build: stopped: {summary.stopped}", file=sys.stderr)
+        return 1
+    if summary.pending:
+        print(
+            f"videoespresso build: {len(summary.pending)} video(s) hit transient errors; re-run the same command "
+            "to retry them (finished work is kept)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
