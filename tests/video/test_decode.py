@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import av
 import numpy as np
 import pytest
 
-from videoespresso_hf.testing.videos import read_stamped_index
+from videoespresso_hf.testing.videos import Segment, _draw_stamp, make_video, read_stamped_index
 from videoespresso_hf.video import (
     VideoReader,
     available_backends,
@@ -92,3 +95,44 @@ def test_empty_and_out_of_range_requests(stamped_video):
 def test_unknown_backend(stamped_video):
     with pytest.raises(ValueError, match="unknown backend"):
         VideoReader(stamped_video.path, backend="ffmpeg-cli")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_open_gop_stream_with_audio(tmp_path, backend):
+    """Open GOPs (leading B-frames reference the previous GOP) and an audio track, as in real videos."""
+    spec = make_video(
+        tmp_path / "open_gop.mp4",
+        [Segment("moving", 2.0, seed=7), Segment("moving", 2.0, seed=8)],
+        gop=24,
+        stamp_index=True,
+        audio=True,
+        encoder_options={"x264-params": "open-gop=1"},
+    )
+    if backend == "decord":
+        pytest.xfail("decord returns neighbouring frames on open-GOP streams (e.g. 73 for 95), measured")
+    indices = [95, 0, 23, 24, 25, 47, 48, 50, 70, 22, 21]
+    with VideoReader(spec.path, backend=backend) as reader:
+        assert reader.num_frames == 96
+        assert stamps(reader.get_frames(indices)) == indices
+
+
+def test_variable_frame_rate_timestamps(tmp_path):
+    """Frame times come from the stream's timestamps, not from index / fps."""
+    times = [0.0, 0.1, 0.2, 0.5, 0.6, 1.0, 1.1, 1.2, 2.0, 2.1]
+    path = tmp_path / "vfr.mkv"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=10, options={"preset": "veryfast", "bframes": "0"})
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 10)
+        for index, seconds in enumerate(times):
+            image = np.zeros((64, 96, 3), dtype=np.uint8)
+            _draw_stamp(image, index)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = round(seconds * 10), Fraction(1, 10)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with VideoReader(path) as reader:
+        assert reader.num_frames == len(times)
+        np.testing.assert_allclose(reader.frame_timestamps, times, atol=1e-3)
+        assert list(reader.indices_at([0.0, 0.3, 0.55, 1.5, 5.0])) == [0, 2, 3, 7, 9]
+        assert stamps(reader.get_frames_at([0.3, 1.5])) == [2, 7]

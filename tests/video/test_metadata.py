@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from videoespresso_hf.testing.videos import Segment, make_video
-from videoespresso_hf.video import VideoMetadata, probe
+from videoespresso_hf.video import VideoMetadata, VideoReader, probe
 
 
 def test_probe_mp4(shots_video):
@@ -27,3 +27,8 @@ def test_probe_counts_frames_when_the_container_does_not(tmp_path, codec, suffix
     assert meta.fps == pytest.approx(20.0)
     assert (meta.width, meta.height) == (64, 48)
     assert meta.duration == pytest.approx(1.5, abs=0.06)
+    with VideoReader(spec.path) as reader:  # the reader's own packet index agrees
+        assert reader.num_frames == 30
+        assert reader.metadata.duration == pytest.approx(1.5, abs=0.06)
+        frames = reader.get_frames([0, 29])
+    assert [spec.identify_segment(frame) for frame in frames] == [0, 0]

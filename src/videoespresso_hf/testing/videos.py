@@ -152,6 +152,8 @@ def make_video(
     crf: int = 23,
     stamp_index: bool = False,
     faststart: bool = False,
+    audio: bool = False,
+    encoder_options: dict[str, str] | None = None,
 ) -> VideoSpec:
     """Encode a real video file made of ``segments`` joined by hard cuts.
 
@@ -165,6 +167,8 @@ def make_video(
         crf: quality for x264/x265 (lower = better).
         stamp_index: draw each frame's index as a barcode in the bottom rows (see module docstring).
         faststart: put the mp4 index ("moov") at the start of the file, as web videos do.
+        audio: also write a quiet 440 Hz AAC audio track, as real videos have one.
+        encoder_options: extra FFmpeg encoder options, e.g. ``{"x264-params": "open-gop=1"}``.
 
     Returns:
         The :class:`VideoSpec` ground truth.
@@ -195,12 +199,14 @@ def make_video(
         if codec_name == "libx264":
             # x264 also inserts keyframes at scene cuts; keep exactly the interval the caller asked for.
             options.update(keyint_min=str(gop), sc_threshold="0")
+    options.update(encoder_options or {})
     container_options = {"movflags": "+faststart"} if faststart else {}
 
     with av.open(str(path), mode="w", options=container_options) as container:
         stream = container.add_stream(codec_name, rate=fps, options=options)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
+        audio_writer = _AudioWriter(container, num_frames / fps) if audio else None
         frame_index = 0
         for seg_index, (seg, length) in enumerate(zip(segments, lengths, strict=True)):
             painter = _SegmentPainter(seg, colors[seg_index], width, height)
@@ -213,7 +219,11 @@ def make_video(
                 frame.time_base = Fraction(1, fps)
                 container.mux(stream.encode(frame))
                 frame_index += 1
+                if audio_writer is not None:
+                    audio_writer.write_until(frame_index / fps)
         container.mux(stream.encode(None))
+        if audio_writer is not None:
+            audio_writer.finish()
 
     return VideoSpec(
         path=path,
@@ -311,6 +321,35 @@ class _SegmentPainter:
         dy = (local_index * max(1, self.segment.speed // 2)) % self.height
         shifted = self.texture[dy : dy + self.height, dx : dx + self.width]
         return np.clip(self.base + shifted[:, :, None], 0, 255).astype(np.uint8)
+
+
+class _AudioWriter:
+    """Interleaves a mono 440 Hz AAC track with the video packets."""
+
+    def __init__(self, container, seconds: float, rate: int = 16000) -> None:
+        self.stream = container.add_stream("aac", rate=rate, layout="mono")
+        self.container, self.rate = container, rate
+        self.total = round(seconds * rate)
+        self.written = 0
+        self.chunk = 1024  # AAC frame size
+
+    def write_until(self, seconds: float) -> None:
+        import av
+
+        target = min(self.total, round(seconds * self.rate))
+        while self.written + self.chunk <= target or (target == self.total and self.written < target):
+            count = min(self.chunk, self.total - self.written)
+            t = (self.written + np.arange(count)) / self.rate
+            samples = (0.1 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)[None, :]
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = self.rate, self.written
+            frame.time_base = Fraction(1, self.rate)
+            self.container.mux(self.stream.encode(frame))
+            self.written += count
+
+    def finish(self) -> None:
+        self.write_until(self.total / self.rate)
+        self.container.mux(self.stream.encode(None))
 
 
 def _stamp_rows(height: int) -> int:

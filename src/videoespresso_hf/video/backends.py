@@ -59,7 +59,7 @@ class PyAVBackend:
         except av.FFmpegError as err:
             raise VideoError(path, f"not a readable video ({describe_av_error(err)})") from err
         try:
-            self.metadata = metadata_from_container(self.container, path)
+            self.metadata = metadata_from_container(self.container, path, count_frames=False)
             self.stream = self.container.streams.video[0]
             self._build_index()
             # Frame threading speeds sequential decoding up a lot; 0 lets FFmpeg pick the thread count.
@@ -71,7 +71,7 @@ class PyAVBackend:
         except BaseException:
             self.close()
             raise
-        self.declared_frames = self.metadata.num_frames
+        self.declared_frames = self.metadata.num_frames or len(self.pts)  # 0: the container stores none
         self.metadata = _with_num_frames(self.metadata, len(self.pts))
         self._decoder = None  # live frame iterator; valid while _position is meaningful
         self._position = -1  # presentation index of the last frame the decoder returned
@@ -308,7 +308,7 @@ def _with_num_frames(meta: VideoMetadata, num_frames: int) -> VideoMetadata:
         path=meta.path,
         fps=meta.fps,
         num_frames=num_frames,
-        duration=meta.duration,
+        duration=meta.duration if meta.duration > 0 else num_frames / meta.fps,
         width=meta.width,
         height=meta.height,
         codec=meta.codec,

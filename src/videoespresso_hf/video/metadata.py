@@ -51,8 +51,13 @@ def probe(path: str | Path) -> VideoMetadata:
         raise VideoError(path, f"not a readable video ({describe_av_error(err)})") from err
 
 
-def metadata_from_container(container, path: str | Path) -> VideoMetadata:
-    """Build :class:`VideoMetadata` from an open PyAV input container."""
+def metadata_from_container(container, path: str | Path, *, count_frames: bool = True) -> VideoMetadata:
+    """Build :class:`VideoMetadata` from an open PyAV input container.
+
+    If the container stores no frame count and ``count_frames`` is true, packets are counted (the
+    demuxer is rewound afterwards); with ``count_frames=False`` ``num_frames`` is then 0 and the caller
+    fills it in.
+    """
     if not container.streams.video:
         raise VideoError(path, "no video stream")
     stream = container.streams.video[0]
@@ -66,11 +71,14 @@ def metadata_from_container(container, path: str | Path) -> VideoMetadata:
     elif container.duration is not None:
         duration = container.duration / 1_000_000  # AV_TIME_BASE
     num_frames = stream.frames
-    if not num_frames:
+    if not num_frames and count_frames:
         # Containers such as webm/mkv store no frame count: count packets (no decoding).
-        num_frames = sum(1 for packet in container.demux(stream) if packet.pts is not None)
-    if num_frames <= 0:
-        raise VideoError(path, "video stream has no frames")
+        num_frames = sum(
+            1 for packet in container.demux(stream) if packet.pts is not None and packet.size > 0
+        )
+        container.seek(0)
+        if num_frames <= 0:
+            raise VideoError(path, "video stream has no frames")
     if duration is None or duration <= 0:
         duration = num_frames / fps
     width, height = stream.codec_context.width, stream.codec_context.height
