@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 
 import openai
 import pytest
 
-from videoespresso_hf.llm import BudgetExceededError, LLMClient, LLMRequest, ResponseCache, user_message
+from videoespresso_hf.llm import (
+    BudgetExceededError,
+    LLMClient,
+    LLMRequest,
+    ResponseCache,
+    estimate_input_tokens,
+    user_message,
+)
+from videoespresso_hf.llm.request import response_format_for
 from videoespresso_hf.testing.openai_server import OpenAICompatibleServer, count_prompt_tokens
 
 from ._helpers import COLOURS, Caption, caption_request, solid_frame
@@ -186,8 +196,11 @@ def test_dry_run_estimate_sends_nothing_and_skips_cached(server, make_config):
     assert server.count() == before
     assert estimate.requests == 4 and estimate.cached == 1
     assert estimate.output_tokens == 3 * 256
-    # One low-detail image (85) + text + message framing per request.
-    assert 3 * 90 < estimate.input_tokens < 3 * 120
+    # Per request: one low-detail image (85) + text + message framing, plus the schema as text.
+    schema_tokens = math.ceil(len(json.dumps(response_format_for(Caption))) / 4)
+    expected = sum(estimate_input_tokens(r.messages) + schema_tokens for r in requests[1:])
+    assert estimate.input_tokens == expected
+    assert all(85 < estimate_input_tokens(r.messages) < 120 for r in requests)
     assert estimate.cost_usd == pytest.approx((estimate.input_tokens * 2.5 + estimate.output_tokens * 10) / 1e6)
     assert estimate.batch_cost_usd == pytest.approx(estimate.cost_usd / 2)
 

@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from videoespresso_hf.llm.client import LLMClient, _is_retryable, _max_output, _one_line
-from videoespresso_hf.llm.ledger import estimate_call
+from videoespresso_hf.llm.client import LLMClient, _is_retryable, _one_line
+from videoespresso_hf.llm.ledger import estimate_body
 from videoespresso_hf.llm.request import LLMRequest, LLMResult, Usage, parse_answer, request_body, request_key
 
 logger = logging.getLogger(__name__)
@@ -156,8 +156,7 @@ class BatchRunner:
         config = self.client.config
         total = 0.0
         for request in requests:
-            body = request_body(request, config)
-            tokens_in, tokens_out = estimate_call(request.messages, config, _max_output(body))
+            tokens_in, tokens_out = estimate_body(request_body(request, config), config)
             total += config.cost_usd(tokens_in, tokens_out, batch=True)
         return self.client.ledger.reserve(total)
 

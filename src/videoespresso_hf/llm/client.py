@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from videoespresso_hf.llm._sqlite import Database
 from videoespresso_hf.llm.cache import ResponseCache
 from videoespresso_hf.llm.config import LLMConfig
-from videoespresso_hf.llm.ledger import CostEstimate, Ledger, estimate_call, estimate_cost
+from videoespresso_hf.llm.ledger import CostEstimate, Ledger, estimate_body, estimate_cost
 from videoespresso_hf.llm.request import LLMRequest, LLMResult, Usage, parse_answer, request_body, request_key
 
 logger = logging.getLogger(__name__)
@@ -52,10 +52,6 @@ class _RequestFailed(RuntimeError):
 
 class _NotACompletion(RuntimeError):
     """A 200 response that is JSON but not a chat completion: the server's fault, so retried."""
-
-
-def _max_output(body: dict[str, Any]) -> int | None:
-    return body.get("max_completion_tokens", body.get("max_tokens"))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -242,14 +238,14 @@ class LLMClient:
             if entry is not None and entry.ok:
                 cached += 1
             else:
-                to_send.append((request.messages, _max_output(request_body(request, self.config))))
+                to_send.append(request_body(request, self.config))
         return estimate_cost(to_send, self.config, cached=cached)
 
     # ------------------------------------------------------------------ internals
 
     def _call(self, key: str, request: LLMRequest) -> LLMResult:
         body = request_body(request, self.config)
-        estimate_in, estimate_out = estimate_call(request.messages, self.config, _max_output(body))
+        estimate_in, estimate_out = estimate_body(body, self.config)
         estimated_cost = self.config.cost_usd(estimate_in, estimate_out)
         record = {"model": self.config.model, "prompt_version": request.prompt_version, "stage": request.stage}
         attempts, paid, text, usage, error = 0, 0.0, None, Usage(), None

@@ -5,16 +5,18 @@ every cache hit is a free row, so ``summary()`` shows what a run cost and what t
 
 Token estimates (used before a call for the budget check and for dry runs; the ledger itself records
 the usage the server reports):
-- text: ~4 characters per token, plus 4 tokens of framing per message;
+- text: ~4 characters per token, plus 4 tokens of framing per message; a structured-output schema
+  counts as text;
 - images: OpenAI's documented rule: ``detail="low"`` is 85 tokens; ``"high"``/``"auto"`` is
   85 + 170 per 512-px tile after fitting the image in 2048x2048 and scaling its short side to 768;
-- output: ``max_tokens`` when set, else ``LLMConfig.estimated_output_tokens``.
+- output: ``max_tokens`` (``max_completion_tokens``) when set, else ``LLMConfig.estimated_output_tokens``.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import threading
 import time
@@ -109,19 +111,20 @@ class CostEstimate:
         )
 
 
-def estimate_call(messages: list[dict[str, Any]], config: LLMConfig, max_tokens: int | None = None) -> tuple[int, int]:
-    """(input, output) token estimate of one call."""
-    output = max_tokens if max_tokens is not None else config.max_tokens
-    return estimate_input_tokens(messages), output if output is not None else config.estimated_output_tokens
+def estimate_body(body: dict[str, Any], config: LLMConfig) -> tuple[int, int]:
+    """(input, output) token estimate of one chat-completions request body."""
+    tokens_in = estimate_input_tokens(body["messages"])
+    if "response_format" in body:  # the schema is billed as prompt too
+        tokens_in += math.ceil(len(json.dumps(body["response_format"])) / CHARS_PER_TOKEN)
+    tokens_out = body.get("max_completion_tokens", body.get("max_tokens"))
+    return tokens_in, tokens_out if tokens_out is not None else config.estimated_output_tokens
 
 
-def estimate_cost(
-    calls: Iterable[tuple[list[dict[str, Any]], int | None]], config: LLMConfig, *, cached: int = 0
-) -> CostEstimate:
-    """Estimate the cost of ``(messages, max_tokens)`` calls without sending anything."""
+def estimate_cost(bodies: Iterable[dict[str, Any]], config: LLMConfig, *, cached: int = 0) -> CostEstimate:
+    """Estimate the cost of request bodies without sending anything (``cached`` already-answered ones are free)."""
     n = input_tokens = output_tokens = 0
-    for messages, max_tokens in calls:
-        tokens_in, tokens_out = estimate_call(messages, config, max_tokens)
+    for body in bodies:
+        tokens_in, tokens_out = estimate_body(body, config)
         n, input_tokens, output_tokens = n + 1, input_tokens + tokens_in, output_tokens + tokens_out
     return CostEstimate(
         requests=n + cached,
