@@ -98,7 +98,7 @@ def test_unknown_backend(stamped_video):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_open_gop_stream_with_audio(tmp_path, backend):
+def test_open_gop_stream_with_audio(request, tmp_path, backend):
     """Open GOPs (leading B-frames reference the previous GOP) and an audio track, as in real videos."""
     spec = make_video(
         tmp_path / "open_gop.mp4",
@@ -109,7 +109,9 @@ def test_open_gop_stream_with_audio(tmp_path, backend):
         encoder_options={"x264-params": "open-gop=1"},
     )
     if backend == "decord":
-        pytest.xfail("decord returns neighbouring frames on open-GOP streams (e.g. 73 for 95), measured")
+        request.applymarker(
+            pytest.mark.xfail(reason="decord returns neighbouring frames on open-GOP streams")
+        )
     indices = [95, 0, 23, 24, 25, 47, 48, 50, 70, 22, 21]
     with VideoReader(spec.path, backend=backend) as reader:
         assert reader.num_frames == 96
@@ -136,3 +138,25 @@ def test_variable_frame_rate_timestamps(tmp_path):
         np.testing.assert_allclose(reader.frame_timestamps, times, atol=1e-3)
         assert list(reader.indices_at([0.0, 0.3, 0.55, 1.5, 5.0])) == [0, 2, 3, 7, 9]
         assert stamps(reader.get_frames_at([0.3, 1.5])) == [2, 7]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("codec", "suffix"), [("hevc", ".mp4"), ("vp9", ".webm"), ("mpeg4", ".avi"), ("h264", ".mov")]
+)
+def test_other_codecs_and_containers(request, tmp_path, backend, codec, suffix):
+    spec = make_video(
+        tmp_path / f"clip{suffix}",
+        [Segment("moving", 2.0), Segment("static", 1.0)],
+        codec=codec,
+        gop=12,
+        stamp_index=True,
+    )
+    if backend == "decord" and codec == "hevc":
+        request.applymarker(
+            pytest.mark.xfail(reason="decord returns the previous frame for some HEVC frames")
+        )
+    indices = [71, 0, 13, 12, 45, 46, 47, 30, 36]
+    with VideoReader(spec.path, backend=backend) as reader:
+        assert reader.num_frames == 72
+        assert stamps(reader.get_frames(indices)) == indices

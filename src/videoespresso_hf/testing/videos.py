@@ -194,6 +194,8 @@ def make_video(
     options: dict[str, str] = {}
     if codec_name in ("libx264", "libx265"):
         options.update(preset="veryfast", crf=str(crf))
+    if codec_name == "libx265":
+        options["x265-params"] = "log-level=error"  # x265 prints a page of info to stderr otherwise
     if gop is not None:
         options["g"] = str(gop)
         if codec_name == "libx264":
