@@ -207,27 +207,28 @@ class LLMClient:
             bar = tqdm(total=len(unique), desc=f"llm {self.config.model}", unit="req")
         done = 0
         results: dict[str, LLMResult] = {}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
-            futures: dict[Future[LLMResult], str] = {pool.submit(self._run, k, r): k for k, r in unique.items()}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in finished:
-                    if future.exception() is not None:
-                        for other in pending:
-                            other.cancel()
-                        wait(pending)
+        try:
+            # Leaving the pool's block waits for the calls in flight, so their answers are cached.
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
+                futures = {pool.submit(self._run, key, request): key for key, request in unique.items()}
+                pending: set[Future[LLMResult]] = set(futures)
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in finished:
+                        error = future.exception()
+                        if error is not None:
+                            for other in pending:
+                                other.cancel()
+                            raise error
+                        results[futures[future]] = future.result()
+                        done += 1
                         if bar is not None:
-                            bar.close()
-                        raise future.exception()  # type: ignore[misc]
-                    results[futures[future]] = future.result()
-                    done += 1
-                    if bar is not None:
-                        bar.update(1)
-                    elif callable(progress):
-                        progress(done, len(unique))
-        if bar is not None:
-            bar.close()
+                            bar.update(1)
+                        elif callable(progress):
+                            progress(done, len(unique))
+        finally:
+            if bar is not None:
+                bar.close()
         return [results[key] for key in keys]
 
     def estimate(self, requests: Iterable[LLMRequest]) -> CostEstimate:
