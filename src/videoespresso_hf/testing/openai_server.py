@@ -115,10 +115,15 @@ def example_for_schema(schema: dict[str, Any], text: str, *, root: dict[str, Any
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or "properties" in schema:
-        return {name: example_for_schema(sub, text, root=root) for name, sub in schema.get("properties", {}).items()}
+        return {
+            name: example_for_schema(sub, text, root=root)
+            for name, sub in schema.get("properties", {}).items()
+        }
     if kind == "array":
         count = max(1, schema.get("minItems", 1))
-        return [example_for_schema(schema.get("items", {"type": "string"}), text, root=root) for _ in range(count)]
+        return [
+            example_for_schema(schema.get("items", {"type": "string"}), text, root=root) for _ in range(count)
+        ]
     if kind == "integer":
         return int(schema.get("minimum", 1))
     if kind == "number":
@@ -199,7 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not authorized:
                 status, payload, headers = 401, {"error": {"message": "Incorrect API key provided"}}, {}
             else:
-                status, payload, headers = owner._handle(method, path, raw, self.headers.get("Content-Type", ""))
+                status, payload, headers = owner._handle(
+                    method, path, raw, self.headers.get("Content-Type", "")
+                )
         except Exception as exc:  # a broken responder is a 500 with its reason, not a hung test
             status, payload, headers = 500, {"error": {"message": f"{type(exc).__name__}: {exc}"}}, {}
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -353,7 +360,11 @@ class OpenAICompatibleServer:
     def _next_fault(self, request: dict[str, Any], route: str = "POST /v1/chat/completions") -> str | None:
         with self._lock:
             for fault in self._faults:
-                if fault.route == route and fault.remaining > 0 and (fault.when is None or fault.when(request)):
+                if (
+                    fault.route == route
+                    and fault.remaining > 0
+                    and (fault.when is None or fault.when(request))
+                ):
                     fault.remaining -= 1
                     return fault.kind
         return None
@@ -364,8 +375,14 @@ class OpenAICompatibleServer:
         if method == "POST" and path == "/v1/chat/completions":
             return self._chat(json.loads(raw))
         if method == "GET" and path == "/v1/models":
-            return 200, {"object": "list", "data": [
-                {"id": self.model, "object": "model", "created": 0, "owned_by": "loopback"}]}, {}
+            return (
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "loopback"}],
+                },
+                {},
+            )
         if method == "POST" and path == "/v1/files":
             return self._upload(raw, content_type)
         if match := re.fullmatch(r"/v1/files/(file-[0-9a-f]+)(/content)?", path):
@@ -400,12 +417,14 @@ class OpenAICompatibleServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": request.get("model", self.model),
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-                "logprobs": None,
-            }],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -423,7 +442,11 @@ class OpenAICompatibleServer:
             headers = {"Retry-After": str(self.retry_after_s)} if self.retry_after_s is not None else {}
             return 429, {"error": {"message": "Rate limit reached (injected)", "type": "rate_limit"}}, headers
         if fault == "400":
-            return 400, {"error": {"message": "Invalid request (injected)", "type": "invalid_request_error"}}, {}
+            return (
+                400,
+                {"error": {"message": "Invalid request (injected)", "type": "invalid_request_error"}},
+                {},
+            )
         if fault == "500":
             return 500, {"error": {"message": "Internal server error (injected)", "type": "server_error"}}, {}
         if fault == "timeout":
@@ -447,8 +470,13 @@ class OpenAICompatibleServer:
             return 400, {"error": {"message": "multipart field 'file' is required"}}, {}
         file_id = f"file-{uuid.uuid4().hex[:24]}"
         record = {
-            "id": file_id, "object": "file", "bytes": len(fields["file"]), "created_at": int(time.time()),
-            "filename": filename, "purpose": (fields.get("purpose") or b"batch").decode(), "status": "processed",
+            "id": file_id,
+            "object": "file",
+            "bytes": len(fields["file"]),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": (fields.get("purpose") or b"batch").decode(),
+            "status": "processed",
             "content": fields["file"],
         }
         with self._lock:
@@ -458,16 +486,33 @@ class OpenAICompatibleServer:
     def _store_file(self, content: bytes, filename: str) -> str:
         file_id = f"file-{uuid.uuid4().hex[:24]}"
         self.files[file_id] = {
-            "id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
-            "filename": filename, "purpose": "batch_output", "status": "processed", "content": content,
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": "batch_output",
+            "status": "processed",
+            "content": content,
         }
         return file_id
 
     def _list_batches(self) -> tuple[int, Any, dict[str, str]]:
         with self._lock:
-            data = [{k: v for k, v in b.items() if not k.startswith("_")} for b in reversed(self.batches.values())]
-        return 200, {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-                     "last_id": data[-1]["id"] if data else None, "has_more": False}, {}
+            data = [
+                {k: v for k, v in b.items() if not k.startswith("_")} for b in reversed(self.batches.values())
+            ]
+        return (
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+                "has_more": False,
+            },
+            {},
+        )
 
     def _create_batch(self, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         fault = self._next_fault(params, "POST /v1/batches")
@@ -477,11 +522,19 @@ class OpenAICompatibleServer:
             return 400, {"error": {"message": f"unknown input_file_id {params.get('input_file_id')}"}}, {}
         batch_id = f"batch-{uuid.uuid4().hex[:24]}"
         batch = {
-            "id": batch_id, "object": "batch", "endpoint": params.get("endpoint", "/v1/chat/completions"),
-            "input_file_id": params["input_file_id"], "completion_window": params.get("completion_window", "24h"),
-            "status": "validating", "created_at": int(time.time()), "output_file_id": None, "error_file_id": None,
-            "metadata": params.get("metadata"), "errors": None,
-            "request_counts": {"total": 0, "completed": 0, "failed": 0}, "_polls": 0,
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": params.get("endpoint", "/v1/chat/completions"),
+            "input_file_id": params["input_file_id"],
+            "completion_window": params.get("completion_window", "24h"),
+            "status": "validating",
+            "created_at": int(time.time()),
+            "output_file_id": None,
+            "error_file_id": None,
+            "metadata": params.get("metadata"),
+            "errors": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "_polls": 0,
         }
         with self._lock:
             self.batches[batch_id] = batch
@@ -513,23 +566,42 @@ class OpenAICompatibleServer:
             fault = self._next_fault(request)
             if fault in ("400", "429", "500", "timeout", "malformed_body"):
                 status = int(fault) if fault in ("400", "429") else 500
-                response = {"status_code": status, "request_id": uuid.uuid4().hex,
-                            "body": {"error": {"message": f"injected {fault}"}}}
-                errors.append({"id": f"batch_req_{uuid.uuid4().hex[:16]}", "custom_id": item["custom_id"],
-                               "response": response, "error": None})
+                response = {
+                    "status_code": status,
+                    "request_id": uuid.uuid4().hex,
+                    "body": {"error": {"message": f"injected {fault}"}},
+                }
+                errors.append(
+                    {
+                        "id": f"batch_req_{uuid.uuid4().hex[:16]}",
+                        "custom_id": item["custom_id"],
+                        "response": response,
+                        "error": None,
+                    }
+                )
                 continue
             body = self._completion(request, self._answer(request, fault))
-            outputs.append({"id": f"batch_req_{uuid.uuid4().hex[:16]}", "custom_id": item["custom_id"],
-                            "response": {"status_code": 200, "request_id": uuid.uuid4().hex, "body": body},
-                            "error": None})
+            outputs.append(
+                {
+                    "id": f"batch_req_{uuid.uuid4().hex[:16]}",
+                    "custom_id": item["custom_id"],
+                    "response": {"status_code": 200, "request_id": uuid.uuid4().hex, "body": body},
+                    "error": None,
+                }
+            )
         with self._lock:
             if outputs:
                 batch["output_file_id"] = self._store_file(
-                    "".join(json.dumps(o) + "\n" for o in outputs).encode(), f"{batch['id']}_output.jsonl")
+                    "".join(json.dumps(o) + "\n" for o in outputs).encode(), f"{batch['id']}_output.jsonl"
+                )
             if errors:
                 batch["error_file_id"] = self._store_file(
-                    "".join(json.dumps(e) + "\n" for e in errors).encode(), f"{batch['id']}_error.jsonl")
+                    "".join(json.dumps(e) + "\n" for e in errors).encode(), f"{batch['id']}_error.jsonl"
+                )
             batch["status"] = "completed"
             batch["completed_at"] = int(time.time())
-            batch["request_counts"] = {"total": len(outputs) + len(errors), "completed": len(outputs),
-                                       "failed": len(errors)}
+            batch["request_counts"] = {
+                "total": len(outputs) + len(errors),
+                "completed": len(outputs),
+                "failed": len(errors),
+            }
