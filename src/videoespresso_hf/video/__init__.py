@@ -22,7 +22,7 @@ from .adaptive import (
 )
 from .backends import available_backends
 from .decode import DEFAULT_BACKEND, VideoReader, read_frames, read_frames_at
-from .errors import VideoError
+from .errors import FrameIndexError, VideoError
 from .metadata import VideoMetadata, probe
 from .sampling import FrameSelection, fps_indices, sample_fps, sample_uniform, timestamps_of, uniform_indices
 from .shots import Shot, detect_shots
@@ -30,6 +30,7 @@ from .shots import Shot, detect_shots
 __all__ = [
     "DEFAULT_BACKEND",
     "AdaptiveSamplingConfig",
+    "FrameIndexError",
     "FrameSelection",
     "SamplingPlan",
     "Shot",

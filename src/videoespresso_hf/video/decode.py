@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .backends import BACKENDS, Size, backend_unavailable_reason
-from .errors import VideoError, check_file
+from .errors import FrameIndexError, VideoError, check_file
 from .metadata import VideoMetadata
 
 DEFAULT_BACKEND = "pyav"
@@ -94,13 +94,15 @@ class VideoReader:
             ``(len(indices), H, W, 3)`` uint8 RGB array, in the order of ``indices``.
 
         Raises:
-            IndexError: an index outside ``[0, num_frames)``.
+            FrameIndexError: an index outside ``[0, num_frames)`` (a ``VideoError`` and an ``IndexError``).
             VideoError: the file cannot be decoded up to a wanted frame.
         """
         wanted = np.asarray(indices, dtype=np.int64).reshape(-1)
         if wanted.size and (wanted.min() < 0 or wanted.max() >= self.num_frames):
             bad = int(wanted[(wanted < 0) | (wanted >= self.num_frames)][0])
-            raise IndexError(f"frame index {bad} out of range for {self.num_frames} frames of {self.path}")
+            raise FrameIndexError(
+                self.path, f"frame index {bad} out of range (the video has {self.num_frames} frames)"
+            )
         if wanted.size == 0:
             height, width = self.metadata.height, self.metadata.width
             return np.empty((0, height, width, 3), dtype=np.uint8)

@@ -24,6 +24,14 @@ class VideoError(ValueError):
         return (type(self), (self.path, self.reason))
 
 
+class FrameIndexError(VideoError, IndexError):
+    """A frame index outside ``[0, num_frames)``; both a :class:`VideoError` and an ``IndexError``.
+
+    Header frame counts can disagree with the frames actually present, so a pipeline that catches
+    ``VideoError`` per video also catches this one.
+    """
+
+
 def check_file(path: str | Path) -> Path:
     """Fail fast with a precise reason before handing ``path`` to a decoder."""
     path = Path(path)
