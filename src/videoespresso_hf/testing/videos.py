@@ -18,6 +18,11 @@ Content of a frame (so that it survives lossy compression and stays identifiable
   frame can be mapped back to its exact index (:func:`read_stamped_index`). The stamp changes every frame,
   so leave it off for tests of shot detection or motion ("static" would no longer be static).
 
+Encoding takes ~0.1 s for a few seconds at the default 96x64. Options mimic real files: ``gop`` (keyframe
+interval), ``codec`` (h264, hevc, vp9, mpeg4), ``audio=True`` (an AAC track), ``faststart``,
+``encoder_options`` (e.g. open GOPs). :func:`make_corrupt_video` and :func:`make_empty_video` write the
+broken inputs a pipeline must survive.
+
 Example::
 
     from videoespresso_hf.testing.videos import Segment, make_video
