@@ -36,13 +36,18 @@ def make_requests(n: int) -> list[LLMRequest]:
     for i in range(n):
         frame = np.empty((32, 32, 3), dtype=np.uint8)
         frame[:] = rng.integers(0, 256, size=3)
-        requests.append(LLMRequest([user_message(f"Caption frame {i}.", [frame])], "bench-v1", "caption", Caption))
+        requests.append(
+            LLMRequest([user_message(f"Caption frame {i}.", [frame])], "bench-v1", "caption", Caption)
+        )
     return requests
 
 
 def timed_map(server: OpenAICompatibleServer, cache_path: Path, requests: list[LLMRequest], concurrency: int):
-    client = LLMClient(LLMConfig(model="gpt-4o-mini", base_url=server.base_url, cache_path=cache_path,
-                                 max_concurrency=concurrency))
+    client = LLMClient(
+        LLMConfig(
+            model="gpt-4o-mini", base_url=server.base_url, cache_path=cache_path, max_concurrency=concurrency
+        )
+    )
     client.map(requests[:0])  # warm-up outside the timing: SDK/transport set-up happens once per process
     before = server.count("POST /v1/chat/completions")
     start = time.perf_counter()
@@ -54,7 +59,9 @@ def timed_map(server: OpenAICompatibleServer, cache_path: Path, requests: list[L
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -62,7 +69,10 @@ def main() -> None:
     args = parser.parse_args()
 
     requests = make_requests(args.requests)
-    with tempfile.TemporaryDirectory() as tmp, OpenAICompatibleServer(latency_s=args.latency_ms / 1000) as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        OpenAICompatibleServer(latency_s=args.latency_ms / 1000) as server,
+    ):
         tmp_dir = Path(tmp)
 
         def best(concurrency: int):
@@ -80,10 +90,16 @@ def main() -> None:
     n = args.requests
     print(f"{n} requests, server latency {args.latency_ms:.0f} ms, best of {args.repeats}")
     print(f"  concurrency 1 (reference): {seq_s:7.2f} s  {n / seq_s:8.1f} req/s  ({seq_calls} HTTP calls)")
-    print(f"  concurrency {args.concurrency:<2}           : {par_s:7.2f} s  {n / par_s:8.1f} req/s  ({par_calls} HTTP calls)")
-    print(f"  re-run on warm cache      : {warm_s:7.2f} s  {n / warm_s:8.1f} req/s  ({warm_calls} HTTP calls)")
-    print(f"throughput ratio concurrency {args.concurrency} / 1: {seq_s / par_s:.1f}x "
-          f"(ideal {min(args.concurrency, n)}x at pure latency)")
+    print(
+        f"  concurrency {args.concurrency:<2}           : {par_s:7.2f} s  {n / par_s:8.1f} req/s  ({par_calls} HTTP calls)"
+    )
+    print(
+        f"  re-run on warm cache      : {warm_s:7.2f} s  {n / warm_s:8.1f} req/s  ({warm_calls} HTTP calls)"
+    )
+    print(
+        f"throughput ratio concurrency {args.concurrency} / 1: {seq_s / par_s:.1f}x "
+        f"(ideal {min(args.concurrency, n)}x at pure latency)"
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,23 @@ def solid_frame(colour: str, size: int = 24) -> np.ndarray:
 def caption_request(colour: str, *, prompt_version: str = "caption-v1", stage: str = "caption") -> LLMRequest:
     return LLMRequest(
         [user_message(f"Describe the frame ({colour} test).", [solid_frame(colour)])],
-        prompt_version=prompt_version, stage=stage, response_model=Caption,
+        prompt_version=prompt_version,
+        stage=stage,
+        response_model=Caption,
     )
 
 
-COLOURS = ["red", "green", "blue", "yellow", "orange", "purple", "cyan", "magenta", "brown", "white", "black", "grey"]
+COLOURS = [
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "orange",
+    "purple",
+    "cyan",
+    "magenta",
+    "brown",
+    "white",
+    "black",
+    "grey",
+]

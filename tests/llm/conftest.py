@@ -19,8 +19,14 @@ def server():
 def make_config(tmp_path, server):
     def make(**overrides) -> LLMConfig:
         values = dict(
-            model="gpt-4o-mini", base_url=server.base_url, timeout_s=0.5, backoff_base_s=0.01,
-            backoff_max_s=0.05, max_retries=4, max_concurrency=4, cache_path=tmp_path / "llm.sqlite",
+            model="gpt-4o-mini",
+            base_url=server.base_url,
+            timeout_s=0.5,
+            backoff_base_s=0.01,
+            backoff_max_s=0.05,
+            max_retries=4,
+            max_concurrency=4,
+            cache_path=tmp_path / "llm.sqlite",
             batch_poll_interval_s=0.0,
         )
         values.update(overrides)

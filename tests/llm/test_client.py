@@ -41,7 +41,8 @@ def test_structured_output_round_trip_captions_from_image_content(server, make_c
     # Usage is what the server billed, and the ledger priced it.
     assert result.usage.input_tokens == count_prompt_tokens(sent) and result.usage.output_tokens > 0
     assert result.cost_usd == pytest.approx(
-        (result.usage.input_tokens * 0.15 + result.usage.output_tokens * 0.60) / 1e6)
+        (result.usage.input_tokens * 0.15 + result.usage.output_tokens * 0.60) / 1e6
+    )
 
 
 def test_plain_text_completion_and_params_override(server, make_config):
@@ -74,7 +75,9 @@ def test_prompt_version_is_part_of_the_cache_key(server, make_config):
     assert server.count(CHAT) == 2
 
 
-@pytest.mark.parametrize("faults", [["429", "429"], ["500"], ["timeout"], ["malformed_body"], ["429", "500", "timeout"]])
+@pytest.mark.parametrize(
+    "faults", [["429", "429"], ["500"], ["timeout"], ["malformed_body"], ["429", "500", "timeout"]]
+)
 def test_transient_faults_are_retried_then_succeed(server, make_config, faults):
     server.inject_sequence(faults)
     client = LLMClient(make_config())
@@ -123,12 +126,16 @@ def test_malformed_and_schema_violating_answers_are_retried_then_recorded(server
     assert client.ledger.summary()["caption"].failed_calls == 2 + 3
     # The result accounts for all three paid attempts.
     assert failed.usage.input_tokens == 3 * count_prompt_tokens(server.chat_requests[-1])
-    assert failed.cost_usd == pytest.approx(client.config.cost_usd(failed.usage.input_tokens, failed.usage.output_tokens))
+    assert failed.cost_usd == pytest.approx(
+        client.config.cost_usd(failed.usage.input_tokens, failed.usage.output_tokens)
+    )
 
 
 def test_map_records_failures_and_a_rerun_retries_only_them(server, make_config):
     requests = [caption_request(colour) for colour in COLOURS[:6]]
-    server.inject("schema_violation", times=3, when=lambda request: "(purple test)" in str(request["messages"]))
+    server.inject(
+        "schema_violation", times=3, when=lambda request: "(purple test)" in str(request["messages"])
+    )
     client = LLMClient(make_config(max_parse_attempts=3))
     results = client.map(requests)
 
@@ -150,7 +157,9 @@ def test_map_preserves_order_under_concurrency_and_deduplicates(make_config):
         colours = COLOURS * 2  # each request twice
         client = LLMClient(make_config(base_url=server.base_url, max_concurrency=8))
         seen: list[int] = []
-        results = client.map([caption_request(c) for c in colours], progress=lambda done, total: seen.append(total))
+        results = client.map(
+            [caption_request(c) for c in colours], progress=lambda done, total: seen.append(total)
+        )
 
         assert [r.parsed.caption for r in results] == [f"a solid {c} frame" for c in colours]
         assert server.count(CHAT) == len(COLOURS)
@@ -162,7 +171,9 @@ def test_budget_cap_stops_before_overspending(server, make_config, concurrency):
     config = make_config(model="gpt-4o", max_tokens=20, budget_usd=0.0012, max_concurrency=concurrency)
     client = LLMClient(config)
     requests = [caption_request(colour) for colour in COLOURS[:8]]
-    per_call_estimate = client.estimate(requests[:1]).cost_usd  # ~100 input + 20 output tokens at gpt-4o prices
+    per_call_estimate = client.estimate(
+        requests[:1]
+    ).cost_usd  # ~100 input + 20 output tokens at gpt-4o prices
     assert per_call_estimate > 0
 
     with pytest.raises(BudgetExceededError, match="budget"):
@@ -203,7 +214,9 @@ def test_dry_run_estimate_sends_nothing_and_skips_cached(server, make_config):
     expected = sum(estimate_input_tokens(r.messages) + schema_tokens for r in requests[1:])
     assert estimate.input_tokens == expected
     assert all(85 < estimate_input_tokens(r.messages) < 120 for r in requests)
-    assert estimate.cost_usd == pytest.approx((estimate.input_tokens * 2.5 + estimate.output_tokens * 10) / 1e6)
+    assert estimate.cost_usd == pytest.approx(
+        (estimate.input_tokens * 2.5 + estimate.output_tokens * 10) / 1e6
+    )
     assert estimate.batch_cost_usd == pytest.approx(estimate.cost_usd / 2)
 
 

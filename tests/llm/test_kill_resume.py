@@ -32,8 +32,11 @@ CHILD = textwrap.dedent(
 def test_sigkill_then_resume_gives_the_same_output_with_no_repeated_paid_calls(tmp_path):
     cache_path = tmp_path / "run.sqlite"
     with OpenAICompatibleServer(latency_s=0.15) as server:
-        script = CHILD.format(tests_dir=os.path.dirname(os.path.dirname(__file__)), base_url=server.base_url,
-                              cache_path=str(cache_path))
+        script = CHILD.format(
+            tests_dir=os.path.dirname(os.path.dirname(__file__)),
+            base_url=server.base_url,
+            cache_path=str(cache_path),
+        )
         env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
         child = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -50,7 +53,9 @@ def test_sigkill_then_resume_gives_the_same_output_with_no_repeated_paid_calls(t
         assert paid_before_kill - finished <= 1
 
         requests = [caption_request(colour) for colour in COLOURS]
-        resumed = LLMClient(LLMConfig(model="gpt-4o-mini", base_url=server.base_url, cache_path=cache_path)).map(requests)
+        resumed = LLMClient(
+            LLMConfig(model="gpt-4o-mini", base_url=server.base_url, cache_path=cache_path)
+        ).map(requests)
 
         assert server.count(CHAT) - paid_before_kill == len(COLOURS) - finished  # finished work is not redone
         assert sum(result.cached for result in resumed) == finished

@@ -60,7 +60,9 @@ def test_cache_key_depends_on_model_prompt_version_inputs_and_schema():
     assert key != request_key(LLMRequest([user_message("a")], "v2", response_model=Caption), config)
     assert key != request_key(LLMRequest([user_message("a")], "v1"), config)
     assert key != request_key(base, LLMConfig(model="gpt-4o-mini"))
-    assert key != request_key(LLMRequest([user_message("a")], "v1", response_model=Caption, params={"seed": 1}), config)
+    assert key != request_key(
+        LLMRequest([user_message("a")], "v1", response_model=Caption, params={"seed": 1}), config
+    )
     # The stage is bookkeeping only: the same question under another label is the same answer.
     assert key == request_key(LLMRequest([user_message("a")], "v1", "judge", Caption), config)
 
@@ -85,7 +87,9 @@ def test_ledger_summary_per_stage(tmp_path):
     ledger = Ledger(LLMConfig(model="gpt-4o"), tmp_path / "ledger.sqlite")
     ledger.record(key="a", stage="caption", prompt_version="v1", input_tokens=1000, output_tokens=100)
     ledger.record(key="a", stage="caption", prompt_version="v1", cached=True)
-    ledger.record(key="b", stage="judge", prompt_version="v1", input_tokens=10, output_tokens=1, ok=False, batch=True)
+    ledger.record(
+        key="b", stage="judge", prompt_version="v1", input_tokens=10, output_tokens=1, ok=False, batch=True
+    )
     summary = ledger.summary()
     assert summary["caption"].calls == 2 and summary["caption"].cached_calls == 1
     assert summary["caption"].cost_usd == pytest.approx((1000 * 2.5 + 100 * 10) / 1e6)

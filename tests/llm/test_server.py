@@ -29,13 +29,16 @@ class Scene(BaseModel):
 
 def test_describe_image_colour_uses_the_pixels():
     assert describe_image_colour(image_to_data_url(solid_frame("orange"))) == "a solid orange frame"
-    assert describe_image_colour(image_to_data_url(solid_frame("black"), format="png")) == "a solid black frame"
+    assert (
+        describe_image_colour(image_to_data_url(solid_frame("black"), format="png")) == "a solid black frame"
+    )
 
 
 def test_example_for_schema_fills_nested_refs():
     example = example_for_schema(Scene.model_json_schema(), "txt")
-    assert Scene.model_validate(example) == Scene(caption="txt", items=[Scene.Item(name="txt", count=1)],
-                                                  confident=True, score=0.5)
+    assert Scene.model_validate(example) == Scene(
+        caption="txt", items=[Scene.Item(name="txt", count=1)], confident=True, score=0.5
+    )
 
 
 def test_official_sdk_parse_against_the_server():
@@ -43,7 +46,9 @@ def test_official_sdk_parse_against_the_server():
         sdk = openai.OpenAI(api_key="unused", base_url=server.base_url, max_retries=0)
         assert [model.id for model in sdk.models.list()] == ["loopback-vlm"]
         completion = sdk.chat.completions.parse(
-            model="loopback-vlm", messages=[user_message("look", [solid_frame("green")])], response_format=Scene
+            model="loopback-vlm",
+            messages=[user_message("look", [solid_frame("green")])],
+            response_format=Scene,
         )
         assert completion.choices[0].message.parsed.caption == "a solid green frame"
         assert completion.usage.prompt_tokens == 1 + 85

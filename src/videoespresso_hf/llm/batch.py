@@ -58,8 +58,12 @@ CREATE INDEX IF NOT EXISTS llm_batch_items_key ON llm_batch_items(key);
 
 def batch_line(key: str, request: LLMRequest, client: LLMClient) -> dict[str, Any]:
     """One JSONL line of a Batch API input file."""
-    return {"custom_id": key, "method": "POST", "url": CHAT_COMPLETIONS_URL,
-            "body": request_body(request, client.config)}
+    return {
+        "custom_id": key,
+        "method": "POST",
+        "url": CHAT_COMPLETIONS_URL,
+        "body": request_body(request, client.config),
+    }
 
 
 class BatchRunner:
@@ -83,7 +87,9 @@ class BatchRunner:
         self.client = client
         self.db = client.cache.db
         self.db.executescript(_SCHEMA)
-        self.poll_interval_s = client.config.batch_poll_interval_s if poll_interval_s is None else poll_interval_s
+        self.poll_interval_s = (
+            client.config.batch_poll_interval_s if poll_interval_s is None else poll_interval_s
+        )
         self.max_wait_s = max_wait_s
         self._sleep = sleep
 
@@ -101,8 +107,9 @@ class BatchRunner:
         unique = dict(zip(keys, requests, strict=True))
         already = {key for key, request in unique.items() if self._cached_ok(key, request)}
         for key in already:
-            self.client.ledger.record(key=key, stage=unique[key].stage, prompt_version=unique[key].prompt_version,
-                                      cached=True)
+            self.client.ledger.record(
+                key=key, stage=unique[key].stage, prompt_version=unique[key].prompt_version, cached=True
+            )
         for _ in range(config.max_parse_attempts):
             pending = [key for key in unique if not self._cached_ok(key, unique[key])]
             if not pending:
@@ -111,7 +118,9 @@ class BatchRunner:
             attached = {key for submission_keys in in_flight.values() for key in submission_keys}
             to_submit = [key for key in pending if key not in attached]
             if in_flight:
-                logger.info("re-attaching to %d in-flight batch(es) with %d requests", len(in_flight), len(attached))
+                logger.info(
+                    "re-attaching to %d in-flight batch(es) with %d requests", len(in_flight), len(attached)
+                )
             submissions = list(in_flight)
             reserved = 0.0
             if to_submit:
@@ -131,8 +140,12 @@ class BatchRunner:
 
     def in_flight(self) -> list[str]:
         """Input file ids of submitted batches not yet collected (what a resumed run re-attaches to)."""
-        return [row["input_file_id"] for row in
-                self.db.query("SELECT input_file_id FROM llm_batches WHERE collected = 0 ORDER BY created_at")]
+        return [
+            row["input_file_id"]
+            for row in self.db.query(
+                "SELECT input_file_id FROM llm_batches WHERE collected = 0 ORDER BY created_at"
+            )
+        ]
 
     # ------------------------------------------------------------------ steps
 
@@ -165,8 +178,9 @@ class BatchRunner:
         sdk = self.client.openai
         jsonl = "".join(json.dumps(batch_line(key, requests[key], self.client)) + "\n" for key in keys)
         upload = self._with_retries(
-            lambda: sdk.files.create(file=("requests.jsonl", io.BytesIO(jsonl.encode()), "application/jsonl"),
-                                     purpose="batch")
+            lambda: sdk.files.create(
+                file=("requests.jsonl", io.BytesIO(jsonl.encode()), "application/jsonl"), purpose="batch"
+            )
         )
         with self.db.transaction() as conn:
             conn.execute(
@@ -195,12 +209,18 @@ class BatchRunner:
                 if existing.input_file_id == input_file_id:
                     logger.info("found batch %s already created for %s", existing.id, input_file_id)
                     return existing
-            return sdk.batches.create(input_file_id=input_file_id, endpoint=CHAT_COMPLETIONS_URL,
-                                      completion_window="24h", metadata={"source": "videoespresso_hf"})
+            return sdk.batches.create(
+                input_file_id=input_file_id,
+                endpoint=CHAT_COMPLETIONS_URL,
+                completion_window="24h",
+                metadata={"source": "videoespresso_hf"},
+            )
 
         batch = self._with_retries(find_or_create)
-        self.db.execute("UPDATE llm_batches SET batch_id = ?, status = ? WHERE input_file_id = ?",
-                        (batch.id, batch.status, input_file_id))
+        self.db.execute(
+            "UPDATE llm_batches SET batch_id = ?, status = ? WHERE input_file_id = ?",
+            (batch.id, batch.status, input_file_id),
+        )
         logger.info("batch %s holds %s", batch.id, input_file_id)
         return batch.id
 
@@ -213,13 +233,20 @@ class BatchRunner:
             if batch.status in TERMINAL_STATUSES:
                 return batch
             if self.max_wait_s is not None and time.monotonic() - started > self.max_wait_s:
-                raise TimeoutError(f"batch {batch_id} still {batch.status} after {self.max_wait_s:.0f}s; run again to resume")
+                raise TimeoutError(
+                    f"batch {batch_id} still {batch.status} after {self.max_wait_s:.0f}s; run again to resume"
+                )
             self._sleep(self.poll_interval_s)
 
     def _collect(self, input_file_id: str, batch: Any, requests: dict[str, LLMRequest]) -> None:
         config, cache, ledger = self.client.config, self.client.cache, self.client.ledger
-        items = {row["key"]: row for row in self.db.query(
-            "SELECT key, stage, prompt_version FROM llm_batch_items WHERE input_file_id = ?", (input_file_id,))}
+        items = {
+            row["key"]: row
+            for row in self.db.query(
+                "SELECT key, stage, prompt_version FROM llm_batch_items WHERE input_file_id = ?",
+                (input_file_id,),
+            )
+        }
         seen: set[str] = set()
         for file_id in (batch.output_file_id, batch.error_file_id):
             if not file_id:
@@ -240,29 +267,63 @@ class BatchRunner:
                 if response.get("status_code") != 200 or item.get("error"):
                     error = item.get("error") or body.get("error") or {}
                     message = error.get("message", "") if isinstance(error, dict) else str(error)
-                    cache.put_failure(key, error=f"batch line failed ({response.get('status_code')}): {message}",
-                                      attempts=1, **record)
+                    cache.put_failure(
+                        key,
+                        error=f"batch line failed ({response.get('status_code')}): {message}",
+                        attempts=1,
+                        **record,
+                    )
                     continue
                 text = ((body.get("choices") or [{}])[0].get("message") or {}).get("content")
-                usage = Usage((body.get("usage") or {}).get("prompt_tokens", 0),
-                              (body.get("usage") or {}).get("completion_tokens", 0))
+                usage = Usage(
+                    (body.get("usage") or {}).get("prompt_tokens", 0),
+                    (body.get("usage") or {}).get("completion_tokens", 0),
+                )
                 request = requests.get(key)
                 error = parse_answer(text, request.response_model)[1] if request is not None else None
-                ledger.record(key=key, stage=stage, prompt_version=prompt_version, input_tokens=usage.input_tokens,
-                              output_tokens=usage.output_tokens, batch=True, ok=error is None)
+                ledger.record(
+                    key=key,
+                    stage=stage,
+                    prompt_version=prompt_version,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    batch=True,
+                    ok=error is None,
+                )
                 if error is None and text is not None:
-                    cache.put_ok(key, text=text, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                                 attempts=1, **record)
+                    cache.put_ok(
+                        key,
+                        text=text,
+                        input_tokens=usage.input_tokens,
+                        output_tokens=usage.output_tokens,
+                        attempts=1,
+                        **record,
+                    )
                 else:
                     logger.warning("batch answer %s: %s", key[:12], error)
-                    cache.put_failure(key, error=error or "empty answer", text=text, input_tokens=usage.input_tokens,
-                                      output_tokens=usage.output_tokens, attempts=1, **record)
+                    cache.put_failure(
+                        key,
+                        error=error or "empty answer",
+                        text=text,
+                        input_tokens=usage.input_tokens,
+                        output_tokens=usage.output_tokens,
+                        attempts=1,
+                        **record,
+                    )
         for key in items.keys() - seen:
             row = items[key]
-            cache.put_failure(key, error=f"batch {batch.id} ended {batch.status} without a result", attempts=1,
-                              model=config.model, prompt_version=row["prompt_version"], stage=row["stage"])
-        self.db.execute("UPDATE llm_batches SET collected = 1, status = ? WHERE input_file_id = ?",
-                        (batch.status, input_file_id))
+            cache.put_failure(
+                key,
+                error=f"batch {batch.id} ended {batch.status} without a result",
+                attempts=1,
+                model=config.model,
+                prompt_version=row["prompt_version"],
+                stage=row["stage"],
+            )
+        self.db.execute(
+            "UPDATE llm_batches SET collected = 1, status = ? WHERE input_file_id = ?",
+            (batch.status, input_file_id),
+        )
 
     def _result(self, key: str, request: LLMRequest, *, cached: bool) -> LLMResult:
         entry = self.client.cache.get(key)
@@ -270,13 +331,22 @@ class BatchRunner:
             return LLMResult(key=key, error="no answer recorded")
         usage = Usage(entry.input_tokens, entry.output_tokens)
         if not entry.ok:
-            return LLMResult(key=key, text=entry.text, usage=usage, error=entry.error, attempts=entry.attempts)
+            return LLMResult(
+                key=key, text=entry.text, usage=usage, error=entry.error, attempts=entry.attempts
+            )
         parsed, error = parse_answer(entry.text, request.response_model)
         if cached:
             return LLMResult(key=key, text=entry.text, parsed=parsed, cached=True, error=error)
         cost = self.client.config.cost_usd(usage.input_tokens, usage.output_tokens, batch=True)
-        return LLMResult(key=key, text=entry.text, parsed=parsed, usage=usage, error=error, cost_usd=cost,
-                         attempts=entry.attempts)
+        return LLMResult(
+            key=key,
+            text=entry.text,
+            parsed=parsed,
+            usage=usage,
+            error=error,
+            cost_usd=cost,
+            attempts=entry.attempts,
+        )
 
     def _with_retries(self, call: Callable[[], Any]) -> Any:
         config = self.client.config
@@ -287,7 +357,12 @@ class BatchRunner:
                 if not _is_retryable(exc) or attempt == config.max_retries:
                     raise
                 delay = self.client._backoff_s(attempt, exc)
-                logger.info("batch API retry %d/%d in %.2fs: %s", attempt + 1, config.max_retries, delay,
-                            _one_line(exc))
+                logger.info(
+                    "batch API retry %d/%d in %.2fs: %s",
+                    attempt + 1,
+                    config.max_retries,
+                    delay,
+                    _one_line(exc),
+                )
                 self._sleep(delay)
         raise AssertionError("unreachable")

@@ -65,8 +65,16 @@ class ResponseCache:
         return _entry(rows[0]) if rows else None
 
     def put_ok(
-        self, key: str, *, model: str, prompt_version: str, stage: str, text: str,
-        input_tokens: int, output_tokens: int, attempts: int,
+        self,
+        key: str,
+        *,
+        model: str,
+        prompt_version: str,
+        stage: str,
+        text: str,
+        input_tokens: int,
+        output_tokens: int,
+        attempts: int,
     ) -> None:
         self.db.execute(
             "INSERT INTO llm_responses VALUES (?, ?, ?, ?, 'ok', ?, NULL, ?, ?, ?, ?) "
@@ -77,8 +85,17 @@ class ResponseCache:
         )
 
     def put_failure(
-        self, key: str, *, model: str, prompt_version: str, stage: str, error: str,
-        text: str | None = None, input_tokens: int = 0, output_tokens: int = 0, attempts: int = 0,
+        self,
+        key: str,
+        *,
+        model: str,
+        prompt_version: str,
+        stage: str,
+        error: str,
+        text: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        attempts: int = 0,
     ) -> None:
         # A failure never overwrites an answer that another worker or an earlier run already got.
         self.db.execute(
@@ -87,7 +104,18 @@ class ResponseCache:
             "input_tokens=excluded.input_tokens, output_tokens=excluded.output_tokens, "
             "attempts=llm_responses.attempts + excluded.attempts, updated_at=excluded.updated_at "
             "WHERE llm_responses.status != 'ok'",
-            (key, model, prompt_version, stage, text, error, input_tokens, output_tokens, attempts, time.time()),
+            (
+                key,
+                model,
+                prompt_version,
+                stage,
+                text,
+                error,
+                input_tokens,
+                output_tokens,
+                attempts,
+                time.time(),
+            ),
         )
 
     def failures(self, stage: str | None = None) -> list[CacheEntry]:

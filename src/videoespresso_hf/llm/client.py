@@ -172,7 +172,9 @@ class LLMClient:
         if entry is not None and entry.ok:
             parsed, error = parse_answer(entry.text, request.response_model)
             if error is None:
-                self.ledger.record(key=key, stage=request.stage, prompt_version=request.prompt_version, cached=True)
+                self.ledger.record(
+                    key=key, stage=request.stage, prompt_version=request.prompt_version, cached=True
+                )
                 return LLMResult(key=key, text=entry.text, parsed=parsed, cached=True)
         if entry is not None and not entry.ok and not self.config.retry_failures:
             return LLMResult(key=key, text=entry.text, cached=True, error=entry.error, attempts=0)
@@ -248,7 +250,11 @@ class LLMClient:
         body = request_body(request, self.config)
         estimate_in, estimate_out = estimate_body(body, self.config)
         estimated_cost = self.config.cost_usd(estimate_in, estimate_out)
-        record = {"model": self.config.model, "prompt_version": request.prompt_version, "stage": request.stage}
+        record = {
+            "model": self.config.model,
+            "prompt_version": request.prompt_version,
+            "stage": request.stage,
+        }
         attempts, paid, text, usage, error = 0, 0.0, None, Usage(), None
         for parse_attempt in range(1, self.config.max_parse_attempts + 1):
             reserved = self.ledger.reserve(estimated_cost)
@@ -261,21 +267,42 @@ class LLMClient:
                 self.ledger.release(reserved)
             attempts += tries
             text, this_usage = self._read(completion, estimate_in)
-            usage = Usage(usage.input_tokens + this_usage.input_tokens, usage.output_tokens + this_usage.output_tokens)
+            usage = Usage(
+                usage.input_tokens + this_usage.input_tokens, usage.output_tokens + this_usage.output_tokens
+            )
             parsed, error = parse_answer(text, request.response_model)
             paid += self.ledger.record(
-                key=key, stage=request.stage, prompt_version=request.prompt_version,
-                input_tokens=this_usage.input_tokens, output_tokens=this_usage.output_tokens, ok=error is None,
+                key=key,
+                stage=request.stage,
+                prompt_version=request.prompt_version,
+                input_tokens=this_usage.input_tokens,
+                output_tokens=this_usage.output_tokens,
+                ok=error is None,
             )
             if error is None:
-                self.cache.put_ok(key, text=text, input_tokens=usage.input_tokens,
-                                  output_tokens=usage.output_tokens, attempts=attempts, **record)
-                return LLMResult(key=key, text=text, parsed=parsed, usage=usage, cost_usd=paid, attempts=attempts)
+                self.cache.put_ok(
+                    key,
+                    text=text,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    attempts=attempts,
+                    **record,
+                )
+                return LLMResult(
+                    key=key, text=text, parsed=parsed, usage=usage, cost_usd=paid, attempts=attempts
+                )
             if parse_attempt < self.config.max_parse_attempts:
                 logger.warning("llm %s: %s; asking again", key[:12], error)
         logger.warning("llm %s failed after %d attempts: %s", key[:12], attempts, error)
-        self.cache.put_failure(key, error=error or "unknown error", text=text, input_tokens=usage.input_tokens,
-                               output_tokens=usage.output_tokens, attempts=attempts, **record)
+        self.cache.put_failure(
+            key,
+            error=error or "unknown error",
+            text=text,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            attempts=attempts,
+            **record,
+        )
         return LLMResult(key=key, text=text, usage=usage, error=error, cost_usd=paid, attempts=attempts)
 
     def _send(self, body: dict[str, Any]) -> tuple[ChatCompletion, int]:
@@ -295,14 +322,23 @@ class LLMClient:
                 raise
             except Exception as exc:
                 if not _is_retryable(exc):
-                    if isinstance(exc, openai.APIStatusError):  # 400 & co.: this request is wrong, the run is not
+                    if isinstance(
+                        exc, openai.APIStatusError
+                    ):  # 400 & co.: this request is wrong, the run is not
                         raise _RequestFailed(_one_line(exc), attempt + 1) from exc
                     raise
                 if attempt == self.config.max_retries:
-                    raise _RequestFailed(f"gave up after {attempt + 1} attempts: {_one_line(exc)}", attempt + 1) from exc
+                    raise _RequestFailed(
+                        f"gave up after {attempt + 1} attempts: {_one_line(exc)}", attempt + 1
+                    ) from exc
                 delay = self._backoff_s(attempt, exc)
-                logger.info("llm retry %d/%d in %.2fs: %s", attempt + 1, self.config.max_retries, delay,
-                            _one_line(exc))
+                logger.info(
+                    "llm retry %d/%d in %.2fs: %s",
+                    attempt + 1,
+                    self.config.max_retries,
+                    delay,
+                    _one_line(exc),
+                )
                 self._sleep(delay)
         raise AssertionError("unreachable")
 

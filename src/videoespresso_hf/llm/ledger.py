@@ -153,7 +153,9 @@ class Ledger:
     from what the killed run already spent.
     """
 
-    def __init__(self, config: LLMConfig, path: str | Path | None = None, *, db: Database | None = None) -> None:
+    def __init__(
+        self, config: LLMConfig, path: str | Path | None = None, *, db: Database | None = None
+    ) -> None:
         if config.budget_usd is not None and config.price_per_1m() is None:
             raise UnknownPriceError(
                 f"budget_usd is set but model {config.model!r} has no price; add it to LLMConfig.prices"
@@ -165,16 +167,36 @@ class Ledger:
         self._reserved = 0.0
 
     def record(
-        self, *, key: str, stage: str, prompt_version: str, input_tokens: int = 0, output_tokens: int = 0,
-        cached: bool = False, batch: bool = False, ok: bool = True, model: str | None = None,
+        self,
+        *,
+        key: str,
+        stage: str,
+        prompt_version: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached: bool = False,
+        batch: bool = False,
+        ok: bool = True,
+        model: str | None = None,
     ) -> float:
         """Append one call; returns its cost (0 for cache hits)."""
         cost = 0.0 if cached else self.config.cost_usd(input_tokens, output_tokens, batch=batch)
         self.db.execute(
             "INSERT INTO llm_ledger (ts, key, model, stage, prompt_version, input_tokens, output_tokens, "
             "cost_usd, cached, batch, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), key, model or self.config.model, stage, prompt_version,
-             0 if cached else input_tokens, 0 if cached else output_tokens, cost, int(cached), int(batch), int(ok)),
+            (
+                time.time(),
+                key,
+                model or self.config.model,
+                stage,
+                prompt_version,
+                0 if cached else input_tokens,
+                0 if cached else output_tokens,
+                cost,
+                int(cached),
+                int(batch),
+                int(ok),
+            ),
         )
         return cost
 
@@ -213,14 +235,20 @@ class Ledger:
         )
         return {
             row["stage"]: StageSummary(
-                calls=row["calls"], cached_calls=row["cached_calls"], failed_calls=row["failed_calls"],
-                input_tokens=row["input_tokens"], output_tokens=row["output_tokens"], cost_usd=row["cost_usd"],
+                calls=row["calls"],
+                cached_calls=row["cached_calls"],
+                failed_calls=row["failed_calls"],
+                input_tokens=row["input_tokens"],
+                output_tokens=row["output_tokens"],
+                cost_usd=row["cost_usd"],
             )
             for row in rows
         }
 
     def format_summary(self) -> str:
-        lines = [f"{'stage':<16}{'calls':>7}{'cached':>8}{'failed':>8}{'in tok':>10}{'out tok':>10}{'USD':>11}"]
+        lines = [
+            f"{'stage':<16}{'calls':>7}{'cached':>8}{'failed':>8}{'in tok':>10}{'out tok':>10}{'USD':>11}"
+        ]
         for stage, s in self.summary().items():
             lines.append(
                 f"{stage:<16}{s.calls:>7}{s.cached_calls:>8}{s.failed_calls:>8}{s.input_tokens:>10}"

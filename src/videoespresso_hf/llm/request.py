@@ -124,7 +124,9 @@ def request_key(request: LLMRequest, config: LLMConfig) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def parse_answer(text: str | None, response_model: type[BaseModel] | None) -> tuple[BaseModel | None, str | None]:
+def parse_answer(
+    text: str | None, response_model: type[BaseModel] | None
+) -> tuple[BaseModel | None, str | None]:
     """Validate an answer against the schema. Returns (parsed, error); error is a one-line reason."""
     if response_model is None:
         return None, None if text is not None else "empty answer"
