@@ -105,10 +105,21 @@ def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
         raise UserError(f"cannot load the models: {first_line}") from error
 
 
+def check_video(path: Path) -> None:
+    """Fail on an unreadable video before spending minutes loading models."""
+    from videoespresso_hf.video import VideoError, probe
+
+    try:
+        probe(path)
+    except VideoError as error:
+        raise UserError(str(error)) from error
+
+
 def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.video import VideoError
 
     strategy = _check(args)
+    check_video(args.video)
     qa = load_qa(args, args.reasoner, strategy)
     generate = {"evidence_max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from videoespresso_hf.cli.answer import _check, add_model_arguments
+from videoespresso_hf.cli.answer import _check, add_model_arguments, check_video
 from videoespresso_hf.cli.main import UserError
 
 
@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.video import VideoError
 
     strategy = _check(args)
+    check_video(args.video)
     if strategy in ("model", "embedding"):
         qa = _selector_only(args, strategy)
     else:

@@ -61,24 +61,29 @@ _STRIP_OPTION_PREFIX = re.compile(r"^\s*\(?[A-Za-z]\)?[.:)]?\s+")
 def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABCDEFGHIJ") -> str | None:
     """Read the chosen option letter from a free-form answer.
 
-    Tries, in order: a leading letter (``"B"``, ``"(B)"``, ``"B."``, ``"B) the dog"``), a phrase such as
-    ``"answer is C"`` or ``"Answer: (C)"``, a lone parenthesised or dotted letter anywhere, and finally the
-    text of exactly one option. Only letters of the given options count. Returns ``None`` otherwise.
+    Tries, in order: a marked leading letter (``"B"``, ``"(B)"``, ``"B."``, ``"B) the dog"``) or a phrase
+    such as ``"answer is C"`` / ``"Answer: (C)"``; then the text of exactly one option; then weaker cues
+    (a bare leading capital letter, which may be the article "A", or a ``(B)`` / ``B.`` anywhere). Only
+    letters of the given options count. Returns ``None`` otherwise.
     """
     valid = letters[: len(options)]
     if not valid:
         return None
     cls = f"[{valid}{valid.lower()}]"
     stripped = text.strip()
-    patterns = (
-        rf"^\(?({cls})\)?(?:$|[\s.:,)])",
-        rf"(?i:answer|option|choice)\s*(?:is|:)?\s*\(?({cls})\)?(?:$|[\s.:,)])",
-        rf"\(({cls})\)",
-        rf"(?:^|\s)({valid})[.)](?:\s|$)",
+    strong = (
+        rf"^\(?({cls})\)?$",  # "B", "(B)"
+        rf"^\(({cls})\)",  # "(B) the dog"
+        rf"^({cls})[.:)](?:\s|$)",  # "B.", "B) the dog", "B: ..."
+        rf"(?i:answer|option|choice)\s*(?:is|:)?\s*\(?({cls})\)?(?:$|[\s.:,)])",  # "answer is C"
     )
-    for pattern in patterns:
-        match = re.search(pattern, stripped)
-        if match:
+    weak = (
+        rf"^({valid})\s",  # "B the dog" (checked after option texts: "A dog runs" is an article)
+        rf"\(({cls})\)",  # "(B)" anywhere
+        rf"(?:^|\s)({valid})[.)](?:\s|$)",  # "B." anywhere
+    )
+    for pattern in strong:
+        if match := re.search(pattern, stripped):
             return match.group(1).upper()
     lowered = stripped.lower()
     hits = [
@@ -86,7 +91,12 @@ def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABC
         for letter, option in zip(valid, options, strict=False)
         if (body := _STRIP_OPTION_PREFIX.sub("", option).strip().lower()) and body in lowered
     ]
-    return hits[0] if len(hits) == 1 else None
+    if len(hits) == 1:
+        return hits[0]
+    for pattern in weak:
+        if match := re.search(pattern, stripped):
+            return match.group(1).upper()
+    return None
 
 
 class TwoStageReasoningMixin:

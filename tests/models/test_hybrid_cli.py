@@ -1,0 +1,116 @@
+"""Hybrid inference and the `answer` / `select` CLI on a real encoded video with tiny checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from videoespresso_hf.cli.main import main
+from videoespresso_hf.models.hybrid import HybridVideoQA
+from videoespresso_hf.video import read_frames
+
+
+def test_answer_cli_on_a_real_video(video, reasoner_path, selector_path, capsys):
+    path, spec = video
+    argv = [
+        "answer",
+        str(path),
+        "--question",
+        "What colour is the first shot?",
+        "--options",
+        "red",
+        "green",
+        "blue",
+    ]
+    argv += ["--selector", str(selector_path), "--reasoner", str(reasoner_path), "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    frames = result["frames"]
+    assert frames["strategy"] == "model"
+    assert 1 <= len(frames["indices"]) <= 2  # the tiny selector was saved with max_frames=2
+    assert all(0 <= index < spec.num_frames for index in frames["indices"])
+    assert frames["timestamps"] == [round(index / 12, 3) for index in frames["indices"]]
+    assert frames["indices"] == sorted(frames["indices"]) and all(
+        index % 12 == 0 for index in frames["indices"]
+    )
+    assert isinstance(result["evidence"], str) and result["evidence"]
+    assert result["letter"] in (None, "A", "B", "C")
+
+
+def test_answer_cli_text_output_and_uniform_strategy(video, reasoner_path, capsys):
+    path, _ = video
+    argv = ["answer", str(path), "-q", "Why?", "--reasoner", str(reasoner_path), "--max-frames", "4"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("frames (uniform): #0 @ 0.00s") and out[0].count("#") == 4
+    assert out[1].startswith("evidence: ") and out[2].startswith("answer: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["answer", "missing.mp4", "-q", "x"], "missing.mp4: file not found"),
+        (["answer", "{video}", "-q", "x", "--strategy", "model"], "--strategy model needs --selector"),
+        (["answer", "{video}", "-q", "x", "--reasoner", "/nonexistent/ckpt"], "no such checkpoint folder"),
+        (["select", "{video}", "-q", "x", "--max-frames", "0"], "--max-frames must be at least 1"),
+        (["answer", "{corrupt}", "-q", "x", "--reasoner", "{reasoner}"], "corrupt.mp4"),
+    ],
+)
+def test_cli_user_errors_are_one_line(tmp_path, video, reasoner_path, capsys, argv, message):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
+    argv = [a.format(video=video[0], corrupt=corrupt, reasoner=reasoner_path) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_select_cli_json(video, selector_path, capsys):
+    path, spec = video
+    assert main(["select", str(path), "-q", "Which shot moves?", "--strategy", "shots", "--json"]) == 0
+    selection = json.loads(capsys.readouterr().out)
+    assert [spec.frame_segment[index] for index in selection["indices"]] == [0, 1, 2]
+    assert (
+        main(["select", str(path), "-q", "Which shot moves?", "--selector", str(selector_path), "--json"])
+        == 0
+    )
+    selection = json.loads(capsys.readouterr().out)
+    assert 1 <= len(selection["indices"]) <= 2 and len(selection["candidate_indices"]) == 6
+
+
+def test_hybrid_batch_shares_captions_and_matches_decoded_frames(video, reasoner_path, selector_path):
+    path, spec = video
+    qa = HybridVideoQA.from_pretrained(reasoner_path, selector_path)
+    calls = []
+    caption_frames = qa.selector.caption_frames
+    qa.selector.caption_frames = lambda *a, **k: calls.append(1) or caption_frames(*a, **k)
+    results = qa.answer_batch([path, path], ["Why?", "What colour?"], [None, ["red", "blue"]], batch_size=2)
+    assert len(calls) == 1  # two questions, one video: captioned once
+    assert [r.question for r in results] == ["Why?", "What colour?"]
+    for result in results:
+        assert 1 <= len(result.selection.indices) <= qa.max_frames
+
+    # decoded frames in, the same selection out (candidates at 1 fps of a 12 fps clip)
+    frames = read_frames(path, list(range(spec.num_frames)))
+    from_frames = qa.select(frames, "Why?", fps=12.0)
+    assert from_frames.indices == results[0].selection.indices
+    np.testing.assert_allclose(from_frames.candidate_scores, results[0].selection.candidate_scores, atol=1e-5)
+
+
+def test_console_script_answers(video, reasoner_path, selector_path):
+    script = Path(sys.executable).with_name("videoespresso")
+    if not script.exists():
+        pytest.skip("console script not installed (pip install -e .)")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    argv = [str(script), "answer", str(video[0]), "--question", "Why?", "--options", "yes", "no"]
+    argv += ["--selector", str(selector_path), "--reasoner", str(reasoner_path)]
+    completed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("frames (model): #") and lines[3].startswith("letter: ")
