@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 CHAT_COMPLETIONS_URL = "/v1/chat/completions"
 TERMINAL_STATUSES = {"completed", "failed", "expired", "cancelled"}
+# Tolerated difference between our clock and the server's when matching batches by creation time.
+_CLOCK_SKEW_S = 3600
 
 # One row per uploaded input file. ``batch_id`` is filled once ``batches.create`` answered; a row
 # without it (a kill or a lost response right after creating) is re-attached by listing the batches
@@ -199,16 +201,22 @@ class BatchRunner:
         Looking before creating means neither a kill after ``batches.create`` nor a lost response (and
         our retry) ever starts a second, paid batch for the same file.
         """
-        row = self.db.query("SELECT batch_id FROM llm_batches WHERE input_file_id = ?", (input_file_id,))
-        if row and row[0]["batch_id"]:
-            return row[0]["batch_id"]
+        row = self.db.query(
+            "SELECT batch_id, created_at FROM llm_batches WHERE input_file_id = ?", (input_file_id,)
+        )[0]
+        if row["batch_id"]:
+            return row["batch_id"]
         sdk = self.client.openai
+        # Batches are listed newest first; anything created well before our upload cannot be ours.
+        oldest_possible = row["created_at"] - _CLOCK_SKEW_S
 
         def find_or_create() -> Any:
             for existing in sdk.batches.list(limit=100):
                 if existing.input_file_id == input_file_id:
                     logger.info("found batch %s already created for %s", existing.id, input_file_id)
                     return existing
+                if existing.created_at and existing.created_at < oldest_possible:
+                    break
             return sdk.batches.create(
                 input_file_id=input_file_id,
                 endpoint=CHAT_COMPLETIONS_URL,
