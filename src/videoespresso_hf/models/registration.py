@@ -2,16 +2,18 @@
 
 ``import videoespresso_hf`` imports this module. Registering needs the model classes, i.e. torch
 (~7 s), which ``videoespresso score`` should not pay; so this module only arms a one-shot import hook:
-registration runs right after ``transformers.models.auto`` is imported (the moment anything touches
-``AutoConfig`` / ``AutoModel`` / ``AutoProcessor``), or at once if it already is. Afterwards
-``AutoConfig`` / ``AutoModel`` / ``AutoModelForImageTextToText`` / ``AutoProcessor.from_pretrained(path)``
-resolve VideoEspresso checkpoints without remote code. Every class is also registered for its auto
+when ``transformers.models.auto`` is imported (or at once, if it already is), the entry points
+``AutoConfig.from_pretrained`` / ``for_model``, ``AutoModel`` and ``AutoModelForImageTextToText``
+``.from_pretrained`` / ``from_config`` and ``AutoProcessor.from_pretrained`` are wrapped to register the
+VideoEspresso classes on their first call. So after ``import videoespresso_hf`` these resolve
+VideoEspresso checkpoints without remote code; :func:`ensure_registered` registers by hand. Every class is also registered for its auto
 class, so ``save_pretrained`` copies the defining files and writes ``auto_map``: the checkpoints then
 load with ``trust_remote_code=True`` in processes that never import ``videoespresso_hf``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.util
 import sys
@@ -65,18 +67,54 @@ def register() -> None:
 
 _TRIGGER = "transformers.models.auto"
 _registered = False
+# The entry points that resolve a model type: registration runs on the first call of any of them.
+_ENTRY_POINTS = {
+    "AutoConfig": ("from_pretrained", "for_model"),
+    "AutoModel": ("from_pretrained", "from_config"),
+    "AutoModelForImageTextToText": ("from_pretrained", "from_config"),
+    "AutoProcessor": ("from_pretrained",),
+}
 
 
 def ensure_registered() -> None:
-    """Register once per process (what the import hook calls; safe to call by hand)."""
+    """Register once per process (what the Auto entry points call first; safe to call by hand)."""
     global _registered
     if not _registered:
-        register()
-        _registered = True
+        _registered = True  # set first: registering calls AutoConfig.register, never from_pretrained
+        try:
+            register()
+        except BaseException:
+            _registered = False
+            raise
 
 
-class _RegisterAfterAutoImport(importlib.abc.MetaPathFinder):
-    """One-shot finder: lets the normal finders load ``transformers.models.auto``, then registers."""
+def _guard_entry_points() -> None:
+    """Make the Auto entry points call :func:`ensure_registered` first.
+
+    Registering right when ``transformers.models.auto`` finishes importing is not safe: that import is
+    often nested in another one (``from transformers import Qwen2_5_VLConfig``) whose module is then
+    half-initialised, and our classes import it. At the first ``from_pretrained`` every import is done.
+    """
+    import transformers.models.auto as auto
+
+    for class_name, methods in _ENTRY_POINTS.items():
+        auto_class = getattr(auto, class_name)
+        for name in methods:
+            function = getattr(auto_class, name).__func__
+            if getattr(function, "_videoespresso_guard", False):
+                continue
+
+            def guarded(cls, *args, __function=function, **kwargs):
+                ensure_registered()
+                return __function(cls, *args, **kwargs)
+
+            guarded = functools.wraps(function)(guarded)
+            guarded._videoespresso_guard = True
+            setattr(auto_class, name, classmethod(guarded))
+
+
+class _GuardAfterAutoImport(importlib.abc.MetaPathFinder):
+    """One-shot finder: lets the normal finders load ``transformers.models.auto``, then guards it."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != _TRIGGER:
@@ -87,16 +125,16 @@ class _RegisterAfterAutoImport(importlib.abc.MetaPathFinder):
             return spec
         original_exec = spec.loader.exec_module
 
-        def exec_then_register(module):
+        def exec_then_guard(module):
             original_exec(module)
             try:
-                ensure_registered()
+                _guard_entry_points()
             except Exception as error:  # never break `import transformers` for the user
                 warnings.warn(
-                    f"videoespresso_hf could not register its models with transformers: {error}", stacklevel=2
+                    f"videoespresso_hf could not hook into transformers' Auto classes: {error}", stacklevel=2
                 )
 
-        spec.loader = _Loader(spec.loader, exec_then_register)
+        spec.loader = _Loader(spec.loader, exec_then_guard)
         return spec
 
 
@@ -114,9 +152,9 @@ class _Loader(importlib.abc.Loader):
 
 def _arm() -> None:
     if _TRIGGER in sys.modules:
-        ensure_registered()
-    elif not any(isinstance(finder, _RegisterAfterAutoImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _RegisterAfterAutoImport())
+        _guard_entry_points()
+    elif not any(isinstance(finder, _GuardAfterAutoImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _GuardAfterAutoImport())
 
 
 _arm()
