@@ -16,7 +16,9 @@ __all__ = ["LocalRunner"]
 def _pool_initializer() -> None:
     # Workers only decode; keep each one to one BLAS/torch thread so N workers use N cores.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import videoespresso_hf.pipeline.stages  # noqa: F401  (registers the stages in the worker)
+    from videoespresso_hf.pipeline.stages import load_stages
+
+    load_stages()  # register the stages in the worker once, before the first task
 
 
 class LocalRunner:

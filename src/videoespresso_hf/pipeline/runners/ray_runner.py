@@ -18,8 +18,6 @@ __all__ = ["RayRunner"]
 
 
 def _execute_row(row: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
-    import videoespresso_hf.pipeline.stages  # noqa: F401  (registers the stages in the Ray worker)
-
     task = StageTask(row["video_id"], row["stage"], row["fingerprint"], row["record_json"])
     return execute_stage(task, ctx).to_row()
 
@@ -30,11 +28,17 @@ class RayRunner:
     Args:
         address: Ray cluster address (``"auto"`` joins a running cluster); None starts a local instance.
         num_cpus: CPUs of a local instance (ignored when joining a cluster).
+        shared_model_concurrency: Ray tasks in flight for stages with ``fan_out = False`` (the ones that hold
+            an LLM client or a model): 1 keeps one loaded model / one budgeted client busy, as locally; raise it
+            to spread such a stage over several workers (e.g. one per GPU).
     """
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+    def __init__(
+        self, address: str | None = None, num_cpus: int | None = None, *, shared_model_concurrency: int = 1
+    ) -> None:
+        self.shared_model_concurrency = shared_model_concurrency
         try:
             import ray
         except ImportError:
@@ -48,10 +52,13 @@ class RayRunner:
                 kwargs["num_cpus"] = num_cpus
             ray.init(**kwargs)
             self._started_here = True
+        import logging
+
         from ray.data import DataContext
 
         context = DataContext.get_current()
         context.enable_progress_bars = False  # the driver shows its own per-stage bar
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # one INFO block per stage otherwise
 
     def map(self, tasks: list[StageTask], ctx: StageContext, *, fan_out: bool) -> Iterator[StageOutcome]:
         import ray.data
@@ -70,7 +77,8 @@ class RayRunner:
         # One block per video so videos spread over workers; LLM stages get one Ray task per video, each
         # with the LLM client's own thread pool inside.
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
-        dataset = dataset.map(_execute_row, fn_kwargs={"ctx": ctx})
+        options: dict[str, Any] = {} if fan_out else {"concurrency": self.shared_model_concurrency}
+        dataset = dataset.map(_execute_row, fn_kwargs={"ctx": ctx}, **options)
         for row in dataset.iter_rows():
             yield StageOutcome.from_row(row)
 

@@ -1,4 +1,4 @@
-"""Built-in stages. Importing this package registers every stage module that is present.
+"""Built-in stages. The registry imports every stage module present on first use (:func:`load_stages`).
 
 The chain order comes from each stage's ``after`` attribute, not from the order below.
 """
@@ -45,8 +45,6 @@ def load_stages() -> None:
                 continue
             raise
 
-
-load_stages()
 
 __all__ = [
     "STAGE_MODULES",

@@ -224,6 +224,23 @@ class DatasetStage:
 
 
 _REGISTRY: dict[str, type[Stage] | type[DatasetStage]] = {}
+_BUILTINS_LOADED = False
+
+
+def _load_builtin_stages() -> None:
+    """Import the stage modules once, on first use of the registry (not at import: avoids import cycles)."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    from videoespresso_hf.pipeline.stages import load_stages
+
+    try:
+        load_stages()
+    except BaseException:
+        _BUILTINS_LOADED = False
+        raise
+
 
 S = TypeVar("S", bound=type)
 
@@ -238,11 +255,13 @@ def register_stage(cls: S) -> S:
 
 
 def registered_stages() -> dict[str, type[Stage] | type[DatasetStage]]:
-    """Every registered stage by name (import :mod:`videoespresso_hf.pipeline.stages` to load the built-ins)."""
+    """Every registered stage by name (the built-in stage modules are imported on first use)."""
+    _load_builtin_stages()
     return dict(_REGISTRY)
 
 
 def get_stage(name: str) -> Stage | DatasetStage:
+    _load_builtin_stages()
     if name not in _REGISTRY:
         raise KeyError(f"unknown stage {name!r}; registered: {', '.join(_REGISTRY)}")
     return _REGISTRY[name]()
@@ -257,6 +276,7 @@ def stage_chain(
         until: stop after this stage (inclusive); ``None`` runs the whole chain.
         include_dataset_stages: whether to keep :class:`DatasetStage`s in the chain.
     """
+    _load_builtin_stages()
     roots = [name for name, cls in _REGISTRY.items() if cls.after is None]
     if len(roots) != 1:
         raise RuntimeError(f"expected exactly one first stage (after=None), found {roots}")
