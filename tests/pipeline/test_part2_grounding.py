@@ -71,6 +71,14 @@ def test_degenerate_boxes_are_dropped_before_clip(models, frame):
     assert all(not c.kept and c.reason == "degenerate_box" and c.clip_prob is None for c in result["dog"])
 
 
+def test_labels_split_over_several_passes_give_the_same_boxes(models, frame):
+    labels = ["dog", "red car", "woman"]
+    one_pass = _grounder(models, background_prompts=()).ground(frame, labels)
+    per_label = _grounder(models, background_prompts=(), labels_per_pass=1).ground(frame, labels)
+    for label in labels:
+        assert [c.box for c in one_pass[label]] == [c.box for c in per_label[label]]
+
+
 def test_thresholds_filter_candidates(models, frame):
     assert _grounder(models, box_threshold=1.0).ground(frame, ["dog"]) == {"dog": []}
     assert _grounder(models).ground(frame, []) == {}
@@ -78,8 +86,9 @@ def test_thresholds_filter_candidates(models, frame):
 
 def test_from_pretrained_loads_saved_models_like_a_real_build(tmp_path, frame):
     paths = save_tiny_grounding_models(tmp_path, seed=1)
-    grounder = SpatialGrounder.from_pretrained(paths["detector"], paths["clip"], box_threshold=0.0,
-                                               text_threshold=0.0, max_boxes_per_object=2)
+    grounder = SpatialGrounder.from_pretrained(
+        paths["detector"], paths["clip"], box_threshold=0.0, text_threshold=0.0, max_boxes_per_object=2
+    )
     assert grounder.model_ids == {"detector": paths["detector"], "clip": paths["clip"]}
     found = grounder.ground(frame, ["chair"])["chair"]
     assert len(found) == 2 and all(0 <= c.box[2] <= W and 0 <= c.box[3] <= H for c in found)

@@ -75,12 +75,14 @@ def _qa_pairs(text: str) -> dict[str, Any]:
     for i in range(count):
         a, b = i % len(captions), (i + 1) % len(captions)
         question = f"How does the scene change from {captions[a]} to {captions[b]} in the video?"
-        pairs.append({
-            "question": question,
-            "answer": f"The video first shows {captions[a]} and later it shows {captions[b]}.",
-            "task": LEADERBOARD_TASKS[_hash(question) % len(LEADERBOARD_TASKS)],
-            "caption_numbers": [a + 1, b + 1],
-        })
+        pairs.append(
+            {
+                "question": question,
+                "answer": f"The video first shows {captions[a]} and later it shows {captions[b]}.",
+                "task": LEADERBOARD_TASKS[_hash(question) % len(LEADERBOARD_TASKS)],
+                "caption_numbers": [a + 1, b + 1],
+            }
+        )
     return {"pairs": pairs}
 
 
@@ -89,11 +91,23 @@ def _verdicts(text: str) -> dict[str, Any]:
     verdicts = []
     for number in numbers:
         if number % 3 == 0:
-            verdicts.append({"pair_number": number, "keep": False, "criterion": "subjective",
-                             "reason": "The question asks for an opinion the captions cannot settle."})
+            verdicts.append(
+                {
+                    "pair_number": number,
+                    "keep": False,
+                    "criterion": "subjective",
+                    "reason": "The question asks for an opinion the captions cannot settle.",
+                }
+            )
         else:
-            verdicts.append({"pair_number": number, "keep": True, "criterion": "none",
-                             "reason": "Grounded in two captions."})
+            verdicts.append(
+                {
+                    "pair_number": number,
+                    "keep": True,
+                    "criterion": "none",
+                    "reason": "Grounded in two captions.",
+                }
+            )
     return {"verdicts": verdicts}
 
 
@@ -104,11 +118,22 @@ def _cot(text: str) -> dict[str, Any]:
     # Keep time order and at most two; paraphrase so temporal grounding has real work to do.
     quoted = sorted(dict.fromkeys(quoted), key=captions.index)[:2]
     labels = list(dict.fromkeys(_label(c) for c in quoted))
-    objects = [{"label": label, "core_caption": 1 + next(i for i, c in enumerate(quoted) if _label(c) == label)}
-               for label in labels]
-    evidence = " ".join(f"The {label} is visible in frame {obj['core_caption']}." for label, obj in
-                        zip(labels, objects, strict=True)) + " Their order in time supports the answer."
-    return {"core_captions": [f"The frame shows {c}" for c in quoted], "key_objects": objects, "evidence": evidence}
+    objects = [
+        {"label": label, "core_caption": 1 + next(i for i, c in enumerate(quoted) if _label(c) == label)}
+        for label in labels
+    ]
+    evidence = (
+        " ".join(
+            f"The {label} is visible in frame {obj['core_caption']}."
+            for label, obj in zip(labels, objects, strict=True)
+        )
+        + " Their order in time supports the answer."
+    )
+    return {
+        "core_captions": [f"The frame shows {c}" for c in quoted],
+        "key_objects": objects,
+        "evidence": evidence,
+    }
 
 
 def _distractors(text: str) -> dict[str, Any]:

@@ -40,22 +40,44 @@ def tiny_grounding_dino(seed: int = 0, *, num_queries: int = 12, image_size: int
 
     tokenizer = tiny_bert_tokenizer()
     backbone = SwinConfig(
-        window_size=7, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1], image_size=image_size,
+        window_size=7,
+        embed_dim=8,
+        depths=[1, 1, 1, 1],
+        num_heads=[1, 1, 1, 1],
+        image_size=image_size,
         out_indices=[2, 3, 4],
     )
     config = GroundingDinoConfig(
-        d_model=32, encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
-        encoder_ffn_dim=16, decoder_ffn_dim=16, num_queries=num_queries, num_feature_levels=4,
-        encoder_n_points=2, decoder_n_points=2, use_timm_backbone=False, use_pretrained_backbone=False,
-        backbone_config=backbone, max_text_len=64,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=16,
+        decoder_ffn_dim=16,
+        num_queries=num_queries,
+        num_feature_levels=4,
+        encoder_n_points=2,
+        decoder_n_points=2,
+        use_timm_backbone=False,
+        use_pretrained_backbone=False,
+        backbone_config=backbone,
+        max_text_len=64,
         text_config={
-            "model_type": "bert", "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
-            "intermediate_size": 8, "max_position_embeddings": 64, "vocab_size": tokenizer.vocab_size,
+            "model_type": "bert",
+            "hidden_size": 8,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 8,
+            "max_position_embeddings": 64,
+            "vocab_size": tokenizer.vocab_size,
         },
     )
     torch.manual_seed(seed)
     model = GroundingDinoForObjectDetection(config).eval()
-    image_processor = GroundingDinoImageProcessor(size={"shortest_edge": image_size, "longest_edge": image_size * 4 // 3})
+    image_processor = GroundingDinoImageProcessor(
+        size={"shortest_edge": image_size, "longest_edge": image_size * 4 // 3}
+    )
     return model, GroundingDinoProcessor(image_processor=image_processor, tokenizer=tokenizer)
 
 
@@ -67,15 +89,24 @@ def tiny_clip(seed: int = 0, *, image_size: int = 32) -> tuple[Any, Any]:
     tokenizer = tiny_bert_tokenizer()
     config = CLIPConfig(
         text_config={
-            "hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-            "vocab_size": tokenizer.vocab_size, "max_position_embeddings": 64,
+            "hidden_size": 16,
+            "intermediate_size": 16,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "vocab_size": tokenizer.vocab_size,
+            "max_position_embeddings": 64,
             # CLIP pools the text at the EOS token: point it at the tokenizer's [SEP].
-            "bos_token_id": tokenizer.cls_token_id, "eos_token_id": tokenizer.sep_token_id,
+            "bos_token_id": tokenizer.cls_token_id,
+            "eos_token_id": tokenizer.sep_token_id,
             "pad_token_id": tokenizer.pad_token_id,
         },
         vision_config={
-            "hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-            "image_size": image_size, "patch_size": 8,
+            "hidden_size": 16,
+            "intermediate_size": 16,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": image_size,
+            "patch_size": 8,
         },
         projection_dim=16,
     )
@@ -95,7 +126,10 @@ def save_tiny_grounding_models(folder: str | Path, seed: int = 0) -> dict[str, s
     """
     folder = Path(folder)
     paths = {"detector": str(folder / "tiny-grounding-dino"), "clip": str(folder / "tiny-clip")}
-    for (model, processor), path in ((tiny_grounding_dino(seed), paths["detector"]), (tiny_clip(seed), paths["clip"])):
+    for (model, processor), path in (
+        (tiny_grounding_dino(seed), paths["detector"]),
+        (tiny_clip(seed), paths["clip"]),
+    ):
         model.save_pretrained(path)
         processor.save_pretrained(path)
     return paths

@@ -37,10 +37,12 @@ class CoTEvidenceSettings(LLMStepSettings):
 
 
 def cot_evidence_request(group: CaptionGroup, item: QAItem, settings: CoTEvidenceSettings) -> LLMRequest:
-    prompt = render_prompt(settings.prompt_version, captions=group.captions, question=item.question,
-                           answer=item.answer)
-    return LLMRequest([user_message(prompt)], prompt_version=settings.prompt_version, stage=NAME,
-                      response_model=CoTEvidence)
+    prompt = render_prompt(
+        settings.prompt_version, captions=group.captions, question=item.question, answer=item.answer
+    )
+    return LLMRequest(
+        [user_message(prompt)], prompt_version=settings.prompt_version, stage=NAME, response_model=CoTEvidence
+    )
 
 
 @register_stage
@@ -55,10 +57,15 @@ class CoTEvidenceStage(Stage):
 
     def config_slice(self, config: Any) -> dict[str, Any]:
         settings = self.settings(config)
-        return {**settings.model_dump(), "model": settings.resolved_model(config),
-                "temperature": config.llm.temperature}
+        return {
+            **settings.model_dump(),
+            "model": settings.resolved_model(config),
+            "temperature": config.llm.temperature,
+        }
 
-    def _requests(self, record: VideoRecord, settings: CoTEvidenceSettings) -> tuple[list[QAItem], list[LLMRequest]]:
+    def _requests(
+        self, record: VideoRecord, settings: CoTEvidenceSettings
+    ) -> tuple[list[QAItem], list[LLMRequest]]:
         groups = group_by_id(record)
         items = items_of(record, PREVIOUS)
         return items, [cot_evidence_request(groups[item.group_id], item, settings) for item in items]
@@ -73,13 +80,25 @@ class CoTEvidenceStage(Stage):
         dropped: list[Dropped] = []
         for item, result in zip(items, results, strict=True):
             if result.error is not None:
-                dropped.append(Dropped(stage=NAME, kind="failed", qa_id=item.qa_id, group_id=item.group_id,
-                                       criterion="llm_error", reason=result.error))
+                dropped.append(
+                    Dropped(
+                        stage=NAME,
+                        kind="failed",
+                        qa_id=item.qa_id,
+                        group_id=item.group_id,
+                        criterion="llm_error",
+                        reason=result.error,
+                    )
+                )
                 continue
-            done.append(item.model_copy(update={
-                "cot": result.parsed.model_dump(mode="json"),
-                "provenance": {**item.provenance, NAME: provenance},
-            }))
+            done.append(
+                item.model_copy(
+                    update={
+                        "cot": result.parsed.model_dump(mode="json"),
+                        "provenance": {**item.provenance, NAME: provenance},
+                    }
+                )
+            )
         ctx.usage.count("cot_written", len(done))
         for row in dropped:
             ctx.usage.count(f"cot_{row.kind}:{row.criterion}")

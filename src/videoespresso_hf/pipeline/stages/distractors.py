@@ -210,12 +210,21 @@ class DistractorSettings(LLMStepSettings):
 def distractor_request(item: QAItem, settings: DistractorSettings, round: int = 1) -> LLMRequest:
     words = max(1, word_length(item.answer))
     prompt = render_prompt(
-        settings.prompt_version, question=item.question, answer=item.answer, num_candidates=settings.num_candidates,
-        answer_words=words, round=round, min_words=max(1, math.ceil(words * (1 - settings.tolerance))),
+        settings.prompt_version,
+        question=item.question,
+        answer=item.answer,
+        num_candidates=settings.num_candidates,
+        answer_words=words,
+        round=round,
+        min_words=max(1, math.ceil(words * (1 - settings.tolerance))),
         max_words=math.floor(words * (1 + settings.tolerance)),
     )
-    return LLMRequest([user_message(prompt)], prompt_version=settings.prompt_version, stage="distractors",
-                      response_model=DistractorCandidates)
+    return LLMRequest(
+        [user_message(prompt)],
+        prompt_version=settings.prompt_version,
+        stage="distractors",
+        response_model=DistractorCandidates,
+    )
 
 
 @register_stage
@@ -232,9 +241,12 @@ class DistractorsStage(Stage):
 
     def config_slice(self, config: Any) -> dict[str, Any]:
         settings = self.settings(config)
-        return {**settings.model_dump(), "model": settings.resolved_model(config),
-                "embedder": config.dedup.embedder if settings.paraphrase_check else None,
-                "temperature": config.llm.temperature}
+        return {
+            **settings.model_dump(),
+            "model": settings.resolved_model(config),
+            "embedder": config.dedup.embedder if settings.paraphrase_check else None,
+            "temperature": config.llm.temperature,
+        }
 
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
         settings = self.settings(ctx.config)
@@ -264,8 +276,13 @@ class DistractorsStage(Stage):
                     continue
                 errors.pop(item.qa_id, None)
                 pools[item.qa_id] += result.parsed.distractors
-                choice = choose_distractors(item.answer, pools[item.qa_id], tolerance=settings.tolerance,
-                                            embed_fn=embed, max_similarity=settings.max_similarity)
+                choice = choose_distractors(
+                    item.answer,
+                    pools[item.qa_id],
+                    tolerance=settings.tolerance,
+                    embed_fn=embed,
+                    max_similarity=settings.max_similarity,
+                )
                 if not choice.balanced:
                     still.append(item)
             pending = still
@@ -273,28 +290,50 @@ class DistractorsStage(Stage):
         dropped: list[Dropped] = []
         provenance = {"model": model, "prompt_version": settings.prompt_version}
         for item in items:
-            choice = choose_distractors(item.answer, pools[item.qa_id], tolerance=settings.tolerance,
-                                        embed_fn=embed, max_similarity=settings.max_similarity)
+            choice = choose_distractors(
+                item.answer,
+                pools[item.qa_id],
+                tolerance=settings.tolerance,
+                embed_fn=embed,
+                max_similarity=settings.max_similarity,
+            )
             if len(choice.distractors) < 3:
                 error = errors.get(item.qa_id)
-                dropped.append(Dropped(
-                    stage=self.name, kind="failed", qa_id=item.qa_id, group_id=item.group_id,
-                    criterion="llm_error" if error else "too_few_distractors",
-                    reason=error or f"{len(choice.distractors)} usable distractor(s) after {rounds[item.qa_id]} round(s)",
-                ))
+                dropped.append(
+                    Dropped(
+                        stage=self.name,
+                        kind="failed",
+                        qa_id=item.qa_id,
+                        group_id=item.group_id,
+                        criterion="llm_error" if error else "too_few_distractors",
+                        reason=error
+                        or f"{len(choice.distractors)} usable distractor(s) after {rounds[item.qa_id]} round(s)",
+                    )
+                )
                 continue
-            options, letter = assemble_options(item.answer, choice.distractors, seed=settings.split_seed,
-                                               item_id=item.qa_id)
+            options, letter = assemble_options(
+                item.answer, choice.distractors, seed=settings.split_seed, item_id=item.qa_id
+            )
             if not choice.balanced:
                 ctx.usage.count("mc_length_unbalanced")
-            done.append(item.model_copy(update={
-                "options": options, "correct_answer": letter,
-                "distractors": {"texts": list(choice.distractors), "gaps": list(choice.gaps),
-                                "max_gap": choice.max_gap, "length_balanced": choice.balanced,
-                                "tolerance": settings.tolerance, "rounds": rounds[item.qa_id],
-                                "rejected": [list(row) for row in choice.rejected]},
-                "provenance": {**item.provenance, self.name: provenance},
-            }))
+            done.append(
+                item.model_copy(
+                    update={
+                        "options": options,
+                        "correct_answer": letter,
+                        "distractors": {
+                            "texts": list(choice.distractors),
+                            "gaps": list(choice.gaps),
+                            "max_gap": choice.max_gap,
+                            "length_balanced": choice.balanced,
+                            "tolerance": settings.tolerance,
+                            "rounds": rounds[item.qa_id],
+                            "rejected": [list(row) for row in choice.rejected],
+                        },
+                        "provenance": {**item.provenance, self.name: provenance},
+                    }
+                )
+            )
         ctx.usage.count("test_items", len(done))
         for row in dropped:
             ctx.usage.count(f"distractors_{row.kind}:{row.criterion}")

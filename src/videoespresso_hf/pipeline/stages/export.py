@@ -40,7 +40,14 @@ from videoespresso_hf.pipeline.stages.base import DatasetStage, StageContext, re
 from videoespresso_hf.pipeline.stages.llm_calls import stage_settings
 from videoespresso_hf.pipeline.stages.qa_items import PART2_STAGES, QAItem, dropped_of, items_of
 
-__all__ = ["BOX_CONVENTION", "ExportSettings", "ExportStage", "export_generated", "item_to_row", "part2_report"]
+__all__ = [
+    "BOX_CONVENTION",
+    "ExportSettings",
+    "ExportStage",
+    "export_generated",
+    "item_to_row",
+    "part2_report",
+]
 
 BOX_CONVENTION = (
     "pixel [x1, y1, x2, y2] (top-left, bottom-right) on the full-resolution decoded core frame the object "
@@ -88,7 +95,9 @@ def item_to_row(
             images = [str(path.resolve()) for path in candidates]
     dropped_boxes = [
         {"label": obj["label"], "frame_index": obj["frame_index"], **check}
-        for obj in item.key_objects for check in obj.get("checks", []) if not check["kept"]
+        for obj in item.key_objects
+        for check in obj.get("checks", [])
+        if not check["kept"]
     ]
     metadata = {
         "generator": "videoespresso_hf build",
@@ -106,8 +115,11 @@ def item_to_row(
         "core_timestamps": [frame["timestamp"] for frame in item.core_frames],
         "core_caption_ids": [frame["caption_id"] for frame in item.core_frames],
         "temporal_grounding": [
-            {"chosen_caption": frame["chosen_caption"], "frame_index": frame["frame_index"],
-             "similarity": frame["similarity"]}
+            {
+                "chosen_caption": frame["chosen_caption"],
+                "frame_index": frame["frame_index"],
+                "similarity": frame["similarity"],
+            }
             for frame in item.core_frames
         ],
         "key_object_frames": {obj["label"]: obj["frame_index"] for obj in item.key_objects},
@@ -116,8 +128,11 @@ def item_to_row(
         "grounding_models": {k: v for k, v in item.provenance.get("grounding", {}).items()},
         "caption_model": record.sampling.get("caption_model"),
         "sampling": record.sampling,
-        "prompt_versions": {stage: info["prompt_version"] for stage, info in item.provenance.items()
-                            if "prompt_version" in info},
+        "prompt_versions": {
+            stage: info["prompt_version"]
+            for stage, info in item.provenance.items()
+            if "prompt_version" in info
+        },
         "filter": item.verdict,
         "boxes_kept": sum(len(obj["boxes"]) for obj in item.key_objects),
         "boxes_dropped": dropped_boxes,
@@ -137,10 +152,19 @@ def item_to_row(
         task_group=task_group(item.task),
         evidence=item.evidence,
         evidence_raw=item.evidence_raw,
-        key_objects=[{"label": obj["label"], "boxes": obj["boxes"], "box_status": obj["box_status"]}
-                     for obj in item.key_objects],
-        core_frames=[{"path": frame["path"], "caption": frame["caption"], "frame_index": frame["frame_index"],
-                      "timestamp": frame["timestamp"]} for frame in item.core_frames],
+        key_objects=[
+            {"label": obj["label"], "boxes": obj["boxes"], "box_status": obj["box_status"]}
+            for obj in item.key_objects
+        ],
+        core_frames=[
+            {
+                "path": frame["path"],
+                "caption": frame["caption"],
+                "frame_index": frame["frame_index"],
+                "timestamp": frame["timestamp"],
+            }
+            for frame in item.core_frames
+        ],
         images=images,
         source=settings.source or Path(record.path).parent.name,
         video=str(Path(record.path).resolve()),
@@ -167,18 +191,29 @@ def part2_report(records: Sequence[VideoRecord]) -> dict[str, Any]:
     test = [item for item in final if item.split == "test"]
     gaps = [item.distractors["max_gap"] for item in test if item.distractors]
     return {
-        "qa": {"generated": generated, "kept_by_filter": kept, "rejected": dict(sorted(rejected.items())),
-               "failed": dict(sorted(failed.items())), "exported": len(final)},
+        "qa": {
+            "generated": generated,
+            "kept_by_filter": kept,
+            "rejected": dict(sorted(rejected.items())),
+            "failed": dict(sorted(failed.items())),
+            "exported": len(final),
+        },
         "boxes": {
-            "candidates": len(checks), "kept": sum(1 for c in checks if c["kept"]),
-            "dropped": sum(1 for c in checks if not c["kept"]), "dropped_by_reason": dict(dropped_reasons),
+            "candidates": len(checks),
+            "kept": sum(1 for c in checks if c["kept"]),
+            "dropped": sum(1 for c in checks if not c["kept"]),
+            "dropped_by_reason": dict(dropped_reasons),
             "key_objects": sum(len(item.key_objects) for item in final),
-            "key_objects_without_box": sum(1 for item in final for obj in item.key_objects if not obj["boxes"]),
+            "key_objects_without_box": sum(
+                1 for item in final for obj in item.key_objects if not obj["boxes"]
+            ),
         },
         "multiple_choice": {
             "items": len(test),
             "correct_letter_counts": dict(sorted(Counter(item.correct_answer for item in test).items())),
-            "length_balanced": sum(1 for item in test if item.distractors and item.distractors["length_balanced"]),
+            "length_balanced": sum(
+                1 for item in test if item.distractors and item.distractors["length_balanced"]
+            ),
             "mean_max_length_gap": round(sum(gaps) / len(gaps), 4) if gaps else None,
             "max_length_gap": max(gaps, default=None),
         },
@@ -203,10 +238,13 @@ def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
     from videoespresso_hf.data.schema import features
 
     header = {
-        "configs": [{
-            "config_name": "generated", "default": True,
-            "data_files": [{"split": split, "path": f"{split}.jsonl"} for split in ("train", "test")],
-        }],
+        "configs": [
+            {
+                "config_name": "generated",
+                "default": True,
+                "data_files": [{"split": split, "path": f"{split}.jsonl"} for split in ("train", "test")],
+            }
+        ],
         "dataset_info": {"config_name": "generated", "features": features()._to_yaml_list()},
     }
     counts = manifest.get("counts", {})
@@ -226,8 +264,11 @@ def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def export_generated(
-    records: Sequence[VideoRecord], out_dir: str | os.PathLike[str], settings: ExportSettings | None = None,
-    *, provenance: dict[str, Any] | None = None,
+    records: Sequence[VideoRecord],
+    out_dir: str | os.PathLike[str],
+    settings: ExportSettings | None = None,
+    *,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``out_dir/generated/{train,test}.jsonl``, ``dropped.jsonl`` and ``manifest.json``.
 
@@ -249,7 +290,9 @@ def export_generated(
         for item in items_of(record, LAST_STAGE):
             rows[item.split or "train"].append(item_to_row(item, record, settings, generated_dir))
         for stage in PART2_STAGES:
-            dropped += [{"video_id": record.video_id, **row.model_dump()} for row in dropped_of(record, stage)]
+            dropped += [
+                {"video_id": record.video_id, **row.model_dump()} for row in dropped_of(record, stage)
+            ]
     files = {}
     for split, split_rows in rows.items():
         files[split] = str(generated_dir / f"{split}.jsonl")
@@ -283,12 +326,16 @@ class ExportStage(DatasetStage):
     after = LAST_STAGE
 
     def config_slice(self, config: Any) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, **stage_settings(config, self.name, ExportSettings).model_dump()}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            **stage_settings(config, self.name, ExportSettings).model_dump(),
+        }
 
     def finalize(self, records: list[VideoRecord], ctx: StageContext) -> dict[str, Any]:
         settings = stage_settings(ctx.config, self.name, ExportSettings)
-        manifest = export_generated(records, ctx.out_dir, settings,
-                                    provenance={"llm_model": ctx.config.llm.model})
+        manifest = export_generated(
+            records, ctx.out_dir, settings, provenance={"llm_model": ctx.config.llm.model}
+        )
         usage = ctx.usage
         usage.count("rows_train", manifest["counts"]["train"])
         usage.count("rows_test", manifest["counts"]["test"])
@@ -299,6 +346,10 @@ class ExportStage(DatasetStage):
         usage.count("boxes_kept", manifest["boxes"]["kept"])
         usage.count("boxes_dropped", manifest["boxes"]["dropped"])
         paths = manifest["paths"]
-        return {"dir": str(Path(paths["manifest"]).parent), "train_file": paths["train"], "test_file": paths["test"],
-                "dropped_file": paths["dropped"], "manifest_file": paths["manifest"]}
-
+        return {
+            "dir": str(Path(paths["manifest"]).parent),
+            "train_file": paths["train"],
+            "test_file": paths["test"],
+            "dropped_file": paths["dropped"],
+            "manifest_file": paths["manifest"],
+        }

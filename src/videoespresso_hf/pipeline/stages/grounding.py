@@ -144,6 +144,7 @@ class SpatialGrounder:
         clip_min_prob: a box is kept when its label is CLIP's top prompt *and* its probability is at least this.
         background_prompts: prompts that compete with the label in the CLIP check.
         clip_template: how a label becomes a CLIP prompt.
+        labels_per_pass: labels (copies of the frame) per detector forward pass; bounds memory.
         model_ids: ids recorded in provenance.
     """
 
@@ -161,6 +162,7 @@ class SpatialGrounder:
         clip_min_prob: float = 0.0,
         background_prompts: Sequence[str] = ("background", "an empty scene"),
         clip_template: str = "a photo of {}",
+        labels_per_pass: int = 8,
         model_ids: dict[str, str] | None = None,
     ) -> None:
         self.detector = detector.eval()
@@ -174,6 +176,7 @@ class SpatialGrounder:
         self.clip_min_prob = clip_min_prob
         self.background_prompts = tuple(background_prompts)
         self.clip_template = clip_template
+        self.labels_per_pass = max(1, labels_per_pass)
         self.model_ids = dict(model_ids or {})
 
     @classmethod
@@ -229,25 +232,32 @@ class SpatialGrounder:
         return next(model.parameters()).device
 
     def _detect(self, image: Image.Image, labels: list[str]) -> dict[str, list[tuple[tuple, float]]]:
-        """One batched forward pass, one (image, label) pair per label, so every box belongs to its label."""
+        """Batched forward passes, one (image, label) pair per label, so every box belongs to its label.
+
+        One prompt per label (rather than "a. b. c." in one prompt) costs more compute but needs no
+        phrase-to-label matching, which is ambiguous for overlapping labels ("car" / "red car").
+        """
         import torch
 
-        inputs = self.detector_processor(
-            images=[image] * len(labels),
-            text=[detector_prompt(label) for label in labels],
-            return_tensors="pt",
-            padding=True,
-        )
-        inputs = inputs.to(self._device(self.detector))
-        with torch.no_grad():
-            outputs = self.detector(**inputs)
-        results = self.detector_processor.post_process_grounded_object_detection(
-            outputs,
-            inputs["input_ids"],
-            threshold=self.box_threshold,
-            text_threshold=self.text_threshold,
-            target_sizes=[(image.height, image.width)] * len(labels),
-        )
+        results = []
+        for start in range(0, len(labels), self.labels_per_pass):
+            chunk = labels[start : start + self.labels_per_pass]
+            inputs = self.detector_processor(
+                images=[image] * len(chunk),
+                text=[detector_prompt(label) for label in chunk],
+                return_tensors="pt",
+                padding=True,
+            )
+            inputs = inputs.to(self._device(self.detector))
+            with torch.no_grad():
+                outputs = self.detector(**inputs)
+            results += self.detector_processor.post_process_grounded_object_detection(
+                outputs,
+                inputs["input_ids"],
+                threshold=self.box_threshold,
+                text_threshold=self.text_threshold,
+                target_sizes=[(image.height, image.width)] * len(chunk),
+            )
         candidates: dict[str, list[tuple[tuple, float]]] = {}
         for label, result in zip(labels, results, strict=True):
             scores = result["scores"].detach().cpu().float().numpy()
@@ -364,6 +374,7 @@ class GroundingSettings(BaseModel):
     def resolved_embedder(self, config: Any) -> str:
         return self.embedder or config.dedup.embedder
 
+
 @register_stage
 class GroundingStage(Stage):
     """Stage ``grounding``: temporal (embedding argmax) and spatial (GroundingDINO + CLIP) grounding."""
@@ -384,12 +395,20 @@ class GroundingStage(Stage):
 
     def _grounder(self, ctx: StageContext, settings: GroundingSettings) -> SpatialGrounder:
         key = "grounder::" + settings.model_dump_json()
-        return ctx.resource(key, lambda: SpatialGrounder.from_pretrained(
-            settings.detector, settings.clip, device=settings.device, box_threshold=settings.box_threshold,
-            text_threshold=settings.text_threshold, max_boxes_per_object=settings.max_boxes_per_object,
-            min_box_side=settings.min_box_side, clip_min_prob=settings.clip_min_prob,
-            background_prompts=settings.background_prompts,
-        ))
+        return ctx.resource(
+            key,
+            lambda: SpatialGrounder.from_pretrained(
+                settings.detector,
+                settings.clip,
+                device=settings.device,
+                box_threshold=settings.box_threshold,
+                text_threshold=settings.text_threshold,
+                max_boxes_per_object=settings.max_boxes_per_object,
+                min_box_side=settings.min_box_side,
+                clip_min_prob=settings.clip_min_prob,
+                background_prompts=settings.background_prompts,
+            ),
+        )
 
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
         settings = self.settings(ctx.config)
@@ -399,8 +418,10 @@ class GroundingStage(Stage):
         items = items_of(record, "cot_evidence")
         placed = [self._place(item, groups[item.group_id], record, embed) for item in items]
 
-        frames = sorted({obj["frame_index"] for item in placed for obj in item.key_objects}
-                        | {frame["frame_index"] for item in placed for frame in item.core_frames})
+        frames = sorted(
+            {obj["frame_index"] for item in placed for obj in item.key_objects}
+            | {frame["frame_index"] for item in placed for frame in item.core_frames}
+        )
         images = self._decode(record, frames) if frames else {}
         if settings.save_frames:
             self._save_frames(ctx, record, images)
@@ -409,7 +430,9 @@ class GroundingStage(Stage):
         models = {"embedder": embedder_id}
         if grounder is not None:
             models.update(detector=settings.detector, clip=settings.clip)
-        done = [item.model_copy(update={"provenance": {**item.provenance, self.name: models}}) for item in done]
+        done = [
+            item.model_copy(update={"provenance": {**item.provenance, self.name: models}}) for item in done
+        ]
         ctx.usage.count("qa_grounded", len(done))
         return with_items(record, self.name, done, [])
 
@@ -424,18 +447,34 @@ class GroundingStage(Stage):
         for chosen, match in zip(cot["core_captions"], matches, strict=True):
             position = match.position
             frame_index = group.frame_indices[position]
-            core.setdefault(frame_index, {
-                "position": position, "frame_index": frame_index, "timestamp": group.timestamps[position],
-                "caption": group.captions[position], "caption_id": caption_id(record.video_id, frame_index),
-                "chosen_caption": chosen, "similarity": round(match.similarity, 4),
-                "path": _frame_relpath(record.video_id, frame_index),
-            })
+            core.setdefault(
+                frame_index,
+                {
+                    "position": position,
+                    "frame_index": frame_index,
+                    "timestamp": group.timestamps[position],
+                    "caption": group.captions[position],
+                    "caption_id": caption_id(record.video_id, frame_index),
+                    "chosen_caption": chosen,
+                    "similarity": round(match.similarity, 4),
+                    "path": _frame_relpath(record.video_id, frame_index),
+                },
+            )
         objects = []
         for obj in cot["key_objects"]:
             match = matches[obj["core_caption"] - 1]
-            objects.append({"label": obj["label"], "frame_index": group.frame_indices[match.position],
-                            "boxes": [], "box_status": "empty", "checks": []})
-        return item.model_copy(update={"core_frames": [core[k] for k in sorted(core)], "key_objects": objects})
+            objects.append(
+                {
+                    "label": obj["label"],
+                    "frame_index": group.frame_indices[match.position],
+                    "boxes": [],
+                    "box_status": "empty",
+                    "checks": [],
+                }
+            )
+        return item.model_copy(
+            update={"core_frames": [core[k] for k in sorted(core)], "key_objects": objects}
+        )
 
     @staticmethod
     def _decode(record: VideoRecord, frames: list[int]) -> dict[int, np.ndarray]:
@@ -462,8 +501,9 @@ class GroundingStage(Stage):
             partial.replace(path)  # atomic: a kill never leaves a truncated JPEG behind
 
     @staticmethod
-    def _box(item: QAItem, images: dict[int, np.ndarray], grounder: SpatialGrounder | None,
-             ctx: StageContext) -> QAItem:
+    def _box(
+        item: QAItem, images: dict[int, np.ndarray], grounder: SpatialGrounder | None, ctx: StageContext
+    ) -> QAItem:
         objects = [dict(obj) for obj in item.key_objects]
         if grounder is not None:
             by_frame: dict[int, list[str]] = {}
@@ -483,12 +523,16 @@ class GroundingStage(Stage):
                 if not obj["boxes"]:
                     ctx.usage.count("key_objects_without_box")
         evidence = (item.cot or {}).get("evidence", "")
-        return item.model_copy(update={
-            "key_objects": objects, "evidence": evidence, "evidence_raw": _tag_evidence(evidence, objects),
-        })
+        return item.model_copy(
+            update={
+                "key_objects": objects,
+                "evidence": evidence,
+                "evidence_raw": _tag_evidence(evidence, objects),
+            }
+        )
+
 
 def _frame_relpath(video_id: str, frame_index: int) -> str:
     """Where a core frame JPEG lives, relative to ``OUT/generated``."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", video_id)
     return f"frames/{safe}/{frame_index}.jpg"
-

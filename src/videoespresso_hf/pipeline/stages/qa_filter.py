@@ -45,8 +45,12 @@ class QAFilterSettings(LLMStepSettings):
 def qa_filter_request(group: CaptionGroup, items: list[QAItem], settings: QAFilterSettings) -> LLMRequest:
     pairs = [{"question": item.question, "answer": item.answer, "task": item.task} for item in items]
     prompt = render_prompt(settings.prompt_version, captions=group.captions, pairs=pairs)
-    return LLMRequest([user_message(prompt)], prompt_version=settings.prompt_version, stage=NAME,
-                      response_model=QAFilterVerdicts)
+    return LLMRequest(
+        [user_message(prompt)],
+        prompt_version=settings.prompt_version,
+        stage=NAME,
+        response_model=QAFilterVerdicts,
+    )
 
 
 def _by_group(record: VideoRecord, items: list[QAItem]) -> list[tuple[CaptionGroup, list[QAItem]]]:
@@ -69,8 +73,11 @@ class QAFilterStage(Stage):
 
     def config_slice(self, config: Any) -> dict[str, Any]:
         settings = self.settings(config)
-        return {**settings.model_dump(), "model": settings.resolved_model(config),
-                "temperature": config.llm.temperature}
+        return {
+            **settings.model_dump(),
+            "model": settings.resolved_model(config),
+            "temperature": config.llm.temperature,
+        }
 
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
         settings = self.settings(ctx.config)
@@ -80,14 +87,25 @@ class QAFilterStage(Stage):
             return with_items(record, NAME, items, [], filter_enabled=False)
         model = settings.resolved_model(ctx)
         batches = _by_group(record, items)
-        results = answer_all(ctx, model, [qa_filter_request(group, members, settings) for group, members in batches])
+        results = answer_all(
+            ctx, model, [qa_filter_request(group, members, settings) for group, members in batches]
+        )
         kept: list[QAItem] = []
         dropped: list[Dropped] = []
         provenance = {"model": model, "prompt_version": settings.prompt_version}
         for (group, members), result in zip(batches, results, strict=True):
             if result.error is not None:
-                dropped += [Dropped(stage=NAME, kind="failed", qa_id=item.qa_id, group_id=group.group_id,
-                                    criterion="llm_error", reason=result.error) for item in members]
+                dropped += [
+                    Dropped(
+                        stage=NAME,
+                        kind="failed",
+                        qa_id=item.qa_id,
+                        group_id=group.group_id,
+                        criterion="llm_error",
+                        reason=result.error,
+                    )
+                    for item in members
+                ]
                 continue
             verdicts = {}
             for verdict in result.parsed.verdicts:
@@ -95,16 +113,40 @@ class QAFilterStage(Stage):
             for number, item in enumerate(members, start=1):
                 verdict = verdicts.get(number)
                 if verdict is None:
-                    dropped.append(Dropped(stage=NAME, kind="failed", qa_id=item.qa_id, group_id=group.group_id,
-                                           criterion="missing_verdict", reason=f"no verdict for pair {number}"))
+                    dropped.append(
+                        Dropped(
+                            stage=NAME,
+                            kind="failed",
+                            qa_id=item.qa_id,
+                            group_id=group.group_id,
+                            criterion="missing_verdict",
+                            reason=f"no verdict for pair {number}",
+                        )
+                    )
                 elif not verdict.keep:
-                    dropped.append(Dropped(stage=NAME, kind="rejected", qa_id=item.qa_id, group_id=group.group_id,
-                                           criterion=verdict.criterion, reason=verdict.reason.strip()))
+                    dropped.append(
+                        Dropped(
+                            stage=NAME,
+                            kind="rejected",
+                            qa_id=item.qa_id,
+                            group_id=group.group_id,
+                            criterion=verdict.criterion,
+                            reason=verdict.reason.strip(),
+                        )
+                    )
                 else:
-                    kept.append(item.model_copy(update={
-                        "verdict": {"keep": True, "criterion": "none", "reason": verdict.reason.strip()},
-                        "provenance": {**item.provenance, NAME: provenance},
-                    }))
+                    kept.append(
+                        item.model_copy(
+                            update={
+                                "verdict": {
+                                    "keep": True,
+                                    "criterion": "none",
+                                    "reason": verdict.reason.strip(),
+                                },
+                                "provenance": {**item.provenance, NAME: provenance},
+                            }
+                        )
+                    )
         ctx.usage.count("qa_kept", len(kept))
         for row in dropped:
             ctx.usage.count(f"qa_{row.kind}:{row.criterion}")

@@ -47,11 +47,14 @@ class QAGenerationSettings(LLMStepSettings):
 def qa_generation_request(group: CaptionGroup, settings: QAGenerationSettings) -> LLMRequest:
     """The structured-output request for one caption group."""
     prompt = render_prompt(
-        settings.prompt_version, captions=group.captions, num_pairs=settings.pairs_per_group,
+        settings.prompt_version,
+        captions=group.captions,
+        num_pairs=settings.pairs_per_group,
         tasks=list(LEADERBOARD_TASKS),
     )
-    return LLMRequest([user_message(prompt)], prompt_version=settings.prompt_version, stage=NAME,
-                      response_model=QAPairs)
+    return LLMRequest(
+        [user_message(prompt)], prompt_version=settings.prompt_version, stage=NAME, response_model=QAPairs
+    )
 
 
 @register_stage
@@ -66,8 +69,11 @@ class QAGenerationStage(Stage):
 
     def config_slice(self, config: Any) -> dict[str, Any]:
         settings = self.settings(config)
-        return {**settings.model_dump(), "model": settings.resolved_model(config),
-                "temperature": config.llm.temperature}
+        return {
+            **settings.model_dump(),
+            "model": settings.resolved_model(config),
+            "temperature": config.llm.temperature,
+        }
 
     def _groups(self, record: VideoRecord, settings: QAGenerationSettings) -> list[CaptionGroup]:
         return [group for group in record.groups if len(group.captions) >= settings.min_group_size]
@@ -77,32 +83,57 @@ class QAGenerationStage(Stage):
         model = settings.resolved_model(ctx)
         groups = self._groups(record, settings)
         dropped = [
-            Dropped(stage=NAME, kind="rejected", group_id=group.group_id, criterion="group_too_small",
-                    reason=f"{len(group.captions)} caption(s) < min_group_size {settings.min_group_size}")
-            for group in record.groups if len(group.captions) < settings.min_group_size
+            Dropped(
+                stage=NAME,
+                kind="rejected",
+                group_id=group.group_id,
+                criterion="group_too_small",
+                reason=f"{len(group.captions)} caption(s) < min_group_size {settings.min_group_size}",
+            )
+            for group in record.groups
+            if len(group.captions) < settings.min_group_size
         ]
         results = answer_all(ctx, model, [qa_generation_request(group, settings) for group in groups])
         items: list[QAItem] = []
         provenance = {NAME: {"model": model, "prompt_version": settings.prompt_version}}
         for group, result in zip(groups, results, strict=True):
             if result.error is not None:
-                dropped.append(Dropped(stage=NAME, kind="failed", group_id=group.group_id, criterion="llm_error",
-                                       reason=result.error))
+                dropped.append(
+                    Dropped(
+                        stage=NAME,
+                        kind="failed",
+                        group_id=group.group_id,
+                        criterion="llm_error",
+                        reason=result.error,
+                    )
+                )
                 continue
             for k, pair in enumerate(result.parsed.pairs):
                 qa_id = f"{group.group_id}-q{k:02d}"
                 out_of_range = [n for n in pair.caption_numbers if n > len(group.captions)]
                 if out_of_range:
-                    dropped.append(Dropped(
-                        stage=NAME, kind="failed", qa_id=qa_id, group_id=group.group_id,
-                        criterion="invalid_caption_reference",
-                        reason=f"caption numbers {out_of_range} beyond the group's {len(group.captions)} captions",
-                    ))
+                    dropped.append(
+                        Dropped(
+                            stage=NAME,
+                            kind="failed",
+                            qa_id=qa_id,
+                            group_id=group.group_id,
+                            criterion="invalid_caption_reference",
+                            reason=f"caption numbers {out_of_range} beyond the group's {len(group.captions)} captions",
+                        )
+                    )
                     continue
-                items.append(QAItem(
-                    qa_id=qa_id, group_id=group.group_id, question=pair.question, answer=pair.answer,
-                    task=pair.task, caption_numbers=sorted(set(pair.caption_numbers)), provenance=provenance,
-                ))
+                items.append(
+                    QAItem(
+                        qa_id=qa_id,
+                        group_id=group.group_id,
+                        question=pair.question,
+                        answer=pair.answer,
+                        task=pair.task,
+                        caption_numbers=sorted(set(pair.caption_numbers)),
+                        provenance=provenance,
+                    )
+                )
         ctx.usage.count("qa_generated", len(items))
         for row in dropped:
             ctx.usage.count(f"qa_generation_{row.kind}:{row.criterion}")
