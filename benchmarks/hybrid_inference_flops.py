@@ -216,7 +216,7 @@ def main() -> None:
 
     def table(title: str, rows: list[tuple[str, float]], base16: float, base128: float) -> None:
         print(f"\n{title}")
-        print(f"  {'':58s} {'TFLOPs':>9s} {'vs 16 fr':>9s} {'vs 128 fr':>9s}")
+        print(f"  {'':68s} {'TFLOPs':>9s} {'vs 16 fr':>9s} {'vs 128 fr':>9s}")
         for name, value in rows:
             print(f"  {name:68s} {value / tera:9.2f} {value / base16:9.1%} {value / base128:9.2%}")
 

@@ -31,6 +31,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool)
     parser.add_argument(
         "--candidate-fps", type=float, default=None, help="candidate sampling rate (default 1)"
     )
+    parser.add_argument(
+        "--embedding-model",
+        default=None,
+        help="embedding strategy: sentence-transformers id or path (default all-MiniLM-L6-v2)",
+    )
     if with_reasoner:
         parser.add_argument(
             "--reasoner", default=DEFAULT_REASONER, help=f"reasoner path or Hub id ({DEFAULT_REASONER})"
@@ -85,6 +90,20 @@ def _check(args: argparse.Namespace) -> str:
     return strategy
 
 
+def _embedder(args: argparse.Namespace, strategy: str):
+    """The embedding strategy's text embedder, loaded here so that a bad path is a one-line error."""
+    if strategy != "embedding":
+        return None
+    from videoespresso_hf.models.strategies import DEFAULT_EMBEDDER, SentenceEmbedder
+
+    name = args.embedding_model or DEFAULT_EMBEDDER
+    try:
+        return SentenceEmbedder(name)
+    except (OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"cannot load the embedding model {name}: {first_line}") from error
+
+
 def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
     """Build the :class:`HybridVideoQA` the arguments describe (one-line errors for bad checkpoints)."""
     from videoespresso_hf.models.hybrid import HybridVideoQA
@@ -97,6 +116,7 @@ def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
         "trust_remote_code": args.trust_remote_code,
         "max_frames": args.max_frames,
         "candidate_fps": args.candidate_fps,
+        "embedder": _embedder(args, strategy),
     }
     try:
         return HybridVideoQA.from_pretrained(reasoner, args.selector, **kwargs)

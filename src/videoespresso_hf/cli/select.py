@@ -54,7 +54,7 @@ def _selector_only(args: argparse.Namespace, strategy: str):
     ensure_registered()
     from transformers import AutoModel, AutoProcessor
 
-    from videoespresso_hf.cli.answer import _dtype
+    from videoespresso_hf.cli.answer import _dtype, _embedder
 
     load = {
         "dtype": _dtype(args.dtype),
@@ -76,4 +76,5 @@ def _selector_only(args: argparse.Namespace, strategy: str):
         strategy=strategy,
         max_frames=args.max_frames,
         candidate_fps=args.candidate_fps,
+        embedder=_embedder(args, strategy),
     )
