@@ -299,3 +299,19 @@ def test_bad_references_and_missing_verdicts_are_recorded_not_dropped_silently(
     }
     assert [item["qa_id"] for item in filtered["items"]] == ["vid-g0000-q02", "vid-g0001-q02"]
     assert ctx.usage.counters["qa_failed:missing_verdict"] == 2
+
+
+def test_dry_run_estimate_costs_nothing_and_counts_only_uncached_requests(
+    server, record, tmp_path, tiny_models
+):
+    ctx = make_ctx(server, tmp_path, tiny_models)
+    estimate = QAGenerationStage().estimate(record, ctx)
+    assert server.count(CHAT) == 0
+    assert (
+        estimate.counters["estimated_requests"] == 2 and estimate.cost_usd > 0 and estimate.prompt_tokens > 0
+    )
+    QAGenerationStage().run(record, ctx)
+    again = QAGenerationStage().estimate(record, ctx)
+    assert again.counters["estimated_requests"] == 0 and again.cached_calls == 2 and again.cost_usd == 0
+    batch = make_ctx(server, tmp_path / "b", tiny_models, llm_batch={"enabled": True})
+    assert QAGenerationStage().estimate(record, batch).cost_usd == pytest.approx(estimate.cost_usd / 2)
