@@ -58,6 +58,14 @@ def test_build_groups_known_shots_records_broken_videos_and_resumes_for_free(
     assert [stats.reused for stats in again.stages] == [2, 2, 2, 2]
     assert [stats.executed for stats in again.stages] == [0, 0, 0, 0]
     assert read_groups(out) == {name: expected_groups(name) for name in VIDEOS}
+    assert again.stages[0].skipped_failed == 3 and len(again.failed) == 3  # bad inputs are not retried...
+    retried = run_build(
+        broken_videos.values(), out, config, until="groups", retry_failed=True, workers=1, progress=False
+    )
+    assert retried.stages[0].executed == 3 and len(retried.failed) == 3  # ...unless asked
+    with sqlite3.connect(out / "state.sqlite") as db:
+        assert db.execute("SELECT MAX(attempts) FROM stage_results WHERE status='failed'").fetchone()[0] == 2
+        assert [row[0] for row in db.execute("SELECT status FROM runs")] == ["finished"] * 3
 
     # A new tau recomputes dedup and groups only: the captions (the paid part) are reused.
     stricter = make_config(dedup={"tau": 0.995}, groups={"size": 3})

@@ -27,7 +27,7 @@ How to add a stage
 3. In ``run``, read what earlier stages produced (``record.groups``, ``record.artifacts[...]``) and return
    ``record.model_copy(update=...)`` with your output under ``record.artifacts[<name>]`` (JSON-serialisable,
    e.g. a list of ``model_dump()``s). Never mutate the input record.
-4. Use ``ctx.llm_client(stage=<name>)`` for LLM calls (cached in ``OUT/llm_cache.sqlite``, budgeted, retried);
+4. Use ``ctx.llm_client(model=...)`` for LLM calls (pass ``stage=<name>`` on each request) (cached in ``OUT/llm_cache.sqlite``, budgeted, retried);
    add paid/cached calls, tokens and cost with ``ctx.usage.add_llm_results(results)`` and any counts you want
    in the summary with ``ctx.usage.count("qa_items", n)``. Heavy objects: ``ctx.resource(key, factory)``.
 5. Raise :class:`~videoespresso_hf.pipeline.stages.base.StageError` when the input is unusable (recorded as a

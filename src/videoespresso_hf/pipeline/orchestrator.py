@@ -99,19 +99,26 @@ class BuildSummary:
             f"videoespresso build: {self.videos} videos, {self.videos_ok} ok, {len(self.failed)} failed, "
             f"{len(self.pending)} to retry; {self.seconds:.1f} s; out: {self.out_dir}"
         ]
+        width = max([10, *(len(stats.name) for stats in self.stages)])
         header = (
-            f"{'stage':<10} {'ran':>5} {'reused':>6} {'failed':>6} {'error':>5} {'wall s':>7} "
+            f"{'stage':<{width}} {'ran':>5} {'reused':>6} {'failed':>6} {'error':>5} {'wall s':>7} "
             f"{'paid calls':>10} {'cached':>6} {'prompt tok':>10} {'compl tok':>9} {'cost $':>9} {'total $':>9}"
         )
         lines += [header, "-" * len(header)]
+        counters = []
         for stats in self.stages:
             usage, total = stats.usage, stats.total_usage
             lines.append(
-                f"{stats.name:<10} {stats.executed:>5} {stats.reused:>6} {stats.failed + stats.skipped_failed:>6} "
-                f"{stats.errors:>5} {stats.wall_s:>7.1f} {usage.llm_calls:>10} {usage.cached_calls:>6} "
-                f"{usage.prompt_tokens:>10} {usage.completion_tokens:>9} {usage.cost_usd:>9.4f} "
-                f"{total.cost_usd:>9.4f}"
+                f"{stats.name:<{width}} {stats.executed:>5} {stats.reused:>6} "
+                f"{stats.failed + stats.skipped_failed:>6} {stats.errors:>5} {stats.wall_s:>7.1f} "
+                f"{usage.llm_calls:>10} {usage.cached_calls:>6} {usage.prompt_tokens:>10} "
+                f"{usage.completion_tokens:>9} {usage.cost_usd:>9.4f} {total.cost_usd:>9.4f}"
             )
+            shown = {key: value for key, value in usage.counters.items() if key != "http_attempts"}
+            if shown:
+                counters.append(f"  {stats.name}: " + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))
+        if counters:
+            lines += ["this run's counts:", *counters]
         frames = f"frames: {self.frames_sampled} sampled"
         if self.frames_kept is not None and self.frames_sampled:
             saved = 1 - self.frames_kept / self.frames_sampled
@@ -210,6 +217,7 @@ def run_build(
     ctx = StageContext(config=config, out_dir=out, dry_run=dry_run)
     own_runner = isinstance(runner, str)
     active_runner: Runner | None = None
+    completed = False
     try:
         # ---- register inputs (deduplicated by content)
         identities = {}
@@ -301,12 +309,16 @@ def run_build(
                     if isinstance(value, str) and key.endswith(("path", "file", "dir")):
                         summary.outputs[f"{stage.name}.{key}"] = value
             _write_outputs(state, per_video, fingerprints, out, summary, set(identities))
+        completed = True
     finally:
         if own_runner and active_runner is not None:
             active_runner.close()
         summary.seconds = time.perf_counter() - started
         (out / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2, default=str) + "\n")
-        status = "stopped" if summary.stopped else ("dry_run" if dry_run else "finished")
+        if not completed:
+            status = "interrupted"  # an exception or Ctrl-C: committed results stay, a re-run resumes
+        else:
+            status = "stopped" if summary.stopped else ("dry_run" if dry_run else "finished")
         state.finish_run(run_id, status, summary.to_dict())
         state.close()
     return summary
