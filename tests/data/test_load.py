@@ -85,6 +85,13 @@ def test_train_video_from_split_archive_with_fps(train_video_release, tmp_path, 
     assert all(row["core_frames"][0]["caption"].startswith("cap ") for row in rows)
 
 
+def test_worker_processes_write_the_same_rows(train_video_release, tmp_path, capsys):
+    for workers in ("1", "2"):
+        _prepare(capsys, "--config", "train_video", "--data-dir", str(train_video_release),
+                 "--out", str(tmp_path / f"hub{workers}"), "--workers", workers)  # fmt: skip
+    assert list(_load(tmp_path / "hub1", "train_video", "train")) == list(_load(tmp_path / "hub2", "train_video", "train"))
+
+
 def test_train_multi_image_from_byte_split_parts(multi_image_release, tmp_path, capsys):
     out = tmp_path / "hub"
     _prepare(capsys, "--config", "train_multi_image", "--data-dir", str(multi_image_release), "--out", str(out),
@@ -165,3 +172,15 @@ def test_malformed_annotations_give_one_line_errors(bench_release, tmp_path, cap
     code = main(["data", "prepare", "--quiet", "--config", "train_video", "--data-dir", str(tmp_path),
                  "--out", str(tmp_path / "o")])  # fmt: skip
     assert code == 2 and "no annotation file" in capsys.readouterr().err
+
+
+def test_builder_stops_on_missing_videos_and_reads_generated(bench_release, generated_release, tmp_path):
+    from videoespresso_hf.data.sources import MissingMediaError
+
+    (bench_release / "all_video.zip").unlink()
+    with pytest.raises(MissingMediaError, match="3 of 3 rows"):
+        load_videoespresso("bench", bench_release, split="test", cache_dir=tmp_path / "cache")
+    kept = load_videoespresso("bench", bench_release, split="test", cache_dir=tmp_path / "cache2", missing_videos="keep")
+    assert len(kept) == 3 and kept.cast_column("video", datasets.Video(decode=False))[0]["video"] is None
+    generated = load_videoespresso("generated", generated_release, cache_dir=tmp_path / "cache3")
+    assert set(generated) == {"train", "test"} and generated["test"][0]["id"] == "gen-0003"

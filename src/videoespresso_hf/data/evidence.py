@@ -50,6 +50,18 @@ Box = tuple[float, float, float, float]
 BOX_STATUSES = ("ok", "empty", "malformed")
 
 _TOKEN = re.compile(r"<obj_start>|<obj_end>|<box_start>|<box_end>")
+_NO_TAG = r"(?:(?!<(?:obj|box)_(?:start|end)>).)*"  # text that contains no tag
+# A well-formed object, a well-formed box, or a lone tag (unclosed or stray).
+_PIECE = re.compile(
+    rf"<obj_start>({_NO_TAG})<obj_end>|<box_start>({_NO_TAG})<box_end>|(<(?:obj|box)_(?:start|end)>)", re.DOTALL
+)
+_NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
+_SIMPLE_BOX = re.compile(rf"\[{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\]")
+_BOX_NO_GROUPS = r"\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*\]"
+_SIMPLE_BOX_LIST = re.compile(rf"\[\s*{_BOX_NO_GROUPS}(?:\s*,\s*{_BOX_NO_GROUPS})*\s*\]")
+# Fast path: an object with its box tags, none of them containing "<".
+_WELL_FORMED_OBJECT = re.compile(r"<obj_start>([^<]*)<obj_end>((?:\s*<box_start>[^<]*<box_end>)*)")
+_BOX_TAG = re.compile(r"<box_start>([^<]*)<box_end>")
 _SPACES_BEFORE_PUNCT = re.compile(r"[ \t]+([,.;:!?)])")
 _MULTI_SPACE = re.compile(r"[ \t]{2,}")
 
@@ -103,6 +115,11 @@ def parse_boxes(content: str) -> tuple[tuple[Box, ...], str]:
     content = content.strip()
     if content in ("", "[]", "[[]]"):
         return (), "empty"
+    simple = _SIMPLE_BOX.fullmatch(content)
+    if simple:  # the common cases, without a JSON round trip
+        return (tuple(map(float, simple.groups())),), "ok"  # type: ignore[return-value]
+    if _SIMPLE_BOX_LIST.fullmatch(content):
+        return tuple(tuple(map(float, box)) for box in _SIMPLE_BOX.findall(content)), "ok"  # type: ignore[misc]
     try:
         value = json.loads(content)
     except ValueError:
@@ -134,24 +151,20 @@ def _combine_status(statuses: Sequence[str], boxes: Sequence[Box]) -> str:
 def _tokenize(raw: str) -> list[tuple[str, str]]:
     """``(kind, text)`` pieces: ``text``, ``obj`` (label), ``box`` (box content) or ``stray`` (a lone tag)."""
     pieces: list[tuple[str, str]] = []
-    pos = 0
-    while True:
-        match = _TOKEN.search(raw, pos)
-        if match is None:
-            break
-        if match.start() > pos:
-            pieces.append(("text", raw[pos : match.start()]))
-        token = match.group()
-        closing = {OBJ_START: OBJ_END, BOX_START: BOX_END}.get(token)
-        following = _TOKEN.search(raw, match.end())
-        if closing is not None and following is not None and following.group() == closing:
-            pieces.append(("obj" if token == OBJ_START else "box", raw[match.end() : following.start()]))
-            pos = following.end()
+    position = 0
+    for match in _PIECE.finditer(raw):
+        if match.start() > position:
+            pieces.append(("text", raw[position : match.start()]))
+        label, box, stray = match.groups()
+        if label is not None:
+            pieces.append(("obj", label))
+        elif box is not None:
+            pieces.append(("box", box))
         else:
-            pieces.append(("stray", token))
-            pos = match.end()
-    if pos < len(raw):
-        pieces.append(("text", raw[pos:]))
+            pieces.append(("stray", stray))
+        position = match.end()
+    if position < len(raw):
+        pieces.append(("text", raw[position:]))
     return pieces
 
 
@@ -167,6 +180,45 @@ def parse_evidence(raw: str | None) -> ParsedEvidence:
     unclosed tags are dropped from the text and mark the object they belong to as ``"malformed"``.
     """
     raw = raw or ""
+    if "<" not in raw:
+        return ParsedEvidence(raw=raw, text=raw.strip(), key_objects=(), segments=(raw,) if raw else ())
+    return _parse_well_formed(raw) or _parse_any(raw)
+
+
+def _parse_well_formed(raw: str) -> ParsedEvidence | None:
+    """The usual case in one regex pass; ``None`` when a stray/unclosed tag needs the general parser."""
+    segments: list[str | KeyObject] = []
+    text_parts: list[str] = []
+    position = 0
+    for match in _WELL_FORMED_OBJECT.finditer(raw):
+        between = raw[position : match.start()]
+        if "<" in between and _TOKEN.search(between):
+            return None
+        if between:
+            segments.append(between)
+            text_parts.append(between)
+        label = match.group(1).strip()
+        boxes: list[Box] = []
+        statuses = []
+        for content in _BOX_TAG.findall(match.group(2)):
+            found, status = parse_boxes(content)
+            boxes.extend(found)
+            statuses.append(status)
+        segments.append(KeyObject(label, tuple(boxes), _combine_status(statuses, boxes)))
+        text_parts.append(label)
+        position = match.end()
+    rest = raw[position:]
+    if "<" in rest and _TOKEN.search(rest):
+        return None
+    if rest:
+        segments.append(rest)
+        text_parts.append(rest)
+    key_objects = tuple(seg for seg in segments if isinstance(seg, KeyObject))
+    # Whitespace before a box tag was consumed with it, so no gap needs tidying here.
+    return ParsedEvidence(raw=raw, text="".join(text_parts).strip(), key_objects=key_objects, segments=tuple(segments))
+
+
+def _parse_any(raw: str) -> ParsedEvidence:
     segments: list[str | KeyObject] = []
     current: dict | None = None  # the object being assembled: label, boxes, statuses
 

@@ -20,13 +20,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from videoespresso_hf.data.schema import CONFIG_NAMES, SCHEMA_VERSION, arrow_schema, encode_row
-from videoespresso_hf.data.sources import CONFIG_SPECS, DataError, ReleaseReader, SourceOptions
+from videoespresso_hf.data.sources import (
+    CONFIG_SPECS,
+    DataError,
+    ReleaseReader,
+    SourceOptions,
+    convert_records,
+)
 
 __all__ = [
     "MANIFEST_NAME",
@@ -46,8 +52,6 @@ class _ShardWriter:
     """Parquet shards ``{split}-NNNNN-of-MMMMM.parquet``, rolled over by size, named when closed."""
 
     def __init__(self, folder: Path, split: str, max_shard_bytes: int):
-        import pyarrow as pa  # noqa: F401 - imported for the writer below
-
         self.folder, self.split, self.max_shard_bytes = folder, split, max_shard_bytes
         self.schema = arrow_schema()
         self.paths: list[Path] = []
@@ -56,13 +60,11 @@ class _ShardWriter:
         self.rows = 0
         self.arrow_bytes = 0
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        import pyarrow as pa
+    def write(self, table) -> None:
         import pyarrow.parquet as pq
 
-        if not rows:
+        if not table.num_rows:
             return
-        table = pa.Table.from_pylist(rows, schema=self.schema)
         if self._writer is not None and self._bytes >= self.max_shard_bytes:
             self._writer.close()
             self._writer = None
@@ -73,7 +75,7 @@ class _ShardWriter:
         self._writer.write_table(table, row_group_size=1_000)
         self._bytes += table.nbytes
         self.arrow_bytes += table.nbytes
-        self.rows += len(rows)
+        self.rows += table.num_rows
 
     def close(self) -> list[Path]:
         import pyarrow.parquet as pq
@@ -91,20 +93,61 @@ class _ShardWriter:
         return final
 
 
-def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def _rows_to_table(rows: list[dict[str, Any]]):
+    """Schema rows → ``(Arrow table, task counts)``."""
+    import pyarrow as pa
+
+    counts = Counter(row["task"] or "(unknown)" for row in rows)
+    return pa.Table.from_pylist([encode_row(row) for row in rows], schema=arrow_schema()), counts
+
+
+def _sequential_tables(reader: ReleaseReader, split: str) -> Iterator[tuple[Any, Counter]]:
     batch: list[dict[str, Any]] = []
     media_bytes = 0
-    for row in rows:
-        encoded = encode_row(row)
-        batch.append(encoded)
-        video = encoded.get("video")
-        media_bytes += len(video["bytes"]) if video and video.get("bytes") else 0
-        media_bytes += sum(len(image["bytes"]) for image in encoded["images"] if image and image.get("bytes"))
+    for row in reader.rows(split):
+        batch.append(row)
+        video = row.get("video")
+        media_bytes += len(video["bytes"]) if isinstance(video, dict) and video.get("bytes") else 0
+        media_bytes += sum(len(image["bytes"]) for image in row["images"] if isinstance(image, dict) and image.get("bytes"))
         if len(batch) >= _BATCH_ROWS or media_bytes >= _BATCH_MEDIA_BYTES:
-            yield batch
+            yield _rows_to_table(batch)
             batch, media_bytes = [], 0
     if batch:
-        yield batch
+        yield _rows_to_table(batch)
+
+
+# State of a worker process: set once by the pool initializer.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(config: str, options: SourceOptions, source: str) -> None:
+    _WORKER.update(config=config, options=options, source=source)
+
+
+def _convert_in_worker(start: int, records: list[Any], skip: frozenset[int], media: dict[str, Any]):
+    rows = convert_records(_WORKER["config"], records, start, _WORKER["options"], media.get, skip, _WORKER["source"])
+    return _rows_to_table(rows)
+
+
+def _parallel_tables(reader: ReleaseReader, split: str, workers: int) -> Iterator[tuple[Any, Counter]]:
+    """Convert chunks in ``workers`` processes; this process parses JSON, checks media and writes Parquet.
+
+    Results come back in order, with at most ``2 * workers`` chunks in flight (bounded memory).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    initargs = (reader.spec.name, reader.options, str(reader.annotation_files[split]))
+    # spawn, not fork: the parent may hold pyarrow/torch thread pools that do not survive a fork.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
+        pending: deque = deque()
+        for start, records, skip in reader.checked_chunks(split, _BATCH_ROWS):
+            pending.append(pool.submit(_convert_in_worker, start, records, skip, reader.chunk_media(records)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _read_manifest(out_dir: Path) -> dict[str, Any]:
@@ -145,6 +188,7 @@ def prepare_dataset_folder(
     *,
     max_shard_bytes: int = 500 << 20,
     progress: bool = False,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Write one config of the dataset as Parquet shards into ``out_dir`` and refresh its card.
 
@@ -155,6 +199,8 @@ def prepare_dataset_folder(
         options: reading options (fps, missing-media policy, embedding, …).
         max_shard_bytes: start a new Parquet file after about this many (Arrow) bytes.
         progress: show a tqdm bar per split.
+        workers: processes converting records (default 1: on a busy 2-core machine extra processes cost
+            more than they save; embedded media are always read in this process).
 
     Returns:
         The config's manifest entry (splits → rows, task counts, rows left out, options).
@@ -167,29 +213,42 @@ def prepare_dataset_folder(
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".{config}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
+    splits: dict[str, int] = {}
+    split_bytes: dict[str, int] = {}
+    file_bytes = 0
+    task_counts: Counter[str] = Counter()
     with ReleaseReader(config, data_dir, options) as reader:
-        omissions = {split: reader.scan_media(split) for split in reader.splits}  # may raise: nothing written yet
         staging.mkdir()
-        splits: dict[str, int] = {}
-        split_bytes: dict[str, int] = {}
-        file_bytes = 0
-        task_counts: Counter[str] = Counter()
-        for split in reader.splits:
-            writer = _ShardWriter(staging, split, max_shard_bytes)
-            rows = reader.rows(split)
-            if progress:
-                from tqdm.auto import tqdm
+        try:
+            for split in reader.splits:
+                writer = _ShardWriter(staging, split, max_shard_bytes)
+                if (workers or 1) > 1 and not options.embed_media:
+                    tables = _parallel_tables(reader, split, workers or 1)
+                else:
+                    tables = _sequential_tables(reader, split)
+                bar = None
+                if progress:
+                    from tqdm.auto import tqdm
 
-                rows = tqdm(rows, desc=f"{config}/{split}", unit="row")
-            for batch in _batches(_count_tasks(rows, task_counts)):
-                writer.write(batch)
-            file_bytes += sum(path.stat().st_size for path in writer.close())
-            splits[split] = writer.rows
-            split_bytes[split] = writer.arrow_bytes
+                    bar = tqdm(desc=f"{config}/{split}", unit="row")
+                for table, counts in tables:
+                    writer.write(table)
+                    task_counts.update(counts)
+                    if bar is not None:
+                        bar.update(table.num_rows)
+                if bar is not None:
+                    bar.close()
+                file_bytes += sum(path.stat().st_size for path in writer.close())
+                splits[split] = writer.rows
+                split_bytes[split] = writer.arrow_bytes
+        except BaseException:
+            # Missing media (error policy), bad records, Ctrl-C: the previous version of the config stays.
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     final = out_dir / config
     shutil.rmtree(final, ignore_errors=True)
     os.replace(staging, final)
-    all_omissions = [omission for split in omissions.values() for omission in split]
+    all_omissions = [omission for split in reader.splits for omission in reader.omissions[split]]
     spec = CONFIG_SPECS[config]
     entry = {
         "description": spec.description,
@@ -217,12 +276,6 @@ def prepare_dataset_folder(
     _write_json_atomically(out_dir / MANIFEST_NAME, manifest)
     write_card(out_dir)
     return entry
-
-
-def _count_tasks(rows: Iterable[dict[str, Any]], counts: Counter[str]) -> Iterator[dict[str, Any]]:
-    for row in rows:
-        counts[row["task"] or "(unknown)"] += 1
-        yield row
 
 
 _RELEASE_FILES = {

@@ -91,6 +91,7 @@ class MediaLocator:
         self._members: dict[str, MemberRef] | None = None
         self._tails: dict[tuple[str, ...], list[Location]] | None = None
         self._cache: dict[str, Location | None] = {}
+        self._materialized: dict[Location, Path] = {}
 
     # -- lookup ---------------------------------------------------------------------------------
     def archive(self, index: int) -> zipfile.ZipFile:
@@ -174,9 +175,13 @@ class MediaLocator:
 
     def materialize(self, location: Location) -> Path:
         """An absolute path on disk for ``location`` (archive members are extracted once, safely)."""
-        if isinstance(location, Path):
-            return location.resolve()
-        return extract_members(self.archive(location.archive), self.extract_dir, [location.name])[0]
+        if location not in self._materialized:
+            if isinstance(location, Path):
+                self._materialized[location] = location.resolve()
+            else:
+                members = [location.name]
+                self._materialized[location] = extract_members(self.archive(location.archive), self.extract_dir, members)[0]
+        return self._materialized[location]
 
     def read_bytes(self, location: Location) -> bytes:
         """The file's bytes, read straight from the archive for members (nothing is extracted)."""

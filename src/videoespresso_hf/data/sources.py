@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,6 +228,51 @@ def _record_media_paths(record: Any, media: str, generated: bool = False) -> lis
     return []
 
 
+def convert_records(
+    config: str,
+    records: list[Any],
+    start: int,
+    options: SourceOptions,
+    resolve: Callable[[str], Any],
+    skip: frozenset[int] | set[int] = frozenset(),
+    source_name: str = "annotations",
+) -> list[dict[str, Any]]:
+    """Released (or generated) records → schema rows with media attached (pure apart from ``resolve``).
+
+    Args:
+        config: the config the records belong to.
+        records: consecutive records of one annotation file, the first at position ``start``.
+        options: fps settings.
+        resolve: released media path → value of the ``video`` / ``images`` item (``None`` if unusable).
+        skip: positions of records to leave out.
+        source_name: the annotation file, for error messages.
+
+    Raises:
+        DataError: a record that is not a usable QA object.
+    """
+    spec = CONFIG_SPECS[config]
+    generated = config == "generated"
+    rows = []
+    for index, record in enumerate(records, start):
+        if index in skip:
+            continue
+        try:
+            if generated:
+                row = generated_record_to_row(record, index + 1)
+            else:
+                row = release_record_to_row(record, id_prefix=spec.id_prefix, index=index, fps=options.fps,
+                                            fps_by_source=options.fps_by_source)  # fmt: skip
+        except ValueError as error:
+            raise DataError(f"{source_name}: {error}") from None
+        if spec.media == "images":
+            row["images"] = [resolve(path) for path in _record_media_paths(record, "images")]
+        else:
+            paths = _record_media_paths(record, "video", generated)
+            row["video"] = resolve(paths[0]) if paths else None
+        rows.append(row)
+    return rows
+
+
 class ReleaseReader:
     """Rows of one config read from ``data_dir`` (see :data:`CONFIG_SPECS` for the expected files).
 
@@ -254,6 +299,7 @@ class ReleaseReader:
             raise DataError(str(error)) from None
         self._problems: dict[str, tuple[Location | None, str | None]] = {}
         self.omissions: dict[str, list[Omission]] = {}
+        self.row_counts: dict[str, int] = {}  # records per split, known after scan_media
         self.annotation_files = {split: self._annotation_file(split) for split in self._candidate_splits()}
 
     # -- files ------------------------------------------------------------------------------------
@@ -304,16 +350,19 @@ class ReleaseReader:
     def raw_records(self, split: str) -> Iterator[Any]:
         yield from iter_json_records(self.annotation_files[split])
 
-    def _to_row(self, record: Any, index: int, split: str) -> dict[str, Any]:
-        try:
-            if self.spec.name == "generated":
-                return generated_record_to_row(record, index + 1)
-            return release_record_to_row(
-                record, id_prefix=self.spec.id_prefix, index=index,
-                fps=self.options.fps, fps_by_source=self.options.fps_by_source,
-            )  # fmt: skip
-        except ValueError as error:
-            raise DataError(f"{self.annotation_files[split]}: {error}") from None
+    def record_chunks(self, split: str, size: int) -> Iterator[tuple[int, list[Any]]]:
+        """``(position of the first record, records)`` in chunks of ``size``."""
+        chunk: list[Any] = []
+        start = 0
+        for index, record in enumerate(self.raw_records(split)):
+            if not chunk:
+                start = index
+            chunk.append(record)
+            if len(chunk) >= size:
+                yield start, chunk
+                chunk = []
+        if chunk:
+            yield start, chunk
 
     def _check(self, path: str) -> tuple[Location | None, str | None]:
         if path not in self._problems:
@@ -325,27 +374,49 @@ class ReleaseReader:
             self._problems[path] = (location, problem)
         return self._problems[path]
 
-    def scan_media(self, split: str) -> list[Omission]:
-        """Pass 1: every row whose media cannot be used; raises under the ``error`` policy.
+    def checked_chunks(self, split: str, size: int = 1_000) -> Iterator[tuple[int, list[Any], frozenset[int]]]:
+        """One pass over a split: ``(first position, records, positions to skip)`` with media checked.
+
+        Rows whose media are missing or unreadable are recorded in ``self.omissions[split]``. Under the
+        ``error`` policy the first such row stops the chunks (nothing more is converted); the rest of
+        the file is only scanned to count them, then :class:`MissingMediaError` is raised.
 
         Raises:
             MissingMediaError: policy ``error`` and at least one row's media is missing or unreadable.
         """
         omissions: list[Omission] = []
+        generated = self.spec.name == "generated"
+        failing = False
         total = 0
-        for index, record in enumerate(self.raw_records(split)):
-            total += 1
-            paths = _record_media_paths(record, self.spec.media, self.spec.name == "generated")
-            for path in paths or ([] if self.spec.media == "images" else [""]):
-                problem = self._check(path)[1] if path else "no video path in record"
-                if problem:
-                    omissions.append(Omission(self._row_id(record, index), path, problem, index))
-                    break
+        for start, records in self.record_chunks(split, size):
+            total += len(records)
+            skip = set()
+            for index, record in enumerate(records, start):
+                paths = _record_media_paths(record, self.spec.media, generated)
+                for path in paths or ([] if self.spec.media == "images" else [""]):
+                    problem = self._check(path)[1] if path else "no video path in record"
+                    if problem:
+                        omissions.append(Omission(self._row_id(record, index), path, problem, index))
+                        skip.add(index)
+                        break
+            failing = failing or (bool(omissions) and self.options.missing_videos == "error")
+            if not failing:
+                yield start, records, frozenset(skip) if self.options.missing_videos == "skip" else frozenset()
         self.omissions[split] = omissions
-        if omissions and self.options.missing_videos == "error":
+        self.row_counts[split] = total
+        if failing:
             raise MissingMediaError(self.spec.name, "videos" if self.spec.media == "video" else "images",
                                     omissions, total)  # fmt: skip
-        return omissions
+
+    def scan_media(self, split: str) -> list[Omission]:
+        """Check every row's media without converting anything; returns the rows whose media are unusable.
+
+        Raises:
+            MissingMediaError: policy ``error`` and at least one row's media is missing or unreadable.
+        """
+        for _ in self.checked_chunks(split, 10_000):
+            pass
+        return self.omissions[split]
 
     def _row_id(self, record: Any, index: int) -> str:
         if self.spec.name == "generated":
@@ -353,26 +424,17 @@ class ReleaseReader:
         return f"{self.spec.id_prefix}-{index:06d}"
 
     def rows(self, split: str) -> Iterator[dict[str, Any]]:
-        """Pass 2: schema rows with media resolved (absolute paths, or bytes with ``embed_media``).
+        """Schema rows with media resolved (absolute paths, or bytes with ``embed_media``), in one pass.
 
-        Calls :meth:`scan_media` first if it has not run for ``split``.
+        Raises:
+            MissingMediaError: see :meth:`checked_chunks` (raised before any row with missing media is yielded).
         """
-        if split not in self.omissions:
-            self.scan_media(split)
-        omitted = {omission.index for omission in self.omissions[split]}
-        skip = self.options.missing_videos == "skip"
-        for index, record in enumerate(self.raw_records(split)):
-            if skip and index in omitted:
-                continue
-            row = self._to_row(record, index, split)
-            if self.spec.media == "images":
-                row["images"] = [self._media_value(path) for path in _record_media_paths(record, "images")]
-            else:
-                paths = _record_media_paths(record, "video", self.spec.name == "generated")
-                row["video"] = self._media_value(paths[0]) if paths else None
-            yield row
+        for start, records, skip in self.checked_chunks(split):
+            yield from convert_records(self.spec.name, records, start, self.options, self.media_value, skip,
+                                       str(self.annotation_files[split]))  # fmt: skip
 
-    def _media_value(self, path: str) -> Any:
+    def media_value(self, path: str) -> Any:
+        """The ``video`` / ``images`` item for a released path: absolute path, ``{"path","bytes"}`` or None."""
         location, problem = self._check(path)
         if problem or location is None:
             return None
@@ -384,6 +446,15 @@ class ReleaseReader:
             return str(self.locator.materialize(location))
         except (ArchiveError, OSError) as error:
             raise DataError(f"cannot read {self.locator.display(location)}: {error}") from None
+
+    def chunk_media(self, records: list[Any]) -> dict[str, Any]:
+        """``media_value`` of every media path in ``records`` (for worker processes, which have no locator)."""
+        generated = self.spec.name == "generated"
+        return {
+            path: self.media_value(path)
+            for record in records
+            for path in _record_media_paths(record, self.spec.media, generated)
+        }
 
     def close(self) -> None:
         self.locator.close()
