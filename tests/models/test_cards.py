@@ -98,3 +98,9 @@ def test_push_to_hub_offline_fails_fast_with_the_real_client():
     model, _ = build_tiny_reasoner("qwen2_5_vl")
     with pytest.raises(OfflineModeIsEnabled):
         model.push_to_hub("me/tiny")  # HF_HUB_OFFLINE=1 in the test session
+
+
+def test_tiny_checkpoints_are_labelled_random(reasoner_path, selector_path):
+    for path in (reasoner_path, selector_path):
+        card = ModelCard.load(path / "README.md")
+        assert "random-weights" in card.data.tags and "Random weights" in card.text

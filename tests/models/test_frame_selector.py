@@ -144,3 +144,37 @@ def test_default_config_is_the_documented_real_architecture():
     assert config.chooser_config.model_type == "qwen2" and config.chooser_config.num_hidden_layers == 24
     round_trip = VexFrameSelectorConfig.from_dict(config.to_dict())
     assert round_trip.chooser_config.to_dict() == config.chooser_config.to_dict()
+
+
+def test_internvl_captioner_assembled_from_component_checkpoints(tmp_path, candidates):
+    """The real default's family (InternVL captioner + Qwen2 chooser), assembled like from the Hub ids."""
+    from videoespresso_hf.testing.tiny_models import build_tiny_captioner, tiny_chooser
+
+    captioner, captioner_processor = build_tiny_captioner("internvl", seed=1)
+    chooser, chooser_tokenizer = tiny_chooser(seed=2)
+    for folder, parts in (
+        ("captioner", (captioner, captioner_processor)),
+        ("chooser", (chooser, chooser_tokenizer)),
+    ):
+        for part in parts:
+            part.save_pretrained(tmp_path / folder)
+
+    model = VexFrameSelectorModel.from_components(
+        str(tmp_path / "captioner"), str(tmp_path / "chooser"), max_frames=2
+    )
+    processor = VexFrameSelectorProcessor.from_components(
+        str(tmp_path / "captioner"), str(tmp_path / "chooser")
+    )
+    assert model.config.captioner_config.model_type == "internvl" and model.config.max_frames == 2
+    assert model.config.caption_processor_kwargs == {"crop_to_patches": False}  # one tile per frame
+    assert model.config.captioner_id == str(tmp_path / "captioner")
+
+    selection = model.select(processor, candidates, "What is on the table?")
+    assert 1 <= len(selection.indices) <= 2 and len(selection.candidate_captions) == len(candidates)
+
+    model.save_pretrained(tmp_path / "selector")
+    processor.save_pretrained(tmp_path / "selector")
+    reloaded = AutoModel.from_pretrained(tmp_path / "selector")
+    reloaded_processor = AutoProcessor.from_pretrained(tmp_path / "selector")
+    assert type(reloaded_processor.captioner_processor).__name__ == "InternVLProcessor"
+    assert reloaded.select(reloaded_processor, candidates, "What is on the table?") == selection

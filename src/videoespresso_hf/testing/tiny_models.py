@@ -45,10 +45,12 @@ from videoespresso_hf.models.reasoner.processing_reasoner import (
 __all__ = [
     "QWEN_CHAT_TEMPLATE",
     "RANDOM_WEIGHTS_NOTICE",
+    "build_tiny_captioner",
     "build_tiny_reasoner",
     "build_tiny_selector",
     "save_tiny_reasoner",
     "save_tiny_selector",
+    "tiny_chooser",
     "tiny_tokenizer",
 ]
 
@@ -73,7 +75,7 @@ _SPECIAL_TOKENS = [
     "<|image_pad|>",
     "<|video_pad|>",
 ]
-TINY_VOCAB_SIZE = 272  # 256 bytes + <|endoftext|> + the special tokens above, rounded up
+TINY_VOCAB_SIZE = 272  # 256 bytes + <|endoftext|> + Qwen's and InternVL's special tokens, rounded up
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -90,11 +92,29 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(printable, (chr(code) for code in codes), strict=False))
 
 
-def tiny_tokenizer() -> Qwen2Tokenizer:
-    """A byte-level Qwen2 tokenizer that needs no files: every byte is a token, plus Qwen's special tokens."""
+# InternVL's image markers; the processor reads them as tokenizer attributes, so they must survive saving.
+_INTERNVL_TOKENS = {
+    "start_image_token": "<img>",
+    "end_image_token": "</img>",
+    "context_image_token": "<IMG_CONTEXT>",
+    "video_token": "<video>",
+}
+INTERNVL_CHAT_TEMPLATE = QWEN_CHAT_TEMPLATE.replace(
+    "<|vision_start|><|image_pad|><|vision_end|>", "<IMG_CONTEXT>\n"
+)
+
+
+def tiny_tokenizer(internvl: bool = False) -> Qwen2Tokenizer:
+    """A byte-level Qwen2 tokenizer that needs no files: every byte is a token, plus Qwen's special tokens.
+
+    With ``internvl=True`` it also carries InternVL's image tokens (``<img>``, ``<IMG_CONTEXT>``...).
+    """
     vocab = {char: index for index, char in enumerate(_bytes_to_unicode().values())}
     vocab["<|endoftext|>"] = len(vocab)
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    extra = {"extra_special_tokens": _INTERNVL_TOKENS} if internvl else {}
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>", **extra
+    )
     tokenizer.add_special_tokens({"additional_special_tokens": _SPECIAL_TOKENS})
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
     return tokenizer
@@ -231,53 +251,126 @@ def build_tiny_reasoner(
     return model, processor
 
 
-def build_tiny_selector(seed: int = 0, **config_kwargs):
-    """A random selector: tiny Qwen2.5-VL captioner + tiny Qwen2 chooser, and its processor.
+def build_tiny_captioner(family: Literal["qwen2_5_vl", "internvl"] = "qwen2_5_vl", seed: int = 0):
+    """A random 2-layer captioner VLM and its processor (native classes; frames resized to 56²).
+
+    ``"internvl"`` is the family of the real default (InternVL3-1B-hf): InternViT + pixel shuffle (4 image
+    tokens per 56² frame here); ``"qwen2_5_vl"`` is the Qwen family.
+    """
+    from transformers import (
+        AutoModelForImageTextToText,
+        GotOcr2ImageProcessor,
+        InternVLConfig,
+        InternVLProcessor,
+        InternVLVideoProcessor,
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLProcessor,
+    )
+
+    torch.manual_seed(seed)
+    if family == "qwen2_5_vl":
+        tokenizer = tiny_tokenizer()
+        text, vision, image_processor, video_processor = _qwen2_5_vl_parts(tokenizer)
+        config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_token_ids(tokenizer))
+        processor = Qwen2_5_VLProcessor(
+            image_processor=image_processor,
+            tokenizer=tokenizer,
+            video_processor=video_processor,
+            chat_template=QWEN_CHAT_TEMPLATE,
+        )
+    elif family == "internvl":
+        tokenizer = tiny_tokenizer(internvl=True)
+        text = {"model_type": "qwen2", **_text_config(tokenizer)}
+        vision = {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": [56, 56],
+            "patch_size": [14, 14],
+        }
+        config = InternVLConfig(
+            vision_config=vision,
+            text_config=text,
+            image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"),
+            image_seq_length=4,
+        )
+        size = {"height": 56, "width": 56}
+        processor = InternVLProcessor(
+            image_processor=GotOcr2ImageProcessor(size=size, crop_to_patches=False),
+            tokenizer=tokenizer,
+            video_processor=InternVLVideoProcessor(size=size),
+            image_seq_length=4,
+            chat_template=INTERNVL_CHAT_TEMPLATE,
+        )
+    else:
+        raise ValueError(f"unknown tiny captioner family {family!r}; use 'qwen2_5_vl' or 'internvl'")
+    return AutoModelForImageTextToText.from_config(config).eval(), processor
+
+
+def tiny_chooser(seed: int = 0):
+    """A random 2-layer Qwen2 causal LM and its tokenizer."""
+    from transformers import Qwen2ForCausalLM
+
+    tokenizer = tiny_tokenizer()
+    torch.manual_seed(seed)
+    return Qwen2ForCausalLM(
+        Qwen2Config(**_text_config(tokenizer), tie_word_embeddings=True)
+    ).eval(), tokenizer
+
+
+def build_tiny_selector(
+    seed: int = 0, captioner: Literal["qwen2_5_vl", "internvl"] = "qwen2_5_vl", **config_kwargs
+):
+    """A random selector: tiny captioner (Qwen2.5-VL or InternVL) + tiny Qwen2 chooser, and its processor.
 
     Returns:
         ``(model, processor)``; ``config_kwargs`` override selector config fields (e.g. ``max_frames``).
     """
-    tokenizer = tiny_tokenizer()
-    text, vision, image_processor, video_processor = _qwen2_5_vl_parts(tokenizer)
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLProcessor
-
-    captioner_config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_token_ids(tokenizer))
-    chooser_config = Qwen2Config(**_text_config(tokenizer), tie_word_embeddings=True)
+    captioner_model, captioner_processor = build_tiny_captioner(captioner, seed)
+    chooser_model, chooser_tokenizer = tiny_chooser(seed + 1)
     config = VexFrameSelectorConfig(
-        captioner_config=captioner_config.to_dict(),
-        chooser_config=chooser_config.to_dict(),
+        captioner_config=captioner_model.config.to_dict(),
+        chooser_config=chooser_model.config.to_dict(),
         caption_max_new_tokens=8,
         captioner_id=None,
         chooser_id=None,
         **config_kwargs,
     )
-    torch.manual_seed(seed)
-    model = VexFrameSelectorModel(config).eval()
-    captioner_processor = Qwen2_5_VLProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        chat_template=QWEN_CHAT_TEMPLATE,
-    )
+    model = VexFrameSelectorModel(config, captioner=captioner_model, chooser=chooser_model).eval()
     processor = VexFrameSelectorProcessor(
-        captioner_processor=captioner_processor, chooser_tokenizer=tiny_tokenizer()
+        captioner_processor=captioner_processor, chooser_tokenizer=chooser_tokenizer
     )
     return model, processor
+
+
+def _write_card(model, path: Path) -> None:
+    """A model card that says, first of all, that the weights are random."""
+    from videoespresso_hf.models.cards import create_model_card
+
+    try:
+        create_model_card(model, f"local/{path.name}", random_weights=True).save(path / "README.md")
+    except FileNotFoundError:  # card templates not shipped (non-editable install): the notice alone
+        (path / "README.md").write_text(f"# {path.name}\n\n{RANDOM_WEIGHTS_NOTICE}\n", encoding="utf-8")
 
 
 def save_tiny_reasoner(
     path: str | Path, family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", **kwargs
 ) -> Path:
-    """Build a tiny random reasoner and save model + processor (safetensors) to ``path``."""
+    """Build a tiny random reasoner; save model + processor (safetensors) and a random-weights card to ``path``."""
     model, processor = build_tiny_reasoner(family, **kwargs)
+    path = Path(path)
     model.save_pretrained(path)
     processor.save_pretrained(path)
-    return Path(path)
+    _write_card(model, path)
+    return path
 
 
 def save_tiny_selector(path: str | Path, **kwargs) -> Path:
-    """Build a tiny random selector and save model + processor (safetensors) to ``path``."""
+    """Build a tiny random selector; save model + processor (safetensors) and a random-weights card to ``path``."""
     model, processor = build_tiny_selector(**kwargs)
+    path = Path(path)
     model.save_pretrained(path)
     processor.save_pretrained(path)
-    return Path(path)
+    _write_card(model, path)
+    return path

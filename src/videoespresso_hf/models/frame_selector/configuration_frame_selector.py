@@ -72,6 +72,8 @@ class VexFrameSelectorConfig(PreTrainedConfig):
         candidate_fps / max_candidates: how candidate frames are sampled from a video (paper eq. 4:
             SampleFrames(V, FPS); 1 fps gives the 16 candidates of a 16-second clip).
         caption_prompt / caption_max_new_tokens: the captioner's instruction and budget.
+        caption_processor_kwargs: extra arguments of the captioner processor's call; default for InternVL
+            ``{"crop_to_patches": False}`` (one 448² tile per frame, as InternVL treats video frames).
         chooser_prompt: the chooser's template (``{question}``, ``{caption}``, ``{timestamp}``).
         positive_answer / negative_answer: the continuations whose likelihoods make the frame score.
         captioner_id / chooser_id: Hub ids of the initial weights (model card).
@@ -98,6 +100,7 @@ class VexFrameSelectorConfig(PreTrainedConfig):
     max_candidates: int = 64
     caption_prompt: str = CAPTION_PROMPT
     caption_max_new_tokens: int = 48
+    caption_processor_kwargs: dict | None = None
     chooser_prompt: str = CHOOSER_PROMPT
     positive_answer: str = " yes"
     negative_answer: str = " no"
@@ -106,6 +109,9 @@ class VexFrameSelectorConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
+        if self.caption_processor_kwargs is None:
+            is_internvl = getattr(self.captioner_config, "model_type", None) == "internvl"
+            self.caption_processor_kwargs = {"crop_to_patches": False} if is_internvl else {}
         if not 1 <= self.min_frames <= self.max_frames:
             raise ValueError(
                 f"need 1 <= min_frames <= max_frames, got {self.min_frames} and {self.max_frames}"

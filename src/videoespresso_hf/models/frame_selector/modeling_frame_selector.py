@@ -283,7 +283,11 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             for start in range(0, len(frames), batch_size):
                 chunk = frames[start : start + batch_size]
                 inputs = captioner_processor(
-                    text=[prompt] * len(chunk), images=chunk, padding=True, return_tensors="pt"
+                    text=[prompt] * len(chunk),
+                    images=chunk,
+                    padding=True,
+                    return_tensors="pt",
+                    **self.config.caption_processor_kwargs,
                 ).to(self.captioner.device)
                 if "pixel_values" in inputs:
                     inputs["pixel_values"] = inputs["pixel_values"].to(self.captioner.dtype)

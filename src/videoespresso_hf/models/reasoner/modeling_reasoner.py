@@ -55,6 +55,24 @@ def format_options(options: Sequence[str] | None, option_format: str, letters: s
     )
 
 
+def stage_prompt(
+    config, stage: str, question: str, options: Sequence[str] | None = None, evidence: str = ""
+) -> str:
+    """The user text of one stage, from the prompts stored in the reasoner config.
+
+    ``stage="evidence"``: the stage-1 instruction; ``stage="answer"``: the stage-2 one with ``evidence``
+    filled in (and the multiple-choice suffix when ``options`` are given). Training uses the same
+    function: stage-1 targets are the annotated evidence, stage-2 prompts get the annotated evidence.
+    """
+    rendered = format_options(options, config.option_format, config.option_letters)
+    if stage == "evidence":
+        return config.evidence_prompt.format(question=question, options=rendered, evidence="")
+    if stage == "answer":
+        prompt = config.answer_prompt.format(question=question, options=rendered, evidence=evidence)
+        return prompt + (config.multiple_choice_suffix if rendered else "")
+    raise ValueError(f"unknown stage {stage!r}; use 'evidence' or 'answer'")
+
+
 _STRIP_OPTION_PREFIX = re.compile(r"^\s*\(?[A-Za-z]\)?[.:)]?\s+")
 
 
@@ -178,11 +196,9 @@ class TwoStageReasoningMixin:
             raise ValueError(f"got {len(videos)} videos for {len(questions)} questions")
         config = self.config
         options = list(options) if options is not None else [None] * len(questions)
-        rendered = [format_options(opts, config.option_format, config.option_letters) for opts in options]
-
         evidence_prompts = [
-            config.evidence_prompt.format(question=question, options=opts, evidence="")
-            for question, opts in zip(questions, rendered, strict=False)
+            stage_prompt(config, "evidence", question, opts)
+            for question, opts in zip(questions, options, strict=True)
         ]
         stage1 = self._stage_inputs(processor, videos, evidence_prompts, video_metadata)
         evidences = self._generate_texts(
@@ -190,9 +206,8 @@ class TwoStageReasoningMixin:
         )
 
         answer_prompts = [
-            config.answer_prompt.format(question=question, options=opts, evidence=evidence)
-            + (config.multiple_choice_suffix if opts else "")
-            for question, opts, evidence in zip(questions, rendered, evidences, strict=False)
+            stage_prompt(config, "answer", question, opts, evidence)
+            for question, opts, evidence in zip(questions, options, evidences, strict=True)
         ]
         stage2 = self._stage_inputs(processor, videos, answer_prompts, video_metadata)
         answers = self._generate_texts(
@@ -260,6 +275,7 @@ __all__ = [
     "VexQwen3VLReasonerForConditionalGeneration",
     "extract_option_letter",
     "format_options",
+    "stage_prompt",
 ]
 
 VexQwen2_5_VLReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
