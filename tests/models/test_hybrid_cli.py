@@ -114,3 +114,16 @@ def test_console_script_answers(video, reasoner_path, selector_path):
     assert completed.returncode == 0, completed.stderr[-2000:]
     lines = completed.stdout.splitlines()
     assert lines[0].startswith("frames (model): #") and lines[3].startswith("letter: ")
+
+
+def test_gpu_smoke_script_exits_cleanly():
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gpu_smoke.py"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "needs a GPU" in completed.stdout
+    else:
+        assert "peak GPU memory" in completed.stdout

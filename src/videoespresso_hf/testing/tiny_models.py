@@ -166,7 +166,9 @@ def _qwen2_5_vl_parts(tokenizer):
     }
     pixels = {"shortest_edge": 28 * 28, "longest_edge": 56 * 56}
     image_processor = Qwen2VLImageProcessor(size=pixels, patch_size=14, merge_size=2, temporal_patch_size=2)
-    video_processor = Qwen2VLVideoProcessor(size=pixels, patch_size=14, merge_size=2, temporal_patch_size=2)
+    video_processor = Qwen2VLVideoProcessor(
+        size=pixels, patch_size=14, merge_size=2, temporal_patch_size=2, cap_pixels_per_frame=True
+    )
     return text, vision, image_processor, video_processor
 
 
@@ -202,6 +204,7 @@ def _qwen3_vl_parts(tokenizer):
         patch_size=16,
         merge_size=2,
         temporal_patch_size=2,
+        cap_pixels_per_frame=True,
     )
     return text, vision, image_processor, video_processor
 

@@ -331,6 +331,8 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         max_frames = self.config.max_frames if max_frames is None else int(max_frames)
         if max_frames < 1:
             raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        if captions is None and frames is None:
+            raise ValueError("pass the candidate frames or their captions")
         count = len(captions) if captions is not None else len(frames)
         if count == 0:
             raise ValueError("no candidate frames to select from")
