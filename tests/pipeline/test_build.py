@@ -78,6 +78,7 @@ def test_build_groups_known_shots_records_broken_videos_and_resumes_for_free(
         ("groups", 2, 0),
     ]
     assert read_groups(out) == {name: expected_groups(name, size=3) for name in VIDEOS}
+    assert changed.recomputed == ["dedup", "groups"] and "recomputing dedup, groups" in changed.format()
 
 
 def test_faults_429_500_timeout_malformed_are_absorbed(tmp_path, colour_videos, server, make_config):

@@ -83,6 +83,7 @@ class BuildSummary:
     estimate: StageUsage | None = None
     estimate_stage: str | None = None
     stopped: str | None = None  # why the run stopped early (budget, missing key, ...)
+    recomputed: list[str] = field(default_factory=list)  # stages whose settings changed since the last run
     seconds: float = 0.0
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -95,7 +96,14 @@ class BuildSummary:
 
     def format(self) -> str:
         """A plain-text report: one row per stage, then totals, failures and outputs."""
-        lines = [
+        lines = []
+        if self.recomputed:
+            lines.append(
+                "settings changed since the last build in this folder: recomputing "
+                + ", ".join(self.recomputed)
+                + " (results of earlier settings are kept in state.sqlite)"
+            )
+        lines += [
             f"videoespresso build: {self.videos} videos, {self.videos_ok} ok, {len(self.failed)} failed, "
             f"{len(self.pending)} to retry; {self.seconds:.1f} s; out: {self.out_dir}"
         ]
@@ -212,6 +220,7 @@ def run_build(
     summary = BuildSummary(out_dir=str(out), until=until, dry_run=dry_run)
 
     state = StateStore(out / STATE_FILE)
+    summary.recomputed = state.stale_stages(fingerprints)
     config.save(out / CONFIG_FILE)
     run_id = state.start_run(config.model_dump_json(), argv)
     ctx = StageContext(config=config, out_dir=out, dry_run=dry_run)
