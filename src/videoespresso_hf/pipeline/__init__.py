@@ -38,6 +38,16 @@ How to add a stage
 """
 
 from videoespresso_hf.pipeline.config import BuildConfig
+from videoespresso_hf.pipeline.orchestrator import BuildSummary, run_build
 from videoespresso_hf.pipeline.records import CaptionGroup, FrameRecord, VideoRecord
+from videoespresso_hf.pipeline.redundancy import select_non_redundant
 
-__all__ = ["BuildConfig", "CaptionGroup", "FrameRecord", "VideoRecord"]
+__all__ = [
+    "BuildConfig",
+    "BuildSummary",
+    "CaptionGroup",
+    "FrameRecord",
+    "VideoRecord",
+    "run_build",
+    "select_non_redundant",
+]
