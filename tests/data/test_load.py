@@ -184,3 +184,20 @@ def test_builder_stops_on_missing_videos_and_reads_generated(bench_release, gene
     assert len(kept) == 3 and kept.cast_column("video", datasets.Video(decode=False))[0]["video"] is None
     generated = load_videoespresso("generated", generated_release, cache_dir=tmp_path / "cache3")
     assert set(generated) == {"train", "test"} and generated["test"][0]["id"] == "gen-0003"
+
+
+def test_verify_videos_catches_corrupt_files(bench_release, tmp_path, capsys):
+    from videoespresso_hf.testing.videos import make_corrupt_video
+
+    out = tmp_path / "hub"
+    _prepare(capsys, "--config", "bench", "--data-dir", str(bench_release), "--out", str(out))  # extracts
+    video = bench_release / "all_video" / BENCH_ITEMS[2][0] / f"{BENCH_ITEMS[2][1]}.mp4"
+    make_corrupt_video(video, "garbage")
+    (bench_release / "all_video.zip").unlink()  # the extracted tree is all that is left
+    _prepare(capsys, "--config", "bench", "--data-dir", str(bench_release), "--out", str(out))
+    assert len(_load(out, "bench", "test")) == 3  # the cheap check only sees a non-empty file
+    code = main(["data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(bench_release),
+                 "--out", str(out), "--verify-videos"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "1 of 3 rows" in err and "cannot decode" in err
+    assert len(_load(out, "bench", "test")) == 3  # the failed run left the previous version in place

@@ -19,6 +19,7 @@ files already extracted with the right size are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -79,7 +80,7 @@ class ArchiveSet:
 
 
 _SPLIT_PART = re.compile(r"^(?P<stem>.+)\.z(?P<number>\d{2,})$", re.IGNORECASE)
-_BYTE_PART = re.compile(r"^(?P<prefix>.*?part_?)(?P<suffix>[a-z]{2,3})$")
+_BYTE_PART = re.compile(r"^(?P<prefix>(?:.*[._-])?part[_.-]?)(?P<suffix>[a-z]{2,3})$")
 _NUMBERED_PART = re.compile(r"^(?P<prefix>.+\.zip\.)(?P<suffix>\d{3})$", re.IGNORECASE)
 
 
@@ -393,13 +394,14 @@ def extract_members(
         extracted.append(destination)
         if destination.is_file() and destination.stat().st_size == info.file_size:
             continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
         partial = destination.with_name(destination.name + ".partial")
         try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as source, open(partial, "wb") as sink:
                 shutil.copyfileobj(source, sink, length=1 << 20)
         except (zipfile.BadZipFile, OSError, EOFError) as error:
-            partial.unlink(missing_ok=True)
-            raise ArchiveError(f"cannot extract {info.filename!r}: {error}") from None
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            raise ArchiveError(f"cannot extract {info.filename!r} to {target}: {error}") from None
         os.replace(partial, destination)
     return extracted

@@ -344,7 +344,10 @@ class ReleaseReader:
                 f"{self.spec.name}: no annotation file ({' / '.join(self.spec.annotation_names)}) in {self.data_dir} "
                 f"or its archives; JSON files present: {present or 'none'}; pass --annotations FILE"
             )
-        return self.locator.materialize(found)
+        try:
+            return self.locator.materialize(found)
+        except (ArchiveError, OSError) as error:
+            raise DataError(f"{error} (pass --extract-dir to extract elsewhere)") from None
 
     # -- records ----------------------------------------------------------------------------------
     def raw_records(self, split: str) -> Iterator[Any]:
