@@ -279,6 +279,7 @@ def test_bad_references_and_missing_verdicts_are_recorded_not_dropped_silently(
         name = schema_is("QAPairs")(request)
         if name:
             answer["pairs"][0]["caption_numbers"] = [1, 9]  # the group has 3 captions
+            answer["pairs"][1]["caption_numbers"] = [2, 2]  # a single caption
         elif schema_is("QAFilterVerdicts")(request):
             answer["verdicts"] = [v for v in answer["verdicts"] if v["pair_number"] != 1]
         return answer
@@ -287,17 +288,19 @@ def test_bad_references_and_missing_verdicts_are_recorded_not_dropped_silently(
     ctx = make_ctx(server, tmp_path, tiny_models)
     out = run_chain(record, ctx, STAGES[:2])
     generation = out.artifacts["qa_generation"]["dropped"]
-    assert sorted((row["qa_id"], row["criterion"]) for row in generation if row["qa_id"]) == [
-        ("vid-g0000-q00", "invalid_caption_reference"),
-        ("vid-g0001-q00", "invalid_caption_reference"),
+    assert sorted((row["qa_id"], row["kind"], row["criterion"]) for row in generation if row["qa_id"]) == [
+        ("vid-g0000-q00", "failed", "invalid_caption_reference"),
+        ("vid-g0000-q01", "rejected", "single_frame"),
+        ("vid-g0001-q00", "failed", "invalid_caption_reference"),
+        ("vid-g0001-q01", "rejected", "single_frame"),
     ]
     filtered = out.artifacts["qa_filter"]
-    # The filter saw 2 pairs per group (q01 as pair 1, q02 as pair 2) and gave no verdict for pair 1.
+    # The filter saw one pair per group (q02, as pair 1) and gave no verdict for it.
     assert {(row["qa_id"], row["criterion"]) for row in filtered["dropped"]} == {
-        ("vid-g0000-q01", "missing_verdict"),
-        ("vid-g0001-q01", "missing_verdict"),
+        ("vid-g0000-q02", "missing_verdict"),
+        ("vid-g0001-q02", "missing_verdict"),
     }
-    assert [item["qa_id"] for item in filtered["items"]] == ["vid-g0000-q02", "vid-g0001-q02"]
+    assert filtered["items"] == []
     assert ctx.usage.counters["qa_failed:missing_verdict"] == 2
 
 

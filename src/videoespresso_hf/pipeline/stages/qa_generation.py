@@ -3,7 +3,7 @@
 One structured-output request per group (prompt ``qa_generation.v1``, answer model :class:`QAPairs`);
 every pair carries one of the 14 task types and the caption numbers it relies on. A group whose answer
 stays malformed after every retry is recorded as dropped (``failed``), and so is a pair that refers to a
-caption the group does not have.
+caption the group does not have; a pair relying on a single caption is rejected (``single_frame``).
 """
 
 from __future__ import annotations
@@ -55,6 +55,16 @@ def qa_generation_request(group: CaptionGroup, settings: QAGenerationSettings) -
     return LLMRequest(
         [user_message(prompt)], prompt_version=settings.prompt_version, stage=NAME, response_model=QAPairs
     )
+
+
+def _reference_problem(numbers: list[int], group_size: int) -> tuple[str, str] | None:
+    """Why a pair's caption references are unusable (criterion, reason), or None when they are fine."""
+    invalid = [n for n in numbers if not 1 <= n <= group_size]
+    if invalid:
+        return "invalid_caption_reference", f"caption numbers {invalid} outside 1..{group_size}"
+    if len(set(numbers)) < 2:
+        return "single_frame", f"relies on caption(s) {sorted(set(numbers))} only: no multi-frame reasoning"
+    return None
 
 
 @register_stage
@@ -110,16 +120,17 @@ class QAGenerationStage(Stage):
                 continue
             for k, pair in enumerate(result.parsed.pairs):
                 qa_id = f"{group.group_id}-q{k:02d}"
-                out_of_range = [n for n in pair.caption_numbers if n > len(group.captions)]
-                if out_of_range:
+                problem = _reference_problem(pair.caption_numbers, len(group.captions))
+                if problem is not None:
+                    criterion, reason = problem
                     dropped.append(
                         Dropped(
                             stage=NAME,
-                            kind="failed",
+                            kind="rejected" if criterion == "single_frame" else "failed",
                             qa_id=qa_id,
                             group_id=group.group_id,
-                            criterion="invalid_caption_reference",
-                            reason=f"caption numbers {out_of_range} beyond the group's {len(group.captions)} captions",
+                            criterion=criterion,
+                            reason=reason,
                         )
                     )
                     continue
