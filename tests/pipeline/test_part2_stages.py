@@ -318,3 +318,23 @@ def test_dry_run_estimate_costs_nothing_and_counts_only_uncached_requests(
     assert again.counters["estimated_requests"] == 0 and again.cached_calls == 2 and again.cost_usd == 0
     batch = make_ctx(server, tmp_path / "b", tiny_models, llm_batch={"enabled": True})
     assert QAGenerationStage().estimate(record, batch).cost_usd == pytest.approx(estimate.cost_usd / 2)
+
+
+def test_filter_and_spatial_grounding_can_be_switched_off(server, record, tmp_path, tiny_models):
+    ctx = make_ctx(server, tmp_path, tiny_models, qa_filter={"enabled": False})
+    ctx.config.stages["grounding"] = {"spatial": False}
+    out = run_chain(record, ctx)
+    assert "QAFilterVerdicts" not in {
+        r["response_format"]["json_schema"]["name"] for r in server.chat_requests
+    }
+    items = items_of(out, "distractors")
+    assert len(items) == 6 and all(item.verdict is None for item in items)
+    for item in items:
+        assert item.key_objects and all(
+            o["box_status"] == "empty" and o["checks"] == [] for o in item.key_objects
+        )
+        assert parse_evidence(item.evidence_raw).text == item.evidence
+        assert "<box_start>[]<box_end>" in item.evidence_raw
+        assert set(item.provenance["grounding"]) == {"embedder"}
+    manifest = export_generated([out], tmp_path)
+    assert manifest["counts"]["test"] == 6 and manifest["boxes"]["candidates"] == 0
