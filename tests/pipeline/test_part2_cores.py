@@ -66,6 +66,8 @@ def test_cot_evidence_requires_labels_in_the_text_and_valid_caption_refs():
         CoTEvidence.model_validate({**good, "evidence": "He sits down."})
     with pytest.raises(ValidationError, match="refers to core caption 3"):
         CoTEvidence.model_validate({**good, "key_objects": [{"label": "man", "core_caption": 3}]})
+    with pytest.raises(ValidationError, match="plain text"):
+        CoTEvidence.model_validate({**good, "evidence": "The <obj_start>man<obj_end> sits on a chair."})
     with pytest.raises(ValidationError, match="at least one key object"):
         CoTEvidence.model_validate({**good, "key_objects": []})
 

@@ -12,6 +12,7 @@ the prompts apart.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -43,6 +44,9 @@ REJECTION_CRITERIA: tuple[str, ...] = (
     "single_frame",  # answerable from one caption: no multi-frame reasoning
 )
 Criterion = Literal["none", *REJECTION_CRITERIA]  # type: ignore[valid-type]
+
+
+_TAG = re.compile(r"<(obj|box)_(start|end)>")
 
 
 def _non_empty(value: str, what: str) -> str:
@@ -174,6 +178,8 @@ class CoTEvidence(_Answer):
         if not self.core_captions or not all(self.core_captions):
             raise ValueError("core_captions must be non-empty captions")
         _non_empty(self.evidence, "evidence")
+        if _TAG.search(self.evidence):
+            raise ValueError("the evidence must be plain text (no <obj_start>/<box_start> tags)")
         if not self.key_objects:
             raise ValueError("at least one key object is required")
         lowered = self.evidence.lower()
