@@ -145,9 +145,14 @@ def iter_json_records(path: str | os.PathLike, chunk_size: int = 1 << 20) -> Ite
     """
     path = Path(path)
     decoder = json.JSONDecoder()
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:  # -sig: a leading BOM is dropped
         buffer = handle.read(chunk_size)
-        stripped = buffer.lstrip("\ufeff \t\r\n")
+        while buffer and not buffer.strip():  # find the first significant character
+            more = handle.read(chunk_size)
+            if not more:
+                break
+            buffer += more
+        stripped = buffer.lstrip()
         if not stripped.startswith("["):
             yield from _iter_jsonl(path, handle, buffer)
             return
