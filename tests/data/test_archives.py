@@ -110,3 +110,13 @@ def test_safe_paths_and_resumed_extraction(tmp_path):
     assert first[0].stat().st_mtime_ns == marker - 10**9  # complete file skipped
     assert first[1].read_bytes() == FILES["VideoEspresso_train_video/vatex/clip.mp4"]  # wrong size redone
     assert not list(target.rglob("*.partial"))
+
+
+def test_corrupt_member_is_a_clear_error_and_leaves_no_partial_file(tmp_path):
+    data = bytearray(zip_bytes({"clip.mp4": os.urandom(4000)}, zipfile.ZIP_STORED))
+    data[100] ^= 0xFF  # flip a byte of the member's data: the CRC check fails
+    archive_path = tmp_path / "bad.zip"
+    archive_path.write_bytes(bytes(data))
+    with zipfile.ZipFile(archive_path) as archive, pytest.raises(ArchiveError, match=r"cannot extract 'clip\.mp4'"):
+        extract_members(archive, tmp_path / "out")
+    assert not list((tmp_path / "out").rglob("*"))

@@ -399,7 +399,7 @@ def extract_members(
             destination.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as source, open(partial, "wb") as sink:
                 shutil.copyfileobj(source, sink, length=1 << 20)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as error:  # RuntimeError: encrypted
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
             raise ArchiveError(f"cannot extract {info.filename!r} to {target}: {error}") from None

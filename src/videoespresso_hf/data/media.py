@@ -189,7 +189,7 @@ class MediaLocator:
             return location.read_bytes()
         try:
             return self.archive(location.archive).read(location.name)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as error:  # RuntimeError: encrypted
             raise ArchiveError(f"cannot read {location.name!r}: {error}") from None
 
     def display(self, location: Location) -> str:
