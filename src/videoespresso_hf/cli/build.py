@@ -50,6 +50,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-cost", type=float, default=None, help="stop before LLM spend exceeds this (USD)"
     )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="send the QA/filter/evidence/distractor requests through the OpenAI Batch API (about half price; resumable)",
+    )
+    parser.add_argument(
+        "--batch-wait",
+        type=float,
+        default=None,
+        help="with --batch: seconds to wait for a batch before stopping (0: submit and exit; re-run to collect)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="sample frames and estimate the LLM cost only")
     parser.add_argument("--retry-failed", action="store_true", help="retry videos that failed on their input")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -97,6 +108,11 @@ def _load_config(args: argparse.Namespace):
     for (section, key), value in updates.items():
         if value is not None:
             data[section][key] = value
+    if args.batch or args.batch_wait is not None:
+        batch = data["stages"].setdefault("llm_batch", {})
+        batch["enabled"] = True
+        if args.batch_wait is not None:
+            batch["max_wait_s"] = args.batch_wait
     try:
         return BuildConfig.model_validate(data)
     except ValueError as error:
