@@ -20,5 +20,6 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 # torch/torchvision first: pip takes them from the local wheel store (a CUDA build that runs on CPU).
 .venv/bin/python -m pip install -q -r requirements/dev.txt
-.venv/bin/python -m pip install -q -c requirements/dev.txt -e ".[test,train,ray]"
+# Everything is pinned by the line above; this only adds the package itself (editable) and its entry point.
+.venv/bin/python -m pip install -q -e ".[test,train,ray]"
 echo "setup: .venv ready ($(.venv/bin/python -c 'import torch, transformers, datasets; print("torch", torch.__version__, "transformers", transformers.__version__, "datasets", datasets.__version__)'))"

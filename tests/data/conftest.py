@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ._release import (
-    BENCH_ITEMS,
-    bench_record,
+from videoespresso_hf.testing.releases import (
     tiny_jpeg,
     tiny_video,
     train_record,
+    write_bench_release,
     write_byte_split,
     write_json,
     write_split_zip,
@@ -40,13 +39,7 @@ def video_bytes(tmp_path_factory) -> list[bytes]:
 @pytest.fixture(scope="session")
 def bench_zip_release(tmp_path_factory, video_bytes) -> Path:
     """``VideoEspresso-Test`` as downloaded: ``bench_hard.json`` + ``all_video.zip`` (not extracted)."""
-    root = tmp_path_factory.mktemp("bench_release")
-    records = [bench_record(*item) for item in BENCH_ITEMS]
-    write_json(root / "bench_hard.json", records)
-    members = {f"all_video/{source}/{stem}.mp4": video_bytes[i] for i, (source, stem, _, _) in enumerate(BENCH_ITEMS)}
-    (root / "all_video.zip").write_bytes(zip_bytes(members))
-    (root / "README.md").write_text("authors' card\n")
-    return root
+    return write_bench_release(tmp_path_factory.mktemp("bench_release"), video_bytes)
 
 
 @pytest.fixture()

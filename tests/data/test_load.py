@@ -13,8 +13,7 @@ from videoespresso_hf.cli.main import main
 from videoespresso_hf.data.builder import load_videoespresso
 from videoespresso_hf.data.schema import features
 from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
-
-from ._release import BENCH_ITEMS
+from videoespresso_hf.testing.releases import BENCH_ITEMS
 
 
 def _prepare(capsys, *args: str) -> str:

@@ -181,3 +181,23 @@ def write_byte_split(data: bytes, folder: Path, piece_size: int, prefix: str = "
         paths.append(folder / f"{prefix}{suffix}")
         paths[-1].write_bytes(data[start : start + piece_size])
     return paths
+
+
+def write_bench_release(root: Path, video_bytes: list[bytes] | None = None) -> Path:
+    """``VideoEspresso-Test`` as downloaded — ``bench_hard.json`` + ``all_video.zip`` — with synthetic content.
+
+    Real files in the real layout (3 questions, real h264 videos zipped under ``all_video/<source>/``);
+    used by the data tests and by ``videoespresso demo``.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    if video_bytes is None:
+        video_bytes = []
+        for index in range(len(BENCH_ITEMS)):
+            path = tiny_video(root / f".video-{index}.mp4", index)
+            video_bytes.append(path.read_bytes())
+            path.unlink()
+    write_json(root / "bench_hard.json", [bench_record(*item) for item in BENCH_ITEMS])
+    members = {f"all_video/{source}/{stem}.mp4": video_bytes[i] for i, (source, stem, _, _) in enumerate(BENCH_ITEMS)}
+    (root / "all_video.zip").write_bytes(zip_bytes(members))
+    (root / "README.md").write_text("authors' card\n")
+    return root
