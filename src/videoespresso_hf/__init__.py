@@ -9,4 +9,4 @@ Selector and Reasoner as ``PreTrainedModel``s) and ``training``.
 __version__ = "0.1.0"
 
 # Arms a hook that registers the models with the transformers Auto classes (no torch import here).
-from videoespresso_hf.models import registration as _registration  # noqa: E402, F401
+from videoespresso_hf.models import registration as _registration  # noqa: F401
