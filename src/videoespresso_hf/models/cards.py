@@ -18,10 +18,9 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
 __all__ = ["TEMPLATES_DIR", "CardEvalResult", "create_model_card", "push_with_card"]
 
-# The templates live at the repository root (model_cards/); VIDEOESPRESSO_MODEL_CARDS overrides.
-TEMPLATES_DIR = Path(
-    os.environ.get("VIDEOESPRESSO_MODEL_CARDS", Path(__file__).resolve().parents[3] / "model_cards")
-)
+# The templates live at the repository root (model_cards/); `card_templates` is a link to that folder inside the
+# package, so wheels ship them too. VIDEOESPRESSO_MODEL_CARDS overrides.
+TEMPLATES_DIR = Path(os.environ.get("VIDEOESPRESSO_MODEL_CARDS", Path(__file__).resolve().parent / "card_templates"))
 DATASETS = ("hshjerry0315/VideoEspresso_train_video", "hshjerry0315/VideoEspresso-Test")
 PAPER = "arxiv:2411.14794"
 
