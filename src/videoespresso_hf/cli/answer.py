@@ -94,11 +94,12 @@ def _embedder(args: argparse.Namespace, strategy: str):
     """The embedding strategy's text embedder, loaded here so that a bad path is a one-line error."""
     if strategy != "embedding":
         return None
-    from videoespresso_hf.models.strategies import DEFAULT_EMBEDDER, SentenceEmbedder
+    from videoespresso_hf.embeddings import load_text_embedder
+    from videoespresso_hf.models.strategies import DEFAULT_EMBEDDER
 
     name = args.embedding_model or DEFAULT_EMBEDDER
     try:
-        return SentenceEmbedder(name)
+        return load_text_embedder(name)
     except (OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"cannot load the embedding model {name}: {first_line}") from error

@@ -21,8 +21,8 @@ import numpy as np
 
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection
 from videoespresso_hf.models.strategies import (
+    DEFAULT_EMBEDDER,
     STRATEGIES,
-    SentenceEmbedder,
     embedding_selection,
     fps_selection,
     shot_selection,
@@ -100,7 +100,7 @@ class HybridVideoQA:
         max_frames: frames handed to the reasoner at most (default: the selector config's, else 3).
         candidate_fps / max_candidates: candidate sampling for ``model``/``embedding`` and the ``fps``
             strategy's rate (default: the selector config's, else 1 fps and 64).
-        embedder: texts → embeddings for the ``embedding`` strategy (default: a :class:`SentenceEmbedder`).
+        embedder: texts → embeddings for the ``embedding`` strategy (default: ``load_text_embedder(DEFAULT_EMBEDDER)``).
     """
 
     def __init__(
@@ -195,7 +195,9 @@ class HybridVideoQA:
 
     def _embedder_fn(self):
         if self._embedder is None:
-            self._embedder = SentenceEmbedder()
+            from videoespresso_hf.embeddings import load_text_embedder
+
+            self._embedder = load_text_embedder(DEFAULT_EMBEDDER)
         return self._embedder
 
     def _select(self, clip: _Clip, question: str, caption_cache: dict) -> FrameSelection:

