@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoespresso_hf.llm._sqlite import Database
+from videoespresso_hf.sqlite import Database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS llm_responses (

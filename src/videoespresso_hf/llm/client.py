@@ -22,11 +22,11 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
-from videoespresso_hf.llm._sqlite import Database
 from videoespresso_hf.llm.cache import ResponseCache
 from videoespresso_hf.llm.config import LLMConfig
 from videoespresso_hf.llm.ledger import CostEstimate, Ledger, estimate_body, estimate_cost
 from videoespresso_hf.llm.request import LLMRequest, LLMResult, Usage, parse_answer, request_body, request_key
+from videoespresso_hf.sqlite import Database
 
 logger = logging.getLogger(__name__)
 

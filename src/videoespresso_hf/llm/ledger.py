@@ -27,8 +27,8 @@ from typing import Any
 
 from PIL import Image
 
-from videoespresso_hf.llm._sqlite import Database
 from videoespresso_hf.llm.config import LLMConfig, UnknownPriceError
+from videoespresso_hf.sqlite import Database
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_MESSAGE = 4

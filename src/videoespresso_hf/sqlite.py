@@ -1,4 +1,8 @@
-"""One SQLite connection shared by threads behind a lock (WAL, so other processes can read meanwhile)."""
+"""One SQLite connection shared by threads behind a lock (WAL, so other processes can read meanwhile).
+
+The one embedded-database handle of the package: the LLM response cache and cost ledger (``llm``) and the
+build state store (``pipeline``) both sit on it. A leaf module: it imports nothing from the package.
+"""
 
 from __future__ import annotations
 
