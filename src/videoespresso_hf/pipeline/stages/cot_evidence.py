@@ -9,18 +9,16 @@ malformed after every retry are recorded as failures.
 
 from __future__ import annotations
 
-from typing import Any
-
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
 from videoespresso_hf.pipeline.stages.answer_models import CoTEvidence
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage, register_stage
+from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage, register_stage
 from videoespresso_hf.pipeline.stages.llm_calls import (
+    LLMStage,
     LLMStepSettings,
     answer_all,
     estimate_all,
-    stage_settings,
 )
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, group_by_id, items_of, with_items
 
@@ -46,22 +44,12 @@ def cot_evidence_request(group: CaptionGroup, item: QAItem, settings: CoTEvidenc
 
 
 @register_stage
-class CoTEvidenceStage(Stage):
+class CoTEvidenceStage(LLMStage):
     name = NAME
     version = "1"
     after = PREVIOUS
-    fan_out = False
 
-    def settings(self, config: Any) -> CoTEvidenceSettings:
-        return stage_settings(config, NAME, CoTEvidenceSettings)
-
-    def config_slice(self, config: Any) -> dict[str, Any]:
-        settings = self.settings(config)
-        return {
-            **settings.model_dump(),
-            "model": settings.resolved_model(config),
-            "temperature": config.llm.temperature,
-        }
+    settings_class = CoTEvidenceSettings
 
     def _requests(
         self, record: VideoRecord, settings: CoTEvidenceSettings

@@ -36,8 +36,8 @@ from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages.answer_models import DistractorCandidates
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, register_stage
-from videoespresso_hf.pipeline.stages.llm_calls import LLMStepSettings, answer_all, stage_settings
+from videoespresso_hf.pipeline.stages.base import StageContext, register_stage
+from videoespresso_hf.pipeline.stages.llm_calls import LLMStage, LLMStepSettings, answer_all
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, items_of, with_items
 
 __all__ = [
@@ -228,24 +228,20 @@ def distractor_request(item: QAItem, settings: DistractorSettings, round: int = 
 
 
 @register_stage
-class DistractorsStage(Stage):
+class DistractorsStage(LLMStage):
     """Stage ``distractors``: assigns the split; test items become 4-way multiple choice."""
 
     name = "distractors"
     version = "1"
     after = "grounding"
-    fan_out = False
 
-    def settings(self, config: Any) -> DistractorSettings:
-        return stage_settings(config, self.name, DistractorSettings)
+    settings_class = DistractorSettings
 
     def config_slice(self, config: Any) -> dict[str, Any]:
         settings = self.settings(config)
         return {
-            **settings.model_dump(),
-            "model": settings.resolved_model(config),
+            **super().config_slice(config),
             "embedder": config.dedup.embedder if settings.paraphrase_check else None,
-            "temperature": config.llm.temperature,
         }
 
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.llm import LLMRequest, LLMResult
-from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage
 
 __all__ = [
     "BATCH_SETTINGS_KEY",
@@ -152,3 +152,25 @@ def estimate_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) 
     )
     usage.count("estimated_requests", estimate.requests - estimate.cached)
     return usage
+
+
+class LLMStage(Stage):
+    """A per-video stage whose work is LLM calls configured by ``config.stages[name]`` (``settings_class``).
+
+    Its fingerprint covers the stage settings, the resolved model and the temperature, so changing any of
+    them re-asks (through the cache: identical requests still cost nothing).
+    """
+
+    settings_class: type[LLMStepSettings]
+    fan_out = False
+
+    def settings(self, config: Any) -> Any:
+        return stage_settings(config, self.name, self.settings_class)
+
+    def config_slice(self, config: Any) -> dict[str, Any]:
+        settings = self.settings(config)
+        return {
+            **settings.model_dump(),
+            "model": settings.resolved_model(config),
+            "temperature": config.llm.temperature,
+        }

@@ -10,18 +10,17 @@ whose answer stayed malformed, is recorded as a failure. Nothing is dropped sile
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
 from videoespresso_hf.pipeline.stages.answer_models import QAFilterVerdicts
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage, register_stage
+from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage, register_stage
 from videoespresso_hf.pipeline.stages.llm_calls import (
+    LLMStage,
     LLMStepSettings,
     answer_all,
     estimate_all,
-    stage_settings,
 )
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, group_by_id, items_of, with_items
 
@@ -62,22 +61,12 @@ def _by_group(record: VideoRecord, items: list[QAItem]) -> list[tuple[CaptionGro
 
 
 @register_stage
-class QAFilterStage(Stage):
+class QAFilterStage(LLMStage):
     name = NAME
     version = "1"
     after = PREVIOUS
-    fan_out = False
 
-    def settings(self, config: Any) -> QAFilterSettings:
-        return stage_settings(config, NAME, QAFilterSettings)
-
-    def config_slice(self, config: Any) -> dict[str, Any]:
-        settings = self.settings(config)
-        return {
-            **settings.model_dump(),
-            "model": settings.resolved_model(config),
-            "temperature": config.llm.temperature,
-        }
+    settings_class = QAFilterSettings
 
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
         settings = self.settings(ctx.config)

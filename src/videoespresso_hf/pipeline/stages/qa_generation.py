@@ -8,8 +8,6 @@ caption the group does not have; a pair relying on a single caption is rejected 
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
@@ -17,12 +15,12 @@ from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
 from videoespresso_hf.pipeline.stages.answer_models import QAPairs
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage, register_stage
+from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage, register_stage
 from videoespresso_hf.pipeline.stages.llm_calls import (
+    LLMStage,
     LLMStepSettings,
     answer_all,
     estimate_all,
-    stage_settings,
 )
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, with_items
 
@@ -68,22 +66,13 @@ def _reference_problem(numbers: list[int], group_size: int) -> tuple[str, str] |
 
 
 @register_stage
-class QAGenerationStage(Stage):
+class QAGenerationStage(LLMStage):
     name = NAME
     version = "1"
     after = "groups"
     fan_out = False  # one LLM client (thread pool, budget, ledger) for the whole run
 
-    def settings(self, config: Any) -> QAGenerationSettings:
-        return stage_settings(config, NAME, QAGenerationSettings)
-
-    def config_slice(self, config: Any) -> dict[str, Any]:
-        settings = self.settings(config)
-        return {
-            **settings.model_dump(),
-            "model": settings.resolved_model(config),
-            "temperature": config.llm.temperature,
-        }
+    settings_class = QAGenerationSettings
 
     def _groups(self, record: VideoRecord, settings: QAGenerationSettings) -> list[CaptionGroup]:
         return [group for group in record.groups if len(group.captions) >= settings.min_group_size]
