@@ -117,3 +117,41 @@ def test_kill_between_create_and_recording_the_id_reattaches(server, make_config
     assert [r.parsed.caption for r in results] == [f"a solid {c} frame" for c in COLOURS[:3]]
     assert len(server.batches) == 1 and server.count("POST /v1/batches") == 1
     assert server.count("POST /v1/files") == 1
+
+
+def test_a_crash_while_collecting_records_nothing_twice(server, make_config, monkeypatch):
+    requests = [caption_request(colour) for colour in COLOURS[:3]]
+    client = LLMClient(make_config())
+    put_ok = client.cache.put_ok
+    calls = []
+
+    def dies_on_the_second_answer(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # stands in for a kill half-way through the output file
+        put_ok(*args, **kwargs)
+
+    monkeypatch.setattr(client.cache, "put_ok", dies_on_the_second_answer)
+    with pytest.raises(KeyboardInterrupt):
+        BatchRunner(client).run(requests)
+    assert client.ledger.paid_calls() == 0 and client.cache.counts() == {}  # rolled back as a whole
+
+    resumed = LLMClient(make_config())
+    results = BatchRunner(resumed).run(requests)
+    assert all(r.ok for r in results) and server.count("POST /v1/batches") == 1
+    assert resumed.ledger.paid_calls() == 3  # each answer billed once
+
+
+def test_a_malformed_output_line_fails_its_request_only(server, make_config, monkeypatch):
+    requests = [caption_request(colour) for colour in COLOURS[:2]]
+    run_batch = server._run_batch
+
+    def corrupt_first_line(batch):
+        run_batch(batch)
+        record = server.files[batch["output_file_id"]]
+        record["content"] = b"{not json\n" + record["content"].split(b"\n", 1)[1]
+
+    monkeypatch.setattr(server, "_run_batch", corrupt_first_line)
+    results = BatchRunner(LLMClient(make_config(max_parse_attempts=1))).run(requests)
+    assert [r.ok for r in results] == [False, True]
+    assert "without a result" in results[0].error

@@ -16,6 +16,7 @@ Malformed or schema-violating answers are resubmitted in a further batch, up to
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -247,7 +248,6 @@ class BatchRunner:
             self._sleep(self.poll_interval_s)
 
     def _collect(self, input_file_id: str, batch: Any, requests: dict[str, LLMRequest]) -> None:
-        config, cache, ledger = self.client.config, self.client.cache, self.client.ledger
         items = {
             row["key"]: row
             for row in self.db.query(
@@ -255,69 +255,86 @@ class BatchRunner:
                 (input_file_id,),
             )
         }
-        seen: set[str] = set()
+        lines = []
         for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
-            content = self._with_retries(lambda file_id=file_id: self.client.openai.files.content(file_id))
-            for line in content.text.splitlines():
-                if not line.strip():
-                    continue
+            if file_id:
+                content = self._with_retries(lambda file_id=file_id: self.client.openai.files.content(file_id))
+                lines += [line for line in content.text.splitlines() if line.strip()]
+        # All or nothing: a kill half-way through would otherwise leave paid ledger rows behind that the
+        # resumed run (which collects the whole file again) records a second time.
+        atomic = self.db.transaction() if self.client.ledger.db is self.db else contextlib.nullcontext()
+        with atomic:
+            self._record_lines(lines, items, batch, requests)
+            self.db.execute(
+                "UPDATE llm_batches SET collected = 1, status = ? WHERE input_file_id = ?",
+                (batch.status, input_file_id),
+            )
+
+    def _record_lines(
+        self, lines: list[str], items: dict[str, Any], batch: Any, requests: dict[str, LLMRequest]
+    ) -> None:
+        config, cache, ledger = self.client.config, self.client.cache, self.client.ledger
+        seen: set[str] = set()
+        for line in lines:
+            try:
                 item = json.loads(line)
-                key = item.get("custom_id")
-                if key not in items or key in seen:
-                    continue
-                seen.add(key)
-                stage, prompt_version = items[key]["stage"], items[key]["prompt_version"]
-                record = {"model": config.model, "prompt_version": prompt_version, "stage": stage}
-                response = item.get("response") or {}
-                body = response.get("body") or {}
-                if response.get("status_code") != 200 or item.get("error"):
-                    error = item.get("error") or body.get("error") or {}
-                    message = error.get("message", "") if isinstance(error, dict) else str(error)
-                    cache.put_failure(
-                        key,
-                        error=f"batch line failed ({response.get('status_code')}): {message}",
-                        attempts=1,
-                        **record,
-                    )
-                    continue
-                text = ((body.get("choices") or [{}])[0].get("message") or {}).get("content")
-                usage = Usage(
-                    (body.get("usage") or {}).get("prompt_tokens", 0),
-                    (body.get("usage") or {}).get("completion_tokens", 0),
+            except json.JSONDecodeError:  # its request gets "ended without a result" below
+                logger.warning("batch %s: skipping an output line that is not JSON: %.80s", batch.id, line)
+                continue
+            key = item.get("custom_id")
+            if key not in items or key in seen:
+                continue
+            seen.add(key)
+            stage, prompt_version = items[key]["stage"], items[key]["prompt_version"]
+            record = {"model": config.model, "prompt_version": prompt_version, "stage": stage}
+            response = item.get("response") or {}
+            body = response.get("body") or {}
+            if response.get("status_code") != 200 or item.get("error"):
+                error = item.get("error") or body.get("error") or {}
+                message = error.get("message", "") if isinstance(error, dict) else str(error)
+                cache.put_failure(
+                    key,
+                    error=f"batch line failed ({response.get('status_code')}): {message}",
+                    attempts=1,
+                    **record,
                 )
-                request = requests.get(key)
-                error = parse_answer(text, request.response_model)[1] if request is not None else None
-                ledger.record(
-                    key=key,
-                    stage=stage,
-                    prompt_version=prompt_version,
+                continue
+            text = ((body.get("choices") or [{}])[0].get("message") or {}).get("content")
+            usage = Usage(
+                (body.get("usage") or {}).get("prompt_tokens", 0),
+                (body.get("usage") or {}).get("completion_tokens", 0),
+            )
+            request = requests.get(key)
+            error = parse_answer(text, request.response_model)[1] if request is not None else None
+            ledger.record(
+                key=key,
+                stage=stage,
+                prompt_version=prompt_version,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                batch=True,
+                ok=error is None,
+            )
+            if error is None and text is not None:
+                cache.put_ok(
+                    key,
+                    text=text,
                     input_tokens=usage.input_tokens,
                     output_tokens=usage.output_tokens,
-                    batch=True,
-                    ok=error is None,
+                    attempts=1,
+                    **record,
                 )
-                if error is None and text is not None:
-                    cache.put_ok(
-                        key,
-                        text=text,
-                        input_tokens=usage.input_tokens,
-                        output_tokens=usage.output_tokens,
-                        attempts=1,
-                        **record,
-                    )
-                else:
-                    logger.warning("batch answer %s: %s", key[:12], error)
-                    cache.put_failure(
-                        key,
-                        error=error or "empty answer",
-                        text=text,
-                        input_tokens=usage.input_tokens,
-                        output_tokens=usage.output_tokens,
-                        attempts=1,
-                        **record,
-                    )
+            else:
+                logger.warning("batch answer %s: %s", key[:12], error)
+                cache.put_failure(
+                    key,
+                    error=error or "empty answer",
+                    text=text,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    attempts=1,
+                    **record,
+                )
         for key in items.keys() - seen:
             row = items[key]
             cache.put_failure(
@@ -328,10 +345,6 @@ class BatchRunner:
                 prompt_version=row["prompt_version"],
                 stage=row["stage"],
             )
-        self.db.execute(
-            "UPDATE llm_batches SET collected = 1, status = ? WHERE input_file_id = ?",
-            (batch.status, input_file_id),
-        )
 
     def _result(self, key: str, request: LLMRequest, *, cached: bool) -> LLMResult:
         entry = self.client.cache.get(key)
