@@ -41,3 +41,11 @@ def test_malformed_json_reports_the_line(tmp_path, text, where):
     path.write_text(text)
     with pytest.raises(DataError, match=f"malformed JSON.*{where}"):
         list(iter_json_records(path, chunk_size=4))
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_non_utf8_file_is_a_data_error(tmp_path, encoding):
+    path = tmp_path / "a.json"
+    path.write_text('[{"question": "café ?"}]', encoding=encoding)
+    with pytest.raises(DataError, match="not UTF-8 text"):
+        list(iter_json_records(path))

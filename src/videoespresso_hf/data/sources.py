@@ -141,9 +141,16 @@ def iter_json_records(path: str | os.PathLike, chunk_size: int = 1 << 20) -> Ite
     """Stream the items of a JSON array file, or the lines of a JSONL file, without loading it whole.
 
     Raises:
-        DataError: on malformed JSON (with the line and column).
+        DataError: on malformed JSON (with the line) or a file that is not UTF-8 text.
     """
     path = Path(path)
+    try:
+        yield from _iter_json_text(path, chunk_size)
+    except UnicodeDecodeError as error:  # a ValueError, but not one the CLI reports as a user error
+        raise DataError(f"{path}: not UTF-8 text ({error.reason}); re-save the file as UTF-8") from None
+
+
+def _iter_json_text(path: Path, chunk_size: int) -> Iterator[Any]:
     decoder = json.JSONDecoder()
     with open(path, encoding="utf-8-sig") as handle:  # -sig: a leading BOM is dropped
         buffer = handle.read(chunk_size)
