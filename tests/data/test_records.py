@@ -84,6 +84,11 @@ def test_generated_rows_are_normalised_and_validated():
     assert row["task"] == "Event Dynamic" and row["task_group"] == "Logical Reasoning"
     assert row["id"].startswith("gen-") and row["evidence"] == "a"
     assert row["core_frames"][0]["frame_index"] == 3
+    unknown_group = generated_record_to_row({"question": "q", "task_group": "Astrology"})
+    assert unknown_group["task_group"] is None and json.loads(unknown_group["metadata"])["task_group_raw"] == "Astrology"
+    assert encode_row(unknown_group)["task_group"] is None
+    known_group = generated_record_to_row({"question": "q", "task_group": "Reality Application"})
+    assert encode_row(known_group)["task_group"] == 3
     with pytest.raises(ValueError, match="4 numbers"):
         generated_record_to_row({"question": "q", "key_objects": [{"label": "a", "boxes": [[1, 2]]}]}, 5)
     with pytest.raises(ValueError, match="line 9"):

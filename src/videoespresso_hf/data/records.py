@@ -19,7 +19,7 @@ from typing import Any
 
 from videoespresso_hf.data.evidence import parse_evidence
 from videoespresso_hf.data.schema import empty_row
-from videoespresso_hf.evaluation.tasks import UnknownTaskError, canonical_task, task_group
+from videoespresso_hf.evaluation.tasks import TASK_GROUPS, UnknownTaskError, canonical_task, task_group
 
 __all__ = [
     "KNOWN_SOURCES",
@@ -265,8 +265,14 @@ def generated_record_to_row(record: Mapping[str, Any], line_number: int = 0) -> 
         elif key not in row:
             metadata.setdefault("extra_fields", {})[key] = value
     task, group = _task_fields(record.get("task"), metadata)
+    raw_group = record.get("task_group")
+    if group is None and raw_group:
+        if raw_group in TASK_GROUPS:
+            group = raw_group
+        else:  # not a class of the schema: Arrow encoding would fail, so keep it like an unknown task
+            metadata["task_group_raw"] = raw_group
     row["task"] = task
-    row["task_group"] = group or (record.get("task_group") if record.get("task_group") else None)
+    row["task_group"] = group
     if not row["id"]:
         digest = hashlib.sha1(f"{row['video_path']}\x00{row['question']}".encode()).hexdigest()[:16]
         row["id"] = f"gen-{digest}"
