@@ -155,3 +155,17 @@ def test_a_malformed_output_line_fails_its_request_only(server, make_config, mon
     results = BatchRunner(LLMClient(make_config(max_parse_attempts=1))).run(requests)
     assert [r.ok for r in results] == [False, True]
     assert "without a result" in results[0].error
+
+
+def test_recorded_failures_are_not_resubmitted_when_retry_failures_is_off(server, make_config):
+    server.inject("malformed_json", times=1)
+    requests = [caption_request("red"), caption_request("blue")]
+    first = BatchRunner(LLMClient(make_config(max_parse_attempts=1))).run(requests)
+    assert [r.ok for r in first] == [False, True]
+
+    again = BatchRunner(LLMClient(make_config(retry_failures=False))).run(requests)
+    assert [r.ok for r in again] == [False, True] and again[0].error.startswith("malformed JSON")
+    assert server.count("POST /v1/batches") == 1 and server.count("batch line") == 2
+
+    retried = BatchRunner(LLMClient(make_config())).run(requests)
+    assert all(r.ok for r in retried) and server.count("batch line") == 3

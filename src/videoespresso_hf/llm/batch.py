@@ -113,8 +113,10 @@ class BatchRunner:
             self.client.ledger.record(
                 key=key, stage=unique[key].stage, prompt_version=unique[key].prompt_version, cached=True
             )
+        # As in the synchronous client: with retry_failures=False a recorded failure is final, not re-paid.
+        settled = set() if config.retry_failures else {key for key in unique if self._recorded_failure(key)}
         for _ in range(config.max_parse_attempts):
-            pending = [key for key in unique if not self._cached_ok(key, unique[key])]
+            pending = [key for key in unique if key not in settled and not self._cached_ok(key, unique[key])]
             if not pending:
                 break
             in_flight = self._in_flight_submissions(pending)
@@ -155,6 +157,10 @@ class BatchRunner:
     def _cached_ok(self, key: str, request: LLMRequest) -> bool:
         entry = self.client.cache.get(key)
         return entry is not None and entry.ok and parse_answer(entry.text, request.response_model)[1] is None
+
+    def _recorded_failure(self, key: str) -> bool:
+        entry = self.client.cache.get(key)
+        return entry is not None and not entry.ok
 
     def _in_flight_submissions(self, keys: list[str]) -> dict[str, list[str]]:
         wanted = set(keys)
@@ -258,7 +264,9 @@ class BatchRunner:
         lines = []
         for file_id in (batch.output_file_id, batch.error_file_id):
             if file_id:
-                content = self._with_retries(lambda file_id=file_id: self.client.openai.files.content(file_id))
+                content = self._with_retries(
+                    lambda file_id=file_id: self.client.openai.files.content(file_id)
+                )
                 lines += [line for line in content.text.splitlines() if line.strip()]
         # All or nothing: a kill half-way through would otherwise leave paid ledger rows behind that the
         # resumed run (which collects the whole file again) records a second time.
