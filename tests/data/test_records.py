@@ -93,3 +93,13 @@ def test_generated_rows_are_normalised_and_validated():
         generated_record_to_row({"question": "q", "key_objects": [{"label": "a", "boxes": [[1, 2]]}]}, 5)
     with pytest.raises(ValueError, match="line 9"):
         generated_record_to_row({"question": "q", "metadata": "{not json"}, 9)
+
+
+def test_record_conversion_does_not_import_datasets():
+    # The pipeline's export and `records` only need FIELDS/empty_row; `datasets` costs seconds to import.
+    import subprocess
+    import sys
+
+    code = "import sys, videoespresso_hf.data.records, videoespresso_hf.data.evidence; print('datasets' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "False"

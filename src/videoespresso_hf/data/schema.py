@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
-
-from datasets import ClassLabel, Features, Image, List, Value, Video
+from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS, TASK_GROUPS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from datasets import Features
 
 __all__ = [
     "BOX_STATUSES",
@@ -44,6 +46,9 @@ def features(decode_media: bool = True) -> Features:
         decode_media: ``False`` gives ``Video(decode=False)`` / ``Image(decode=False)`` (rows hold
             ``{"path", "bytes"}`` dicts; no torchcodec or PIL needed to read them).
     """
+    # Imported here: ``records`` and the pipeline's export need FIELDS/empty_row, not the 2 s ``datasets`` import.
+    from datasets import ClassLabel, Features, Image, List, Value, Video
+
     return Features(
         {
             "id": Value("string"),
@@ -142,7 +147,7 @@ def encode_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def arrow_schema():
+def arrow_schema() -> pa.Schema:
     """``features().arrow_schema`` (with the ``huggingface`` metadata that restores the Features on load)."""
     return features().arrow_schema
 
