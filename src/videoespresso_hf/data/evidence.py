@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "BOX_END",
     "BOX_START",
+    "BOX_STATUSES",
     "OBJ_END",
     "OBJ_START",
     "Box",
@@ -47,7 +48,7 @@ OBJ_START, OBJ_END = "<obj_start>", "<obj_end>"
 BOX_START, BOX_END = "<box_start>", "<box_end>"
 
 Box = tuple[float, float, float, float]
-BOX_STATUSES = ("ok", "empty", "malformed")
+BOX_STATUSES: tuple[str, ...] = ("ok", "empty", "malformed")  # KeyObject.box_status values
 
 _TOKEN = re.compile(r"<obj_start>|<obj_end>|<box_start>|<box_end>")
 _NO_TAG = r"(?:(?!<(?:obj|box)_(?:start|end)>).)*"  # text that contains no tag

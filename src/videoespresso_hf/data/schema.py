@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from videoespresso_hf.data.evidence import BOX_STATUSES
 from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS, TASK_GROUPS
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 CONFIG_NAMES: tuple[str, ...] = ("bench", "train_video", "train_multi_image", "generated")
-BOX_STATUSES: tuple[str, ...] = ("ok", "empty", "malformed")
 
 FIELDS: tuple[str, ...] = (
     "id", "question", "answer", "options", "correct_answer", "task", "task_group", "evidence",
