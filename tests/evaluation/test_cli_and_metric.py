@@ -51,6 +51,12 @@ def test_cli_bad_input_exits_nonzero_with_one_line_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_cli_refuses_a_non_positive_bootstrap_count(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", str(SAMPLE), "--bootstrap", "0"])
+    assert exit_info.value.code == 2 and "expected a positive whole number" in capsys.readouterr().err
+
+
 def test_evaluate_module_agrees_with_the_functions():
     records = json.loads(SAMPLE.read_text())
     metric = evaluate.load(metric_path())

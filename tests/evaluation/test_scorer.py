@@ -111,6 +111,8 @@ def test_bootstrap_interval_is_deterministic_and_narrows_with_n():
     assert small == bootstrap_ci([True, False] * 10, resamples=500, seed=1)
     assert (large[1] - large[0]) < (small[1] - small[0])
     assert small[0] < 50.0 < small[1]
+    with pytest.raises(ValueError, match="at least 1"):
+        bootstrap_ci([True], resamples=0)
 
 
 def test_task_names_paper_and_leaderboard_case_insensitive():

@@ -10,6 +10,16 @@ from pathlib import Path
 from videoespresso_hf.cli.main import UserError
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "score",
@@ -32,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", default=None, help="row label in the table (default: the file name)")
     parser.add_argument("--embedding-model", default=None, help="similarity protocol: sentence-transformers id or path")
     parser.add_argument("--threshold", type=float, default=0.8, help="similarity protocol threshold (default 0.8)")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
+    parser.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples for the 95%% interval")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run)
 

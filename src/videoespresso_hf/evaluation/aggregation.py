@@ -45,7 +45,13 @@ def bootstrap_ci(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the micro accuracy (items resampled with replacement), in percent."""
+    """Percentile bootstrap interval of the micro accuracy (items resampled with replacement), in percent.
+
+    Raises:
+        ValueError: if ``resamples`` < 1.
+    """
+    if resamples < 1:
+        raise ValueError(f"resamples must be at least 1, got {resamples}")
     outcomes = np.asarray(correct, dtype=np.float64)
     if outcomes.size == 0:
         return (0.0, 0.0)
