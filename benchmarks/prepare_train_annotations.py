@@ -5,7 +5,7 @@ question, long answer, evidence with inline box tags — some empty —, 3–4 k
 `path`/`caption` and `keyframe_path` field variants) plus a few hundred tiny real mp4 files, then
 prepares it two ways, each in its own process so peak memory is measured separately:
 
-* ours: ``prepare_dataset_folder`` (two streaming passes, Parquet written in shards by pyarrow);
+* ours: ``prepare_dataset_folder`` (one streaming pass, Parquet written in shards by pyarrow);
 * reference: the straightforward in-memory route: ``json.load`` the file, convert every record,
   ``datasets.Dataset.from_list(rows, features=...)`` and ``to_parquet``.
 

@@ -2,9 +2,11 @@
 
 :class:`ReleaseReader` is the one place that knows where each config's files live; the
 ``datasets`` builder and ``videoespresso data prepare`` both read rows through it, so they agree
-row for row. Reading is two streaming passes over the annotations: the first only checks that
-every referenced video/image can be found (so a missing-media error comes before any output is
-written), the second converts records and resolves media.
+row for row. Reading is one streaming pass over the annotations (:meth:`ReleaseReader.checked_chunks`):
+each chunk's videos/images are checked before its records are converted, and under the ``error``
+policy the first missing file stops conversion while the rest of the file is only scanned, so the
+one error lists every missing file. ``prepare`` writes into a staging folder that such an error
+discards; the builder calls :meth:`ReleaseReader.scan_media` first, as ``datasets`` has no staging.
 """
 
 from __future__ import annotations
