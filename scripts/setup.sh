@@ -16,10 +16,13 @@ if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0
     || echo "setup: could not install ${missing[*]}; some decoding/archive tests will be skipped" >&2
 fi
 
+# This machine's pip configuration lists local indexes that warn once per missing package; keep the log readable.
+pip_install() { .venv/bin/python -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+pip_install --upgrade pip
 # torch/torchvision first: pip takes them from the local wheel store (a CUDA build that runs on CPU).
-.venv/bin/python -m pip install -q -r requirements/dev.txt
+pip_install -r requirements/dev.txt
 # Everything is pinned by the line above; this only adds the package itself (editable) and its entry point.
-.venv/bin/python -m pip install -q -e ".[test,train,ray]"
+pip_install -e ".[test,train,ray]"
 echo "setup: .venv ready ($(.venv/bin/python -c 'import torch, transformers, datasets; print("torch", torch.__version__, "transformers", transformers.__version__, "datasets", datasets.__version__)'))"
