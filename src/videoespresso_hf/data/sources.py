@@ -6,7 +6,8 @@ row for row. Reading is one streaming pass over the annotations (:meth:`ReleaseR
 each chunk's videos/images are checked before its records are converted, and under the ``error``
 policy the first missing file stops conversion while the rest of the file is only scanned, so the
 one error lists every missing file. ``prepare`` writes into a staging folder that such an error
-discards; the builder calls :meth:`ReleaseReader.scan_media` first, as ``datasets`` has no staging.
+discards; the builder calls :meth:`ReleaseReader.scan_media` first, so a missing file fails before
+``datasets`` starts writing its cache.
 """
 
 from __future__ import annotations
