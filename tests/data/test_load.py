@@ -200,3 +200,12 @@ def test_verify_videos_catches_corrupt_files(bench_release, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "1 of 3 rows" in err and "cannot decode" in err
     assert len(_load(out, "bench", "test")) == 3  # the failed run left the previous version in place
+
+
+def test_missing_generated_video_does_not_suggest_a_download(generated_release, tmp_path, capsys):
+    (generated_release / "videos" / "clip.mp4").unlink()
+    code = main(["data", "prepare", "--quiet", "--config", "generated", "--data-dir", str(generated_release),
+                 "--out", str(tmp_path / "o")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "3 of 3 rows" not in err and "2 of 2 rows" in err
+    assert "data download" not in err and "videoespresso build" in err

@@ -64,9 +64,12 @@ class MissingMediaError(DataError):
         self.omissions = omissions
         shown = "; ".join(f"{o.path} ({o.reason})" for o in omissions[:5])
         more = f" and {len(omissions) - 5} more" if len(omissions) > 5 else ""
+        fix = f"Download the media (videoespresso data download --config {config})"
+        if config == "generated":  # rows point at the build's own videos: nothing to download
+            fix = "Check that the videos `videoespresso build` read are still there"
         super().__init__(
             f"{config}: {len(omissions)} of {total} rows reference missing or unreadable {media}: {shown}{more}. "
-            f"Download the media (videoespresso data download --config {config}) or pass "
+            f"{fix} or pass "
             f"--missing-videos skip (leave those rows out) or keep (keep them without {media})"
         )
 
