@@ -119,3 +119,19 @@ def test_corrupt_member_is_a_clear_error_and_leaves_no_partial_file(tmp_path):
     with zipfile.ZipFile(archive_path) as archive, pytest.raises(ArchiveError, match=r"cannot extract 'clip\.mp4'"):
         extract_members(archive, tmp_path / "out")
     assert not list((tmp_path / "out").rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("mark", "reason"),
+    [(lambda info: setattr(info, "flag_bits", info.flag_bits | 0x1), "encrypted"),
+     (lambda info: setattr(info, "compress_type", 99), "compression method")],
+)  # fmt: skip
+def test_encrypted_or_unsupported_member_is_a_clear_error(tmp_path, mark, reason):
+    # zipfile cannot write encrypted members: flag the member in the parsed central directory instead.
+    archive_path = tmp_path / "locked.zip"
+    archive_path.write_bytes(zip_bytes({"clip.mp4": os.urandom(100)}))
+    with zipfile.ZipFile(archive_path) as archive:
+        mark(archive.getinfo("clip.mp4"))
+        with pytest.raises(ArchiveError, match=rf"cannot extract 'clip\.mp4'.*{reason}"):
+            extract_members(archive, tmp_path / "out")
+    assert not list((tmp_path / "out").rglob("*"))
