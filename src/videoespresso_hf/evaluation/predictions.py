@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,12 +149,3 @@ def load_prediction_records(path: str | Path) -> list[Any]:
         return _parse_jsonl(text, path)
     raise PredictionsError(f"{path}: expected a JSON list of records or JSON Lines")
 
-
-def records_from_lists(
-    predictions: Sequence[str | None],
-    references: Sequence[Mapping[str, Any]],
-) -> list[dict[str, Any]]:
-    """Join model outputs with reference records (``question``, ``options``, ``correct_answer``, ``task``)."""
-    if len(predictions) != len(references):
-        raise PredictionsError(f"got {len(predictions)} predictions for {len(references)} references")
-    return [{**reference, "model_output": output} for output, reference in zip(predictions, references, strict=True)]
