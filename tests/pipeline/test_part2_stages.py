@@ -338,3 +338,16 @@ def test_filter_and_spatial_grounding_can_be_switched_off(server, record, tmp_pa
         assert set(item.provenance["grounding"]) == {"embedder"}
     manifest = export_generated([out], tmp_path)
     assert manifest["counts"]["test"] == 6 and manifest["boxes"]["candidates"] == 0
+
+
+def test_grounding_without_boxes_or_saved_frames_never_decodes_the_video(
+    server, record, tmp_path, tiny_models
+):
+    ctx = make_ctx(server, tmp_path, tiny_models)
+    before = run_chain(record, ctx, stages=STAGES[:3])
+    ctx.config.stages["grounding"].update(spatial=False, save_frames=False)
+    gone = before.model_copy(update={"path": str(tmp_path / "deleted.mp4")})  # decoding would fail
+    out = GroundingStage().run(gone, ctx)
+    items = items_of(out, "grounding")
+    assert items and all(item.core_frames and item.evidence for item in items)
+    assert not (tmp_path / "generated").exists()

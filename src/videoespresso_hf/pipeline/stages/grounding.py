@@ -422,7 +422,9 @@ class GroundingStage(Stage):
             {obj["frame_index"] for item in placed for obj in item.key_objects}
             | {frame["frame_index"] for item in placed for frame in item.core_frames}
         )
-        images = self._decode(record, frames) if frames else {}
+        # Frames are only needed to be saved or boxed: with both off the video is not opened at all.
+        needs_pixels = frames and (settings.save_frames or settings.spatial)
+        images = self._decode(record, frames) if needs_pixels else {}
         if settings.save_frames:
             self._save_frames(ctx, record, images)
         grounder = self._grounder(ctx, settings) if settings.spatial and images else None
