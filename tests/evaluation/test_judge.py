@@ -85,6 +85,8 @@ def test_transient_errors_are_retried(judge_server, tmp_path):
 def test_records_without_a_reference_are_rejected():
     with pytest.raises(PredictionsError, match="record 0: missing required field 'answer'"):
         judge_open_ended([{"question": "q", "model_output": "x"}], client=None)
+    with pytest.raises(PredictionsError, match="record 1: field 'evidence': expected a string"):
+        judge_open_ended([RECORDS[0], {**RECORDS[0], "evidence": ["a pot"]}], client=None)
 
 
 def test_cli_judge_and_dry_run(judge_server, tmp_path, capsys):

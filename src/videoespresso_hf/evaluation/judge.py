@@ -55,6 +55,8 @@ class JudgeScores(BaseModel):
 
 @dataclass(frozen=True)
 class JudgeItem:
+    """One validated record: what the judge prompt is rendered from."""
+
     index: int
     question: str
     reference: str
@@ -80,6 +82,9 @@ def validate_judge_records(records: Iterable[Any]) -> list[JudgeItem]:
                 raise PredictionsError(f"record {index}: missing required field {field!r} (required: question, answer, model_output)")
             if record[field] is not None and not isinstance(record[field], str):
                 raise PredictionsError(f"record {index}: field {field!r}: expected a string, got {type(record[field]).__name__}")
+        evidence = record.get("evidence")
+        if evidence is not None and not isinstance(evidence, str):  # it would reach the prompt as a Python repr
+            raise PredictionsError(f"record {index}: field 'evidence': expected a string, got {type(evidence).__name__}")
         task = record.get("task")
         try:
             task = canonical_task(task) if task else None
@@ -91,7 +96,7 @@ def validate_judge_records(records: Iterable[Any]) -> list[JudgeItem]:
                 question=record["question"] or "",
                 reference=record["answer"] or "",
                 candidate=record["model_output"] or "",
-                evidence=record.get("evidence") or None,
+                evidence=evidence or None,
                 task=task,
             )
         )
@@ -101,6 +106,7 @@ def validate_judge_records(records: Iterable[Any]) -> list[JudgeItem]:
 
 
 def build_judge_request(item: JudgeItem, prompt_version: str = JUDGE_PROMPT_VERSION) -> LLMRequest:
+    """The judge call for one item: the versioned prompt, answered as :class:`JudgeScores` JSON."""
     prompt = _template(prompt_version).render(
         question=item.question, reference=item.reference, evidence=item.evidence, candidate=item.candidate
     )
