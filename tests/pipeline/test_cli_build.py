@@ -107,3 +107,23 @@ def test_unknown_stage_and_empty_folder_are_user_errors(tmp_path, capsys):
     video.write_bytes(b"x")
     assert main(["build", str(video), "--out", str(tmp_path / "out"), "--until", "nonsense"]) == 2
     assert "unknown stage 'nonsense'" in capsys.readouterr().err
+
+
+def test_bad_out_config_and_settings_are_one_line_user_errors(tmp_path, capsys):
+    video = str(tmp_path / "v.mp4")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    assert main(["build", video, "--out", str(not_a_folder)]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    out = str(tmp_path / "out")
+    assert main(["build", video, "--out", out, "--config", str(broken), "--dry-run"]) == 2
+    error = capsys.readouterr().err
+    assert "cannot read config" in error and str(broken) in error and len(error.strip().splitlines()) == 1
+
+    assert main(["build", video, "--out", out, "--tau", "5", "--dry-run"]) == 2
+    error = capsys.readouterr().err
+    assert "invalid setting" in error and "tau" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # nothing was started
