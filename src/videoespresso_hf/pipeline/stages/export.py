@@ -38,7 +38,13 @@ from videoespresso_hf.evaluation.tasks import task_group
 from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages.base import DatasetStage, StageContext, register_stage
 from videoespresso_hf.pipeline.stages.llm_calls import stage_settings
-from videoespresso_hf.pipeline.stages.qa_items import PART2_STAGES, QAItem, dropped_of, items_of
+from videoespresso_hf.pipeline.stages.qa_items import (
+    PART2_STAGES,
+    QAItem,
+    caption_id,
+    dropped_of,
+    items_of,
+)
 
 __all__ = [
     "BOX_CONVENTION",
@@ -109,7 +115,7 @@ def item_to_row(
             "group_id": group.group_id,
             "frame_indices": group.frame_indices,
             "timestamps": group.timestamps,
-            "caption_ids": [f"{record.video_id}/f{index}" for index in group.frame_indices],
+            "caption_ids": [caption_id(record.video_id, index) for index in group.frame_indices],
         },
         "core_frame_indices": [frame["frame_index"] for frame in item.core_frames],
         "core_timestamps": [frame["timestamp"] for frame in item.core_frames],
