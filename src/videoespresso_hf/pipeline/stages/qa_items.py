@@ -31,7 +31,7 @@ class QAItem(BaseModel):
 
     Attributes:
         qa_id: ``"{group_id}-q{k:02d}"``, stable across re-runs.
-        group_id / position_in_group: where it came from.
+        group_id: the caption group it was generated from.
         question / answer / task: from QA generation.
         caption_numbers: 1-based positions in the group of the captions the pair relies on.
         provenance: per stage, the model id and prompt version that produced this item's fields.
