@@ -51,6 +51,14 @@ def test_cli_bad_input_exits_nonzero_with_one_line_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_cli_unwritable_output_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    assert main(["score", str(SAMPLE), "--output", str(blocker / "result.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot write" in err and len(err.splitlines()) == 1
+
+
 def test_cli_refuses_a_non_positive_bootstrap_count(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["score", str(SAMPLE), "--bootstrap", "0"])

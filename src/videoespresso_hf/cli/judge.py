@@ -30,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from videoespresso_hf.cli.score import write_output
     from videoespresso_hf.evaluation.judge import (
         build_judge_request,
         judge_open_ended,
@@ -59,6 +60,5 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
+        write_output(args.output, text)
     return 1 if result["overall"]["failed"] else 0

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "extraction; similarity: the paper's Algorithm 1 for free-form answers",
     )
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table", dest="fmt")
-    parser.add_argument("--output", type=Path, help="also write the result here (JSON if the name ends in .json)")
+    parser.add_argument("--output", type=Path, help="also write the result here (.json: JSON, .md: Markdown, otherwise --format)")
     parser.add_argument("--name", default=None, help="row label in the table (default: the file name)")
     parser.add_argument("--embedding-model", default=None, help="similarity protocol: sentence-transformers id or path")
     parser.add_argument("--threshold", type=float, default=0.8, help="similarity protocol threshold (default 0.8)")
@@ -47,12 +47,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename: a failure never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-    os.replace(handle.name, path)
+def write_output(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path`` and rename it there: a failure never leaves a half-written file.
+
+    Raises:
+        UserError: the file cannot be written (one line; the temporary file is removed).
+    """
+    temporary: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
+            temporary = Path(handle.name)
+            handle.write(text + "\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,5 +89,5 @@ def run(args: argparse.Namespace) -> int:
     print(render(result, args.fmt, name=name))
     if args.output:
         fmt = "json" if args.output.suffix == ".json" else ("markdown" if args.output.suffix == ".md" else args.fmt)
-        _write_atomically(args.output, render(result, fmt, name=name))
+        write_output(args.output, render(result, fmt, name=name))
     return 0
