@@ -191,3 +191,16 @@ def test_bad_files_fail_clearly(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(PredictionsError, match="no such file"):
         score_file(tmp_path / "absent.json")
+
+
+def test_task_names_import_without_the_scorer():
+    # data.schema and the pipeline import evaluation.tasks; they must not pay for numpy and the scorer.
+    import subprocess
+    import sys
+
+    code = "import sys, videoespresso_hf.evaluation.tasks; print(sorted({'numpy', 'videoespresso_hf.evaluation.scorer'} & set(sys.modules)))"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
+    import videoespresso_hf.evaluation as evaluation
+
+    assert evaluation.score_file is score_file and "score_file" in dir(evaluation)

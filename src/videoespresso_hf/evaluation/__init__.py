@@ -7,41 +7,40 @@ package never imports ``models`` or ``pipeline``.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
-from videoespresso_hf.evaluation.extraction import Extraction, extract_official, extract_robust
-from videoespresso_hf.evaluation.predictions import (
-    PredictionsError,
-    load_prediction_records,
-    validate_records,
-)
-from videoespresso_hf.evaluation.report import render
-from videoespresso_hf.evaluation.scorer import score_file, score_records
-from videoespresso_hf.evaluation.tasks import (
-    LEADERBOARD_TASKS,
-    TASK_GROUPS,
-    TASKS,
-    canonical_task,
-    task_group,
-)
+# Imported on first use: ``evaluation.tasks`` is imported by ``data`` and ``pipeline``, which need
+# neither numpy nor the scorer.
+_EXPORTS = {
+    "Extraction": "extraction",
+    "extract_official": "extraction",
+    "extract_robust": "extraction",
+    "PredictionsError": "predictions",
+    "load_prediction_records": "predictions",
+    "validate_records": "predictions",
+    "render": "report",
+    "score_file": "scorer",
+    "score_records": "scorer",
+    "LEADERBOARD_TASKS": "tasks",
+    "TASK_GROUPS": "tasks",
+    "TASKS": "tasks",
+    "canonical_task": "tasks",
+    "task_group": "tasks",
+}
 
-__all__ = [
-    "LEADERBOARD_TASKS",
-    "TASKS",
-    "TASK_GROUPS",
-    "Extraction",
-    "PredictionsError",
-    "canonical_task",
-    "extract_official",
-    "extract_robust",
-    "load_prediction_records",
-    "metric_path",
-    "render",
-    "score_file",
-    "score_records",
-    "task_group",
-    "validate_records",
-]
+__all__ = sorted([*_EXPORTS, "metric_path"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def metric_path() -> str:
