@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.data.schema import CONFIG_NAMES  # light: datasets is imported only by features()
 
-CONFIGS = ("bench", "train_video", "train_multi_image", "generated")
+DOWNLOADABLE_CONFIGS = tuple(name for name in CONFIG_NAMES if name != "generated")  # generated is built locally
 
 
 def _fps_pair(text: str) -> tuple[str, float]:
@@ -31,14 +32,14 @@ def register(subparsers) -> None:
     commands = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     download = commands.add_parser("download", help="fetch the authors' released files from the Hub")
-    download.add_argument("--config", required=True, choices=CONFIGS[:3])
+    download.add_argument("--config", required=True, choices=DOWNLOADABLE_CONFIGS)
     download.add_argument("--data-dir", required=True, help="folder to download into (resumable)")
     download.add_argument("--annotations-only", action="store_true", help="only the JSON annotations, no media")
     download.add_argument("--revision", default=None, help="a branch, tag or commit of the Hub repository")
     download.set_defaults(func=run_download)
 
     prepare = commands.add_parser("prepare", help="write a Hub-ready folder: Parquet shards per config/split + card")
-    prepare.add_argument("--config", required=True, choices=CONFIGS)
+    prepare.add_argument("--config", required=True, choices=CONFIG_NAMES)
     prepare.add_argument("--data-dir", required=True, help="the release folder (or `videoespresso build` output)")
     prepare.add_argument("--out", required=True, help="output folder; other configs already in it are kept")
     prepare.add_argument("--missing-videos", choices=("error", "skip", "keep"), default="error",
