@@ -144,3 +144,16 @@ def test_default_configs_describe_the_real_backbones():
     assert qwen25.base_model_id == "Qwen/Qwen2.5-VL-7B-Instruct"
     assert qwen3.base_model_id == "Qwen/Qwen3-VL-8B-Instruct"
     assert "provide evidence" in qwen25.evidence_prompt and "{evidence}" in qwen25.answer_prompt
+
+
+def test_base_qwen_checkpoint_weights_load_into_the_reasoner(tmp_path):
+    """Native Qwen2.5-VL checkpoints (as on the Hub) keep pre-5.0 key names; the reasoner must rename them too."""
+    from videoespresso_hf.testing.tiny_models import build_tiny_captioner
+
+    base, _ = build_tiny_captioner("qwen2_5_vl", seed=6)
+    base.save_pretrained(tmp_path)
+    reasoner = VexQwen2_5_VLReasonerForConditionalGeneration.from_pretrained(tmp_path)
+    expected = base.state_dict()
+    assert set(reasoner.state_dict()) == set(expected)
+    for name, tensor in reasoner.state_dict().items():
+        assert torch.equal(tensor, expected[name]), name

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 import torch
 from transformers import Qwen2_5_VLForConditionalGeneration, Qwen3VLForConditionalGeneration
+from transformers.conversion_mapping import (
+    get_checkpoint_conversion_mapping,
+    register_checkpoint_conversion_mapping,
+)
 
 from .configuration_reasoner import VexQwen2_5_VLReasonerConfig, VexQwen3VLReasonerConfig
 
@@ -280,3 +284,15 @@ __all__ = [
 
 VexQwen2_5_VLReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
 VexQwen3VLReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
+
+# Hub checkpoints of the base models (Qwen/Qwen2.5-VL-7B-Instruct) store weights under the pre-5.0 key names
+# ("model.layers.*", "visual.*"). transformers renames them by class name and skips classes defined outside
+# transformers unless a mapping is registered for them: without this, fine-tuning from the base model would
+# silently start from random weights. Checked first: the remote-code copy of this file registers too.
+for _vex_class, _base_class in (
+    (VexQwen2_5_VLReasonerForConditionalGeneration, Qwen2_5_VLForConditionalGeneration),
+    (VexQwen3VLReasonerForConditionalGeneration, Qwen3VLForConditionalGeneration),
+):
+    _mapping = get_checkpoint_conversion_mapping(_base_class.__name__)
+    if _mapping is not None and get_checkpoint_conversion_mapping(_vex_class.__name__) is None:
+        register_checkpoint_conversion_mapping(_vex_class.__name__, _mapping)
