@@ -100,3 +100,23 @@ def test_cli_judge_and_dry_run(judge_server, tmp_path, capsys):
     out = tmp_path / "result.json"
     assert main(["judge", *common, "--output", str(out)]) == 0
     assert json.loads(out.read_text())["overall"]["judged"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--concurrency", "0"], "expected a positive whole number"), (["--max-cost", "-1"], "expected an amount >= 0")],
+)
+def test_cli_refuses_bad_limits(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["judge", str(tmp_path / "p.jsonl"), *args])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_cli_unusable_cache_path_is_a_one_line_error(tmp_path, capsys):
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps(RECORDS[0]))
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    assert main(["judge", str(predictions), "--cache", str(blocker / "cache.sqlite"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot open the cache" in err and len(err.splitlines()) == 1

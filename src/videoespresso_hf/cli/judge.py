@@ -5,11 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.cli.score import positive_int
 
 DEFAULT_JUDGE_MODEL = "gpt-4o-2024-08-06"  # the paper's judge is GPT-4o; pinned so results stay comparable
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected an amount >= 0, got {text!r}")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=DEFAULT_JUDGE_MODEL, help=f"judge model (default {DEFAULT_JUDGE_MODEL})")
     parser.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"), help="OpenAI-compatible endpoint (vLLM, …)")
     parser.add_argument("--cache", type=Path, default=Path("judge_cache.sqlite"), help="SQLite cache and cost ledger")
-    parser.add_argument("--max-cost", type=float, default=None, help="stop before spending more than this many USD")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-cost", type=_non_negative_float, default=None, help="stop before spending more than this many USD")
+    parser.add_argument("--concurrency", type=positive_int, default=8)
     parser.add_argument("--dry-run", action="store_true", help="print the estimated cost and exit; no calls")
     parser.add_argument("--output", type=Path, help="write the JSON result here")
     parser.set_defaults(func=run)
@@ -46,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     config = LLMConfig(model=args.model, base_url=args.base_url, cache_path=args.cache, budget_usd=args.max_cost,
                        max_concurrency=args.concurrency)  # fmt: skip
-    with LLMClient(config) as client:
+    try:
+        client = LLMClient(config)
+    except (OSError, sqlite3.Error) as error:
+        raise UserError(f"cannot open the cache {args.cache}: {error}") from None
+    with client:
         if args.dry_run:
             print(client.estimate([build_judge_request(item) for item in items]))
             return 0

@@ -10,7 +10,8 @@ from pathlib import Path
 from videoespresso_hf.cli.main import UserError
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", default=None, help="row label in the table (default: the file name)")
     parser.add_argument("--embedding-model", default=None, help="similarity protocol: sentence-transformers id or path")
     parser.add_argument("--threshold", type=float, default=0.8, help="similarity protocol threshold (default 0.8)")
-    parser.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples for the 95%% interval")
+    parser.add_argument("--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the 95%% interval")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run)
 
