@@ -171,6 +171,13 @@ def test_malformed_annotations_give_one_line_errors(bench_release, tmp_path, cap
     code = main(["data", "prepare", "--quiet", "--config", "train_video", "--data-dir", str(tmp_path),
                  "--out", str(tmp_path / "o")])  # fmt: skip
     assert code == 2 and "no annotation file" in capsys.readouterr().err
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    (bench_release / "bench_hard.json").write_text("[]")
+    code = main(["data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(bench_release),
+                 "--out", str(blocker / "out")])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "not_a_folder" in err and len(err.splitlines()) == 1
 
 
 def test_builder_stops_on_missing_videos_and_reads_generated(bench_release, generated_release, tmp_path):

@@ -72,7 +72,8 @@ def _user_errors():
     from videoespresso_hf.data.archives import ArchiveError
     from videoespresso_hf.data.sources import DataError
 
-    return (DataError, ArchiveError)
+    # OSError: an unwritable --out or --data-dir, a full disk; its message names the path.
+    return (DataError, ArchiveError, OSError)
 
 
 def run_download(args: argparse.Namespace) -> int:
