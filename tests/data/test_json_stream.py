@@ -22,10 +22,11 @@ def test_streamed_array_equals_json_load_at_any_chunk_size(tmp_path, chunk_size)
     assert list(iter_json_records(path, chunk_size=chunk_size)) == ITEMS
 
 
-def test_jsonl_and_empty_array(tmp_path):
+@pytest.mark.parametrize("chunk_size", [1, 5, 1 << 20])
+def test_jsonl_and_empty_array(tmp_path, chunk_size):
     lines = tmp_path / "a.jsonl"
     lines.write_text("\n".join(json.dumps(item) for item in ITEMS if isinstance(item, dict)) + "\n\n")
-    assert list(iter_json_records(lines)) == [item for item in ITEMS if isinstance(item, dict)]
+    assert list(iter_json_records(lines, chunk_size=chunk_size)) == [item for item in ITEMS if isinstance(item, dict)]
     empty = tmp_path / "e.json"
     empty.write_text("[ ]")
     assert list(iter_json_records(empty)) == []

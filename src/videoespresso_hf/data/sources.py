@@ -167,7 +167,7 @@ def _iter_json_text(path: Path, chunk_size: int) -> Iterator[Any]:
             buffer += more
         stripped = buffer.lstrip()
         if not stripped.startswith("["):
-            yield from _iter_jsonl(path, handle, buffer)
+            yield from _iter_jsonl(path, handle, buffer, chunk_size)
             return
         consumed_lines, position = 0, buffer.index("[") + 1
         at_eof, expect_item = False, True
@@ -210,11 +210,11 @@ def _iter_json_text(path: Path, chunk_size: int) -> Iterator[Any]:
             position, expect_item = end, False
 
 
-def _iter_jsonl(path: Path, handle, first_chunk: str) -> Iterator[Any]:
+def _iter_jsonl(path: Path, handle, first_chunk: str, chunk_size: int) -> Iterator[Any]:
     pending = first_chunk
     line_number = 0
     while True:
-        more = handle.read(1 << 20)
+        more = handle.read(chunk_size)
         pending += more
         lines = pending.split("\n")
         pending = lines.pop() if more else ""
