@@ -1,7 +1,7 @@
 """The one record schema shared by every VideoEspresso config (bench, train_video, train_multi_image, generated).
 
-One row is one QA item. The contract with the construction pipeline is described in
-``notes/schema.md``; :data:`FIELDS` lists the columns in order, :func:`features` gives the typed
+One row is one QA item, whether released or written by the construction pipeline (whose export
+writes this schema, so ``generated`` loads like the other configs); :data:`FIELDS` lists the columns in order, :func:`features` gives the typed
 ``datasets.Features``, :func:`empty_row` the defaults a missing value takes, and
 :func:`encode_row` turns a row into the Arrow-ready form (class names → ids, media → ``{"path","bytes"}``).
 """

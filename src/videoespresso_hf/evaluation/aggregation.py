@@ -1,6 +1,6 @@
 """Per-item verdicts → per-task accuracy, micro and macro averages, bootstrap interval.
 
-Two averages exist in the literature and are not comparable (``shared/spec/paper.md`` §3.3):
+Two averages are published for VideoEspresso and they are not comparable:
 
 * **micro** — correct / items over the whole benchmark: the leaderboard's "Overall";
 * **macro** — the unweighted mean of the per-task accuracies: the paper's Table 1 "Avg.".

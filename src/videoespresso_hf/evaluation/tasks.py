@@ -2,7 +2,7 @@
 
 The paper (Table 7/9) and the GitHub leaderboard name the same 14 tasks differently; the mapping
 was recovered from the leaderboard README history and checked against the per-task test counts
-(``shared/spec/paper.md`` §3.1). Results are always reported under the leaderboard names, in the
+(:data:`PAPER_TEST_COUNTS`, :data:`RELEASED_TEST_COUNTS`). Results are always reported under the leaderboard names, in the
 leaderboard's column order.
 """
 
