@@ -168,6 +168,9 @@ def test_files_json_list_and_jsonl_give_the_same_result(tmp_path):
     as_jsonl = tmp_path / "p.jsonl"
     as_jsonl.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     assert score_file(as_json) == score_file(as_jsonl)
+    with_bom = tmp_path / "bom.json"
+    with_bom.write_text(json.dumps(records), encoding="utf-8-sig")
+    assert score_file(with_bom) == score_file(as_json)
     assert score_file(as_json)["overall"]["correct"] == 14
 
 

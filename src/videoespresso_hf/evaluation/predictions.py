@@ -131,7 +131,7 @@ def load_prediction_records(path: str | Path) -> list[Any]:
     """Read a JSON list or a JSON Lines file of prediction records (not yet validated)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: files saved by Windows tools start with a BOM
     except FileNotFoundError:
         raise PredictionsError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
