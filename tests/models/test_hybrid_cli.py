@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.models.hybrid import HybridVideoQA
@@ -50,6 +51,27 @@ def test_answer_cli_text_output_and_uniform_strategy(video, reasoner_path, capsy
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("frames (uniform): #0 @ 0.00s") and out[0].count("#") == 4
     assert out[1].startswith("evidence: ") and out[2].startswith("answer: ")
+
+
+def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys):
+    """The CLI default reasoner is a base Qwen VLM, not a VideoEspresso checkpoint: it must still answer."""
+    from videoespresso_hf.models.reasoner.modeling_reasoner import (
+        VexQwen2_5_VLReasonerForConditionalGeneration,
+    )
+    from videoespresso_hf.testing.tiny_models import build_tiny_captioner
+
+    base, processor = build_tiny_captioner("qwen2_5_vl", seed=3)
+    base.save_pretrained(tmp_path / "base")
+    processor.save_pretrained(tmp_path / "base")
+    qa = HybridVideoQA.from_pretrained(tmp_path / "base", strategy="uniform")
+    assert type(qa.reasoner) is VexQwen2_5_VLReasonerForConditionalGeneration
+    assert qa.reasoner.config.base_model_id == str(tmp_path / "base")
+    for name, tensor in base.state_dict().items():
+        assert torch.equal(tensor, qa.reasoner.state_dict()[name]), name
+    path, _ = video
+    assert main(["answer", str(path), "-q", "Why?", "--reasoner", str(tmp_path / "base"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["frames"]["strategy"] == "uniform" and result["evidence"]
 
 
 @pytest.mark.parametrize(

@@ -156,7 +156,7 @@ class HybridVideoQA:
         (``"sdpa"``, ``"flash_attention_2"``) are passed to both ``from_pretrained`` calls; other
         ``kwargs`` go to :class:`HybridVideoQA`.
         """
-        from transformers import AutoModel, AutoModelForImageTextToText, AutoProcessor
+        from transformers import AutoModel, AutoProcessor
 
         import videoespresso_hf.models.registration as registration
 
@@ -164,7 +164,7 @@ class HybridVideoQA:
         load = {"dtype": dtype, "device_map": device_map, "trust_remote_code": trust_remote_code}
         if attn_implementation:
             load["attn_implementation"] = attn_implementation
-        reasoner_model = AutoModelForImageTextToText.from_pretrained(reasoner, **load).eval()
+        reasoner_model = _load_reasoner(reasoner, load).eval()
         reasoner_processor = AutoProcessor.from_pretrained(reasoner, trust_remote_code=trust_remote_code)
         selector_model = selector_processor = None
         if selector is not None and strategy in ("model", "embedding"):
@@ -308,6 +308,27 @@ class HybridVideoQA:
                     HybridAnswer(question, output.evidence, output.answer, output.letter, selection)
                 )
         return results
+
+
+def _load_reasoner(reasoner: str | Path, load: dict):
+    """A VideoEspresso reasoner checkpoint, or a base Qwen VLM (the CLI default ``Qwen/Qwen2.5-VL-7B-Instruct``)
+    loaded into the matching VideoEspresso class: same weights, two-stage prompts from the config defaults."""
+    from transformers import AutoConfig, AutoModelForImageTextToText
+
+    from videoespresso_hf.models.reasoner.modeling_reasoner import (
+        VexQwen2_5_VLReasonerForConditionalGeneration,
+        VexQwen3VLReasonerForConditionalGeneration,
+    )
+
+    config = AutoConfig.from_pretrained(reasoner, trust_remote_code=load["trust_remote_code"])
+    model_class = {
+        "qwen2_5_vl": VexQwen2_5_VLReasonerForConditionalGeneration,
+        "qwen3_vl": VexQwen3VLReasonerForConditionalGeneration,
+    }.get(config.model_type)
+    if model_class is None:
+        return AutoModelForImageTextToText.from_pretrained(reasoner, **load)
+    fields = {**config.to_dict(), "model_type": model_class.config_class.model_type, "base_model_id": str(reasoner)}
+    return model_class.from_pretrained(reasoner, config=model_class.config_class.from_dict(fields), **load)
 
 
 def answer_video(
