@@ -21,3 +21,11 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "needs   build" in summary and "needs   select" in summary
     assert "OPENAI_API_KEY" in completed.stdout
     assert "Overall" in completed.stdout and "Situation Analysis" in completed.stdout
+
+
+def test_unknown_demo_step_is_a_one_line_error(capsys):
+    from videoespresso_hf.cli.main import main
+
+    assert main(["demo", "--only", "video", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown step(s) nope" in err and "compute" in err and len(err.splitlines()) == 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videoespresso_hf.cli.demo_steps import STEPS, DemoContext
+from videoespresso_hf.cli.main import UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,6 +62,9 @@ def run_steps(steps: list[tuple[str, str, Callable[[DemoContext], str | None]]],
 
 
 def run(args: argparse.Namespace) -> int:
+    unknown = sorted(set(args.only or ()) - {name for name, _, _ in STEPS})
+    if unknown:
+        raise UserError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(name for name, _, _ in STEPS)}")
     steps = [step for step in STEPS if not args.only or step[0] in args.only]
     workdir = args.out or Path(tempfile.mkdtemp(prefix="videoespresso-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
