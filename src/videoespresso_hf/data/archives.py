@@ -74,10 +74,6 @@ class ArchiveSet:
     def name(self) -> str:
         return self.paths[-1].name if self.kind != "parts" else self.paths[0].name
 
-    @property
-    def size(self) -> int:
-        return sum(path.stat().st_size for path in self.paths)
-
 
 _SPLIT_PART = re.compile(r"^(?P<stem>.+)\.z(?P<number>\d{2,})$", re.IGNORECASE)
 _BYTE_PART = re.compile(r"^(?P<prefix>(?:.*[._-])?part[_.-]?)(?P<suffix>[a-z]{2,3})$")
@@ -357,12 +353,6 @@ def safe_member_path(name: str, target: str | os.PathLike) -> Path:
     if destination != root and root not in destination.parents:
         raise UnsafeArchiveMemberError(f"refusing archive member {name!r}: it resolves outside {target}")
     return destination
-
-
-def check_member_names(names: Iterable[str], target: str | os.PathLike = ".") -> None:
-    """Raise :class:`UnsafeArchiveMemberError` for the first unsafe name (validate before extracting)."""
-    for name in names:
-        safe_member_path(name, target)
 
 
 def extract_members(
