@@ -254,8 +254,7 @@ class DistractorsStage(LLMStage):
         model = settings.resolved_model(ctx)
         embed = None
         if settings.paraphrase_check:
-            embedder_id = ctx.config.dedup.embedder
-            embed = ctx.resource("embedder::" + embedder_id, lambda: load_text_embedder(embedder_id))
+            embed = load_text_embedder(ctx.config.dedup.embedder)  # loaded once per process
         pools: dict[str, list[str]] = {item.qa_id: [] for item in items}
         errors: dict[str, str] = {}
         rounds: dict[str, int] = {item.qa_id: 0 for item in items}

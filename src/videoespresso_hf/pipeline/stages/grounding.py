@@ -413,7 +413,7 @@ class GroundingStage(Stage):
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
         settings = self.settings(ctx.config)
         embedder_id = settings.resolved_embedder(ctx.config)
-        embed = ctx.resource("embedder::" + embedder_id, lambda: load_text_embedder(embedder_id))
+        embed = load_text_embedder(embedder_id)  # loaded once per process
         groups = group_by_id(record)
         items = items_of(record, "cot_evidence")
         placed = [self._place(item, groups[item.group_id], record, embed) for item in items]
