@@ -14,7 +14,7 @@ class GroupStage(Stage):
     name = "groups"
     version = "1"
     after = "dedup"
-    fan_out = True
+    fan_out = False  # slicing a list: handing it to a worker process would cost more than the work
 
     def config_slice(self, config) -> dict[str, Any]:
         return config.groups.model_dump()
