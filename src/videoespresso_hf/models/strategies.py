@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from videoespresso_hf.embeddings import cosine_matrix
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection, choose_frames
 from videoespresso_hf.video import Shot, fps_indices, timestamps_of, uniform_indices
 
@@ -125,8 +126,7 @@ def embedding_selection(
     if not len(captions) == len(candidate_indices) == len(candidate_timestamps):
         raise ValueError("captions, candidate_indices and candidate_timestamps must have the same length")
     vectors = np.asarray(embed([question, *captions]), dtype=np.float64)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    similarities = (vectors[1:] @ vectors[0]).tolist()
+    similarities = cosine_matrix(vectors[1:], vectors[:1])[:, 0].tolist()
     min_frames = max_frames if threshold == float("inf") else 1
     chosen = choose_frames(similarities, max_frames, min_frames=min_frames, threshold=threshold)
     return FrameSelection(
