@@ -1,10 +1,10 @@
-"""The VideoEspresso construction pipeline: videos in, caption groups (and later QA with CoT evidence) out.
+"""The VideoEspresso construction pipeline: videos in, QA with CoT evidence (the ``generated`` dataset) out.
 
 Per-video stages run in a chain, each a pure-ish function ``run(record, ctx) -> record`` over a
 :class:`~videoespresso_hf.pipeline.records.VideoRecord`::
 
     frames (adaptive sampling) -> captions (VLM) -> dedup (semantic redundancy removal) -> groups (15 captions)
-        -> [part 2: QA generation -> QA filter -> CoT evidence -> grounding -> distractors] -> export
+        -> QA generation -> QA filter -> CoT evidence -> grounding -> distractors -> export
 
 The orchestrator (:func:`~videoespresso_hf.pipeline.orchestrator.run_build`) keeps per-video, per-stage state
 in ``OUT/state.sqlite`` (:mod:`~videoespresso_hf.pipeline.state`), so a killed run resumes without redoing or
@@ -19,7 +19,7 @@ How to add a stage
    with :func:`~videoespresso_hf.pipeline.stages.base.register_stage`. Set ``name``, ``version`` (bump it
    when the output changes), ``after`` (the stage whose record you consume; e.g. ``"groups"``), and
    ``fan_out = False`` if the stage calls the LLM client or a big model (it then runs in the driver process
-   and gets its parallelism from ``ctx.llm``'s thread pool / batching).
+   and gets its parallelism from the LLM client's thread pool / batching).
 2. Return the settings your output depends on from ``config_slice(config)``; read them from
    ``config.stages[<name>]`` (free-form dict, validate it with your own pydantic model) or from
    ``config.llm``. They go into the stage fingerprint: changing them recomputes your stage and everything
@@ -32,9 +32,8 @@ How to add a stage
    in the summary with ``ctx.usage.count("qa_items", n)``. Heavy objects: ``ctx.resource(key, factory)``.
 5. Raise :class:`~videoespresso_hf.pipeline.stages.base.StageError` when the input is unusable (recorded as a
    failure of that video with your message; the run goes on). Other exceptions are retried on the next run.
-6. Add the module name to ``STAGE_MODULES`` in ``pipeline/stages/__init__.py`` (already listed for part 2's
-   qa_generation, qa_filter, cot_evidence, grounding, distractors, export). ``videoespresso build --until
-   <name>`` then stops after it.
+6. Add the module name to ``STAGE_MODULES`` in ``pipeline/stages/__init__.py``. ``videoespresso build
+   --until <name>`` then stops after it.
 """
 
 from videoespresso_hf.pipeline.config import BuildConfig

@@ -1,4 +1,4 @@
-"""Built-in stages. The registry imports every stage module present on first use (:func:`load_stages`).
+"""Built-in stages. The registry imports every stage module on first use (:func:`load_stages`).
 
 The chain order comes from each stage's ``after`` attribute, not from the order below.
 """
@@ -25,7 +25,6 @@ STAGE_MODULES: tuple[str, ...] = (
     "caption",
     "dedup",
     "group",
-    # part 2 (issue 5); skipped while absent
     "qa_generation",
     "qa_filter",
     "cot_evidence",
@@ -36,14 +35,9 @@ STAGE_MODULES: tuple[str, ...] = (
 
 
 def load_stages() -> None:
-    """Import every stage module present so that its stages register themselves."""
+    """Import every stage module so that its stages register themselves."""
     for module in STAGE_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as error:
-            if error.name == f"{__name__}.{module}":
-                continue
-            raise
+        importlib.import_module(f"{__name__}.{module}")
 
 
 __all__ = [
