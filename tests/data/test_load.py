@@ -216,3 +216,13 @@ def test_missing_generated_video_does_not_suggest_a_download(generated_release, 
     err = capsys.readouterr().err
     assert code == 2 and "3 of 3 rows" not in err and "2 of 2 rows" in err
     assert "data download" not in err and "videoespresso build" in err
+
+
+def test_truncated_archive_is_a_one_line_error(bench_release, tmp_path, capsys):
+    archive = bench_release / "all_video.zip"
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])  # an interrupted download
+    code = main(["data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(bench_release),
+                 "--out", str(tmp_path / "o")])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "cannot read archive all_video.zip" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o" / "bench").exists()
