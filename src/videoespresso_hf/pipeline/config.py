@@ -8,7 +8,6 @@ workers, dry run, budget, endpoint URL) are excluded from fingerprints on purpos
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -161,16 +160,9 @@ class BuildConfig(BaseModel):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     stages: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
-    def caption_llm_config(self) -> LLMConfig:
-        """The LLM client config of the captioner: the shared endpoint settings, the caption model."""
-        return self.llm.model_copy(update={"model": self.captions.resolved_model})
-
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.model_dump_json(indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> BuildConfig:
         return cls.model_validate_json(Path(path).read_text())
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return json.loads(self.model_dump_json())

@@ -85,8 +85,3 @@ class VideoRecord(BaseModel):
     frames: list[FrameRecord] = Field(default_factory=list)
     groups: list[CaptionGroup] = Field(default_factory=list)
     artifacts: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def kept_frames(self) -> list[FrameRecord]:
-        """Frames kept by redundancy removal (all captioned frames if ``dedup`` has not run)."""
-        return [frame for frame in self.frames if frame.kept is not False]
