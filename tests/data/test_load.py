@@ -226,3 +226,11 @@ def test_truncated_archive_is_a_one_line_error(bench_release, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "cannot read archive all_video.zip" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o" / "bench").exists()
+
+
+@pytest.mark.parametrize("options", [{"fps": 0.0}, {"fps": float("nan")}, {"fps_by_source": {"vatex": -1.0}}])
+def test_source_options_refuse_non_positive_fps(options):
+    from videoespresso_hf.data.sources import DataError, SourceOptions
+
+    with pytest.raises(DataError, match="positive"):
+        SourceOptions(**options)

@@ -139,8 +139,11 @@ class SourceOptions:
     def __post_init__(self) -> None:
         if self.missing_videos not in MISSING_MEDIA_POLICIES:
             raise DataError(f"missing_videos must be one of {MISSING_MEDIA_POLICIES}, got {self.missing_videos!r}")
-        if self.fps is not None and self.fps <= 0:
+        if self.fps is not None and not self.fps > 0:  # `not >`: NaN is refused too
             raise DataError(f"fps must be positive, got {self.fps}")
+        bad = {source: fps for source, fps in self.fps_by_source.items() if not fps > 0}
+        if bad:
+            raise DataError(f"fps_by_source values must be positive, got {bad}")
 
 
 def iter_json_records(path: str | os.PathLike, chunk_size: int = 1 << 20) -> Iterator[Any]:
