@@ -82,12 +82,14 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
         (["answer", "{video}", "-q", "x", "--reasoner", "/nonexistent/ckpt"], "no such checkpoint folder"),
         (["select", "{video}", "-q", "x", "--max-frames", "0"], "--max-frames must be at least 1"),
         (["answer", "{corrupt}", "-q", "x", "--reasoner", "{reasoner}"], "corrupt.mp4"),
+        (["select", "{video}", "-q", "x", "--selector", "{empty}"], "cannot load the selector"),
     ],
 )
 def test_cli_user_errors_are_one_line(tmp_path, video, reasoner_path, capsys, argv, message):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
-    argv = [a.format(video=video[0], corrupt=corrupt, reasoner=reasoner_path) for a in argv]
+    (tmp_path / "empty").mkdir()
+    argv = [a.format(video=video[0], corrupt=corrupt, reasoner=reasoner_path, empty=tmp_path / "empty") for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1

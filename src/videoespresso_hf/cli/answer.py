@@ -64,6 +64,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def first_line(error: Exception) -> str:
+    """The first line of an error message (library errors often span many), or the error's type name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _dtype(name: str):
     if name == "auto":
         return "auto"
@@ -101,8 +107,7 @@ def _embedder(args: argparse.Namespace, strategy: str):
     try:
         return load_text_embedder(name)
     except (OSError, ValueError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"cannot load the embedding model {name}: {first_line}") from error
+        raise UserError(f"cannot load the embedding model {name}: {first_line(error)}") from error
 
 
 def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
@@ -122,8 +127,7 @@ def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
     try:
         return HybridVideoQA.from_pretrained(reasoner, args.selector, **kwargs)
     except (OSError, ValueError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"cannot load the models: {first_line}") from error
+        raise UserError(f"cannot load the models: {first_line(error)}") from error
 
 
 def check_video(path: Path) -> None:

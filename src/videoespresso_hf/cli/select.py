@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from videoespresso_hf.cli.answer import _check, add_model_arguments, check_video
+from videoespresso_hf.cli.answer import _check, add_model_arguments, check_video, first_line
 from videoespresso_hf.cli.main import UserError
 
 
@@ -67,7 +67,7 @@ def _selector_only(args: argparse.Namespace, strategy: str):
         selector = AutoModel.from_pretrained(args.selector, **load).eval()
         processor = AutoProcessor.from_pretrained(args.selector, trust_remote_code=args.trust_remote_code)
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the selector: {str(error).strip().splitlines()[0]}") from error
+        raise UserError(f"cannot load the selector: {first_line(error)}") from error
     return HybridVideoQA(
         None,
         None,
