@@ -184,7 +184,7 @@ class MultiPartReader(io.RawIOBase):
                 return index
         return 0
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: bytearray | memoryview) -> int:
         if self._position >= self.total_size:
             return 0
         index = self._part_at(self._position)

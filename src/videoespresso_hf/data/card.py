@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from huggingface_hub import DatasetCard
 
 __all__ = ["CITATION", "HOMEPAGE", "LICENSE", "TEMPLATE_PATH", "render_card"]
 
@@ -32,7 +35,7 @@ def _size_category(rows: int) -> str:
     return "1M<n<10M"
 
 
-def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspresso"):
+def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspresso") -> DatasetCard:
     """A ``huggingface_hub.DatasetCard`` for a prepared folder.
 
     Args:
