@@ -70,6 +70,15 @@ def test_scores_depend_on_the_question(selector):
     assert np.allclose(first, single, atol=1e-5)  # left padding does not change a prompt's score
 
 
+def test_default_timestamps_come_from_candidate_positions(selector, candidates):
+    """frame_indices count source-video frames (12 fps here); the candidates were sampled at 1 fps."""
+    model, processor = selector
+    captions = [f"frame {k}" for k in range(len(candidates))]
+    indices = [12 * k for k in range(len(candidates))]
+    selection = model.select(processor, None, "Why?", frame_indices=indices, captions=captions)
+    assert selection.timestamps == [index / 12 for index in selection.indices]
+
+
 def test_bad_requests_fail_clearly(selector, candidates):
     model, processor = selector
     with pytest.raises(ValueError, match="max_frames must be at least 1"):

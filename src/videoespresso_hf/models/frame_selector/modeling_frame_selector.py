@@ -321,7 +321,8 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
                 when ``captions`` are given.
             question: the question.
             frame_indices: index of each candidate in the source video (default ``0..N-1``).
-            timestamps: seconds of each candidate (default: ``frame_indices / candidate_fps``).
+            timestamps: seconds of each candidate (default: ``position / candidate_fps``, i.e. candidates
+                sampled at the config's ``candidate_fps`` from the start of the video).
             max_frames: overrides ``config.max_frames`` (must be ≥ 1).
             captions: precomputed captions of the candidates (skips the captioner).
 
@@ -340,7 +341,9 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             list(range(count)) if frame_indices is None else [int(index) for index in frame_indices]
         )
         if timestamps is None:
-            timestamps = [index / self.config.candidate_fps for index in frame_indices]
+            # Candidates are sampled at candidate_fps, so candidate k is on screen at k / candidate_fps seconds;
+            # frame_indices count frames of the source video, whose frame rate is unknown here.
+            timestamps = [position / self.config.candidate_fps for position in range(count)]
         timestamps = [float(value) for value in timestamps]
         if not len(frame_indices) == len(timestamps) == count:
             raise ValueError("frames, frame_indices and timestamps must have the same length")
