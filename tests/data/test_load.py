@@ -50,6 +50,7 @@ def test_bench_from_zip_loads_with_typed_features(bench_release, tmp_path, capsy
     card = DatasetCard.load(out / "README.md")
     assert card.data.license == "apache-2.0"
     assert card.data.configs[0]["data_files"][0]["path"] == "bench/test-*.parquet"
+    assert "the video (absolute path on the machine that prepared this folder)" in card.text
     assert "han2024videoespresso" in card.text and "Causal Analysis" in card.text
 
 
@@ -91,7 +92,7 @@ def test_worker_processes_write_the_same_rows(train_video_release, tmp_path, cap
     assert list(_load(tmp_path / "hub1", "train_video", "train")) == list(_load(tmp_path / "hub2", "train_video", "train"))
 
 
-def test_train_multi_image_from_byte_split_parts(multi_image_release, tmp_path, capsys):
+def test_train_multi_image_from_byte_split_parts(multi_image_release, generated_release, tmp_path, capsys):
     out = tmp_path / "hub"
     _prepare(capsys, "--config", "train_multi_image", "--data-dir", str(multi_image_release), "--out", str(out),
              "--embed-videos")  # fmt: skip
@@ -104,6 +105,10 @@ def test_train_multi_image_from_byte_split_parts(multi_image_release, tmp_path, 
     assert raw["images"][0]["bytes"][:2] == b"\xff\xd8"  # JPEG bytes travel inside the Parquet file
     streamed = next(iter(datasets.load_dataset(str(out), "train_multi_image", split="train", streaming=True)))
     assert streamed["id"] == row["id"]
+    assert "the video (embedded bytes)" in (out / "README.md").read_text()
+    # A second, path-only config makes the card's media description per config.
+    _prepare(capsys, "--config", "generated", "--data-dir", str(generated_release), "--out", str(out))
+    assert "the video (embedded bytes or an absolute path, per config" in (out / "README.md").read_text()
 
 
 def test_generated_config_and_card_lists_every_config(generated_release, bench_release, tmp_path, capsys):

@@ -35,6 +35,15 @@ def _size_category(rows: int) -> str:
     return "1M<n<10M"
 
 
+def _video_storage(embedded: list[bool]) -> str:
+    """What the card's ``video`` field holds, given which configs embed their media."""
+    if embedded and all(embedded):
+        return "embedded bytes"
+    if any(embedded):
+        return "embedded bytes or an absolute path, per config (see Configs)"
+    return "absolute path on the machine that prepared this folder"
+
+
 def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspresso") -> DatasetCard:
     """A ``huggingface_hub.DatasetCard`` for a prepared folder.
 
@@ -106,7 +115,7 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
         configs=configs,
         tasks=[{"name": task.leaderboard_name, "group": task.group} for task in TASKS],
         task_groups=list(TASK_GROUPS),
-        any_embedded=bool(configs) and all(entry.get("embedded") for entry in entries.values()),
+        video_storage=_video_storage([bool(entry.get("embedded")) for entry in entries.values()]),
         homepage=HOMEPAGE,
         citation=CITATION,
         license=LICENSE,
