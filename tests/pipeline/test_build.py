@@ -140,3 +140,24 @@ def test_dry_run_estimates_caption_cost_without_requests(tmp_path, colour_videos
     assert summary.estimate.cost_usd > 0 and summary.estimate.prompt_tokens > 0
     assert "dry run" in summary.format()
     assert not (tmp_path / "out" / "groups.jsonl").exists()
+
+
+def test_the_api_key_reaches_the_endpoint_but_no_output_file(
+    tmp_path, colour_videos, make_config, monkeypatch
+):
+    from videoespresso_hf.testing.openai_server import OpenAICompatibleServer
+
+    secret = "sk-build-SECRET-0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    with OpenAICompatibleServer(api_key=secret) as server:
+        config = make_config(llm={"base_url": server.base_url})
+        summary = run_build(
+            [colour_videos["three_static"]], tmp_path / "out", config, until="groups", progress=False
+        )
+        assert summary.videos_ok == 1 and server.authorization_headers == {f"Bearer {secret}"}
+    written = [path for path in (tmp_path / "out").rglob("*") if path.is_file()]
+    assert {"state.sqlite", "llm_cache.sqlite", "build_config.json", "summary.json"} <= {
+        p.name for p in written
+    }
+    for path in written:
+        assert secret.encode() not in path.read_bytes(), path
