@@ -53,6 +53,13 @@ def test_frames_at_indices_are_exact(request, backend, video):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_close_twice_is_harmless(stamped_video, backend):
+    with VideoReader(stamped_video.path, backend=backend) as reader:
+        reader.get_frames([0])
+    reader.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_backends_agree_pixel_for_pixel(stamped_short_gop_video, backend):
     indices = [0, 7, 33, 80, 81, 150, 199]
     reference = read_frames(stamped_short_gop_video.path, indices, backend="pyav-sequential")

@@ -237,7 +237,7 @@ class DecordBackend:
         return _resize(frames, self.size)
 
     def close(self) -> None:
-        del self.reader
+        self.reader = None  # drops decord's file handle; a second close is harmless
 
 
 class TorchCodecBackend:
@@ -276,7 +276,7 @@ class TorchCodecBackend:
         return _resize(batch.data.permute(0, 2, 3, 1).contiguous().numpy(), self.size)
 
     def close(self) -> None:
-        del self.decoder
+        self.decoder = None  # a second close is harmless
 
 
 # Source locations that decord ("[12:00:00] /project/src/x.cc:55: ") and torchcodec
