@@ -78,16 +78,13 @@ def generation_flops(spec: DecoderSpec, prompt_tokens: int, new_tokens: int) -> 
 
 def qwen_video_tokens(
     frames: int, height: int, width: int, patch: int, temporal_patch: int = 2, merge: int = 2
-):
+) -> tuple[int, int]:
     """``(vision patches, LM tokens)`` of a clip after Qwen's resize to multiples of ``patch * merge``.
 
     Frames are padded to a multiple of ``temporal_patch`` (Qwen repeats the last frame).
     """
-    factor = patch * merge
-    grid_h = max(factor, round(height / factor) * factor) // patch
-    grid_w = max(factor, round(width / factor) * factor) // patch
-    groups = math.ceil(frames / temporal_patch)
-    patches = groups * grid_h * grid_w
+    grid_h, grid_w = _qwen_grid(height, width, patch, merge)
+    patches = math.ceil(frames / temporal_patch) * grid_h * grid_w
     return patches, patches // merge**2
 
 
