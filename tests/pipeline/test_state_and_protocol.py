@@ -75,3 +75,13 @@ def test_build_config_round_trips_through_json(tmp_path):
     assert BuildConfig.load(tmp_path / "build_config.json") == config
     assert config.captions.resolved_model == "OpenGVLab/InternVL3-8B-hf"
     assert BuildConfig().captions.resolved_model == "gpt-4o-mini"
+
+
+def test_video_identity_sees_every_byte_of_a_file_between_one_and_two_mib(tmp_path):
+    path = tmp_path / "clip.mp4"
+    content = bytearray(b"\x00" * (3 << 19))  # 1.5 MiB: neither the first nor the last MiB alone covers it
+    path.write_bytes(bytes(content))
+    before = video_identity(path)
+    content[(1 << 20) + 10] = 1  # past the first MiB, same size
+    path.write_bytes(bytes(content))
+    assert video_identity(path).video_id != before.video_id

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import time
@@ -115,8 +114,9 @@ def video_identity(path: str | Path) -> VideoIdentity:
     try:
         with resolved.open("rb") as handle:
             digest.update(handle.read(_CONTENT_SAMPLE_BYTES))
-            if stat.st_size > 2 * _CONTENT_SAMPLE_BYTES:
-                handle.seek(-_CONTENT_SAMPLE_BYTES, os.SEEK_END)
+            if stat.st_size > _CONTENT_SAMPLE_BYTES:
+                # The last MiB, or everything after the first one for files under 2 MiB.
+                handle.seek(max(_CONTENT_SAMPLE_BYTES, stat.st_size - _CONTENT_SAMPLE_BYTES))
                 digest.update(handle.read(_CONTENT_SAMPLE_BYTES))
     except OSError:
         key = hashlib.sha256(f"unreadable:{resolved}".encode()).hexdigest()
