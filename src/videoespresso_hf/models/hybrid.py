@@ -4,9 +4,11 @@
 >>> result = qa.answer("clip.mp4", "Why does the man open the door?", options=["...", "..."])
 >>> result.evidence, result.answer, result.letter, result.selection.timestamps
 
-Videos are decoded once: candidate frames are sampled at ``candidate_fps`` (the selector config's,
-paper eq. 4), captioned and scored; only the chosen frames go to the reasoner, with their true
-indices and timestamps (so Qwen's temporal positions and Qwen3-VL's timestamp tokens stay right).
+Each video is opened once: candidate frames are sampled at ``candidate_fps`` (the selector config's,
+paper eq. 4), decoded, captioned and scored (captions are shared by all questions on that video); the
+few chosen frames are then read again for the reasoner, with their true indices and timestamps (so
+Qwen's temporal positions and Qwen3-VL's timestamp tokens stay right). Candidate frames are not kept,
+so memory does not grow with the number of videos in a batch.
 Training-free strategies (``uniform``, ``fps``, ``shots``, ``embedding``) replace the model selector
 behind the same call.
 """
