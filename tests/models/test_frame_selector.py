@@ -105,6 +105,14 @@ def test_save_then_auto_from_pretrained_gives_identical_selection(tmp_path, sele
         assert torch.equal(tensor, reloaded.state_dict()[name]), name
 
 
+def test_processor_loads_from_a_subfolder(tmp_path, selector):
+    _, processor = selector
+    processor.save_pretrained(tmp_path / "selector")
+    reloaded = VexFrameSelectorProcessor.from_pretrained(tmp_path, subfolder="selector")
+    assert reloaded.chooser_tokenizer.get_vocab() == processor.chooser_tokenizer.get_vocab()
+    assert type(reloaded.captioner_processor) is type(processor.captioner_processor)
+
+
 def test_forward_gives_a_loss_that_training_lowers(selector):
     model, processor = build_tiny_selector(seed=4)
     tokenizer = processor.chooser_tokenizer

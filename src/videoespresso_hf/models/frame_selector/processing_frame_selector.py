@@ -68,12 +68,12 @@ class VexFrameSelectorProcessor(PushToHubMixin):
         """Load from a folder written by :meth:`save_pretrained` (local path or Hub id)."""
         kwargs.pop("_from_auto", None)
         kwargs.pop("trust_remote_code", None)
-        kwargs.pop("subfolder", None)
+        root = kwargs.pop("subfolder", None) or ""  # the selector may live in a folder of a larger repo
         captioner = AutoProcessor.from_pretrained(
-            pretrained_model_name_or_path, subfolder=CAPTIONER_FOLDER, **kwargs
+            pretrained_model_name_or_path, subfolder=f"{root}/{CAPTIONER_FOLDER}".lstrip("/"), **kwargs
         )
         chooser = AutoTokenizer.from_pretrained(
-            pretrained_model_name_or_path, subfolder=CHOOSER_FOLDER, **kwargs
+            pretrained_model_name_or_path, subfolder=f"{root}/{CHOOSER_FOLDER}".lstrip("/"), **kwargs
         )
         return cls(captioner, chooser)
 
