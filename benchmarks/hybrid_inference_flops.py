@@ -175,7 +175,8 @@ def main() -> None:
 
     reasoner = Reasoner(args.reasoner, args.size)
     selector = VexFrameSelectorConfig()
-    candidates = max(1, int(args.seconds * args.candidate_fps))
+    # As HybridVideoQA samples them: candidate_fps, thinned to the config's max_candidates.
+    candidates = min(max(1, int(args.seconds * args.candidate_fps)), selector.max_candidates)
     sel_vision, sel_lm, sel_chooser = selector_flops(
         selector, candidates, args.caption_tokens, args.question_tokens
     )
@@ -232,7 +233,7 @@ def main() -> None:
             (f"selector + reasoner on {args.selected:g} core frames (counted)", sel_total + core),
             (
                 f"selector + reasoner on {selector.max_frames} frames (max_frames)",
-                sel_total + reasoner.prefill(3, q),
+                sel_total + reasoner.prefill(selector.max_frames, q),
             ),
         ],
         base16,
