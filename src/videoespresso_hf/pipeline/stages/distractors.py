@@ -256,6 +256,8 @@ class DistractorsStage(LLMStage):
         if settings.paraphrase_check:
             embed = load_text_embedder(ctx.config.dedup.embedder)  # loaded once per process
         pools: dict[str, list[str]] = {item.qa_id: [] for item in items}
+        nothing = choose_distractors("", [])
+        choices: dict[str, DistractorChoice] = {item.qa_id: nothing for item in items}
         errors: dict[str, str] = {}
         rounds: dict[str, int] = {item.qa_id: 0 for item in items}
         pending = list(items)
@@ -271,7 +273,7 @@ class DistractorsStage(LLMStage):
                     continue
                 errors.pop(item.qa_id, None)
                 pools[item.qa_id] += result.parsed.distractors
-                choice = choose_distractors(
+                choice = choices[item.qa_id] = choose_distractors(
                     item.answer,
                     pools[item.qa_id],
                     tolerance=settings.tolerance,
@@ -285,13 +287,7 @@ class DistractorsStage(LLMStage):
         dropped: list[Dropped] = []
         provenance = {"model": model, "prompt_version": settings.prompt_version}
         for item in items:
-            choice = choose_distractors(
-                item.answer,
-                pools[item.qa_id],
-                tolerance=settings.tolerance,
-                embed_fn=embed,
-                max_similarity=settings.max_similarity,
-            )
+            choice = choices[item.qa_id]  # of the item's whole pool: a failed later round added nothing
             if len(choice.distractors) < 3:
                 error = errors.get(item.qa_id)
                 dropped.append(
