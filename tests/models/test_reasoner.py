@@ -123,6 +123,9 @@ def test_mismatched_batch_is_rejected(clips):
         ("Answer: C", "C"),
         ("I think option B is right", "B"),
         ("A dog chases the ball", "B"),  # no letter: the text of option B
+        ("The answer is a dog chases", "B"),  # "a" is an article here, not option A
+        ("answer: b", "B"),
+        ("The answer is (a) a cat", "A"),
         ("Everything", None),
         ("E", None),  # not one of the 3 options
         ("", None),

@@ -97,7 +97,9 @@ def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABC
         rf"^\(?({cls})\)?$",  # "B", "(B)"
         rf"^\(({cls})\)",  # "(B) the dog"
         rf"^({cls})[.:)](?:\s|$)",  # "B.", "B) the dog", "B: ..."
-        rf"(?i:answer|option|choice)\s*(?:is|:)?\s*\(?({cls})\)?(?:$|[\s.:,)])",  # "answer is C"
+        # "answer is C", "answer: (c)", "answer is b."; not "the answer is a dog" (an article, not a letter)
+        rf"(?i:answer|option|choice)\s*(?:is|:)?\s*"
+        rf"(?:\(({cls})\)|([{valid}])(?:$|[\s.:,)])|([{valid.lower()}])(?:$|[.:,)]))",
     )
     weak = (
         rf"^({valid})\s",  # "B the dog" (checked after option texts: "A dog runs" is an article)
@@ -106,7 +108,7 @@ def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABC
     )
     for pattern in strong:
         if match := re.search(pattern, stripped):
-            return match.group(1).upper()
+            return next(group for group in match.groups() if group).upper()
     lowered = stripped.lower()
     hits = [
         letter
