@@ -98,3 +98,23 @@ def test_import_registers_lazily_without_torch(tmp_path, reasoner_path):
         "videoespresso_hf.models.reasoner.configuration_reasoner",
         "VexQwen2_5_VLReasonerForConditionalGeneration",
     ]
+
+
+def test_registration_survives_a_model_class_imported_before_the_auto_classes(tmp_path, selector_path):
+    """Importing a model class first makes transformers import its Auto modules mid-way through modeling_utils."""
+    code = textwrap.dedent(
+        f"""
+        import videoespresso_hf
+        from videoespresso_hf.models.reasoner.modeling_reasoner import TwoStageReasoningMixin
+        from transformers import AutoModel, AutoProcessor
+        config = AutoModel.from_pretrained({str(selector_path)!r}).config
+        print(type(AutoModel.from_config(config)).__name__, type(AutoProcessor.from_pretrained({str(selector_path)!r})).__name__)
+        """
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "could not hook" not in completed.stderr
+    assert completed.stdout.split() == ["VexFrameSelectorModel", "VexFrameSelectorProcessor"]

@@ -1,13 +1,13 @@
 """Register the VideoEspresso configs, models and processors with the transformers Auto classes.
 
 ``import videoespresso_hf`` imports this module. Registering needs the model classes, i.e. torch
-(~7 s), which ``videoespresso score`` should not pay; so this module only arms a one-shot import hook:
-when ``transformers.models.auto`` is imported (or at once, if it already is), the entry points
+(~7 s), which ``videoespresso score`` should not pay; so this module only arms an import hook: when the
+module defining each Auto class is imported (or at once, if it already is), the entry points
 ``AutoConfig.from_pretrained`` / ``for_model``, ``AutoModel`` and ``AutoModelForImageTextToText``
 ``.from_pretrained`` / ``from_config`` and ``AutoProcessor.from_pretrained`` are wrapped to register the
 VideoEspresso classes on their first call. So after ``import videoespresso_hf`` these resolve
-VideoEspresso checkpoints without remote code; :func:`ensure_registered` registers by hand. Every class is also registered for its auto
-class, so ``save_pretrained`` copies the defining files and writes ``auto_map``: the checkpoints then
+VideoEspresso checkpoints without remote code; :func:`ensure_registered` registers by hand. Every class
+is also registered for its auto class, so ``save_pretrained`` copies the defining files and writes ``auto_map``: the checkpoints then
 load with ``trust_remote_code=True`` in processes that never import ``videoespresso_hf``.
 """
 
@@ -65,14 +65,16 @@ def register() -> None:
         processor_class.register_for_auto_class("AutoProcessor")
 
 
-_TRIGGER = "transformers.models.auto"
 _registered = False
-# The entry points that resolve a model type: registration runs on the first call of any of them.
+# The entry points that resolve a model type, by the module that defines their class: registration runs on
+# the first call of any of them.
 _ENTRY_POINTS = {
-    "AutoConfig": ("from_pretrained", "for_model"),
-    "AutoModel": ("from_pretrained", "from_config"),
-    "AutoModelForImageTextToText": ("from_pretrained", "from_config"),
-    "AutoProcessor": ("from_pretrained",),
+    "transformers.models.auto.configuration_auto": {"AutoConfig": ("from_pretrained", "for_model")},
+    "transformers.models.auto.modeling_auto": {
+        "AutoModel": ("from_pretrained", "from_config"),
+        "AutoModelForImageTextToText": ("from_pretrained", "from_config"),
+    },
+    "transformers.models.auto.processing_auto": {"AutoProcessor": ("from_pretrained",)},
 }
 
 
@@ -88,17 +90,17 @@ def ensure_registered() -> None:
             raise
 
 
-def _guard_entry_points() -> None:
-    """Make the Auto entry points call :func:`ensure_registered` first.
+def _guard_entry_points(module) -> None:
+    """Make the Auto entry points defined in ``module`` call :func:`ensure_registered` first.
 
-    Registering right when ``transformers.models.auto`` finishes importing is not safe: that import is
-    often nested in another one (``from transformers import Qwen2_5_VLConfig``) whose module is then
-    half-initialised, and our classes import it. At the first ``from_pretrained`` every import is done.
+    Registering right when transformers' Auto modules are imported is not safe: that import is often nested
+    in another one (``from transformers import Qwen2_5_VLConfig``) whose module is then half-initialised,
+    and our classes import it. At the first ``from_pretrained`` every import is done. The classes are read
+    from their defining module once it has run, never through ``transformers.models.auto``'s lazy
+    attributes, which would import the other Auto modules in the middle of such a nested import.
     """
-    import transformers.models.auto as auto
-
-    for class_name, methods in _ENTRY_POINTS.items():
-        auto_class = getattr(auto, class_name)
+    for class_name, methods in _ENTRY_POINTS[module.__name__].items():
+        auto_class = getattr(module, class_name)
         for name in methods:
             function = getattr(auto_class, name).__func__
             if getattr(function, "_videoespresso_guard", False):
@@ -114,21 +116,32 @@ def _guard_entry_points() -> None:
 
 
 class _GuardAfterAutoImport(importlib.abc.MetaPathFinder):
-    """One-shot finder: lets the normal finders load ``transformers.models.auto``, then guards it."""
+    """Lets the normal finders load each Auto module of ``_ENTRY_POINTS``, then guards it; leaves once all are."""
+
+    def __init__(self, pending: set[str]) -> None:
+        self.pending = pending
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != _TRIGGER:
+        if fullname not in self.pending:
             return None
-        sys.meta_path.remove(self)
+        self.pending.discard(fullname)
+        if not self.pending:
+            sys.meta_path.remove(self)
         spec = importlib.util.find_spec(fullname)
         if spec is None or spec.loader is None:
             return spec
         original_exec = spec.loader.exec_module
 
         def exec_then_guard(module):
-            original_exec(module)
             try:
-                _guard_entry_points()
+                original_exec(module)
+            except BaseException:  # the import failed and will be retried: guard that one
+                self.pending.add(fullname)
+                if self not in sys.meta_path:
+                    sys.meta_path.insert(0, self)
+                raise
+            try:
+                _guard_entry_points(module)
             except Exception as error:  # never break `import transformers` for the user
                 warnings.warn(
                     f"videoespresso_hf could not hook into transformers' Auto classes: {error}", stacklevel=2
@@ -151,10 +164,14 @@ class _Loader(importlib.abc.Loader):
 
 
 def _arm() -> None:
-    if _TRIGGER in sys.modules:
-        _guard_entry_points()
-    elif not any(isinstance(finder, _GuardAfterAutoImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _GuardAfterAutoImport())
+    pending = set()
+    for module_name in _ENTRY_POINTS:
+        if module_name in sys.modules:
+            _guard_entry_points(sys.modules[module_name])
+        else:
+            pending.add(module_name)
+    if pending and not any(isinstance(finder, _GuardAfterAutoImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _GuardAfterAutoImport(pending))
 
 
 _arm()
