@@ -73,7 +73,6 @@ def create_model_card(
             "max_frames": config.max_frames,
             "score_threshold": config.score_threshold,
         }
-        pipeline_tag = "video-text-to-text"
     else:
         base_models = [config.base_model_id] if config.base_model_id else []
         fields = {
@@ -83,7 +82,6 @@ def create_model_card(
             "answer_prompt": config.answer_prompt.replace("\n", "\\n"),
             "multiple_choice_suffix": config.multiple_choice_suffix.replace("\n", "\\n"),
         }
-        pipeline_tag = "video-text-to-text"
     eval_rows = [
         {"dataset": result.dataset, "metric": result.name or result.metric, "value": result.value}
         for result in eval_results
@@ -91,7 +89,7 @@ def create_model_card(
     card_data = ModelCardData(
         license=license,
         library_name="transformers",
-        pipeline_tag=pipeline_tag,
+        pipeline_tag="video-text-to-text",
         base_model=base_models or None,
         datasets=list(datasets),
         tags=["videoespresso", "video-question-answering", "chain-of-thought", kind.replace("_", "-"), *tags]
