@@ -145,10 +145,8 @@ class TwoStageReasoningMixin:
                 for video in videos
             ]
         tokenizer = processor.tokenizer
-        padding_side, tokenizer.padding_side = (
-            tokenizer.padding_side,
-            "left",
-        )  # generation appends on the right
+        # Left padding: generate appends new tokens on the right of every row of the batch.
+        padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
         try:
             inputs = processor(
                 text=texts,
