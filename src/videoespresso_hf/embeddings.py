@@ -31,7 +31,7 @@ class TextEmbedder:
         self.batch_size = batch_size
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
+        if len(texts) == 0:  # not `not texts`: a numpy array of strings has no truth value
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,

@@ -57,6 +57,9 @@ def test_embedding_strategy_picks_the_captions_that_match_the_question():
     assert selection.timestamps == [0.0, 2.0]
     assert selection.captions == [captions[0], captions[2]]
     assert min(selection.scores) > max(selection.candidate_scores[1], selection.candidate_scores[3])
+    # The embedder takes any sequence of strings, numpy arrays included (e.g. a datasets column).
+    np.testing.assert_allclose(embedder(np.asarray(captions)), embedder(captions), atol=1e-6)
+    assert embedder(np.asarray([], dtype=str)).shape == (0, embedder.dimension)
 
 
 def test_thin_evenly_and_bad_max_frames():
