@@ -41,7 +41,9 @@ class TextEmbedder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        # sentence-transformers 6 renamed the method (the old name warns); pyproject still allows >= 3.
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
 
 
 def _resolve(model_id: str) -> str:
