@@ -74,7 +74,12 @@ def expand_videos(inputs: list[str]) -> list[Path]:
         path = Path(item).expanduser()
         if path.is_dir():
             videos.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    # Hidden files (macOS "._clip.mp4" resource forks, editor temp files) are not videos.
+                    if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+                )
             )
         else:
             videos.append(path)

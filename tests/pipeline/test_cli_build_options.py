@@ -17,3 +17,12 @@ def test_batch_flags_switch_part2_to_the_batch_api(tmp_path):
     settings = batch_settings(config)
     assert settings.enabled
     assert settings.max_wait_s == 0
+
+
+def test_folder_scan_skips_hidden_files(tmp_path):
+    from videoespresso_hf.cli.build import expand_videos
+
+    (tmp_path / "sub").mkdir()
+    for name in ("a.mp4", "sub/b.MKV", "._a.mp4", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in expand_videos([str(tmp_path)])] == ["a.mp4", "b.MKV"]
