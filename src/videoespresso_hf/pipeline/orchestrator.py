@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from videoespresso_hf.pipeline.config import BuildConfig
+from videoespresso_hf.pipeline.files import write_jsonl_atomic
 from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.runners.base import (
     FatalBuildError,
@@ -159,17 +160,6 @@ def _progress(total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="video", disable=not enabled or total == 0, file=sys.stderr)
-
-
-def _write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> int:
-    tmp = path.with_name(path.name + ".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
-    os.replace(tmp, path)
-    return count
 
 
 def _is_paid(stage: Stage) -> bool:
@@ -436,7 +426,7 @@ def _write_outputs(
                 for frame in record.frames:
                     yield {"video_id": record.video_id, "video_path": record.path, **frame.model_dump()}
 
-        _write_jsonl_atomic(out / FRAMES_FILE, frame_rows())
+        write_jsonl_atomic(out / FRAMES_FILE, frame_rows())
         summary.outputs["frames"] = str(out / FRAMES_FILE)
     if "groups" in names:
         results = state.results("groups", fingerprints["groups"], status="done")
@@ -447,5 +437,5 @@ def _write_outputs(
                     for group in result.record().groups:
                         yield group.model_dump()
 
-        _write_jsonl_atomic(out / GROUPS_FILE, group_rows())
+        write_jsonl_atomic(out / GROUPS_FILE, group_rows())
         summary.outputs["groups"] = str(out / GROUPS_FILE)

@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 
 from videoespresso_hf.data.schema import FIELDS, SCHEMA_VERSION, empty_row
 from videoespresso_hf.evaluation.tasks import task_group
+from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
 from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages.base import DatasetStage, StageContext, register_stage
 from videoespresso_hf.pipeline.stages.llm_calls import stage_settings
@@ -226,17 +227,6 @@ def part2_report(records: Sequence[VideoRecord]) -> dict[str, Any]:
     }
 
 
-def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
-    tmp = path.with_name(path.name + ".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            count += 1
-    os.replace(tmp, path)
-    return count
-
-
 def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
     """``README.md`` with ``configs``/``dataset_info`` YAML for the JSONL splits (see the module docstring)."""
     import yaml
@@ -262,11 +252,9 @@ def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
         "in `dropped.jsonl` with its reason.\n\n"
         f"Box convention: {BOX_CONVENTION}.\n"
     )
-    path = generated_dir / "README.md"
-    tmp = generated_dir / "README.md.tmp"
-    tmp.write_text("---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body)
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(
+        generated_dir / "README.md", "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body
+    )
 
 
 def export_generated(
@@ -302,9 +290,9 @@ def export_generated(
     files = {}
     for split, split_rows in rows.items():
         files[split] = str(generated_dir / f"{split}.jsonl")
-        _write_jsonl(Path(files[split]), split_rows)
+        write_jsonl_atomic(Path(files[split]), split_rows)
     files["dropped"] = str(generated_dir / "dropped.jsonl")
-    _write_jsonl(Path(files["dropped"]), dropped)
+    write_jsonl_atomic(Path(files["dropped"]), dropped)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "config": "generated",
@@ -317,9 +305,10 @@ def export_generated(
         **(provenance or {}),
     }
     files["card"] = str(write_card(generated_dir, manifest))
-    tmp = generated_dir / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, generated_dir / "manifest.json")
+    write_text_atomic(
+        generated_dir / "manifest.json",
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n",
+    )
     return {**manifest, "paths": {**files, "manifest": str(generated_dir / "manifest.json")}}
 
 
