@@ -62,6 +62,25 @@ def server():
         yield running
 
 
+@pytest.fixture(scope="session")
+def tiny_grounding_models(tmp_path_factory) -> dict[str, str]:
+    """Tiny random GroundingDINO and CLIP checkpoints (saved once per session)."""
+    from videoespresso_hf.testing.grounding_models import save_tiny_grounding_models
+
+    return save_tiny_grounding_models(tmp_path_factory.mktemp("tiny-grounding"))
+
+
+@pytest.fixture
+def construction_server():
+    """A loopback server answering every part-2 prompt with valid structured JSON."""
+    from videoespresso_hf.pipeline.stages.base import clear_process_resources
+    from videoespresso_hf.testing.construction_responder import construction_responder
+
+    with OpenAICompatibleServer(responder=construction_responder) as running:
+        yield running
+    clear_process_resources()
+
+
 @pytest.fixture
 def make_config(server):
     """``make_config(**sections)``: a BuildConfig pointed at the loopback server, with the offline embedder."""

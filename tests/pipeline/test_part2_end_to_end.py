@@ -20,26 +20,12 @@ import pytest
 
 from videoespresso_hf.pipeline.config import BuildConfig
 from videoespresso_hf.pipeline.orchestrator import run_build
-from videoespresso_hf.pipeline.stages.base import clear_process_resources
 from videoespresso_hf.pipeline.stages.distractors import split_for
 from videoespresso_hf.pipeline.state import video_identity
-from videoespresso_hf.testing.construction_responder import construction_responder, schema_is, schema_name
-from videoespresso_hf.testing.grounding_models import save_tiny_grounding_models
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer, request_text
+from videoespresso_hf.testing.construction_responder import schema_is, schema_name
+from videoespresso_hf.testing.openai_server import request_text
 
 PART2_SCHEMAS = ("QAPairs", "QAFilterVerdicts", "CoTEvidence", "DistractorCandidates")
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory) -> dict[str, str]:
-    return save_tiny_grounding_models(tmp_path_factory.mktemp("tiny-grounding-e2e"))
-
-
-@pytest.fixture()
-def server():
-    with OpenAICompatibleServer(responder=construction_responder) as srv:
-        yield srv
-    clear_process_resources()
 
 
 def _split_seed(videos: list[Path]) -> int:
@@ -50,12 +36,12 @@ def _split_seed(videos: list[Path]) -> int:
     )
 
 
-def build_config(server, tiny_models, videos, **stages) -> BuildConfig:
+def build_config(construction_server, tiny_grounding_models, videos, **stages) -> BuildConfig:
     return BuildConfig.model_validate(
         {
             "llm": {
                 "model": "gpt-4o-2024-08-06",
-                "base_url": server.base_url,
+                "base_url": construction_server.base_url,
                 "backoff_base_s": 0.0,
                 "max_retries": 2,
                 "max_concurrency": 4,
@@ -65,8 +51,8 @@ def build_config(server, tiny_models, videos, **stages) -> BuildConfig:
             "stages": {
                 "qa_generation": {"pairs_per_group": 3},
                 "grounding": {
-                    "detector": tiny_models["detector"],
-                    "clip": tiny_models["clip"],
+                    "detector": tiny_grounding_models["detector"],
+                    "clip": tiny_grounding_models["clip"],
                     "box_threshold": 0.0,
                     "text_threshold": 0.0,
                     "max_boxes_per_object": 2,
@@ -78,23 +64,29 @@ def build_config(server, tiny_models, videos, **stages) -> BuildConfig:
     )
 
 
-def by_schema(server) -> Counter:
-    return Counter(schema_name(request) for request in server.chat_requests)
+def by_schema(construction_server) -> Counter:
+    return Counter(schema_name(request) for request in construction_server.chat_requests)
 
 
-def test_build_end_to_end_writes_a_dataset_with_faults_recorded(server, colour_videos, tiny_models, tmp_path):
+def test_build_end_to_end_writes_a_dataset_with_faults_recorded(
+    construction_server, colour_videos, tiny_grounding_models, tmp_path
+):
     import datasets
 
     from videoespresso_hf.data.schema import features
 
     videos = list(colour_videos.values())
-    server.inject("schema_violation", 1, when=schema_is("QAPairs"))
+    construction_server.inject("schema_violation", 1, when=schema_is("QAPairs"))
     one_item = "Question: How does the scene change from a solid yellow frame"
-    server.inject(
+    construction_server.inject(
         "malformed_json", 3, when=lambda r: schema_is("CoTEvidence")(r) and one_item in request_text(r)
     )
     summary = run_build(
-        videos, tmp_path / "out", build_config(server, tiny_models, videos), workers=1, progress=False
+        videos,
+        tmp_path / "out",
+        build_config(construction_server, tiny_grounding_models, videos),
+        workers=1,
+        progress=False,
     )
     assert summary.ok and summary.videos_ok == 2, summary.format()
     assert [stage.name for stage in summary.stages][-6:] == [
@@ -140,12 +132,14 @@ def _wait_then_kill(process: subprocess.Popen, event: threading.Event) -> None:
         process.send_signal(signal.SIGKILL)
 
 
-def test_kill_during_part2_and_resume_pays_nothing_twice(server, colour_videos, tiny_models, tmp_path):
+def test_kill_during_part2_and_resume_pays_nothing_twice(
+    construction_server, colour_videos, tiny_grounding_models, tmp_path
+):
     videos = list(colour_videos.values())
     config_path = tmp_path / "config.json"
-    build_config(server, tiny_models, videos).save(config_path)
+    build_config(construction_server, tiny_grounding_models, videos).save(config_path)
     first_cot = threading.Event()
-    responder = server.responder
+    responder = construction_server.responder
 
     def slow_cot(request):
         if schema_name(request) == "CoTEvidence":
@@ -153,7 +147,7 @@ def test_kill_during_part2_and_resume_pays_nothing_twice(server, colour_videos, 
             threading.Event().wait(0.5)
         return responder(request)
 
-    server.responder = slow_cot
+    construction_server.responder = slow_cot
     out = tmp_path / "out"
     command = [
         str(Path(sys.executable).parent / "videoespresso"),
@@ -173,14 +167,14 @@ def test_kill_during_part2_and_resume_pays_nothing_twice(server, colour_videos, 
     killer.start()
     output, _ = process.communicate(timeout=300)
     assert process.returncode == -signal.SIGKILL, output.decode()[-2000:]
-    before = by_schema(server)
+    before = by_schema(construction_server)
     assert before["QAPairs"] == 2 and before["QAFilterVerdicts"] == 2 and before["CoTEvidence"] >= 1
     assert not (out / "generated" / "manifest.json").exists()
 
-    server.responder = responder
+    construction_server.responder = responder
     resumed = run_build(videos, out, BuildConfig.load(config_path), workers=1, progress=False)
     assert resumed.ok, resumed.format()
-    after = by_schema(server)
+    after = by_schema(construction_server)
     # Finished work is reused: no caption, QA or filter request is sent again; CoT requests answered before
     # the kill come from the cache (only those in flight at the kill may be asked twice).
     assert {name: n for name, n in after.items() if name not in ("CoTEvidence", "DistractorCandidates")} == {
@@ -194,15 +188,17 @@ def test_kill_during_part2_and_resume_pays_nothing_twice(server, colour_videos, 
     assert manifest["counts"]["train"] + manifest["counts"]["test"] == 4
 
 
-def test_batch_mode_end_to_end(server, colour_videos, tiny_models, tmp_path):
+def test_batch_mode_end_to_end(construction_server, colour_videos, tiny_grounding_models, tmp_path):
     videos = list(colour_videos.values())
     batch = {"enabled": True, "poll_interval_s": 0.0}
-    config = build_config(server, tiny_models, videos, llm_batch=batch)
+    config = build_config(construction_server, tiny_grounding_models, videos, llm_batch=batch)
     summary = run_build(videos, tmp_path / "out", config, workers=1, progress=False)
     assert summary.ok, summary.format()
     # Part-2 requests went through the Batch API (one batch per video and LLM stage), captions did not.
-    assert not set(by_schema(server)) & set(PART2_SCHEMAS)
-    assert server.count("POST /v1/batches") == 2 * 4 - 1  # the train video has no distractor batch
+    assert not set(by_schema(construction_server)) & set(PART2_SCHEMAS)
+    assert (
+        construction_server.count("POST /v1/batches") == 2 * 4 - 1
+    )  # the train video has no distractor batch
     manifest = json.loads((tmp_path / "out" / "generated" / "manifest.json").read_text())
     assert manifest["qa"]["generated"] == 6 and manifest["counts"]["train"] + manifest["counts"]["test"] == 4
     # Billed at the Batch API's half price (gpt-4o: $2.50 / $10 per 1M input / output tokens).

@@ -26,23 +26,10 @@ from videoespresso_hf.pipeline.stages.qa_filter import QAFilterStage
 from videoespresso_hf.pipeline.stages.qa_generation import QAGenerationStage
 from videoespresso_hf.pipeline.stages.qa_items import items_of
 from videoespresso_hf.testing.construction_responder import construction_responder, schema_is
-from videoespresso_hf.testing.grounding_models import save_tiny_grounding_models
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer, request_text
+from videoespresso_hf.testing.openai_server import request_text
 
 CAPTIONS = ["a solid red frame", "a solid green frame", "a solid blue frame"]
 CHAT = "POST /v1/chat/completions"
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory) -> dict[str, str]:
-    return save_tiny_grounding_models(tmp_path_factory.mktemp("tiny-grounding"))
-
-
-@pytest.fixture()
-def server():
-    with OpenAICompatibleServer(responder=construction_responder) as srv:
-        yield srv
-    clear_process_resources()
 
 
 @pytest.fixture()
@@ -83,10 +70,10 @@ def record(colour_videos) -> VideoRecord:
     )
 
 
-def make_ctx(server, out_dir: Path, tiny_models, **stages) -> StageContext:
+def make_ctx(construction_server, out_dir: Path, tiny_grounding_models, **stages) -> StageContext:
     llm = LLMConfig(
         model="gpt-4o-2024-08-06",
-        base_url=server.base_url,
+        base_url=construction_server.base_url,
         max_retries=1,
         backoff_base_s=0.0,
         max_parse_attempts=3,
@@ -96,8 +83,8 @@ def make_ctx(server, out_dir: Path, tiny_models, **stages) -> StageContext:
         llm=llm,
         stages={
             "grounding": {
-                "detector": tiny_models["detector"],
-                "clip": tiny_models["clip"],
+                "detector": tiny_grounding_models["detector"],
+                "clip": tiny_grounding_models["clip"],
                 "box_threshold": 0.0,
                 "text_threshold": 0.0,
                 "max_boxes_per_object": 2,
@@ -120,22 +107,24 @@ def run_chain(record: VideoRecord, ctx: StageContext, stages=STAGES) -> VideoRec
     return record
 
 
-def test_full_chain_with_faults_records_every_rejection_and_failure(server, record, tmp_path, tiny_models):
+def test_full_chain_with_faults_records_every_rejection_and_failure(
+    construction_server, record, tmp_path, tiny_grounding_models
+):
     # One QA answer violates the schema once (retried, then fine); one CoT answer stays malformed on every
     # attempt (recorded as a failure, the run goes on).
-    server.inject("schema_violation", 1, when=schema_is("QAPairs"))
+    construction_server.inject("schema_violation", 1, when=schema_is("QAPairs"))
     one_item = "Question: How does the scene change from later, a solid red frame"
-    server.inject(
+    construction_server.inject(
         "malformed_json", 3, when=lambda r: schema_is("CoTEvidence")(r) and one_item in request_text(r)
     )
-    ctx = make_ctx(server, tmp_path, tiny_models)
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models)
     out = run_chain(record, ctx)
 
     generation = out.artifacts["qa_generation"]
     assert len(generation["items"]) == 6  # 3 pairs x 2 groups of 3 captions
     assert [row["criterion"] for row in generation["dropped"]] == ["group_too_small"]
     assert (
-        server.count(CHAT) == (2 + 1) + 2 + (4 + 2) + 3
+        construction_server.count(CHAT) == (2 + 1) + 2 + (4 + 2) + 3
     )  # qa (+1 retry), filter, cot (+2 retries), distractors
 
     filtered = out.artifacts["qa_filter"]
@@ -191,16 +180,19 @@ def test_full_chain_with_faults_records_every_rejection_and_failure(server, reco
     )
 
 
-def test_export_writes_a_folder_datasets_loads_with_the_shared_schema(server, record, tmp_path, tiny_models):
+def test_export_writes_a_folder_datasets_loads_with_the_shared_schema(
+    construction_server, record, tmp_path, tiny_grounding_models
+):
     import datasets
 
     from videoespresso_hf.data import load_videoespresso
     from videoespresso_hf.data.schema import features
 
-    ctx = make_ctx(server, tmp_path, tiny_models, distractors={"test_fraction": 0.0})
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models, distractors={"test_fraction": 0.0})
     train_record = run_chain(record, ctx)
     test_record = run_chain(
-        record.model_copy(update={"video_id": "vid-test"}), make_ctx(server, tmp_path, tiny_models)
+        record.model_copy(update={"video_id": "vid-test"}),
+        make_ctx(construction_server, tmp_path, tiny_grounding_models),
     )
     manifest = export_generated([train_record, test_record], tmp_path)
     assert manifest["counts"] == {"train": 4, "test": 4}
@@ -231,48 +223,55 @@ def test_export_writes_a_folder_datasets_loads_with_the_shared_schema(server, re
 
 
 def test_transient_failures_are_retried_on_the_next_run_without_paying_twice(
-    server, record, tmp_path, tiny_models
+    construction_server, record, tmp_path, tiny_grounding_models
 ):
-    ctx = make_ctx(server, tmp_path, tiny_models)
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models)
     out = QAGenerationStage().run(record, ctx)
-    server.inject("500", 10, when=schema_is("QAFilterVerdicts"))  # outlasts max_retries=1 for both groups
+    construction_server.inject(
+        "500", 10, when=schema_is("QAFilterVerdicts")
+    )  # outlasts max_retries=1 for both groups
     with pytest.raises(LLMUnavailableError, match="run again"):
         QAFilterStage().run(out, ctx)
     assert ctx.usage.counters.get("qa_kept") is None
-    server.reset_counts()
+    construction_server.reset_counts()
     clear_process_resources()  # a fresh process: only the SQLite cache survives
-    server._faults.clear()
-    rerun = run_chain(record, make_ctx(server, tmp_path, tiny_models), STAGES[:2])
+    construction_server._faults.clear()
+    rerun = run_chain(record, make_ctx(construction_server, tmp_path, tiny_grounding_models), STAGES[:2])
     assert len(rerun.artifacts["qa_filter"]["items"]) == 4
     # QA generation was answered from the cache: only the two filter requests were sent again.
-    assert [r["response_format"]["json_schema"]["name"] for r in server.chat_requests] == [
+    assert [r["response_format"]["json_schema"]["name"] for r in construction_server.chat_requests] == [
         "QAFilterVerdicts"
     ] * 2
 
 
-def test_batch_mode_submits_polls_collects_and_resumes(server, record, tmp_path, tiny_models):
-    server.batch_polls_before_done = 2
+def test_batch_mode_submits_polls_collects_and_resumes(
+    construction_server, record, tmp_path, tiny_grounding_models
+):
+    construction_server.batch_polls_before_done = 2
     batch = {"enabled": True, "max_wait_s": 0.0, "poll_interval_s": 0.0}
-    ctx = make_ctx(server, tmp_path, tiny_models, llm_batch=batch)
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models, llm_batch=batch)
     with pytest.raises(LLMUnavailableError, match="run again to resume"):
         QAGenerationStage().run(record, ctx)  # submitted; the batch is still running
-    assert server.count("POST /v1/batches") == 1 and server.count(CHAT) == 0
+    assert construction_server.count("POST /v1/batches") == 1 and construction_server.count(CHAT) == 0
     clear_process_resources()
     batch["max_wait_s"] = None
-    ctx = make_ctx(server, tmp_path, tiny_models, llm_batch=batch)
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models, llm_batch=batch)
     out = QAGenerationStage().run(record, ctx)  # re-attaches to the same batch and collects it
-    assert server.count("POST /v1/batches") == 1 and server.count(CHAT) == 0
-    assert server.count("batch line") == 2
+    assert construction_server.count("POST /v1/batches") == 1 and construction_server.count(CHAT) == 0
+    assert construction_server.count("batch line") == 2
     assert len(out.artifacts["qa_generation"]["items"]) == 6
     assert ctx.usage.llm_calls == 2 and ctx.usage.cost_usd > 0
     # Synchronous answers to the same requests would be identical: batch results fill the same cache.
     clear_process_resources()
-    sync = QAGenerationStage().run(record, make_ctx(server, tmp_path, tiny_models))
-    assert sync.artifacts["qa_generation"] == out.artifacts["qa_generation"] and server.count(CHAT) == 0
+    sync = QAGenerationStage().run(record, make_ctx(construction_server, tmp_path, tiny_grounding_models))
+    assert (
+        sync.artifacts["qa_generation"] == out.artifacts["qa_generation"]
+        and construction_server.count(CHAT) == 0
+    )
 
 
 def test_bad_references_and_missing_verdicts_are_recorded_not_dropped_silently(
-    server, record, tmp_path, tiny_models
+    construction_server, record, tmp_path, tiny_grounding_models
 ):
     def responder(request):
         answer = construction_responder(request)
@@ -284,8 +283,8 @@ def test_bad_references_and_missing_verdicts_are_recorded_not_dropped_silently(
             answer["verdicts"] = [v for v in answer["verdicts"] if v["pair_number"] != 1]
         return answer
 
-    server.responder = responder
-    ctx = make_ctx(server, tmp_path, tiny_models)
+    construction_server.responder = responder
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models)
     out = run_chain(record, ctx, STAGES[:2])
     generation = out.artifacts["qa_generation"]["dropped"]
     assert sorted((row["qa_id"], row["kind"], row["criterion"]) for row in generation if row["qa_id"]) == [
@@ -305,27 +304,29 @@ def test_bad_references_and_missing_verdicts_are_recorded_not_dropped_silently(
 
 
 def test_dry_run_estimate_costs_nothing_and_counts_only_uncached_requests(
-    server, record, tmp_path, tiny_models
+    construction_server, record, tmp_path, tiny_grounding_models
 ):
-    ctx = make_ctx(server, tmp_path, tiny_models)
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models)
     estimate = QAGenerationStage().estimate(record, ctx)
-    assert server.count(CHAT) == 0
+    assert construction_server.count(CHAT) == 0
     assert (
         estimate.counters["estimated_requests"] == 2 and estimate.cost_usd > 0 and estimate.prompt_tokens > 0
     )
     QAGenerationStage().run(record, ctx)
     again = QAGenerationStage().estimate(record, ctx)
     assert again.counters["estimated_requests"] == 0 and again.cached_calls == 2 and again.cost_usd == 0
-    batch = make_ctx(server, tmp_path / "b", tiny_models, llm_batch={"enabled": True})
+    batch = make_ctx(construction_server, tmp_path / "b", tiny_grounding_models, llm_batch={"enabled": True})
     assert QAGenerationStage().estimate(record, batch).cost_usd == pytest.approx(estimate.cost_usd / 2)
 
 
-def test_filter_and_spatial_grounding_can_be_switched_off(server, record, tmp_path, tiny_models):
-    ctx = make_ctx(server, tmp_path, tiny_models, qa_filter={"enabled": False})
+def test_filter_and_spatial_grounding_can_be_switched_off(
+    construction_server, record, tmp_path, tiny_grounding_models
+):
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models, qa_filter={"enabled": False})
     ctx.config.stages["grounding"] = {"spatial": False}
     out = run_chain(record, ctx)
     assert "QAFilterVerdicts" not in {
-        r["response_format"]["json_schema"]["name"] for r in server.chat_requests
+        r["response_format"]["json_schema"]["name"] for r in construction_server.chat_requests
     }
     items = items_of(out, "distractors")
     assert len(items) == 6 and all(item.verdict is None for item in items)
@@ -341,9 +342,9 @@ def test_filter_and_spatial_grounding_can_be_switched_off(server, record, tmp_pa
 
 
 def test_grounding_without_boxes_or_saved_frames_never_decodes_the_video(
-    server, record, tmp_path, tiny_models
+    construction_server, record, tmp_path, tiny_grounding_models
 ):
-    ctx = make_ctx(server, tmp_path, tiny_models)
+    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models)
     before = run_chain(record, ctx, stages=STAGES[:3])
     ctx.config.stages["grounding"].update(spatial=False, save_frames=False)
     gone = before.model_copy(update={"path": str(tmp_path / "deleted.mp4")})  # decoding would fail

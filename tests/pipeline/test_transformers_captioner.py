@@ -11,71 +11,18 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from videoespresso_hf.pipeline.captioning import TransformersCaptioner
 from videoespresso_hf.pipeline.config import CaptionConfig
 from videoespresso_hf.pipeline.orchestrator import run_build
 from videoespresso_hf.pipeline.stages import StageUsage
-from videoespresso_hf.testing.tiny_models import QWEN_CHAT_TEMPLATE, tiny_tokenizer
+from videoespresso_hf.testing.tiny_models import build_tiny_captioner
 
 
 @pytest.fixture(scope="module")
 def tiny_vlm_dir(tmp_path_factory):
     """A 2-layer Qwen2.5-VL with random weights and a byte-level tokenizer, saved like a Hub checkpoint."""
-    from transformers import (
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessor,
-        Qwen2VLVideoProcessor,
-    )
-
-    tokenizer = tiny_tokenizer()
-    ids = {
-        "image_token_id": tokenizer.convert_tokens_to_ids("<|image_pad|>"),
-        "video_token_id": tokenizer.convert_tokens_to_ids("<|video_pad|>"),
-        "vision_start_token_id": tokenizer.convert_tokens_to_ids("<|vision_start|>"),
-        "vision_end_token_id": tokenizer.convert_tokens_to_ids("<|vision_end|>"),
-    }
-    config = Qwen2_5_VLConfig(
-        text_config={
-            "vocab_size": 272,
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "max_position_embeddings": 2048,
-            "eos_token_id": tokenizer.eos_token_id,
-            "pad_token_id": tokenizer.pad_token_id,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
-        },
-        vision_config={
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "out_hidden_size": 64,
-            "patch_size": 14,
-            "window_size": 56,
-            "fullatt_block_indexes": [1],
-        },
-        **ids,
-    )
-    torch.manual_seed(0)
-    model = Qwen2_5_VLForConditionalGeneration(config).eval()
-    pixels = {"shortest_edge": 28 * 28, "longest_edge": 56 * 56}
-    processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(
-            size=pixels, patch_size=14, merge_size=2, temporal_patch_size=2
-        ),
-        tokenizer=tokenizer,
-        video_processor=Qwen2VLVideoProcessor(
-            size=pixels, patch_size=14, merge_size=2, temporal_patch_size=2
-        ),
-        chat_template=QWEN_CHAT_TEMPLATE,
-    )
+    model, processor = build_tiny_captioner("qwen2_5_vl", seed=0)
     folder = tmp_path_factory.mktemp("tiny_vlm")
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
