@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from videoespresso_hf.testing.videos import Segment, make_video
+from videoespresso_hf.demo.videos import Segment, make_video
 from videoespresso_hf.video import VideoReader, available_backends, uniform_indices
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing as mp
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,10 @@ import numpy as np
 from pydantic import BaseModel
 
 from videoespresso_hf.llm import LLMClient, LLMConfig, LLMRequest, user_message
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer
+
+# The loopback server is a test double: it lives under tests/ and does not ship in the wheel.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from doubles.openai_server import OpenAICompatibleServer
 
 
 class Caption(BaseModel):

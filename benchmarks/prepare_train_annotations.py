@@ -77,7 +77,7 @@ def _record(rng: random.Random, index: int, n_videos: int) -> dict:
 
 def make_release(folder: Path, rows: int, n_videos: int, seed: int = 0) -> Path:
     """Write ``videoespresso_train_video.json`` (a JSON array) and ``n_videos`` tiny mp4 files."""
-    from videoespresso_hf.testing.videos import Segment, make_video
+    from videoespresso_hf.demo.videos import Segment, make_video
 
     folder.mkdir(parents=True, exist_ok=True)
     sample = make_video(folder / "_sample.mp4", [Segment("static", 0.5)], fps=8, size=(64, 48)).path.read_bytes()

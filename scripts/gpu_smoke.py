@@ -44,7 +44,8 @@ def main() -> int:
     attention = "flash_attention_2" if importlib.util.find_spec("flash_attn") else "sdpa"
     work = Path(tempfile.mkdtemp(prefix="vex_gpu_smoke_"))
     if args.reasoner is None or args.selector is None:
-        from videoespresso_hf.testing.tiny_models import (
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # test doubles live there
+        from doubles.tiny_models import (
             RANDOM_WEIGHTS_NOTICE,
             save_tiny_reasoner,
             save_tiny_selector,
@@ -54,7 +55,7 @@ def main() -> int:
         args.reasoner = args.reasoner or str(save_tiny_reasoner(work / "reasoner"))
         args.selector = args.selector or str(save_tiny_selector(work / "selector"))
     if args.video is None:
-        from videoespresso_hf.testing.videos import Segment, make_video
+        from videoespresso_hf.demo.videos import Segment, make_video
 
         args.video = work / "clip.mp4"
         make_video(

@@ -12,7 +12,7 @@ import json
 import random
 from pathlib import Path
 
-from videoespresso_hf.evaluation.tasks import TASKS
+from videoespresso_hf.tasks import TASKS
 
 OUT = Path(__file__).resolve().parents[1] / "src/videoespresso_hf/evaluation/samples/sample_predictions.json"
 LETTERS = "ABCD"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from videoespresso_hf.testing.releases import (
+from videoespresso_hf.demo.releases import (
     tiny_jpeg,
     tiny_video,
     train_record,

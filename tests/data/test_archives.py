@@ -16,7 +16,7 @@ from videoespresso_hf.data.archives import (
     open_archive,
     safe_member_path,
 )
-from videoespresso_hf.testing.releases import write_byte_split, write_split_zip, zip_bytes
+from videoespresso_hf.demo.releases import write_byte_split, write_split_zip, zip_bytes
 
 FILES = {
     "VideoEspresso_train_video/CUVA/00299.mp4": os.urandom(5000),

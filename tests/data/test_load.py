@@ -12,8 +12,8 @@ from huggingface_hub import DatasetCard
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.data.builder import load_videoespresso
 from videoespresso_hf.data.schema import features
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
-from videoespresso_hf.testing.releases import BENCH_ITEMS
+from videoespresso_hf.demo.releases import BENCH_ITEMS
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 
 def _prepare(capsys, *args: str) -> str:
@@ -198,7 +198,7 @@ def test_builder_stops_on_missing_videos_and_reads_generated(bench_release, gene
 
 
 def test_verify_videos_catches_corrupt_files(bench_release, tmp_path, capsys):
-    from videoespresso_hf.testing.videos import make_corrupt_video
+    from videoespresso_hf.demo.videos import make_corrupt_video
 
     out = tmp_path / "hub"
     _prepare(capsys, "--config", "bench", "--data-dir", str(bench_release), "--out", str(out))  # extracts

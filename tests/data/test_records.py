@@ -14,7 +14,7 @@ from videoespresso_hf.data.records import (
     strip_option_letter,
 )
 from videoespresso_hf.data.schema import FIELDS, encode_row, features
-from videoespresso_hf.testing.releases import BENCH_ITEMS, bench_record
+from videoespresso_hf.demo.releases import BENCH_ITEMS, bench_record
 
 
 def test_bench_record_maps_every_field():

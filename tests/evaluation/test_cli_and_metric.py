@@ -8,7 +8,7 @@ import pytest
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.evaluation import metric_path, score_file, score_records
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 SAMPLE = resources.files("videoespresso_hf.evaluation") / "samples" / "sample_predictions.json"
 

@@ -2,12 +2,12 @@ import json
 import re
 
 import pytest
+from doubles.openai_server import OpenAICompatibleServer, request_text
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.evaluation.judge import judge_open_ended
 from videoespresso_hf.evaluation.predictions import PredictionsError
 from videoespresso_hf.llm import LLMClient, LLMConfig
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer, request_text
 
 
 def length_judge(request):

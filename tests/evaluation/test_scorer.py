@@ -6,7 +6,7 @@ import pytest
 from videoespresso_hf.embeddings import OFFLINE_TEST_EMBEDDING_MODEL, load_text_embedder
 from videoespresso_hf.evaluation import PredictionsError, score_file, score_records
 from videoespresso_hf.evaluation.aggregation import bootstrap_ci
-from videoespresso_hf.evaluation.tasks import (
+from videoespresso_hf.tasks import (
     LEADERBOARD_TASKS,
     PAPER_TEST_COUNTS,
     RELEASED_TEST_COUNTS,
@@ -201,7 +201,7 @@ def test_task_names_import_without_the_scorer():
     import subprocess
     import sys
 
-    code = "import sys, videoespresso_hf.evaluation.tasks; print(sorted({'numpy', 'videoespresso_hf.evaluation.scorer'} & set(sys.modules)))"
+    code = "import sys, videoespresso_hf.tasks; print(sorted({'numpy', 'videoespresso_hf.evaluation.scorer'} & set(sys.modules)))"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "[]"
     import videoespresso_hf.evaluation as evaluation

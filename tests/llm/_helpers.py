@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from doubles.openai_server import COLOUR_NAMES
 from pydantic import BaseModel
 
 from videoespresso_hf.llm import LLMRequest, user_message
-from videoespresso_hf.testing.openai_server import COLOUR_NAMES
 
 
 class Caption(BaseModel):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from doubles.openai_server import OpenAICompatibleServer
 
 from videoespresso_hf.llm import LLMConfig
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import math
 
 import openai
 import pytest
+from doubles.openai_server import OpenAICompatibleServer, count_prompt_tokens
 
 from videoespresso_hf.llm import (
     BudgetExceededError,
@@ -18,7 +19,6 @@ from videoespresso_hf.llm import (
     user_message,
 )
 from videoespresso_hf.llm.request import response_format_for
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer, count_prompt_tokens
 
 from ._helpers import COLOURS, Caption, caption_request, solid_frame
 

@@ -9,8 +9,9 @@ import sys
 import textwrap
 import time
 
+from doubles.openai_server import OpenAICompatibleServer
+
 from videoespresso_hf.llm import LLMClient, LLMConfig, ResponseCache
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer
 
 from ._helpers import COLOURS, caption_request
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import openai
 import pytest
-from pydantic import BaseModel
-
-from videoespresso_hf.llm import image_to_data_url, user_message
-from videoespresso_hf.testing.openai_server import (
+from doubles.openai_server import (
     OpenAICompatibleServer,
     describe_image_colour,
     example_for_schema,
 )
+from pydantic import BaseModel
+
+from videoespresso_hf.llm import image_to_data_url, user_message
 
 from ._helpers import solid_frame
 

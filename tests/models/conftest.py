@@ -20,21 +20,21 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def reasoner_path(tiny_dir):
-    from videoespresso_hf.testing.tiny_models import save_tiny_reasoner
+    from doubles.tiny_models import save_tiny_reasoner
 
     return save_tiny_reasoner(tiny_dir / "reasoner_qwen2_5_vl", "qwen2_5_vl")
 
 
 @pytest.fixture(scope="session")
 def reasoner3_path(tiny_dir):
-    from videoespresso_hf.testing.tiny_models import save_tiny_reasoner
+    from doubles.tiny_models import save_tiny_reasoner
 
     return save_tiny_reasoner(tiny_dir / "reasoner_qwen3_vl", "qwen3_vl")
 
 
 @pytest.fixture(scope="session")
 def selector_path(tiny_dir):
-    from videoespresso_hf.testing.tiny_models import save_tiny_selector
+    from doubles.tiny_models import save_tiny_selector
 
     return save_tiny_selector(tiny_dir / "selector", max_frames=2)
 
@@ -42,7 +42,7 @@ def selector_path(tiny_dir):
 @pytest.fixture(scope="session")
 def video(tmp_path_factory):
     """A 6-second h264 clip at 12 fps: three 2-second shots (static, moving, static) with hard cuts."""
-    from videoespresso_hf.testing.videos import Segment, make_video
+    from videoespresso_hf.demo.videos import Segment, make_video
 
     path = tmp_path_factory.mktemp("videos") / "clip.mp4"
     spec = make_video(path, [Segment("static", 2.0), Segment("moving", 2.0), Segment("static", 2.0)], fps=12)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from doubles.tiny_models import build_tiny_reasoner, build_tiny_selector
 from huggingface_hub import HfApi, ModelCard
 from huggingface_hub.errors import OfflineModeIsEnabled
 
 from videoespresso_hf.models.cards import CardEvalResult, create_model_card
-from videoespresso_hf.testing.tiny_models import build_tiny_reasoner, build_tiny_selector
 
 
 class RecordingApi(HfApi):

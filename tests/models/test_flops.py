@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from doubles.tiny_models import build_tiny_reasoner
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import InternVLConfig, InternVLForConditionalGeneration, Qwen2Config, Qwen2ForCausalLM
 
@@ -16,7 +17,6 @@ from videoespresso_hf.models.flops import (
     qwen3_vl_video_flops,
     qwen_video_tokens,
 )
-from videoespresso_hf.testing.tiny_models import build_tiny_reasoner
 
 
 def _count(fn) -> int:

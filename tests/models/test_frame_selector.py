@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from doubles.tiny_models import build_tiny_selector
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
 from videoespresso_hf.models.frame_selector.configuration_frame_selector import (
@@ -17,7 +18,6 @@ from videoespresso_hf.models.frame_selector.modeling_frame_selector import (
     choose_frames,
 )
 from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
-from videoespresso_hf.testing.tiny_models import build_tiny_selector
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_default_config_is_the_documented_real_architecture():
 
 def test_internvl_captioner_assembled_from_component_checkpoints(tmp_path, candidates):
     """The real default's family (InternVL captioner + Qwen2 chooser), assembled like from the Hub ids."""
-    from videoespresso_hf.testing.tiny_models import build_tiny_captioner, tiny_chooser
+    from doubles.tiny_models import build_tiny_captioner, tiny_chooser
 
     captioner, captioner_processor = build_tiny_captioner("internvl", seed=1)
     chooser, chooser_tokenizer = tiny_chooser(seed=2)

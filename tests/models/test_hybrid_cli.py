@@ -55,10 +55,11 @@ def test_answer_cli_text_output_and_uniform_strategy(video, reasoner_path, capsy
 
 def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys):
     """The CLI default reasoner is a base Qwen VLM, not a VideoEspresso checkpoint: it must still answer."""
+    from doubles.tiny_models import build_tiny_captioner
+
     from videoespresso_hf.models.reasoner.modeling_reasoner import (
         VexQwen2_5_VLReasonerForConditionalGeneration,
     )
-    from videoespresso_hf.testing.tiny_models import build_tiny_captioner
 
     base, processor = build_tiny_captioner("qwen2_5_vl", seed=3)
     base.save_pretrained(tmp_path / "base")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from doubles.tiny_models import build_tiny_reasoner
 from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText, AutoProcessor
 
 from videoespresso_hf.models.reasoner.configuration_reasoner import (
@@ -16,7 +17,6 @@ from videoespresso_hf.models.reasoner.modeling_reasoner import (
     extract_option_letter,
     format_options,
 )
-from videoespresso_hf.testing.tiny_models import build_tiny_reasoner
 
 FAMILIES = [
     ("qwen2_5_vl", VexQwen2_5_VLReasonerConfig, VexQwen2_5_VLReasonerForConditionalGeneration),
@@ -151,7 +151,7 @@ def test_default_configs_describe_the_real_backbones():
 
 def test_base_qwen_checkpoint_weights_load_into_the_reasoner(tmp_path):
     """Native Qwen2.5-VL checkpoints (as on the Hub) keep pre-5.0 key names; the reasoner must rename them too."""
-    from videoespresso_hf.testing.tiny_models import build_tiny_captioner
+    from doubles.tiny_models import build_tiny_captioner
 
     base, _ = build_tiny_captioner("qwen2_5_vl", seed=6)
     base.save_pretrained(tmp_path)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from doubles.openai_server import OpenAICompatibleServer
 
+from videoespresso_hf.demo.videos import PALETTE, Segment, make_corrupt_video, make_empty_video, make_video
 from videoespresso_hf.pipeline.config import BuildConfig
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer
-from videoespresso_hf.testing.videos import PALETTE, Segment, make_corrupt_video, make_empty_video, make_video
 
 RED, GREEN, BLUE, YELLOW, MAGENTA, CYAN = PALETTE[:6]
 
@@ -65,7 +65,7 @@ def server():
 @pytest.fixture(scope="session")
 def tiny_grounding_models(tmp_path_factory) -> dict[str, str]:
     """Tiny random GroundingDINO and CLIP checkpoints (saved once per session)."""
-    from videoespresso_hf.testing.grounding_models import save_tiny_grounding_models
+    from doubles.grounding_models import save_tiny_grounding_models
 
     return save_tiny_grounding_models(tmp_path_factory.mktemp("tiny-grounding"))
 
@@ -73,8 +73,9 @@ def tiny_grounding_models(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture
 def construction_server():
     """A loopback server answering every part-2 prompt with valid structured JSON."""
+    from doubles.construction_responder import construction_responder
+
     from videoespresso_hf.pipeline.stages.base import clear_process_resources
-    from videoespresso_hf.testing.construction_responder import construction_responder
 
     with OpenAICompatibleServer(responder=construction_responder) as running:
         yield running

@@ -145,7 +145,7 @@ def test_dry_run_estimates_caption_cost_without_requests(tmp_path, colour_videos
 def test_the_api_key_reaches_the_endpoint_but_no_output_file(
     tmp_path, colour_videos, make_config, monkeypatch
 ):
-    from videoespresso_hf.testing.openai_server import OpenAICompatibleServer
+    from doubles.openai_server import OpenAICompatibleServer
 
     secret = "sk-build-SECRET-0123456789"
     monkeypatch.setenv("OPENAI_API_KEY", secret)

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import threading
 
+from doubles.openai_server import OpenAICompatibleServer, default_responder
+
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.pipeline.orchestrator import run_build
-from videoespresso_hf.testing.openai_server import OpenAICompatibleServer, default_responder
 
 from .test_build import read_groups
 

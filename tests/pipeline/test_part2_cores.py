@@ -9,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from videoespresso_hf.data.evidence import parse_evidence
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
 from videoespresso_hf.llm.request import parse_answer, response_format_for
 from videoespresso_hf.pipeline.stages.answer_models import CoTEvidence, QAFilterVerdicts, QAPairs
 from videoespresso_hf.pipeline.stages.distractors import (
@@ -20,6 +19,7 @@ from videoespresso_hf.pipeline.stages.distractors import (
     split_for,
 )
 from videoespresso_hf.pipeline.stages.grounding import _tag_evidence, temporal_grounding
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 # ---------------------------------------------------------------- answer models
 

@@ -17,13 +17,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from doubles.construction_responder import schema_is, schema_name
+from doubles.openai_server import request_text
 
 from videoespresso_hf.pipeline.config import BuildConfig
 from videoespresso_hf.pipeline.orchestrator import run_build
 from videoespresso_hf.pipeline.stages.distractors import split_for
 from videoespresso_hf.pipeline.state import video_identity
-from videoespresso_hf.testing.construction_responder import schema_is, schema_name
-from videoespresso_hf.testing.openai_server import request_text
 
 PART2_SCHEMAS = ("QAPairs", "QAFilterVerdicts", "CoTEvidence", "DistractorCandidates")
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from videoespresso_hf.pipeline.stages.grounding import SpatialGrounder, detector_prompt
-from videoespresso_hf.testing.grounding_models import (
+from doubles.grounding_models import (
     save_tiny_grounding_models,
     tiny_clip,
     tiny_grounding_dino,
 )
+
+from videoespresso_hf.pipeline.stages.grounding import SpatialGrounder, detector_prompt
 
 H, W = 72, 120
 

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
+from doubles.construction_responder import construction_responder, schema_is
+from doubles.openai_server import request_text
 
 from videoespresso_hf.data.evidence import parse_evidence
 from videoespresso_hf.llm import LLMConfig
@@ -25,8 +27,6 @@ from videoespresso_hf.pipeline.stages.llm_calls import LLMUnavailableError
 from videoespresso_hf.pipeline.stages.qa_filter import QAFilterStage
 from videoespresso_hf.pipeline.stages.qa_generation import QAGenerationStage
 from videoespresso_hf.pipeline.stages.qa_items import items_of
-from videoespresso_hf.testing.construction_responder import construction_responder, schema_is
-from videoespresso_hf.testing.openai_server import request_text
 
 CAPTIONS = ["a solid red frame", "a solid green frame", "a solid blue frame"]
 CHAT = "POST /v1/chat/completions"

@@ -11,12 +11,12 @@ import json
 
 import numpy as np
 import pytest
+from doubles.tiny_models import build_tiny_captioner
 
 from videoespresso_hf.pipeline.captioning import TransformersCaptioner
 from videoespresso_hf.pipeline.config import CaptionConfig
 from videoespresso_hf.pipeline.orchestrator import run_build
 from videoespresso_hf.pipeline.stages import StageUsage
-from videoespresso_hf.testing.tiny_models import build_tiny_captioner
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from videoespresso_hf.testing.videos import Segment, _draw_stamp, make_video, read_stamped_index
+from videoespresso_hf.demo.videos import Segment, _draw_stamp, make_video, read_stamped_index
 from videoespresso_hf.video import (
     VideoError,
     VideoReader,

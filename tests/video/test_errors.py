@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from videoespresso_hf.testing.videos import make_corrupt_video, make_empty_video
+from videoespresso_hf.demo.videos import make_corrupt_video, make_empty_video
 from videoespresso_hf.video import (
     VideoError,
     VideoReader,

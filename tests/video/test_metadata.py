@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from videoespresso_hf.testing.videos import Segment, make_video
+from videoespresso_hf.demo.videos import Segment, make_video
 from videoespresso_hf.video import VideoMetadata, VideoReader, probe
 
 

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from videoespresso_hf.testing.videos import Segment, make_video
+from videoespresso_hf.demo.videos import Segment, make_video
 from videoespresso_hf.video import Shot, detect_shots
 
 

@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 
-from videoespresso_hf.testing.videos import (
+from videoespresso_hf.demo.videos import (
     PALETTE,
     Segment,
     make_corrupt_video,

@@ -57,7 +57,7 @@ def _run_cli(*argv: str) -> int:
 def step_data(context: DemoContext) -> str | None:
     from datasets import load_dataset
 
-    from videoespresso_hf.testing.releases import write_bench_release
+    from videoespresso_hf.demo.releases import write_bench_release
 
     release = write_bench_release(context.workdir / "VideoEspresso-Test")
     print(
@@ -81,7 +81,7 @@ def step_data(context: DemoContext) -> str | None:
 
 def _demo_video(context: DemoContext) -> Path:
     if "video" not in context.shared:
-        from videoespresso_hf.testing.videos import Segment, make_video
+        from videoespresso_hf.demo.videos import Segment, make_video
 
         path = context.workdir / "videos" / "synthetic_clip.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,7 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
 
     from videoespresso_hf import __version__
     from videoespresso_hf.data.schema import SCHEMA_VERSION
-    from videoespresso_hf.evaluation.tasks import TASK_GROUPS, TASKS
+    from videoespresso_hf.tasks import TASK_GROUPS, TASKS
 
     entries = manifest.get("configs", {})
     configs = []

@@ -19,7 +19,7 @@ from typing import Any
 
 from videoespresso_hf.data.evidence import parse_evidence
 from videoespresso_hf.data.schema import empty_row
-from videoespresso_hf.evaluation.tasks import TASK_GROUPS, UnknownTaskError, canonical_task, task_group
+from videoespresso_hf.tasks import TASK_GROUPS, UnknownTaskError, canonical_task, task_group
 
 __all__ = [
     "KNOWN_SOURCES",

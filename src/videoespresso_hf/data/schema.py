@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.data.evidence import BOX_STATUSES
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS, TASK_GROUPS
+from videoespresso_hf.tasks import LEADERBOARD_TASKS, TASK_GROUPS
 
 if TYPE_CHECKING:
     import pyarrow as pa

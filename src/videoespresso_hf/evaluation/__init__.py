@@ -11,8 +11,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-# Imported on first use: ``evaluation.tasks`` is imported by ``data`` and ``pipeline``, which need
-# neither numpy nor the scorer.
+# Imported on first use: ``import videoespresso_hf.evaluation`` stays cheap (no numpy) for callers
+# that need one function.
 _EXPORTS = {
     "Extraction": "extraction",
     "extract_official": "extraction",
@@ -23,19 +23,22 @@ _EXPORTS = {
     "render": "report",
     "score_file": "scorer",
     "score_records": "scorer",
-    "LEADERBOARD_TASKS": "tasks",
-    "TASK_GROUPS": "tasks",
-    "TASKS": "tasks",
-    "canonical_task": "tasks",
-    "task_group": "tasks",
 }
 
-__all__ = sorted([*_EXPORTS, "metric_path"])
+
+
+# The task vocabulary is shared by data, pipeline and evaluation: it lives in ``videoespresso_hf.tasks``
+# and is re-exported here for convenience.
+_TASK_EXPORTS = ("LEADERBOARD_TASKS", "TASK_GROUPS", "TASKS", "canonical_task", "task_group")
+
+__all__ = sorted([*_EXPORTS, *_TASK_EXPORTS, "metric_path"])
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    if name in _TASK_EXPORTS:
+        return getattr(importlib.import_module("videoespresso_hf.tasks"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

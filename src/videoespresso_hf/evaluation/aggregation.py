@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 __all__ = ["ItemVerdict", "TaskScore", "aggregate", "bootstrap_ci"]
 

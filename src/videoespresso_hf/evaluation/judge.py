@@ -24,8 +24,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from videoespresso_hf.evaluation.predictions import PredictionsError
-from videoespresso_hf.evaluation.tasks import UnknownTaskError, canonical_task
 from videoespresso_hf.llm import LLMClient, LLMRequest, LLMResult, user_message
+from videoespresso_hf.tasks import UnknownTaskError, canonical_task
 
 __all__ = [
     "CRITERIA",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from videoespresso_hf.evaluation.extraction import LETTERS
-from videoespresso_hf.evaluation.tasks import UnknownTaskError, canonical_task
+from videoespresso_hf.tasks import UnknownTaskError, canonical_task
 
 __all__ = [
     "REQUIRED_FIELDS",

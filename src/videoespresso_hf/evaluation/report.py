@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 __all__ = ["FORMATS", "render", "render_leaderboard"]
 

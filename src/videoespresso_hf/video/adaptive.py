@@ -10,7 +10,7 @@ judged static or dynamic. This module's rule, every number of which is a field o
    pixels wide (64) in grayscale, and average the mean absolute difference between consecutive probe
    frames, divided by 255: "the fraction of the brightness range that changes per ``1 / probe_fps``
    seconds". A shot shorter than two probe intervals compares its first and last frames; a one-frame
-   shot scores 0. Measured on the synthetic clips of :mod:`videoespresso_hf.testing.videos`: a still
+   shot scores 0. Measured on the synthetic clips of :mod:`videoespresso_hf.demo.videos`: a still
    shot scores 0.000, a slowly drifting low-contrast texture 0.037, a fast high-contrast one 0.093.
    The default thresholds below are a judgement call, not calibrated on the paper's videos (the paper
    gives no rule); tune them on your own footage.

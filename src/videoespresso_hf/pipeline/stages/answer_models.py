@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 __all__ = [
     "REJECTION_CRITERIA",

@@ -34,7 +34,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from videoespresso_hf.data.schema import FIELDS, SCHEMA_VERSION, empty_row
-from videoespresso_hf.evaluation.tasks import task_group
 from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
 from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages.base import DatasetStage, StageContext, register_stage
@@ -46,6 +45,7 @@ from videoespresso_hf.pipeline.stages.qa_items import (
     dropped_of,
     items_of,
 )
+from videoespresso_hf.tasks import task_group
 
 __all__ = [
     "BOX_CONVENTION",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
@@ -23,6 +22,7 @@ from videoespresso_hf.pipeline.stages.llm_calls import (
     estimate_all,
 )
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, with_items
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 __all__ = ["QAGenerationSettings", "QAGenerationStage", "qa_generation_request"]
 

@@ -9,7 +9,7 @@ JSON for the requested schema, so outputs depend on the pipeline's actual inputs
   object per caption (its last two words) and an evidence text mentioning both;
 * ``DistractorCandidates``: six wrong answers of graded lengths around the reference's length.
 
-Every other request (e.g. frame captions) goes to :func:`~videoespresso_hf.testing.openai_server.default_responder`.
+Every other request (e.g. frame captions) goes to :func:`~doubles.openai_server.default_responder`.
 Use it as ``OpenAICompatibleServer(responder=construction_responder)`` and inject faults with ``when=``
 :func:`schema_is` (e.g. ``server.inject("malformed_json", 3, when=schema_is("CoTEvidence"))``).
 """
@@ -21,8 +21,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from videoespresso_hf.evaluation.tasks import LEADERBOARD_TASKS
-from videoespresso_hf.testing.openai_server import default_responder, request_text
+from doubles.openai_server import default_responder, request_text
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 __all__ = ["construction_responder", "schema_is", "schema_name"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from videoespresso_hf.testing.videos import Segment, make_video
+from videoespresso_hf.demo.videos import Segment, make_video
 
 SPAN_SIGNATURE = b"PK\x07\x08"
 
@@ -32,7 +32,7 @@ BENCH_ITEMS = [
 
 def tiny_video(path: Path, color_index: int = 0) -> Path:
     """A real 64x48 h264 mp4 of 4 frames (about 2 kB)."""
-    from videoespresso_hf.testing.videos import PALETTE
+    from videoespresso_hf.demo.videos import PALETTE
 
     make_video(path, [Segment("static", 0.5, color=PALETTE[color_index % len(PALETTE)])], fps=8, size=(64, 48))
     return path

@@ -25,7 +25,7 @@ broken inputs a pipeline must survive.
 
 Example::
 
-    from videoespresso_hf.testing.videos import Segment, make_video
+    from videoespresso_hf.demo.videos import Segment, make_video
 
     spec = make_video(tmp_path / "clip.mp4", [Segment("static", 2.0), Segment("moving", 2.0)], fps=24)
     spec.cuts            # (48,)  -> a new shot starts at frame 48

@@ -6,7 +6,7 @@ evidence and answers are noise. Use them for tests and wiring demos, never to ju
 
 Example::
 
-    from videoespresso_hf.testing.tiny_models import save_tiny_reasoner, save_tiny_selector
+    from doubles.tiny_models import save_tiny_reasoner, save_tiny_selector
 
     save_tiny_reasoner("ckpt/reasoner")            # Qwen2.5-VL backbone, 2 layers, hidden 64
     save_tiny_selector("ckpt/selector")            # Qwen2.5-VL captioner + Qwen2 chooser
