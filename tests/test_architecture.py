@@ -1,0 +1,96 @@
+"""The import directions of the house (see the "Dependency direction" list in the project's architecture
+notes): data flows one way, and scoring never depends on models or the construction pipeline.
+
+Each rule here is the one place the allowed arrows are written down; a new room adds one line.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "videoespresso_hf"
+
+# Leaf modules every room may import: the task vocabulary and two small shared utilities.
+LEAVES = {"tasks", "sqlite", "embeddings"}
+
+# room -> rooms it may import (besides LEAVES). ``cli`` may import everything; nothing imports ``cli``.
+ALLOWED: dict[str, set[str]] = {
+    "__init__": {"models"},
+    "__main__": {"cli"},
+    "tasks": set(),
+    "sqlite": set(),
+    "embeddings": set(),
+    "video": set(),
+    "llm": set(),
+    # data -> video: the dataset viewer decodes the core frames it draws boxes on.
+    "data": {"video"},
+    "demo": {"video"},
+    # evaluation -> llm for the open-ended judge only (checked below).
+    "evaluation": {"llm"},
+    "pipeline": {"llm", "video", "data"},
+    "models": {"video"},
+    "training": {"models", "data", "video"},
+    "predict": {"models", "data", "video", "llm"},
+    "integrations": {"data", "evaluation", "predict"},
+}
+
+
+def _room(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else "__init__"
+
+
+def _imports() -> dict[str, dict[str, set[str]]]:
+    """room -> {imported room -> files that import it}."""
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        room = parts[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: resolve against this file's package
+                    base = ["videoespresso_hf", *parts[: len(parts) - node.level]]
+                    modules = [".".join([*base, *([node.module] if node.module else [])])]
+                else:
+                    modules = [node.module or ""]
+            else:
+                continue
+            for module in modules:
+                if module.startswith("videoespresso_hf.") and _room(module) != room:
+                    found[room][_room(module)].add(str(path.relative_to(PACKAGE)))
+    return found
+
+
+def test_every_room_imports_only_what_the_architecture_allows():
+    violations = {}
+    for room, targets in _imports().items():
+        if room == "cli":
+            continue
+        assert room in ALLOWED, f"new room {room!r}: add its allowed imports to ALLOWED"
+        extra = set(targets) - ALLOWED[room] - LEAVES
+        if extra:
+            violations[room] = {target: sorted(targets[target]) for target in sorted(extra)}
+    assert violations == {}
+
+
+def test_nothing_imports_the_cli():
+    importers = {room: files["cli"] for room, files in _imports().items() if "cli" in files and room != "__main__"}
+    assert importers == {}
+
+
+def test_evaluation_uses_the_llm_client_only_for_the_judge():
+    files = _imports().get("evaluation", {}).get("llm", set())
+    assert files <= {"evaluation/judge.py"}
+
+
+def test_the_rule_table_would_catch_a_forbidden_arrow(tmp_path, monkeypatch):
+    # Guard against a vacuous test: a scoring module importing models must be reported.
+    fake = tmp_path / "videoespresso_hf"
+    (fake / "evaluation").mkdir(parents=True)
+    (fake / "evaluation" / "bad.py").write_text("from videoespresso_hf.models import hybrid\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert dict(_imports()["evaluation"]) == {"models": {"evaluation/bad.py"}}
