@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 import subprocess
 import sys
 from importlib import resources
@@ -87,3 +89,15 @@ def test_evaluate_module_accumulates_batches():
     assert result["overall"]["n"] == 3
     assert result["overall"]["correct"] == 2
     assert result["tasks"]["Event Dynamic"]["correct"] == 0
+
+
+def test_cli_output_file_follows_the_umask(tmp_path):
+    # Results shared on a cluster must be readable by colleagues: 0644 under umask 022, not 0600.
+    out = tmp_path / "result.json"
+    previous = os.umask(0o022)
+    try:
+        assert main(["score", str(SAMPLE), "--format", "json", "--output", str(out)]) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert [path.name for path in tmp_path.iterdir()] == ["result.json"]  # no temporary left behind

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
@@ -54,15 +54,16 @@ def write_output(path: Path, text: str) -> None:
     Raises:
         UserError: the file cannot be written (one line; the temporary file is removed).
     """
-    temporary: Path | None = None
+    # A plain open() (not tempfile, which creates files 0600) so the result follows the umask and
+    # colleagues on a shared cluster can read it.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-            temporary = Path(handle.name)
+        with temporary.open("w", encoding="utf-8") as handle:
             handle.write(text + "\n")
         os.replace(temporary, path)
     except OSError as error:
-        if temporary is not None:
+        with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
 
