@@ -232,8 +232,8 @@ def main() -> None:
             (f"reasoner, {args.selected:g} core frames (selector not counted, as in the paper)", core),
             (f"selector + reasoner on {args.selected:g} core frames (counted)", sel_total + core),
             (
-                f"selector + reasoner on {selector.max_frames} frames (max_frames)",
-                sel_total + reasoner.prefill(selector.max_frames, q),
+                f"selector + reasoner on {selector.max_core_frames} frames (max_core_frames)",
+                sel_total + reasoner.prefill(selector.max_core_frames, q),
             ),
         ],
         base16,

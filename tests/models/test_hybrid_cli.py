@@ -34,7 +34,7 @@ def test_answer_cli_on_a_real_video(video, reasoner_path, selector_path, capsys)
     result = json.loads(capsys.readouterr().out)
     frames = result["frames"]
     assert frames["strategy"] == "model"
-    assert 1 <= len(frames["indices"]) <= 2  # the tiny selector was saved with max_frames=2
+    assert 1 <= len(frames["indices"]) <= 2  # the tiny selector was saved with max_core_frames=2
     assert all(0 <= index < spec.num_frames for index in frames["indices"])
     assert frames["timestamps"] == [round(index / 12, 3) for index in frames["indices"]]
     assert frames["indices"] == sorted(frames["indices"]) and all(
@@ -46,7 +46,7 @@ def test_answer_cli_on_a_real_video(video, reasoner_path, selector_path, capsys)
 
 def test_answer_cli_text_output_and_uniform_strategy(video, reasoner_path, capsys):
     path, _ = video
-    argv = ["answer", str(path), "-q", "Why?", "--reasoner", str(reasoner_path), "--max-frames", "4"]
+    argv = ["answer", str(path), "-q", "Why?", "--reasoner", str(reasoner_path), "--max-core-frames", "4"]
     assert main(argv) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("frames (uniform): #0 @ 0.00s") and out[0].count("#") == 4
@@ -66,7 +66,7 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
     processor.save_pretrained(tmp_path / "base")
     qa = HybridVideoQA.from_pretrained(tmp_path / "base", strategy="uniform")
     assert type(qa.reasoner) is VexQwen2_5_VLReasonerForConditionalGeneration
-    assert qa.reasoner.config.base_model_id == str(tmp_path / "base")
+    assert qa.reasoner.config.base_model_id is None  # a plain local folder names no Hub model
     for name, tensor in base.state_dict().items():
         assert torch.equal(tensor, qa.reasoner.state_dict()[name]), name
     path, _ = video
@@ -81,7 +81,7 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
         (["answer", "missing.mp4", "-q", "x"], "missing.mp4: file not found"),
         (["answer", "{video}", "-q", "x", "--strategy", "model"], "--strategy model needs --selector"),
         (["answer", "{video}", "-q", "x", "--reasoner", "/nonexistent/ckpt"], "no such checkpoint folder"),
-        (["select", "{video}", "-q", "x", "--max-frames", "0"], "--max-frames must be at least 1"),
+        (["select", "{video}", "-q", "x", "--max-core-frames", "0"], "--max-core-frames must be at least 1"),
         (["answer", "{corrupt}", "-q", "x", "--reasoner", "{reasoner}"], "corrupt.mp4"),
         (["select", "{video}", "-q", "x", "--selector", "{empty}"], "cannot load the selector"),
     ],
@@ -119,7 +119,7 @@ def test_hybrid_batch_shares_captions_and_matches_decoded_frames(video, reasoner
     assert len(calls) == 1  # two questions, one video: captioned once
     assert [r.question for r in results] == ["Why?", "What colour?"]
     for result in results:
-        assert 1 <= len(result.selection.indices) <= qa.max_frames
+        assert 1 <= len(result.selection.indices) <= qa.max_core_frames
 
     # decoded frames in, the same selection out (candidates at 1 fps of a 12 fps clip)
     frames = read_frames(path, list(range(spec.num_frames)))

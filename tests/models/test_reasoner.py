@@ -1,4 +1,4 @@
-"""Reasoner: Auto round trip, two-stage wiring, prompts from the config, letter extraction."""
+"""Reasoner: Auto round trip, two-stage wiring, prompts from the config (letters: test_answer_letters.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from videoespresso_hf.models.reasoner.configuration_reasoner import (
 from videoespresso_hf.models.reasoner.modeling_reasoner import (
     VexQwen2_5_VLReasonerForConditionalGeneration,
     VexQwen3VLReasonerForConditionalGeneration,
-    extract_option_letter,
     format_options,
 )
 
@@ -111,28 +110,6 @@ def test_mismatched_batch_is_rejected(clips):
     model, processor = build_tiny_reasoner("qwen2_5_vl")
     with pytest.raises(ValueError, match="2 videos for 1 questions"):
         model.generate_two_stage(processor, clips, ["only one"])
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("B", "B"),
-        ("(C) a cat", "C"),
-        ("b.", "B"),
-        ("The answer is (A).", "A"),
-        ("Answer: C", "C"),
-        ("I think option B is right", "B"),
-        ("A dog chases the ball", "B"),  # no letter: the text of option B
-        ("The answer is a dog chases", "B"),  # "a" is an article here, not option A
-        ("answer: b", "B"),
-        ("The answer is (a) a cat", "A"),
-        ("Everything", None),
-        ("E", None),  # not one of the 3 options
-        ("", None),
-    ],
-)
-def test_extract_option_letter(text, expected):
-    assert extract_option_letter(text, ["(A) a cat", "(B) a dog chases", "(C) nobody"]) == expected
 
 
 def test_format_options():

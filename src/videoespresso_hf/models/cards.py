@@ -70,7 +70,7 @@ def create_model_card(
         fields = {
             "captioner_id": config.captioner_id or "a captioner VLM",
             "chooser_id": config.chooser_id or "a chooser LM",
-            "max_frames": config.max_frames,
+            "max_core_frames": config.max_core_frames,
             "score_threshold": config.score_threshold,
         }
     else:

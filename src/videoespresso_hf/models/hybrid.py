@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection
+from videoespresso_hf.models.reasoner.backbones import backbone_for, supported_families
 from videoespresso_hf.models.strategies import (
     DEFAULT_EMBEDDER,
     STRATEGIES,
@@ -33,10 +34,10 @@ from videoespresso_hf.models.strategies import (
 )
 from videoespresso_hf.video import VideoReader, detect_shots, fps_indices
 
-__all__ = ["HybridAnswer", "HybridVideoQA", "VideoInput", "answer_video"]
+__all__ = ["HybridAnswer", "HybridVideoQA", "VideoInput", "answer_video", "load_reasoner", "load_selector"]
 
 VideoInput = str | Path | np.ndarray
-DEFAULT_MAX_FRAMES = 3
+DEFAULT_MAX_CORE_FRAMES = 3
 DEFAULT_CANDIDATE_FPS = 1.0
 DEFAULT_MAX_CANDIDATES = 64
 
@@ -99,7 +100,7 @@ class HybridVideoQA:
         selector / selector_processor: a :class:`VexFrameSelectorModel` and its processor; needed by the
             ``model`` and ``embedding`` strategies (the latter uses only its captioner).
         strategy: ``"model"`` (default), ``"uniform"``, ``"fps"``, ``"shots"`` or ``"embedding"``.
-        max_frames: frames handed to the reasoner at most (default: the selector config's, else 3).
+        max_core_frames: frames handed to the reasoner at most (default: the selector config's, else 3).
         candidate_fps / max_candidates: candidate sampling for ``model``/``embedding`` and the ``fps``
             strategy's rate (default: the selector config's, else 1 fps and 64).
         embedder: texts → embeddings for the ``embedding`` strategy (default: ``load_text_embedder(DEFAULT_EMBEDDER)``).
@@ -113,7 +114,7 @@ class HybridVideoQA:
         selector_processor=None,
         *,
         strategy: str = "model",
-        max_frames: int | None = None,
+        max_core_frames: int | None = None,
         candidate_fps: float | None = None,
         max_candidates: int | None = None,
         embedder=None,
@@ -128,8 +129,8 @@ class HybridVideoQA:
         self.selector = selector
         self.selector_processor = selector_processor
         self.strategy = strategy
-        self.max_frames = max_frames or (
-            selector_config.max_frames if selector_config else DEFAULT_MAX_FRAMES
+        self.max_core_frames = max_core_frames or (
+            selector_config.max_core_frames if selector_config else DEFAULT_MAX_CORE_FRAMES
         )
         self.candidate_fps = candidate_fps or (
             selector_config.candidate_fps if selector_config else DEFAULT_CANDIDATE_FPS
@@ -150,28 +151,35 @@ class HybridVideoQA:
         device_map=None,
         attn_implementation: str | None = None,
         trust_remote_code: bool = False,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
         **kwargs,
     ) -> HybridVideoQA:
         """Load reasoner (and selector) checkpoints by path or Hub id.
 
+        ``reasoner`` is a VideoEspresso reasoner or a stock checkpoint of a supported family (see
+        :mod:`~videoespresso_hf.models.reasoner.backbones`); anything else is refused before weights load.
         ``dtype``, ``device_map`` (e.g. ``"auto"`` through accelerate) and ``attn_implementation``
-        (``"sdpa"``, ``"flash_attention_2"``) are passed to both ``from_pretrained`` calls; other
-        ``kwargs`` go to :class:`HybridVideoQA`.
+        (``"sdpa"``, ``"flash_attention_2"``) go to both models' ``from_pretrained``; the Hub arguments
+        (``revision``, ``token``, ``cache_dir``, ``local_files_only``) to every model and processor load.
+        Other ``kwargs`` go to :class:`HybridVideoQA`.
         """
-        from transformers import AutoModel, AutoProcessor
-
-        import videoespresso_hf.models.registration as registration
-
-        registration.ensure_registered()
-        load = {"dtype": dtype, "device_map": device_map, "trust_remote_code": trust_remote_code}
+        hub = {
+            "revision": revision,
+            "token": token,
+            "cache_dir": cache_dir,
+            "local_files_only": local_files_only,
+            "trust_remote_code": trust_remote_code,
+        }
+        load = {"dtype": dtype, "device_map": device_map, **hub}
         if attn_implementation:
             load["attn_implementation"] = attn_implementation
-        reasoner_model = _load_reasoner(reasoner, load).eval()
-        reasoner_processor = AutoProcessor.from_pretrained(reasoner, trust_remote_code=trust_remote_code)
+        reasoner_model, reasoner_processor = load_reasoner(reasoner, load, hub)
         selector_model = selector_processor = None
         if selector is not None and strategy in ("model", "embedding"):
-            selector_model = AutoModel.from_pretrained(selector, **load).eval()
-            selector_processor = AutoProcessor.from_pretrained(selector, trust_remote_code=trust_remote_code)
+            selector_model, selector_processor = load_selector(selector, load, hub)
         return cls(
             reasoner_model,
             reasoner_processor,
@@ -204,13 +212,13 @@ class HybridVideoQA:
 
     def _select(self, clip: _Clip, question: str, caption_cache: dict) -> FrameSelection:
         if self.strategy == "uniform":
-            return uniform_selection(clip.num_frames, clip.fps, self.max_frames)
+            return uniform_selection(clip.num_frames, clip.fps, self.max_core_frames)
         if self.strategy == "fps":
-            return fps_selection(clip.num_frames, clip.fps, self.candidate_fps, self.max_frames)
+            return fps_selection(clip.num_frames, clip.fps, self.candidate_fps, self.max_core_frames)
         if self.strategy == "shots":
             if clip.path is None:
                 raise ValueError("the 'shots' strategy needs a video file, not decoded frames")
-            return shot_selection(detect_shots(clip.path), clip.fps, self.max_frames)
+            return shot_selection(detect_shots(clip.path), clip.fps, self.max_core_frames)
         candidates = self._candidates(clip)
         timestamps = [index / clip.fps for index in candidates]
         if "captions" not in caption_cache:  # several questions on one video share the captions
@@ -220,7 +228,7 @@ class HybridVideoQA:
         captions = caption_cache["captions"]
         if self.strategy == "embedding":
             return embedding_selection(
-                question, captions, candidates, timestamps, self.max_frames, self._embedder_fn()
+                question, captions, candidates, timestamps, self.max_core_frames, self._embedder_fn()
             )
         return self.selector.select(
             self.selector_processor,
@@ -228,7 +236,7 @@ class HybridVideoQA:
             question,
             frame_indices=candidates,
             timestamps=timestamps,
-            max_frames=self.max_frames,
+            max_core_frames=self.max_core_frames,
             captions=captions,
         )
 
@@ -312,25 +320,51 @@ class HybridVideoQA:
         return results
 
 
-def _load_reasoner(reasoner: str | Path, load: dict):
-    """A VideoEspresso reasoner checkpoint, or a base Qwen VLM (the CLI default ``Qwen/Qwen2.5-VL-7B-Instruct``)
-    loaded into the matching VideoEspresso class: same weights, two-stage prompts from the config defaults."""
-    from transformers import AutoConfig, AutoModelForImageTextToText
+def load_reasoner(reasoner: str | Path, load: dict, hub: dict):
+    """A VideoEspresso reasoner checkpoint, or a stock checkpoint of a supported family (the CLI default
+    ``Qwen/Qwen2.5-VL-7B-Instruct``) loaded into the family's VideoEspresso class: same weights, two-stage
+    prompts from the config defaults, ``base_model_id`` = that checkpoint's Hub id.
 
-    from videoespresso_hf.models.reasoner.modeling_reasoner import (
-        VexQwen2_5_VLReasonerForConditionalGeneration,
-        VexQwen3VLReasonerForConditionalGeneration,
-    )
+    Only ``config.json`` is read before the family is known, so an unsupported model (Qwen2-VL, LLaVA-…) is
+    refused with a ``ValueError`` naming the supported families before any weights are loaded.
 
-    config = AutoConfig.from_pretrained(reasoner, trust_remote_code=load["trust_remote_code"])
-    model_class = {
-        "qwen2_5_vl": VexQwen2_5_VLReasonerForConditionalGeneration,
-        "qwen3_vl": VexQwen3VLReasonerForConditionalGeneration,
-    }.get(config.model_type)
-    if model_class is None:
-        return AutoModelForImageTextToText.from_pretrained(reasoner, **load)
-    fields = {**config.to_dict(), "model_type": model_class.config_class.model_type, "base_model_id": str(reasoner)}
-    return model_class.from_pretrained(reasoner, config=model_class.config_class.from_dict(fields), **load)
+    Returns:
+        ``(model in eval mode, processor)``.
+    """
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(reasoner, **hub)
+    backbone = backbone_for(config.model_type)
+    if backbone is None:
+        raise ValueError(
+            f"{reasoner} is a {config.model_type!r} model, which cannot be the reasoner; "
+            f"supported families: {supported_families()}"
+        )
+    _, model_class, processor_class = backbone.classes()
+    model = model_class.from_pretrained(reasoner, **load).eval()
+    return model, processor_class.from_pretrained(reasoner, **hub)
+
+
+def load_selector(selector: str | Path, load: dict, hub: dict):
+    """A saved :class:`VexFrameSelectorModel` and its processor; anything else is refused from its config.
+
+    Returns:
+        ``(model in eval mode, processor)``.
+    """
+    from transformers import AutoConfig
+
+    from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
+    from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
+    from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
+
+    model_type = AutoConfig.from_pretrained(selector, **hub).model_type
+    if model_type != VexFrameSelectorConfig.model_type:
+        raise ValueError(
+            f"{selector} is a {model_type!r} model, not a VideoEspresso frame selector "
+            f"({VexFrameSelectorConfig.model_type!r}, saved by VexFrameSelectorModel.save_pretrained)"
+        )
+    model = VexFrameSelectorModel.from_pretrained(selector, **load).eval()
+    return model, VexFrameSelectorProcessor.from_pretrained(selector, **hub)
 
 
 def answer_video(

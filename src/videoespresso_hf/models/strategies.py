@@ -1,11 +1,11 @@
 """Training-free frame-selection strategies, with the same output as the model selector.
 
 Every strategy returns a :class:`FrameSelection` (``indices``, ``timestamps``, ``scores``, ``captions``)
-with at most ``max_frames`` frames in temporal order, so strategies can be swapped in
+with at most ``max_core_frames`` frames in temporal order, so strategies can be swapped in
 :class:`~videoespresso_hf.models.hybrid.HybridVideoQA` to compare cost and quality:
 
-* ``uniform`` — ``max_frames`` evenly spaced frames (no model; the usual VLM baseline);
-* ``fps`` — one frame every ``1/fps`` s, thinned evenly to ``max_frames`` (no model);
+* ``uniform`` — ``max_core_frames`` evenly spaced frames (no model; the usual VLM baseline);
+* ``fps`` — one frame every ``1/fps`` s, thinned evenly to ``max_core_frames`` (no model);
 * ``shots`` — the middle frame of the longest shots (PySceneDetect; no model);
 * ``embedding`` — cosine similarity of the question and each candidate's caption in a sentence-embedding
   space (default ``sentence-transformers/all-MiniLM-L6-v2``); captions come from the selector's
@@ -43,24 +43,25 @@ __all__ = [
 ]
 
 
-def _check_max_frames(max_frames: int) -> None:
-    if max_frames < 1:
-        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+def _check_max_core_frames(max_core_frames: int) -> None:
+    if max_core_frames < 1:
+        raise ValueError(f"max_core_frames must be at least 1, got {max_core_frames}")
 
 
-def thin_evenly(indices: Sequence[int], max_frames: int) -> list[int]:
-    """Keep at most ``max_frames`` of ``indices``, evenly spread (first and last kept)."""
-    _check_max_frames(max_frames)
+def thin_evenly(indices: Sequence[int], limit: int) -> list[int]:
+    """Keep at most ``limit`` of ``indices``, evenly spread (first and last kept)."""
+    if limit < 1:
+        raise ValueError(f"cannot keep fewer than 1 frame, got a limit of {limit}")
     indices = list(indices)
-    if len(indices) <= max_frames:
+    if len(indices) <= limit:
         return indices
-    return [indices[position] for position in uniform_indices(len(indices), max_frames)]
+    return [indices[position] for position in uniform_indices(len(indices), limit)]
 
 
-def uniform_selection(num_frames: int, video_fps: float, max_frames: int) -> FrameSelection:
-    """``max_frames`` evenly spaced frames of a ``num_frames``-frame video."""
-    _check_max_frames(max_frames)
-    indices = uniform_indices(num_frames, max_frames)
+def uniform_selection(num_frames: int, video_fps: float, max_core_frames: int) -> FrameSelection:
+    """``max_core_frames`` evenly spaced frames of a ``num_frames``-frame video."""
+    _check_max_core_frames(max_core_frames)
+    indices = uniform_indices(num_frames, max_core_frames)
     return FrameSelection(
         indices=indices.tolist(),
         timestamps=timestamps_of(indices, video_fps).tolist(),
@@ -69,10 +70,11 @@ def uniform_selection(num_frames: int, video_fps: float, max_frames: int) -> Fra
     )
 
 
-def fps_selection(num_frames: int, video_fps: float, fps: float, max_frames: int) -> FrameSelection:
-    """One frame every ``1/fps`` seconds, evenly thinned to at most ``max_frames``."""
+def fps_selection(num_frames: int, video_fps: float, fps: float, max_core_frames: int) -> FrameSelection:
+    """One frame every ``1/fps`` seconds, evenly thinned to at most ``max_core_frames``."""
     candidates = fps_indices(num_frames, video_fps, fps)
-    indices = np.asarray(thin_evenly(candidates.tolist(), max_frames), dtype=np.int64)
+    _check_max_core_frames(max_core_frames)
+    indices = np.asarray(thin_evenly(candidates.tolist(), max_core_frames), dtype=np.int64)
     return FrameSelection(
         indices=indices.tolist(),
         timestamps=timestamps_of(indices, video_fps).tolist(),
@@ -81,18 +83,18 @@ def fps_selection(num_frames: int, video_fps: float, fps: float, max_frames: int
     )
 
 
-def shot_selection(shots: Sequence[Shot], video_fps: float, max_frames: int) -> FrameSelection:
-    """The middle frame of each shot; with more shots than ``max_frames``, those of the longest shots.
+def shot_selection(shots: Sequence[Shot], video_fps: float, max_core_frames: int) -> FrameSelection:
+    """The middle frame of each shot; with more shots than ``max_core_frames``, those of the longest shots.
 
     Scores are each shot's share of the video's frames.
     """
-    _check_max_frames(max_frames)
+    _check_max_core_frames(max_core_frames)
     if not shots:
         raise ValueError("no shots to select from")
     total = sum(shot.num_frames for shot in shots)
     middles = [(shot.start_frame + shot.end_frame - 1) // 2 for shot in shots]
     shares = [shot.num_frames / total for shot in shots]
-    chosen = choose_frames(shares, max_frames, min_frames=max_frames, threshold=float("inf"))
+    chosen = choose_frames(shares, max_core_frames, min_core_frames=max_core_frames, threshold=float("inf"))
     indices = np.asarray([middles[position] for position in chosen], dtype=np.int64)
     return FrameSelection(
         indices=indices.tolist(),
@@ -109,26 +111,26 @@ def embedding_selection(
     captions: Sequence[str],
     candidate_indices: Sequence[int],
     candidate_timestamps: Sequence[float],
-    max_frames: int,
+    max_core_frames: int,
     embed: Callable[[Sequence[str]], np.ndarray],
     threshold: float = float("inf"),
 ) -> FrameSelection:
-    """The candidates whose captions are most similar to the question (cosine), at most ``max_frames``.
+    """The candidates whose captions are most similar to the question (cosine), at most ``max_core_frames``.
 
     Args:
         embed: texts → ``(N, D)`` embeddings (e.g. ``videoespresso_hf.embeddings.load_text_embedder()``); normalised here.
         threshold: keep only similarities ≥ this (then at least one frame); the default keeps
-            exactly ``min(max_frames, N)`` frames.
+            exactly ``min(max_core_frames, N)`` frames.
     """
-    _check_max_frames(max_frames)
+    _check_max_core_frames(max_core_frames)
     if not captions:
         raise ValueError("no candidate captions to select from")
     if not len(captions) == len(candidate_indices) == len(candidate_timestamps):
         raise ValueError("captions, candidate_indices and candidate_timestamps must have the same length")
     vectors = np.asarray(embed([question, *captions]), dtype=np.float64)
     similarities = cosine_matrix(vectors[1:], vectors[:1])[:, 0].tolist()
-    min_frames = max_frames if threshold == float("inf") else 1
-    chosen = choose_frames(similarities, max_frames, min_frames=min_frames, threshold=threshold)
+    min_core_frames = max_core_frames if threshold == float("inf") else 1
+    chosen = choose_frames(similarities, max_core_frames, min_core_frames=min_core_frames, threshold=threshold)
     return FrameSelection(
         indices=[int(candidate_indices[position]) for position in chosen],
         timestamps=[float(candidate_timestamps[position]) for position in chosen],

@@ -3,7 +3,7 @@
 Inference (paper §4.1): every candidate frame is captioned by the captioner; the chooser reads the
 question with each caption (prompt in the config) and the frame's score is P(yes) from the chooser's
 next-token logits restricted to the ``positive_answer`` / ``negative_answer`` tokens. Frames with
-P(yes) ≥ ``score_threshold`` are kept, best first, at most ``max_frames`` and at least ``min_frames``,
+P(yes) ≥ ``score_threshold`` are kept, best first, at most ``max_core_frames`` and at least ``min_core_frames``,
 and returned in temporal order. Scores come for free and the rule is trainable: :meth:`forward` takes
 chooser prompts and 0/1 core-frame labels and returns the binary cross-entropy of the yes-vs-no logit
 (the VideoEspresso annotations give per-frame captions and the core frames, which are the labels).
@@ -30,7 +30,7 @@ class FrameSelection:
     """Frames chosen for one question, in temporal order.
 
     Attributes:
-        indices: frame indices in the source video (``len <= max_frames``).
+        indices: frame indices in the source video (``len <= max_core_frames``).
         timestamps: seconds of those frames.
         scores: score of each chosen frame (P(yes) for the model selector, similarity for the
             embedding strategy, ``None`` for rule-based strategies).
@@ -66,17 +66,17 @@ class FrameSelectorOutput(ModelOutput):
 
 
 def choose_frames(
-    scores: Sequence[float], max_frames: int, min_frames: int = 1, threshold: float = 0.5
+    scores: Sequence[float], max_core_frames: int, min_core_frames: int = 1, threshold: float = 0.5
 ) -> list[int]:
     """Positions of the chosen candidates, in temporal (ascending) order.
 
-    Keeps candidates with score ≥ ``threshold`` (best first, at most ``max_frames``); tops up with the
-    best remaining ones to reach ``min(min_frames, len(scores))``. Ties keep the earlier frame.
+    Keeps candidates with score ≥ ``threshold`` (best first, at most ``max_core_frames``); tops up with the
+    best remaining ones to reach ``min(min_core_frames, len(scores))``. Ties keep the earlier frame.
     """
     order = sorted(range(len(scores)), key=lambda position: (-scores[position], position))
-    chosen = [position for position in order if scores[position] >= threshold][:max_frames]
+    chosen = [position for position in order if scores[position] >= threshold][:max_core_frames]
     for position in order:
-        if len(chosen) >= min(min_frames, len(scores)):
+        if len(chosen) >= min(min_core_frames, len(scores)):
             break
         if position not in chosen:
             chosen.append(position)
@@ -117,7 +117,7 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         """Assemble a selector from two pretrained checkpoints (defaults: the config's real ids).
 
         ``kwargs`` (``dtype``, ``device_map``, ``attn_implementation``...) go to both ``from_pretrained``
-        calls; selector config fields (``max_frames``...) may be passed too.
+        calls; selector config fields (``max_core_frames``...) may be passed too.
         """
         field_names = set(VexFrameSelectorConfig.__dataclass_fields__)
         config_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in field_names}
@@ -310,7 +310,7 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         question: str,
         frame_indices: Sequence[int] | None = None,
         timestamps: Sequence[float] | None = None,
-        max_frames: int | None = None,
+        max_core_frames: int | None = None,
         captions: Sequence[str] | None = None,
     ) -> FrameSelection:
         """Choose the core frames among candidate frames for one question.
@@ -323,15 +323,15 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             frame_indices: index of each candidate in the source video (default ``0..N-1``).
             timestamps: seconds of each candidate (default: ``position / candidate_fps``, i.e. candidates
                 sampled at the config's ``candidate_fps`` from the start of the video).
-            max_frames: overrides ``config.max_frames`` (must be ≥ 1).
+            max_core_frames: overrides ``config.max_core_frames`` (must be ≥ 1).
             captions: precomputed captions of the candidates (skips the captioner).
 
         Returns:
-            A :class:`FrameSelection` with ``len(indices) <= max_frames``, in temporal order.
+            A :class:`FrameSelection` with ``len(indices) <= max_core_frames``, in temporal order.
         """
-        max_frames = self.config.max_frames if max_frames is None else int(max_frames)
-        if max_frames < 1:
-            raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        max_core_frames = self.config.max_core_frames if max_core_frames is None else int(max_core_frames)
+        if max_core_frames < 1:
+            raise ValueError(f"max_core_frames must be at least 1, got {max_core_frames}")
         if captions is None and frames is None:
             raise ValueError("pass the candidate frames or their captions")
         count = len(captions) if captions is not None else len(frames)
@@ -350,7 +350,7 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         captions = list(captions) if captions is not None else self.caption_frames(processor, frames)
         scores = self.score_captions(processor, question, captions, timestamps)
         chosen = choose_frames(
-            scores, max_frames, min(self.config.min_frames, max_frames), self.config.score_threshold
+            scores, max_core_frames, min(self.config.min_core_frames, max_core_frames), self.config.score_threshold
         )
         return FrameSelection(
             indices=[frame_indices[position] for position in chosen],
