@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from videoespresso_hf.cli.main import main
+from videoespresso_hf.evaluation.extraction import extract_robust
 from videoespresso_hf.models.hybrid import HybridVideoQA
 from videoespresso_hf.video import read_frames
 
@@ -41,16 +42,27 @@ def test_answer_cli_on_a_real_video(video, reasoner_path, selector_path, capsys)
         index % 12 == 0 for index in frames["indices"]
     )
     assert isinstance(result["evidence"], str) and result["evidence"]
-    assert result["letter"] in (None, "A", "B", "C")
+    # the letter is what the scorer's robust protocol reads from the same answer text
+    assert result["letter"] == extract_robust(result["answer"], ["red", "green", "blue"], "ABC").letter
 
 
-def test_answer_cli_text_output_and_uniform_strategy(video, reasoner_path, capsys):
+@pytest.mark.parametrize("flag", ["--max-core-frames", "--max-frames"])
+def test_answer_cli_text_output_and_uniform_strategy(video, reasoner_path, capsys, flag):
     path, _ = video
-    argv = ["answer", str(path), "-q", "Why?", "--reasoner", str(reasoner_path), "--max-core-frames", "4"]
+    argv = ["answer", str(path), "-q", "Why?", "--reasoner", str(reasoner_path), flag, "4"]
     assert main(argv) == 0
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert out[0].startswith("frames (uniform): #0 @ 0.00s") and out[0].count("#") == 4
     assert out[1].startswith("evidence: ") and out[2].startswith("answer: ")
+    assert ("--max-frames is deprecated" in captured.err) == (flag == "--max-frames")
+
+
+def test_qwen3_vl_reasoner_answers_from_one_core_frame(video, reasoner3_path):
+    """Qwen3-VL's video processor needs 2 frames per temporal patch; one core frame is a normal selection."""
+    qa = HybridVideoQA.from_pretrained(reasoner3_path, strategy="uniform", max_core_frames=1)
+    result = qa.answer(video[0], "Why?", ["yes", "no"])
+    assert len(result.selection.indices) == 1 and result.evidence
 
 
 def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys):
@@ -84,13 +96,24 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
         (["select", "{video}", "-q", "x", "--max-core-frames", "0"], "--max-core-frames must be at least 1"),
         (["answer", "{corrupt}", "-q", "x", "--reasoner", "{reasoner}"], "corrupt.mp4"),
         (["select", "{video}", "-q", "x", "--selector", "{empty}"], "cannot load the selector"),
+        (["select", "{video}", "-q", "x", "--selector", "{reasoner}"], "not a VideoEspresso frame selector"),
+        (
+            ["answer", "{video}", "-q", "x", "--selector", "{reasoner}", "--reasoner", "{reasoner}"],
+            "not a VideoEspresso frame selector",
+        ),
+        (["answer", "{video}", "-q", "x", "--options", *"abcdefghijk"], "at most 10 are supported"),
+        (["answer", "{video}", "-q", "x", "--reasoner", "{qwen2_vl}"], "supported families: Qwen2.5-VL"),
     ],
 )
 def test_cli_user_errors_are_one_line(tmp_path, video, reasoner_path, capsys, argv, message):
+    from transformers import Qwen2VLConfig
+
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
     (tmp_path / "empty").mkdir()
-    argv = [a.format(video=video[0], corrupt=corrupt, reasoner=reasoner_path, empty=tmp_path / "empty") for a in argv]
+    Qwen2VLConfig().save_pretrained(tmp_path / "qwen2_vl")  # an unsupported family (config only)
+    paths = {"video": video[0], "corrupt": corrupt, "reasoner": reasoner_path, "empty": tmp_path / "empty"}
+    argv = [a.format(**paths, qwen2_vl=tmp_path / "qwen2_vl") for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1

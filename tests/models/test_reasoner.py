@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from doubles.tiny_models import build_tiny_reasoner
@@ -110,6 +111,17 @@ def test_mismatched_batch_is_rejected(clips):
     model, processor = build_tiny_reasoner("qwen2_5_vl")
     with pytest.raises(ValueError, match="2 videos for 1 questions"):
         model.generate_two_stage(processor, clips, ["only one"])
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+def test_one_frame_clip(family):
+    """One core frame (the selector keeps one, --max-core-frames 1, a clip under 1 s) must be answerable."""
+    model, processor = build_tiny_reasoner(family, seed=2)
+    frame = np.random.default_rng(3).integers(0, 256, (1, 64, 64, 3), dtype=np.uint8)
+    metadata = {"total_num_frames": 10, "fps": 10.0, "frames_indices": [4]}
+    output = model.generate_two_stage(processor, [frame], ["Why?"], [["yes", "no"]], video_metadata=[metadata])[0]
+    assert output.evidence and len(output.answer_input_ids) > 0
+    assert metadata["frames_indices"] == [4]  # the caller's metadata is not modified
 
 
 def test_format_options():

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection
-from videoespresso_hf.models.reasoner.backbones import backbone_for, supported_families
+from videoespresso_hf.models.reasoner.backbones import ReasonerBackbone, backbone_for, supported_families
 from videoespresso_hf.models.strategies import (
     DEFAULT_EMBEDDER,
     STRATEGIES,
@@ -34,7 +34,16 @@ from videoespresso_hf.models.strategies import (
 )
 from videoespresso_hf.video import VideoReader, detect_shots, fps_indices
 
-__all__ = ["HybridAnswer", "HybridVideoQA", "VideoInput", "answer_video", "load_reasoner", "load_selector"]
+__all__ = [
+    "HybridAnswer",
+    "HybridVideoQA",
+    "VideoInput",
+    "answer_video",
+    "check_selector",
+    "load_reasoner",
+    "load_selector",
+    "reasoner_backbone",
+]
 
 VideoInput = str | Path | np.ndarray
 DEFAULT_MAX_CORE_FRAMES = 3
@@ -50,7 +59,8 @@ class HybridAnswer:
         question: the question.
         evidence: the reasoner's stage-1 output.
         answer: the reasoner's stage-2 output.
-        letter: the option letter for multiple choice (``None`` if open-ended or not found).
+        letter: the option letter for multiple choice, read from ``answer`` by the scorer's robust rules
+            (:mod:`videoespresso_hf.answer_letters`); ``None`` if open-ended, unanswered or ambiguous.
         selection: the frames the reasoner saw (indices/timestamps in the source video).
     """
 
@@ -176,9 +186,12 @@ class HybridVideoQA:
         load = {"dtype": dtype, "device_map": device_map, **hub}
         if attn_implementation:
             load["attn_implementation"] = attn_implementation
+        use_selector = selector is not None and strategy in ("model", "embedding")
+        if use_selector:  # both configs are checked before either model's weights load
+            check_selector(selector, hub)
         reasoner_model, reasoner_processor = load_reasoner(reasoner, load, hub)
         selector_model = selector_processor = None
-        if selector is not None and strategy in ("model", "embedding"):
+        if use_selector:
             selector_model, selector_processor = load_selector(selector, load, hub)
         return cls(
             reasoner_model,
@@ -320,42 +333,45 @@ class HybridVideoQA:
         return results
 
 
+def reasoner_backbone(reasoner: str | Path, hub: dict) -> ReasonerBackbone:
+    """The backbone row of a reasoner checkpoint, read from its ``config.json`` only.
+
+    Raises:
+        ValueError: not a family of :data:`~videoespresso_hf.models.reasoner.backbones.BACKBONES`
+            (Qwen2-VL, LLaVA-…), naming the supported families.
+    """
+    from transformers import AutoConfig
+
+    model_type = AutoConfig.from_pretrained(reasoner, **hub).model_type
+    backbone = backbone_for(model_type)
+    if backbone is None:
+        raise ValueError(
+            f"{reasoner} is a {model_type!r} model, which cannot be the reasoner; "
+            f"supported families: {supported_families()}"
+        )
+    return backbone
+
+
 def load_reasoner(reasoner: str | Path, load: dict, hub: dict):
     """A VideoEspresso reasoner checkpoint, or a stock checkpoint of a supported family (the CLI default
     ``Qwen/Qwen2.5-VL-7B-Instruct``) loaded into the family's VideoEspresso class: same weights, two-stage
     prompts from the config defaults, ``base_model_id`` = that checkpoint's Hub id.
 
-    Only ``config.json`` is read before the family is known, so an unsupported model (Qwen2-VL, LLaVA-…) is
-    refused with a ``ValueError`` naming the supported families before any weights are loaded.
+    An unsupported family is refused (:func:`reasoner_backbone`) before any weights load.
 
     Returns:
         ``(model in eval mode, processor)``.
     """
-    from transformers import AutoConfig
-
-    config = AutoConfig.from_pretrained(reasoner, **hub)
-    backbone = backbone_for(config.model_type)
-    if backbone is None:
-        raise ValueError(
-            f"{reasoner} is a {config.model_type!r} model, which cannot be the reasoner; "
-            f"supported families: {supported_families()}"
-        )
-    _, model_class, processor_class = backbone.classes()
+    _, model_class, processor_class = reasoner_backbone(reasoner, hub).classes()
     model = model_class.from_pretrained(reasoner, **load).eval()
     return model, processor_class.from_pretrained(reasoner, **hub)
 
 
-def load_selector(selector: str | Path, load: dict, hub: dict):
-    """A saved :class:`VexFrameSelectorModel` and its processor; anything else is refused from its config.
-
-    Returns:
-        ``(model in eval mode, processor)``.
-    """
+def check_selector(selector: str | Path, hub: dict) -> None:
+    """Refuse, from its ``config.json``, a checkpoint that is not a :class:`VexFrameSelectorModel` (``ValueError``)."""
     from transformers import AutoConfig
 
     from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
-    from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
-    from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
 
     model_type = AutoConfig.from_pretrained(selector, **hub).model_type
     if model_type != VexFrameSelectorConfig.model_type:
@@ -363,6 +379,18 @@ def load_selector(selector: str | Path, load: dict, hub: dict):
             f"{selector} is a {model_type!r} model, not a VideoEspresso frame selector "
             f"({VexFrameSelectorConfig.model_type!r}, saved by VexFrameSelectorModel.save_pretrained)"
         )
+
+
+def load_selector(selector: str | Path, load: dict, hub: dict):
+    """A saved :class:`VexFrameSelectorModel` and its processor (anything else: :func:`check_selector`).
+
+    Returns:
+        ``(model in eval mode, processor)``.
+    """
+    from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
+    from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
+
+    check_selector(selector, hub)
     model = VexFrameSelectorModel.from_pretrained(selector, **load).eval()
     return model, VexFrameSelectorProcessor.from_pretrained(selector, **hub)
 

@@ -77,6 +77,9 @@ class VexFrameSelectorConfig(PreTrainedConfig):
         chooser_prompt: the chooser's template (``{question}``, ``{caption}``, ``{timestamp}``).
         positive_answer / negative_answer: the continuations whose likelihoods make the frame score.
         captioner_id / chooser_id: Hub ids of the initial weights (model card).
+        captioner_generation_config / chooser_generation_config: the components' own generation settings
+            (eos ids, repetition penalty...), which their ``generation_config.json`` held and the selector's
+            single folder would otherwise lose; applied when the selector is built.
     """
 
     model_type = "vex_frame_selector"
@@ -106,6 +109,8 @@ class VexFrameSelectorConfig(PreTrainedConfig):
     negative_answer: str = " no"
     captioner_id: str | None = DEFAULT_CAPTIONER
     chooser_id: str | None = DEFAULT_CHOOSER
+    captioner_generation_config: dict | None = None
+    chooser_generation_config: dict | None = None
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)

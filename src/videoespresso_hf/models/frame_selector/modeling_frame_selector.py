@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, PreTrainedModel
+from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, GenerationConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from .configuration_frame_selector import VexFrameSelectorConfig
@@ -110,16 +110,29 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         super().__init__(config)
         self.captioner = captioner or AutoModelForImageTextToText.from_config(config.captioner_config)
         self.chooser = chooser or AutoModelForCausalLM.from_config(config.chooser_config)
+        for component, settings in (
+            (self.captioner, config.captioner_generation_config),
+            (self.chooser, config.chooser_generation_config),
+        ):
+            if settings is not None:
+                component.generation_config = GenerationConfig.from_dict(settings)
         self.post_init()
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """``PreTrainedModel.save_pretrained``; the components' current generation settings go into the config."""
+        self.config.captioner_generation_config = self.captioner.generation_config.to_diff_dict()
+        self.config.chooser_generation_config = self.chooser.generation_config.to_diff_dict()
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     @classmethod
     def from_components(cls, captioner_id: str | None = None, chooser_id: str | None = None, **kwargs):
         """Assemble a selector from two pretrained checkpoints (defaults: the config's real ids).
 
-        ``kwargs`` (``dtype``, ``device_map``, ``attn_implementation``...) go to both ``from_pretrained``
-        calls; selector config fields (``max_core_frames``...) may be passed too.
+        ``kwargs`` (``dtype``, ``device_map``, ``attn_implementation``, ``revision``...) go to both
+        ``from_pretrained`` calls; the selector's own config fields (``max_core_frames``...) may be passed too.
         """
-        field_names = set(VexFrameSelectorConfig.__dataclass_fields__)
+        # Only the fields this class declares: PreTrainedConfig's own (``dtype``...) are loading arguments here.
+        field_names = set(VexFrameSelectorConfig.__annotations__)
         config_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in field_names}
         defaults = VexFrameSelectorConfig()
         captioner_id = captioner_id or defaults.captioner_id
@@ -131,6 +144,8 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             chooser_config=chooser.config.to_dict(),
             captioner_id=captioner_id,
             chooser_id=chooser_id,
+            captioner_generation_config=captioner.generation_config.to_diff_dict(),
+            chooser_generation_config=chooser.generation_config.to_diff_dict(),
             **config_kwargs,
         )
         return cls(config, captioner=captioner, chooser=chooser)
@@ -138,7 +153,7 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
     def push_to_hub(
         self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
     ):
-        """Upload weights (safetensors), ``processor`` if given, and a VideoEspresso model card.
+        """Upload weights (safetensors), ``processor`` (required) and a VideoEspresso model card.
 
         The card is rendered from ``model_cards/`` by :func:`videoespresso_hf.models.cards.create_model_card`
         (``eval_results``: ``CardEvalResult`` items). In a process without ``videoespresso_hf`` (remote code)

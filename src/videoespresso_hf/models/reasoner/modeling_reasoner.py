@@ -88,6 +88,25 @@ def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABC
     return extract_robust(text, [str(option) for option in options], letters[: len(options)]).letter
 
 
+def _repeat_last_frame(videos: Sequence, video_metadata: Sequence[dict], factor: int) -> tuple[list, list[dict]]:
+    """Clips shorter than the temporal patch (Qwen: 2 frames) repeat their last frame up to it.
+
+    Qwen3-VL's video processor rejects them (``t:1 must be larger than temporal_factor:2``) while one core
+    frame is a normal selection; Qwen2.5-VL's processor pads the same way by itself.
+    """
+    padded_videos, padded_metadata = [], []
+    for video, metadata in zip(videos, video_metadata, strict=True):
+        missing = factor - len(video)
+        if missing > 0:
+            order = [*range(len(video)), *[len(video) - 1] * missing]
+            video = video[order] if hasattr(video, "shape") else [video[index] for index in order]
+            if "frames_indices" in metadata:
+                metadata = {**metadata, "frames_indices": [metadata["frames_indices"][i] for i in order]}
+        padded_videos.append(video)
+        padded_metadata.append(metadata)
+    return padded_videos, padded_metadata
+
+
 class TwoStageReasoningMixin:
     """Adds ``generate_two_stage`` / ``answer`` to a Qwen-family ``...ForConditionalGeneration``."""
 
@@ -109,6 +128,9 @@ class TwoStageReasoningMixin:
                 }
                 for video in videos
             ]
+        videos, video_metadata = _repeat_last_frame(
+            videos, video_metadata, getattr(processor.video_processor, "temporal_patch_size", 1) or 1
+        )
         tokenizer = processor.tokenizer
         # Left padding: generate appends new tokens on the right of every row of the batch.
         padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
@@ -209,7 +231,7 @@ class TwoStageReasoningMixin:
     def push_to_hub(
         self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
     ):
-        """Upload weights (safetensors), ``processor`` if given, and a VideoEspresso model card.
+        """Upload weights (safetensors), ``processor`` (required) and a VideoEspresso model card.
 
         The card is rendered from ``model_cards/`` by :func:`videoespresso_hf.models.cards.create_model_card`
         (``eval_results``: ``CardEvalResult`` items). In a process without ``videoespresso_hf`` (remote code)
