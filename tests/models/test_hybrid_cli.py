@@ -151,6 +151,25 @@ def test_hybrid_batch_shares_captions_and_matches_decoded_frames(video, reasoner
     np.testing.assert_allclose(from_frames.candidate_scores, results[0].selection.candidate_scores, atol=1e-5)
 
 
+def test_captions_are_cached_by_video_content_across_calls(tmp_path, video, reasoner_path, selector_path):
+    import shutil
+
+    qa = HybridVideoQA.from_pretrained(reasoner_path, selector_path)
+    captioned = []
+    caption_frames = qa.selector.caption_frames
+    qa.selector.caption_frames = lambda processor, frames: captioned.append(len(frames)) or caption_frames(
+        processor, frames
+    )
+    first = qa.select(video[0], "Why?")
+    copy = shutil.copy(video[0], tmp_path / "same_video_other_name.mp4")
+    again = qa.select(copy, "What colour is it?")  # another call, another name, another question
+    assert captioned == [6]  # 6 candidates captioned once
+    assert again.candidate_captions == first.candidate_captions
+    qa.candidate_fps = 2.0  # new candidate frames: only those are captioned
+    qa.select(video[0], "Why?")
+    assert captioned == [6, 6] and len(qa.caption_cache) == 12
+
+
 def test_console_script_answers(video, reasoner_path, selector_path):
     script = Path(sys.executable).with_name("videoespresso")
     if not script.exists():

@@ -5,7 +5,8 @@
 >>> result.evidence, result.answer, result.letter, result.selection.timestamps
 
 Each video is opened once: candidate frames are sampled at ``candidate_fps`` (the selector config's,
-paper eq. 4), decoded, captioned and scored (captions are shared by all questions on that video); the
+paper eq. 4), decoded, captioned and scored (captions are cached by video content and frame index, so all
+questions on that video share them); the
 few chosen frames are then read again for the reasoner, with their true indices and timestamps (so
 Qwen's temporal positions and Qwen3-VL's timestamp tokens stay right). Candidate frames are not kept,
 so memory does not grow with the number of videos in a batch.
@@ -15,7 +16,9 @@ behind the same call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import hashlib
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +104,16 @@ class _Clip:
             return self.frames[list(indices)]
         return self.reader.get_frames(list(indices))
 
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the file's bytes (or of the decoded frames): the same video under any name or path."""
+        if self.frames is not None:
+            digest = hashlib.sha256(repr(self.frames.shape).encode())
+            digest.update(np.ascontiguousarray(self.frames).data)
+            return digest.hexdigest()
+        with open(self.path, "rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+
 
 class HybridVideoQA:
     """Selector (or a training-free strategy) + two-stage reasoner, batched.
@@ -114,6 +127,10 @@ class HybridVideoQA:
         candidate_fps / max_candidates: candidate sampling for ``model``/``embedding`` and the ``fps``
             strategy's rate (default: the selector config's, else 1 fps and 64).
         embedder: texts → embeddings for the ``embedding`` strategy (default: ``load_text_embedder(DEFAULT_EMBEDDER)``).
+        caption_cache: ``{(video content hash, frame index): caption}`` of this selector's captioner (default: a
+            new dict). Captions are the selector's main cost and do not depend on the question, so every later
+            question on the same video (any call, any file name) only runs the chooser; pass a persistent
+            mapping to keep them across processes.
     """
 
     def __init__(
@@ -128,6 +145,7 @@ class HybridVideoQA:
         candidate_fps: float | None = None,
         max_candidates: int | None = None,
         embedder=None,
+        caption_cache: MutableMapping[tuple[str, int], str] | None = None,
     ):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
@@ -149,6 +167,7 @@ class HybridVideoQA:
             selector_config.max_candidates if selector_config else DEFAULT_MAX_CANDIDATES
         )
         self._embedder = embedder
+        self.caption_cache = {} if caption_cache is None else caption_cache
 
     @classmethod
     def from_pretrained(
@@ -223,7 +242,16 @@ class HybridVideoQA:
             self._embedder = load_text_embedder(DEFAULT_EMBEDDER)
         return self._embedder
 
-    def _select(self, clip: _Clip, question: str, caption_cache: dict) -> FrameSelection:
+    def _captions(self, clip: _Clip, candidates: list[int]) -> list[str]:
+        """Captions of the candidate frames; only frames not in ``caption_cache`` are decoded and captioned."""
+        missing = [index for index in candidates if (clip.content_hash, index) not in self.caption_cache]
+        if missing:
+            captions = self.selector.caption_frames(self.selector_processor, clip.frames_at(missing))
+            for index, caption in zip(missing, captions, strict=True):
+                self.caption_cache[(clip.content_hash, index)] = caption
+        return [self.caption_cache[(clip.content_hash, index)] for index in candidates]
+
+    def _select(self, clip: _Clip, question: str) -> FrameSelection:
         if self.strategy == "uniform":
             return uniform_selection(clip.num_frames, clip.fps, self.max_core_frames)
         if self.strategy == "fps":
@@ -234,11 +262,7 @@ class HybridVideoQA:
             return shot_selection(detect_shots(clip.path), clip.fps, self.max_core_frames)
         candidates = self._candidates(clip)
         timestamps = [index / clip.fps for index in candidates]
-        if "captions" not in caption_cache:  # several questions on one video share the captions
-            caption_cache["captions"] = self.selector.caption_frames(
-                self.selector_processor, clip.frames_at(candidates)
-            )
-        captions = caption_cache["captions"]
+        captions = self._captions(clip, candidates)
         if self.strategy == "embedding":
             return embedding_selection(
                 question, captions, candidates, timestamps, self.max_core_frames, self._embedder_fn()
@@ -257,7 +281,7 @@ class HybridVideoQA:
         """The frames the reasoner would see for this question (``fps``: of decoded frames, if given)."""
         clip = self._open(video, fps)
         try:
-            return self._select(clip, question, {})
+            return self._select(clip, question)
         finally:
             if clip.reader is not None:
                 clip.reader.close()
@@ -286,22 +310,20 @@ class HybridVideoQA:
     ) -> list[HybridAnswer]:
         """Answer many (video, question[, options]); the reasoner runs ``batch_size`` questions at once.
 
-        The same video may appear several times (its captions are computed once).
+        The same video may appear several times (its captions are computed once, see ``caption_cache``).
         """
         if len(videos) != len(questions):
             raise ValueError(f"got {len(videos)} videos for {len(questions)} questions")
         options = list(options) if options is not None else [None] * len(questions)
         clips: dict[int | str, _Clip] = {}
-        caches: dict[int | str, dict] = {}
         prepared = []
         try:
             for position, (video, question) in enumerate(zip(videos, questions, strict=False)):
                 key = str(video) if isinstance(video, (str, Path)) else position
                 if key not in clips:
                     clips[key] = self._open(video, fps)
-                    caches[key] = {}
                 clip = clips[key]
-                selection = self._select(clip, question, caches[key])
+                selection = self._select(clip, question)
                 metadata = {
                     "total_num_frames": clip.num_frames,
                     "fps": clip.fps,
