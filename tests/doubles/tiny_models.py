@@ -38,8 +38,10 @@ __all__ = [
     "build_tiny_captioner",
     "build_tiny_reasoner",
     "build_tiny_selector",
+    "build_tiny_siglip",
     "save_tiny_reasoner",
     "save_tiny_selector",
+    "save_tiny_siglip",
     "tiny_chooser",
     "tiny_tokenizer",
 ]
@@ -356,4 +358,35 @@ def save_tiny_selector(path: str | Path, **kwargs) -> Path:
     model.save_pretrained(path)
     processor.save_pretrained(path)
     _write_card(model, path)
+    return path
+
+
+def build_tiny_siglip(seed: int = 0):
+    """A random 2-layer SigLIP dual encoder (32² frames) and its processor, for the ``image_text`` strategy."""
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
+
+    tokenizer = tiny_tokenizer()
+    tokenizer.model_max_length = 64  # SigLIP pads every text to its trained length
+    encoder = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+    config = SiglipConfig(
+        text_config={
+            **encoder,
+            "vocab_size": TINY_VOCAB_SIZE,
+            "max_position_embeddings": 64,
+            "pad_token_id": tokenizer.pad_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+        },
+        vision_config={**encoder, "image_size": 32, "patch_size": 8},
+    )
+    torch.manual_seed(seed)
+    processor = SiglipProcessor(image_processor=SiglipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer)
+    return SiglipModel(config).eval(), processor
+
+
+def save_tiny_siglip(path: str | Path, **kwargs) -> Path:
+    """Build a tiny random SigLIP; save model + processor to ``path``."""
+    model, processor = build_tiny_siglip(**kwargs)
+    path = Path(path)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
     return path

@@ -170,6 +170,32 @@ def test_captions_are_cached_by_video_content_across_calls(tmp_path, video, reas
     assert captioned == [6, 6] and len(qa.caption_cache) == 12
 
 
+def test_image_text_strategy_scores_frames_without_captions(tmp_path, video, reasoner_path, capsys):
+    from doubles.tiny_models import save_tiny_siglip
+
+    from videoespresso_hf.models.image_text import ImageTextScorer
+
+    siglip = save_tiny_siglip(tmp_path / "siglip")
+    scorer = ImageTextScorer.from_pretrained(str(siglip))
+    embedded = []
+    embed_frames = scorer.embed_frames
+    scorer.embed_frames = lambda frames: embedded.append(len(frames)) or embed_frames(frames)
+    qa = HybridVideoQA.from_pretrained(reasoner_path, strategy="image_text", image_text_scorer=scorer)
+    first = qa.select(video[0], "Which shot moves?")
+    second = qa.answer(video[0], "What colour is the first shot?", ["red", "blue"])
+    assert embedded == [6]  # the 6 candidates' embeddings are reused by the second question
+    assert first.strategy == second.selection.strategy == "image_text" and second.evidence
+    assert len(first.indices) == qa.max_core_frames and first.captions is None
+    texts = [scorer.embed_text(q) for q in ("Which shot moves?", "What colour is the first shot?")]
+    assert not np.allclose(*texts)  # the question changes the scores
+    frames = read_frames(video[0], first.candidate_indices)
+    np.testing.assert_allclose(first.candidate_scores, embed_frames(frames) @ texts[0], atol=1e-5)
+
+    argv = ["select", str(video[0]), "-q", "Why?", "--strategy", "image_text", "--image-text-model", str(siglip)]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["strategy"] == "image_text"
+
+
 def test_console_script_answers(video, reasoner_path, selector_path):
     script = Path(sys.executable).with_name("videoespresso")
     if not script.exists():

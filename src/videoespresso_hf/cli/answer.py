@@ -13,7 +13,7 @@ from videoespresso_hf.cli.main import UserError
 # models package here would cost every CLI command the torch import).
 DEFAULT_REASONER = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
-STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding")
+STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool) -> None:
@@ -28,7 +28,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool)
         choices=STRATEGY_CHOICES,
         default=None,
         help="frame selection: model (the selector, default when --selector is given), uniform (default "
-        "otherwise), fps, shots or embedding (question-caption similarity)",
+        "otherwise), fps, shots, embedding (question-caption similarity) or image_text (question-frame "
+        "similarity, SigLIP; no captions)",
     )
     parser.add_argument(
         "--max-core-frames",
@@ -46,6 +47,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool)
         "--embedding-model",
         default=None,
         help="embedding strategy: sentence-transformers id or path (default all-MiniLM-L6-v2)",
+    )
+    parser.add_argument(
+        "--image-text-model",
+        default=None,
+        help="image_text strategy: SigLIP-style checkpoint, id or path (default google/siglip-base-patch16-224)",
     )
     if with_reasoner:
         parser.add_argument(
@@ -131,6 +137,19 @@ def _embedder(args: argparse.Namespace, strategy: str):
         raise UserError(f"cannot load the embedding model {name}: {first_line(error)}") from error
 
 
+def image_text_scorer(args: argparse.Namespace, strategy: str):
+    """The image_text strategy's scorer, loaded here so that a bad checkpoint is a one-line error."""
+    if strategy != "image_text":
+        return None
+    from videoespresso_hf.models.image_text import DEFAULT_IMAGE_TEXT_MODEL, ImageTextScorer
+
+    name = args.image_text_model or DEFAULT_IMAGE_TEXT_MODEL
+    try:
+        return ImageTextScorer.from_pretrained(name, dtype=_dtype(args.dtype), device_map=args.device_map)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load the image-text model {name}: {first_line(error)}") from error
+
+
 def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
     """Build the :class:`HybridVideoQA` the arguments describe (one-line errors for bad checkpoints)."""
     from videoespresso_hf.models.hybrid import HybridVideoQA
@@ -144,6 +163,7 @@ def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
         "max_core_frames": args.max_core_frames,
         "candidate_fps": args.candidate_fps,
         "embedder": _embedder(args, strategy),
+        "image_text_scorer": image_text_scorer(args, strategy),
     }
     try:
         return HybridVideoQA.from_pretrained(reasoner, args.selector, **kwargs)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from videoespresso_hf.cli.answer import _check, add_model_arguments, check_video, first_line
+from videoespresso_hf.cli.answer import (
+    _check,
+    add_model_arguments,
+    check_video,
+    first_line,
+    image_text_scorer,
+)
 from videoespresso_hf.cli.main import UserError
 
 
@@ -31,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
         qa = _selector_only(args, strategy)
     else:
         qa = HybridVideoQA(
-            None, None, strategy=strategy, max_core_frames=args.max_core_frames, candidate_fps=args.candidate_fps
+            None,
+            None,
+            strategy=strategy,
+            max_core_frames=args.max_core_frames,
+            candidate_fps=args.candidate_fps,
+            image_text_scorer=image_text_scorer(args, strategy),
         )
     try:
         selection = qa.select(args.video, args.question)

@@ -10,8 +10,8 @@ questions on that video share them); the
 few chosen frames are then read again for the reasoner, with their true indices and timestamps (so
 Qwen's temporal positions and Qwen3-VL's timestamp tokens stay right). Candidate frames are not kept,
 so memory does not grow with the number of videos in a batch.
-Training-free strategies (``uniform``, ``fps``, ``shots``, ``embedding``) replace the model selector
-behind the same call.
+Training-free strategies (``uniform``, ``fps``, ``shots``, ``embedding``, ``image_text``) replace the model
+selector behind the same call.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from videoespresso_hf.models.strategies import (
     STRATEGIES,
     embedding_selection,
     fps_selection,
+    image_text_selection,
     shot_selection,
     thin_evenly,
     uniform_selection,
@@ -122,15 +123,17 @@ class HybridVideoQA:
         reasoner / reasoner_processor: a VideoEspresso reasoner and its processor.
         selector / selector_processor: a :class:`VexFrameSelectorModel` and its processor; needed by the
             ``model`` and ``embedding`` strategies (the latter uses only its captioner).
-        strategy: ``"model"`` (default), ``"uniform"``, ``"fps"``, ``"shots"`` or ``"embedding"``.
+        strategy: ``"model"`` (default), ``"uniform"``, ``"fps"``, ``"shots"``, ``"embedding"`` or ``"image_text"``.
         max_core_frames: frames handed to the reasoner at most (default: the selector config's, else 3).
-        candidate_fps / max_candidates: candidate sampling for ``model``/``embedding`` and the ``fps``
+        candidate_fps / max_candidates: candidate sampling for ``model``/``embedding``/``image_text`` and the ``fps``
             strategy's rate (default: the selector config's, else 1 fps and 64).
         embedder: texts → embeddings for the ``embedding`` strategy (default: ``load_text_embedder(DEFAULT_EMBEDDER)``).
         caption_cache: ``{(video content hash, frame index): caption}`` of this selector's captioner (default: a
             new dict). Captions are the selector's main cost and do not depend on the question, so every later
             question on the same video (any call, any file name) only runs the chooser; pass a persistent
             mapping to keep them across processes.
+        image_text_scorer: an :class:`~videoespresso_hf.models.image_text.ImageTextScorer` for the ``image_text``
+            strategy (frames scored against the question without captions; frame embeddings cached likewise).
     """
 
     def __init__(
@@ -146,11 +149,14 @@ class HybridVideoQA:
         max_candidates: int | None = None,
         embedder=None,
         caption_cache: MutableMapping[tuple[str, int], str] | None = None,
+        image_text_scorer=None,
     ):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
         if strategy in ("model", "embedding") and (selector is None or selector_processor is None):
             raise ValueError(f"strategy {strategy!r} needs a selector and its processor")
+        if strategy == "image_text" and image_text_scorer is None:
+            raise ValueError("strategy 'image_text' needs image_text_scorer (ImageTextScorer.from_pretrained())")
         selector_config = selector.config if selector is not None else None
         self.reasoner = reasoner
         self.reasoner_processor = reasoner_processor
@@ -168,6 +174,8 @@ class HybridVideoQA:
         )
         self._embedder = embedder
         self.caption_cache = {} if caption_cache is None else caption_cache
+        self.image_text_scorer = image_text_scorer
+        self.frame_embedding_cache: dict[tuple[str, int], np.ndarray] = {}  # same keys, for image_text
 
     @classmethod
     def from_pretrained(
@@ -262,6 +270,16 @@ class HybridVideoQA:
             return shot_selection(detect_shots(clip.path), clip.fps, self.max_core_frames)
         candidates = self._candidates(clip)
         timestamps = [index / clip.fps for index in candidates]
+        if self.strategy == "image_text":
+            missing = [index for index in candidates if (clip.content_hash, index) not in self.frame_embedding_cache]
+            if missing:
+                vectors = self.image_text_scorer.embed_frames(clip.frames_at(missing))
+                for index, vector in zip(missing, vectors, strict=True):
+                    self.frame_embedding_cache[(clip.content_hash, index)] = vector
+            frame_vectors = np.stack([self.frame_embedding_cache[(clip.content_hash, index)] for index in candidates])
+            return image_text_selection(
+                self.image_text_scorer.embed_text(question), frame_vectors, candidates, timestamps, self.max_core_frames
+            )
         captions = self._captions(clip, candidates)
         if self.strategy == "embedding":
             return embedding_selection(

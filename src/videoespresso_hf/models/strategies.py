@@ -10,6 +10,9 @@ with at most ``max_core_frames`` frames in temporal order, so strategies can be 
 * ``embedding`` — cosine similarity of the question and each candidate's caption in a sentence-embedding
   space (default ``sentence-transformers/all-MiniLM-L6-v2``); captions come from the selector's
   captioner, so it costs the captioner but not the chooser;
+* ``image_text`` — cosine similarity of the question and each candidate *frame* in a SigLIP-style image-text
+  space (default ``google/siglip-base-patch16-224``, :mod:`~videoespresso_hf.models.image_text`): no captions,
+  one vision pass per frame (cached per video) and one text pass per question;
 * ``model`` — :class:`VexFrameSelectorModel` (captioner + chooser), in ``modeling_frame_selector``.
 
 Functions here are pure (no decoding): they take frame counts, shots or captions.
@@ -26,8 +29,8 @@ from videoespresso_hf.embeddings import cosine_matrix
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection, choose_frames
 from videoespresso_hf.video import Shot, fps_indices, timestamps_of, uniform_indices
 
-Strategy = Literal["model", "uniform", "fps", "shots", "embedding"]
-STRATEGIES: tuple[str, ...] = ("model", "uniform", "fps", "shots", "embedding")
+Strategy = Literal["model", "uniform", "fps", "shots", "embedding", "image_text"]
+STRATEGIES: tuple[str, ...] = ("model", "uniform", "fps", "shots", "embedding", "image_text")
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "Strategy",
     "embedding_selection",
     "fps_selection",
+    "image_text_selection",
     "shot_selection",
     "thin_evenly",
     "uniform_selection",
@@ -140,4 +144,33 @@ def embedding_selection(
         candidate_scores=similarities,
         candidate_captions=list(captions),
         strategy="embedding",
+    )
+
+
+def image_text_selection(
+    question_vector: np.ndarray,
+    frame_vectors: np.ndarray,
+    candidate_indices: Sequence[int],
+    candidate_timestamps: Sequence[float],
+    max_core_frames: int,
+) -> FrameSelection:
+    """The ``min(max_core_frames, N)`` candidates whose frame embeddings are closest to the question's.
+
+    Args:
+        question_vector: ``(D,)`` unit-norm question embedding; frame_vectors: ``(N, D)`` unit-norm frames.
+    """
+    _check_max_core_frames(max_core_frames)
+    if not len(frame_vectors) == len(candidate_indices) == len(candidate_timestamps):
+        raise ValueError("frame_vectors, candidate_indices and candidate_timestamps must have the same length")
+    if not len(frame_vectors):
+        raise ValueError("no candidate frames to select from")
+    similarities = (np.asarray(frame_vectors, dtype=np.float64) @ np.asarray(question_vector, dtype=np.float64)).tolist()
+    chosen = choose_frames(similarities, max_core_frames, min_core_frames=max_core_frames, threshold=float("inf"))
+    return FrameSelection(
+        indices=[int(candidate_indices[position]) for position in chosen],
+        timestamps=[float(candidate_timestamps[position]) for position in chosen],
+        scores=[similarities[position] for position in chosen],
+        candidate_indices=[int(index) for index in candidate_indices],
+        candidate_scores=similarities,
+        strategy="image_text",
     )
