@@ -8,6 +8,10 @@ the Frame Selector. This script counts everything, at the real default configura
   tokens, a caption of --caption-tokens) + Qwen/Qwen2.5-0.5B-Instruct chooser (one forward per frame);
 * reasoner = Qwen/Qwen2.5-VL-7B-Instruct (default) or Qwen/Qwen3-VL-8B-Instruct, frames at --size².
 
+Table 3 compares selector configurations that HybridVideoQA runs (shorter captions, captions or frame
+embeddings cached per video and frame, the image_text strategy with google/siglip-base-patch16-224) and one
+that is a formula only (a 224² captioner input).
+
 FLOPs are analytic (``videoespresso_hf.models.flops``; every formula equals torch's FlopCounterMode on real
 small models, see tests/models/test_flops.py). Hyper-parameters are copied below from each repository's
 config.json (they cannot be downloaded here); parameter counts are checked by building the models on the
@@ -17,8 +21,10 @@ meta device. Run: ``python benchmarks/hybrid_inference_flops.py [--reasoner qwen
 from __future__ import annotations
 
 import argparse
+import copy
 
 import torch
+from transformers import SiglipConfig
 
 from videoespresso_hf.models.flops import (
     decoder_flops,
@@ -28,6 +34,8 @@ from videoespresso_hf.models.flops import (
     qwen2_5_vl_video_flops,
     qwen3_vl_video_flops,
     qwen_video_tokens,
+    siglip_image_flops,
+    siglip_text_flops,
 )
 from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
 from videoespresso_hf.models.reasoner.configuration_reasoner import (
@@ -92,6 +100,12 @@ QWEN3_VL_8B = {
         "deepstack_visual_indexes": [8, 16, 24],
     },
 }
+# https://huggingface.co/google/siglip-base-patch16-224/blob/main/config.json (the image_text strategy's default)
+SIGLIP_BASE_224 = {
+    "text_config": {"vocab_size": 32000, "max_position_embeddings": 64, "bos_token_id": None, "eos_token_id": 1},
+    "vision_config": {"image_size": 224, "patch_size": 16},
+}
+SIGLIP_TEXT_TOKENS = 64  # SigLIP pads every text to 64 tokens
 PAPER = {"ours": 9.26, "llava_n_inter_16": 62.78, "longva_128": 465.4, "frames": 2.36}
 
 
@@ -150,6 +164,16 @@ def selector_flops(
     return vision, language, chooser
 
 
+def captioner_at(config: VexFrameSelectorConfig, side: int) -> VexFrameSelectorConfig:
+    """The selector config with its InternVL captioner fed ``side``² tiles (256 image tokens at 448²)."""
+    resized = copy.deepcopy(config)
+    captioner = resized.captioner_config
+    tokens = captioner.image_seq_length * side * side // (captioner.vision_config.image_size[0] ** 2)
+    captioner.vision_config.image_size = [side, side]
+    captioner.image_seq_length = tokens
+    return resized
+
+
 def mixture(cost, average: float) -> float:
     """Expected cost when each question gets floor(average) or ceil(average) frames, mean ``average``."""
     low = int(average)
@@ -170,6 +194,9 @@ def main() -> None:
     parser.add_argument("--caption-tokens", type=int, default=48, help="caption length (the config's budget)")
     parser.add_argument("--evidence-tokens", type=int, default=256, help="stage-1 evidence length")
     parser.add_argument("--answer-tokens", type=int, default=8, help="answer length")
+    parser.add_argument(
+        "--questions-per-video", type=int, default=4, help="questions sharing one video's cached captions/embeddings"
+    )
     parser.add_argument("--skip-meta", action="store_true", help="do not build the models on the meta device")
     args = parser.parse_args()
 
@@ -232,8 +259,8 @@ def main() -> None:
             (f"reasoner, {args.selected:g} core frames (selector not counted, as in the paper)", core),
             (f"selector + reasoner on {args.selected:g} core frames (counted)", sel_total + core),
             (
-                f"selector + reasoner on {selector.max_frames} frames (max_frames)",
-                sel_total + reasoner.prefill(selector.max_frames, q),
+                f"selector + reasoner on {selector.max_core_frames} frames (max_core_frames)",
+                sel_total + reasoner.prefill(selector.max_core_frames, q),
             ),
         ],
         base16,
@@ -254,6 +281,35 @@ def main() -> None:
         base16,
         base128,
     )
+    # 3. Selector configurations, per question, in the count of table 1 (reasoner prefill on the core frames).
+    base16, base128 = reasoner.prefill(16, q), reasoner.prefill(128, q)
+    core = mixture(lambda frames: reasoner.prefill(frames, q), args.selected)
+    short = sum(selector_flops(selector, candidates, 16, q))
+    small_vision, small_lm, _ = selector_flops(captioner_at(selector, 224), candidates, args.caption_tokens, q)
+    siglip = SiglipConfig(**SIGLIP_BASE_224)
+    siglip_frames = candidates * siglip_image_flops(siglip.vision_config)
+    siglip_question = siglip_text_flops(siglip.text_config, SIGLIP_TEXT_TOKENS)
+    per_video = args.questions_per_video
+    configurations = [
+        ("paper-faithful: 48-token captions of 448² frames + chooser", sel_total),
+        ("captions of 16 tokens (caption_max_new_tokens=16)", short),
+        ("captioner fed 224² frames, 64 image tokens (formula only, see README)", small_vision + small_lm + sel_chooser),
+        ("captions cached: a later question on the same video (caption_cache)", sel_chooser),
+        (f"captions cached, mean over {per_video} questions per video", (sel_vision + sel_lm) / per_video + sel_chooser),
+        ("image_text (SigLIP-B/16 224²): first question on a video", siglip_frames + siglip_question),
+        ("image_text, frame embeddings cached: a later question", siglip_question),
+        (f"image_text, mean over {per_video} questions per video", siglip_frames / per_video + siglip_question),
+    ]
+    print("\n3) selector configurations, per question: selector + reasoner prefill on the core frames")
+    print(f"  {'':72s} {'selector':>9s} {'total':>7s} {'vs 16 fr':>9s} {'vs 128 fr':>9s}")
+    for name, cost in configurations:
+        total = cost + core
+        print(f"  {name:72s} {cost / tera:9.2f} {total / tera:7.2f} {total / base16:9.1%} {total / base128:9.2%}")
+    print(
+        f"  (reasoner alone on {args.selected:g} core frames: {core / tera:.2f} TFLOPs = {core / base16:.1%} / "
+        f"{core / base128:.2%}; goal: total <= 15% / 2.5%)"
+    )
+
     paper = PAPER["ours"] / PAPER["llava_n_inter_16"]
     print(
         f"\npaper (Table 1): {PAPER['ours']} / {PAPER['llava_n_inter_16']} TFLOPs = {paper:.1%} of the 16-frame "

@@ -29,27 +29,19 @@ from transformers import (
 from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
 from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
-from videoespresso_hf.models.reasoner.configuration_reasoner import (
-    VexQwen2_5_VLReasonerConfig,
-    VexQwen3VLReasonerConfig,
-)
-from videoespresso_hf.models.reasoner.modeling_reasoner import (
-    VexQwen2_5_VLReasonerForConditionalGeneration,
-    VexQwen3VLReasonerForConditionalGeneration,
-)
-from videoespresso_hf.models.reasoner.processing_reasoner import (
-    VexQwen2_5_VLReasonerProcessor,
-    VexQwen3VLReasonerProcessor,
-)
+from videoespresso_hf.models.reasoner.backbones import BACKBONES, backbone_for
 
 __all__ = [
     "QWEN_CHAT_TEMPLATE",
     "RANDOM_WEIGHTS_NOTICE",
+    "TINY_REASONER_PARTS",
     "build_tiny_captioner",
     "build_tiny_reasoner",
     "build_tiny_selector",
+    "build_tiny_siglip",
     "save_tiny_reasoner",
     "save_tiny_selector",
+    "save_tiny_siglip",
     "tiny_chooser",
     "tiny_tokenizer",
 ]
@@ -209,31 +201,23 @@ def _qwen3_vl_parts(tokenizer):
     return text, vision, image_processor, video_processor
 
 
-def build_tiny_reasoner(
-    family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", seed: int = 0, **config_kwargs
-):
-    """A random 2-layer reasoner and its processor (frames are resized to 56² / 64² pixels).
+# Tiny text/vision configs and processors per reasoner family; tests check that every row of BACKBONES has one.
+TINY_REASONER_PARTS = {"qwen2_5_vl": _qwen2_5_vl_parts, "qwen3_vl": _qwen3_vl_parts}
+
+
+def build_tiny_reasoner(family: str = "qwen2_5_vl", seed: int = 0, **config_kwargs):
+    """A random 2-layer reasoner of a family of ``BACKBONES`` and its processor (frames resized to 56² / 64²).
 
     Returns:
         ``(model, processor)``; ``config_kwargs`` override reasoner config fields (e.g. prompts).
     """
+    backbone = backbone_for(family)
+    if backbone is None or family not in TINY_REASONER_PARTS:
+        known = ", ".join(row.family for row in BACKBONES)
+        raise ValueError(f"unknown tiny reasoner family {family!r}; use one of {known}")
     tokenizer = tiny_tokenizer()
-    if family == "qwen2_5_vl":
-        text, vision, image_processor, video_processor = _qwen2_5_vl_parts(tokenizer)
-        config_class, model_class, processor_class = (
-            VexQwen2_5_VLReasonerConfig,
-            VexQwen2_5_VLReasonerForConditionalGeneration,
-            VexQwen2_5_VLReasonerProcessor,
-        )
-    elif family == "qwen3_vl":
-        text, vision, image_processor, video_processor = _qwen3_vl_parts(tokenizer)
-        config_class, model_class, processor_class = (
-            VexQwen3VLReasonerConfig,
-            VexQwen3VLReasonerForConditionalGeneration,
-            VexQwen3VLReasonerProcessor,
-        )
-    else:
-        raise ValueError(f"unknown tiny reasoner family {family!r}; use 'qwen2_5_vl' or 'qwen3_vl'")
+    text, vision, image_processor, video_processor = TINY_REASONER_PARTS[family](tokenizer)
+    config_class, model_class, processor_class = backbone.classes()
     config = config_class(
         text_config=text,
         vision_config=vision,
@@ -328,7 +312,7 @@ def build_tiny_selector(
     """A random selector: tiny captioner (Qwen2.5-VL or InternVL) + tiny Qwen2 chooser, and its processor.
 
     Returns:
-        ``(model, processor)``; ``config_kwargs`` override selector config fields (e.g. ``max_frames``).
+        ``(model, processor)``; ``config_kwargs`` override selector config fields (e.g. ``max_core_frames``).
     """
     captioner_model, captioner_processor = build_tiny_captioner(captioner, seed)
     chooser_model, chooser_tokenizer = tiny_chooser(seed + 1)
@@ -357,9 +341,7 @@ def _write_card(model, path: Path) -> None:
         (path / "README.md").write_text(f"# {path.name}\n\n{RANDOM_WEIGHTS_NOTICE}\n", encoding="utf-8")
 
 
-def save_tiny_reasoner(
-    path: str | Path, family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", **kwargs
-) -> Path:
+def save_tiny_reasoner(path: str | Path, family: str = "qwen2_5_vl", **kwargs) -> Path:
     """Build a tiny random reasoner; save model + processor (safetensors) and a random-weights card to ``path``."""
     model, processor = build_tiny_reasoner(family, **kwargs)
     path = Path(path)
@@ -376,4 +358,35 @@ def save_tiny_selector(path: str | Path, **kwargs) -> Path:
     model.save_pretrained(path)
     processor.save_pretrained(path)
     _write_card(model, path)
+    return path
+
+
+def build_tiny_siglip(seed: int = 0):
+    """A random 2-layer SigLIP dual encoder (32² frames) and its processor, for the ``image_text`` strategy."""
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
+
+    tokenizer = tiny_tokenizer()
+    tokenizer.model_max_length = 64  # SigLIP pads every text to its trained length
+    encoder = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+    config = SiglipConfig(
+        text_config={
+            **encoder,
+            "vocab_size": TINY_VOCAB_SIZE,
+            "max_position_embeddings": 64,
+            "pad_token_id": tokenizer.pad_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+        },
+        vision_config={**encoder, "image_size": 32, "patch_size": 8},
+    )
+    torch.manual_seed(seed)
+    processor = SiglipProcessor(image_processor=SiglipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer)
+    return SiglipModel(config).eval(), processor
+
+
+def save_tiny_siglip(path: str | Path, **kwargs) -> Path:
+    """Build a tiny random SigLIP; save model + processor to ``path``."""
+    model, processor = build_tiny_siglip(**kwargs)
+    path = Path(path)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
     return path

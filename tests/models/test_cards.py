@@ -95,9 +95,58 @@ def test_push_to_hub_uploads_weights_code_processor_and_card(kind):
 
 
 def test_push_to_hub_offline_fails_fast_with_the_real_client():
-    model, _ = build_tiny_reasoner("qwen2_5_vl")
+    model, processor = build_tiny_reasoner("qwen2_5_vl")
     with pytest.raises(OfflineModeIsEnabled):
-        model.push_to_hub("me/tiny")  # HF_HUB_OFFLINE=1 in the test session
+        model.push_to_hub("me/tiny", processor=processor)  # HF_HUB_OFFLINE=1 in the test session
+
+
+def test_push_to_hub_takes_the_4x_arguments_and_uploads_a_repo_its_card_can_load(tmp_path):
+    model, processor = build_tiny_selector(seed=5)
+    api = RecordingApi()
+    model.push_to_hub("me/tiny-selector", processor=processor, safe_serialization=True, use_temp_dir=True, api=api)
+    ((_, files, _),) = api.uploads
+    for name, content in files.items():  # the uploaded repository, as a folder
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(content)
+    from transformers import AutoModel, AutoProcessor
+
+    assert 'AutoProcessor.from_pretrained("me/tiny-selector")' in files["README.md"].decode()
+    assert type(AutoModel.from_pretrained(tmp_path)) is type(model)
+    assert type(AutoProcessor.from_pretrained(tmp_path)) is type(processor)
+
+
+def test_push_to_hub_refuses_what_it_cannot_upload_faithfully():
+    model, _ = build_tiny_reasoner("qwen2_5_vl")
+    api = RecordingApi()
+    with pytest.raises(ValueError, match="needs processor="):
+        model.push_to_hub("me/tiny", api=api)  # the card's snippet loads a processor
+    with pytest.raises(ValueError, match="safetensors only"):
+        model.push_to_hub("me/tiny", processor=object(), safe_serialization=False, api=api)
+    assert api.uploads == []
+
+
+def _python_block(text: str, heading: str) -> str:
+    section = text.split(heading, 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_selector_card_training_snippet_runs_and_says_what_the_data_has():
+    model, processor = build_tiny_selector(seed=6)  # set_answer_tokens never called
+    card = create_model_card(model, "me/vex-selector")
+    namespace = {
+        "selector": model,
+        "processor": processor,
+        "questions": ["Why?", "Why?"],
+        "captions": ["a red car", "a dog"],
+        "timestamps": [0.0, 1.0],
+        "core_frame_labels": [1, 0],
+    }
+    exec(_python_block(card.text, "## Training"), namespace)
+    assert namespace["loss"].ndim == 0 and namespace["loss"].item() > 0
+    assert "3–4 key-frame captions per question" in card.text and "per-frame captions" not in card.text
+    assert "not fine-tuned for frame selection" in card.text and "its own training" not in card.text
+    trained = create_model_card(model, "me/vex-selector", fine_tuned=True)
+    assert "fine-tuned on VideoEspresso" in trained.text and "not fine-tuned" not in trained.text
 
 
 def test_tiny_checkpoints_are_labelled_random(reasoner_path, selector_path):

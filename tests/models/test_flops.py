@@ -16,6 +16,8 @@ from videoespresso_hf.models.flops import (
     qwen2_5_vl_video_flops,
     qwen3_vl_video_flops,
     qwen_video_tokens,
+    siglip_image_flops,
+    siglip_text_flops,
 )
 
 
@@ -102,3 +104,14 @@ def test_internvl_image_tower():
     pixels = torch.randn(1, 3, 56, 56)
     counted = _count(lambda: model.model.get_image_features(pixels))
     assert internvl_image_flops(config) == counted
+
+
+def test_siglip_towers():
+    from doubles.tiny_models import build_tiny_siglip
+
+    model, processor = build_tiny_siglip()
+    model.set_attn_implementation("eager")
+    pixels = torch.randn(1, 3, 32, 32)
+    assert siglip_image_flops(model.config.vision_config) == _count(lambda: model.get_image_features(pixel_values=pixels))
+    ids = processor(text=["why?"], padding="max_length", return_tensors="pt")["input_ids"]
+    assert siglip_text_flops(model.config.text_config, ids.shape[1]) == _count(lambda: model.get_text_features(input_ids=ids))

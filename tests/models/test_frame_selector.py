@@ -1,4 +1,4 @@
-"""Frame Selector: max_frames, valid indices/timestamps, Auto round trip, trainable chooser, selection rule."""
+"""Frame Selector: max_core_frames, valid indices/timestamps, Auto round trip, trainable chooser, selection rule."""
 
 from __future__ import annotations
 
@@ -30,23 +30,23 @@ def candidates():
     return np.random.default_rng(1).integers(0, 256, (7, 48, 80, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("max_frames", [1, 2, 3])
+@pytest.mark.parametrize("max_core_frames", [1, 2, 3])
 @pytest.mark.parametrize("threshold", [0.0, 0.5, 1.1])
-def test_select_respects_max_frames_and_returns_valid_frames(selector, candidates, max_frames, threshold):
+def test_select_respects_max_core_frames_and_returns_valid_frames(selector, candidates, max_core_frames, threshold):
     model, processor = selector
     model.config.score_threshold = threshold
     try:
         indices = [0, 12, 24, 36, 48, 60, 72]
         timestamps = [index / 12 for index in indices]
         selection = model.select(
-            processor, candidates, "Why?", frame_indices=indices, timestamps=timestamps, max_frames=max_frames
+            processor, candidates, "Why?", frame_indices=indices, timestamps=timestamps, max_core_frames=max_core_frames
         )
     finally:
         model.config.score_threshold = 0.5
-    assert 1 <= len(selection.indices) <= max_frames
-    if threshold == 0.0:  # every frame passes: exactly max_frames
-        assert len(selection.indices) == max_frames
-    if threshold > 1.0:  # no frame passes: min_frames (1)
+    assert 1 <= len(selection.indices) <= max_core_frames
+    if threshold == 0.0:  # every frame passes: exactly max_core_frames
+        assert len(selection.indices) == max_core_frames
+    if threshold > 1.0:  # no frame passes: min_core_frames (1)
         assert len(selection.indices) == 1
     assert selection.indices == sorted(selection.indices) and set(selection.indices) <= set(indices)
     assert selection.timestamps == [index / 12 for index in selection.indices]
@@ -81,12 +81,12 @@ def test_default_timestamps_come_from_candidate_positions(selector, candidates):
 
 def test_bad_requests_fail_clearly(selector, candidates):
     model, processor = selector
-    with pytest.raises(ValueError, match="max_frames must be at least 1"):
-        model.select(processor, candidates, "q", max_frames=0)
+    with pytest.raises(ValueError, match="max_core_frames must be at least 1"):
+        model.select(processor, candidates, "q", max_core_frames=0)
     with pytest.raises(ValueError, match="no candidate frames"):
         model.select(processor, candidates[:0], "q")
-    with pytest.raises(ValueError, match="min_frames <= max_frames"):
-        VexFrameSelectorConfig(max_frames=1, min_frames=2)
+    with pytest.raises(ValueError, match="min_core_frames <= max_core_frames"):
+        VexFrameSelectorConfig(max_core_frames=1, min_core_frames=2)
 
 
 def test_save_then_auto_from_pretrained_gives_identical_selection(tmp_path, selector, candidates):
@@ -138,7 +138,7 @@ def test_forward_gives_a_loss_that_training_lowers(selector):
 
 
 @pytest.mark.parametrize(
-    ("scores", "max_frames", "min_frames", "threshold", "expected"),
+    ("scores", "max_core_frames", "min_core_frames", "threshold", "expected"),
     [
         ([0.1, 0.9, 0.8, 0.7], 2, 1, 0.5, [1, 2]),
         ([0.1, 0.9, 0.2, 0.3], 3, 1, 0.5, [1]),
@@ -148,8 +148,8 @@ def test_forward_gives_a_loss_that_training_lowers(selector):
         ([0.4], 3, 2, 0.5, [0]),
     ],
 )
-def test_choose_frames(scores, max_frames, min_frames, threshold, expected):
-    assert choose_frames(scores, max_frames, min_frames, threshold) == expected
+def test_choose_frames(scores, max_core_frames, min_core_frames, threshold, expected):
+    assert choose_frames(scores, max_core_frames, min_core_frames, threshold) == expected
 
 
 def test_default_config_is_the_documented_real_architecture():
@@ -177,12 +177,12 @@ def test_internvl_captioner_assembled_from_component_checkpoints(tmp_path, candi
             part.save_pretrained(tmp_path / folder)
 
     model = VexFrameSelectorModel.from_components(
-        str(tmp_path / "captioner"), str(tmp_path / "chooser"), max_frames=2
+        str(tmp_path / "captioner"), str(tmp_path / "chooser"), max_core_frames=2
     )
     processor = VexFrameSelectorProcessor.from_components(
         str(tmp_path / "captioner"), str(tmp_path / "chooser")
     )
-    assert model.config.captioner_config.model_type == "internvl" and model.config.max_frames == 2
+    assert model.config.captioner_config.model_type == "internvl" and model.config.max_core_frames == 2
     assert model.config.caption_processor_kwargs == {"crop_to_patches": False}  # one tile per frame
     assert model.config.captioner_id == str(tmp_path / "captioner")
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from videoespresso_hf.cli.main import main
+from videoespresso_hf.evaluation.extraction import extract_robust
 from videoespresso_hf.models.hybrid import HybridVideoQA
 from videoespresso_hf.video import read_frames
 
@@ -34,23 +35,34 @@ def test_answer_cli_on_a_real_video(video, reasoner_path, selector_path, capsys)
     result = json.loads(capsys.readouterr().out)
     frames = result["frames"]
     assert frames["strategy"] == "model"
-    assert 1 <= len(frames["indices"]) <= 2  # the tiny selector was saved with max_frames=2
+    assert 1 <= len(frames["indices"]) <= 2  # the tiny selector was saved with max_core_frames=2
     assert all(0 <= index < spec.num_frames for index in frames["indices"])
     assert frames["timestamps"] == [round(index / 12, 3) for index in frames["indices"]]
     assert frames["indices"] == sorted(frames["indices"]) and all(
         index % 12 == 0 for index in frames["indices"]
     )
     assert isinstance(result["evidence"], str) and result["evidence"]
-    assert result["letter"] in (None, "A", "B", "C")
+    # the letter is what the scorer's robust protocol reads from the same answer text
+    assert result["letter"] == extract_robust(result["answer"], ["red", "green", "blue"], "ABC").letter
 
 
-def test_answer_cli_text_output_and_uniform_strategy(video, reasoner_path, capsys):
+@pytest.mark.parametrize("flag", ["--max-core-frames", "--max-frames"])
+def test_answer_cli_text_output_and_uniform_strategy(video, reasoner_path, capsys, flag):
     path, _ = video
-    argv = ["answer", str(path), "-q", "Why?", "--reasoner", str(reasoner_path), "--max-frames", "4"]
+    argv = ["answer", str(path), "-q", "Why?", "--reasoner", str(reasoner_path), flag, "4"]
     assert main(argv) == 0
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert out[0].startswith("frames (uniform): #0 @ 0.00s") and out[0].count("#") == 4
     assert out[1].startswith("evidence: ") and out[2].startswith("answer: ")
+    assert ("--max-frames is deprecated" in captured.err) == (flag == "--max-frames")
+
+
+def test_qwen3_vl_reasoner_answers_from_one_core_frame(video, reasoner3_path):
+    """Qwen3-VL's video processor needs 2 frames per temporal patch; one core frame is a normal selection."""
+    qa = HybridVideoQA.from_pretrained(reasoner3_path, strategy="uniform", max_core_frames=1)
+    result = qa.answer(video[0], "Why?", ["yes", "no"])
+    assert len(result.selection.indices) == 1 and result.evidence
 
 
 def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys):
@@ -66,7 +78,7 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
     processor.save_pretrained(tmp_path / "base")
     qa = HybridVideoQA.from_pretrained(tmp_path / "base", strategy="uniform")
     assert type(qa.reasoner) is VexQwen2_5_VLReasonerForConditionalGeneration
-    assert qa.reasoner.config.base_model_id == str(tmp_path / "base")
+    assert qa.reasoner.config.base_model_id is None  # a plain local folder names no Hub model
     for name, tensor in base.state_dict().items():
         assert torch.equal(tensor, qa.reasoner.state_dict()[name]), name
     path, _ = video
@@ -81,16 +93,27 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
         (["answer", "missing.mp4", "-q", "x"], "missing.mp4: file not found"),
         (["answer", "{video}", "-q", "x", "--strategy", "model"], "--strategy model needs --selector"),
         (["answer", "{video}", "-q", "x", "--reasoner", "/nonexistent/ckpt"], "no such checkpoint folder"),
-        (["select", "{video}", "-q", "x", "--max-frames", "0"], "--max-frames must be at least 1"),
+        (["select", "{video}", "-q", "x", "--max-core-frames", "0"], "--max-core-frames must be at least 1"),
         (["answer", "{corrupt}", "-q", "x", "--reasoner", "{reasoner}"], "corrupt.mp4"),
         (["select", "{video}", "-q", "x", "--selector", "{empty}"], "cannot load the selector"),
+        (["select", "{video}", "-q", "x", "--selector", "{reasoner}"], "not a VideoEspresso frame selector"),
+        (
+            ["answer", "{video}", "-q", "x", "--selector", "{reasoner}", "--reasoner", "{reasoner}"],
+            "not a VideoEspresso frame selector",
+        ),
+        (["answer", "{video}", "-q", "x", "--options", *"abcdefghijk"], "at most 10 are supported"),
+        (["answer", "{video}", "-q", "x", "--reasoner", "{qwen2_vl}"], "supported families: Qwen2.5-VL"),
     ],
 )
 def test_cli_user_errors_are_one_line(tmp_path, video, reasoner_path, capsys, argv, message):
+    from transformers import Qwen2VLConfig
+
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
     (tmp_path / "empty").mkdir()
-    argv = [a.format(video=video[0], corrupt=corrupt, reasoner=reasoner_path, empty=tmp_path / "empty") for a in argv]
+    Qwen2VLConfig().save_pretrained(tmp_path / "qwen2_vl")  # an unsupported family (config only)
+    paths = {"video": video[0], "corrupt": corrupt, "reasoner": reasoner_path, "empty": tmp_path / "empty"}
+    argv = [a.format(**paths, qwen2_vl=tmp_path / "qwen2_vl") for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
@@ -119,13 +142,58 @@ def test_hybrid_batch_shares_captions_and_matches_decoded_frames(video, reasoner
     assert len(calls) == 1  # two questions, one video: captioned once
     assert [r.question for r in results] == ["Why?", "What colour?"]
     for result in results:
-        assert 1 <= len(result.selection.indices) <= qa.max_frames
+        assert 1 <= len(result.selection.indices) <= qa.max_core_frames
 
     # decoded frames in, the same selection out (candidates at 1 fps of a 12 fps clip)
     frames = read_frames(path, list(range(spec.num_frames)))
     from_frames = qa.select(frames, "Why?", fps=12.0)
     assert from_frames.indices == results[0].selection.indices
     np.testing.assert_allclose(from_frames.candidate_scores, results[0].selection.candidate_scores, atol=1e-5)
+
+
+def test_captions_are_cached_by_video_content_across_calls(tmp_path, video, reasoner_path, selector_path):
+    import shutil
+
+    qa = HybridVideoQA.from_pretrained(reasoner_path, selector_path)
+    captioned = []
+    caption_frames = qa.selector.caption_frames
+    qa.selector.caption_frames = lambda processor, frames: captioned.append(len(frames)) or caption_frames(
+        processor, frames
+    )
+    first = qa.select(video[0], "Why?")
+    copy = shutil.copy(video[0], tmp_path / "same_video_other_name.mp4")
+    again = qa.select(copy, "What colour is it?")  # another call, another name, another question
+    assert captioned == [6]  # 6 candidates captioned once
+    assert again.candidate_captions == first.candidate_captions
+    qa.candidate_fps = 2.0  # new candidate frames: only those are captioned
+    qa.select(video[0], "Why?")
+    assert captioned == [6, 6] and len(qa.caption_cache) == 12
+
+
+def test_image_text_strategy_scores_frames_without_captions(tmp_path, video, reasoner_path, capsys):
+    from doubles.tiny_models import save_tiny_siglip
+
+    from videoespresso_hf.models.image_text import ImageTextScorer
+
+    siglip = save_tiny_siglip(tmp_path / "siglip")
+    scorer = ImageTextScorer.from_pretrained(str(siglip))
+    embedded = []
+    embed_frames = scorer.embed_frames
+    scorer.embed_frames = lambda frames: embedded.append(len(frames)) or embed_frames(frames)
+    qa = HybridVideoQA.from_pretrained(reasoner_path, strategy="image_text", image_text_scorer=scorer)
+    first = qa.select(video[0], "Which shot moves?")
+    second = qa.answer(video[0], "What colour is the first shot?", ["red", "blue"])
+    assert embedded == [6]  # the 6 candidates' embeddings are reused by the second question
+    assert first.strategy == second.selection.strategy == "image_text" and second.evidence
+    assert len(first.indices) == qa.max_core_frames and first.captions is None
+    texts = [scorer.embed_text(q) for q in ("Which shot moves?", "What colour is the first shot?")]
+    assert not np.allclose(*texts)  # the question changes the scores
+    frames = read_frames(video[0], first.candidate_indices)
+    np.testing.assert_allclose(first.candidate_scores, embed_frames(frames) @ texts[0], atol=1e-5)
+
+    argv = ["select", str(video[0]), "-q", "Why?", "--strategy", "image_text", "--image-text-model", str(siglip)]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["strategy"] == "image_text"
 
 
 def test_console_script_answers(video, reasoner_path, selector_path):

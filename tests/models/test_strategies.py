@@ -16,15 +16,15 @@ from videoespresso_hf.models.strategies import (
 from videoespresso_hf.video import detect_shots, probe
 
 
-@pytest.mark.parametrize("max_frames", [1, 3, 5])
-def test_uniform_and_fps_respect_max_frames(video, max_frames):
+@pytest.mark.parametrize("max_core_frames", [1, 3, 5])
+def test_uniform_and_fps_respect_max_core_frames(video, max_core_frames):
     path, _spec = video
     meta = probe(path)
     for selection in (
-        uniform_selection(meta.num_frames, meta.fps, max_frames),
-        fps_selection(meta.num_frames, meta.fps, 1.0, max_frames),
+        uniform_selection(meta.num_frames, meta.fps, max_core_frames),
+        fps_selection(meta.num_frames, meta.fps, 1.0, max_core_frames),
     ):
-        assert 1 <= len(selection.indices) <= max_frames
+        assert 1 <= len(selection.indices) <= max_core_frames
         assert selection.indices == sorted(set(selection.indices))
         assert all(0 <= index < meta.num_frames for index in selection.indices)
         assert np.allclose(selection.timestamps, np.asarray(selection.indices) / meta.fps)
@@ -34,9 +34,9 @@ def test_uniform_and_fps_respect_max_frames(video, max_frames):
 def test_shot_strategy_takes_one_frame_per_shot(video):
     path, spec = video
     meta = probe(path)
-    selection = shot_selection(detect_shots(path), meta.fps, max_frames=3)
+    selection = shot_selection(detect_shots(path), meta.fps, max_core_frames=3)
     assert [spec.frame_segment[index] for index in selection.indices] == [0, 1, 2]
-    two = shot_selection(detect_shots(path), meta.fps, max_frames=2)
+    two = shot_selection(detect_shots(path), meta.fps, max_core_frames=2)
     assert len(two.indices) == 2 and len({spec.frame_segment[index] for index in two.indices}) == 2
 
 
@@ -62,8 +62,8 @@ def test_embedding_strategy_picks_the_captions_that_match_the_question():
     assert embedder(np.asarray([], dtype=str)).shape == (0, embedder.dimension)
 
 
-def test_thin_evenly_and_bad_max_frames():
+def test_thin_evenly_and_bad_max_core_frames():
     assert thin_evenly(list(range(10)), 3) == [0, 4, 9]
     assert thin_evenly([5, 6], 4) == [5, 6]
-    with pytest.raises(ValueError, match="max_frames must be at least 1"):
+    with pytest.raises(ValueError, match="max_core_frames must be at least 1"):
         uniform_selection(10, 1.0, 0)

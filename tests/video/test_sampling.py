@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from videoespresso_hf.video import (
-    FrameSelection,
+    SampledFrames,
     VideoMetadata,
     fps_indices,
     sample_fps,
@@ -64,7 +64,7 @@ def test_sample_helpers_return_indices_and_timestamps():
         path="x.mp4", fps=25.0, num_frames=250, duration=10.0, width=64, height=48, codec="h264"
     )
     uniform = sample_uniform(meta, 5)
-    assert isinstance(uniform, FrameSelection) and len(uniform) == 5
+    assert isinstance(uniform, SampledFrames) and len(uniform) == 5
     np.testing.assert_allclose(uniform.timestamps, uniform.indices / 25.0)
     per_second = sample_fps(meta, 1.0)
     assert list(per_second.timestamps) == [float(t) for t in range(10)]

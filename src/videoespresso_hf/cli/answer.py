@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
 
+# The first family's default_base_id in models/reasoner/backbones.py (a test keeps them equal; importing the
+# models package here would cost every CLI command the torch import).
 DEFAULT_REASONER = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
-STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding")
+STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool) -> None:
@@ -25,9 +28,18 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool)
         choices=STRATEGY_CHOICES,
         default=None,
         help="frame selection: model (the selector, default when --selector is given), uniform (default "
-        "otherwise), fps, shots or embedding (question-caption similarity)",
+        "otherwise), fps, shots, embedding (question-caption similarity) or image_text (question-frame "
+        "similarity, SigLIP; no captions)",
     )
-    parser.add_argument("--max-frames", type=int, default=None, help="frames handed to the reasoner at most")
+    parser.add_argument(
+        "--max-core-frames",
+        type=int,
+        default=None,
+        help="core frames handed to the reasoner at most (default: the selector's, else 3); not the number "
+        "of frames sampled for the selector (--candidate-fps)",
+    )
+    # Before the core/sampled split in names; `build --max-frames` caps *sampled* frames.
+    parser.add_argument("--max-frames", type=int, default=None, dest="deprecated_max_frames", help=argparse.SUPPRESS)
     parser.add_argument(
         "--candidate-fps", type=float, default=None, help="candidate sampling rate (default 1)"
     )
@@ -35,6 +47,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool)
         "--embedding-model",
         default=None,
         help="embedding strategy: sentence-transformers id or path (default all-MiniLM-L6-v2)",
+    )
+    parser.add_argument(
+        "--image-text-model",
+        default=None,
+        help="image_text strategy: SigLIP-style checkpoint, id or path (default google/siglip-base-patch16-224)",
     )
     if with_reasoner:
         parser.add_argument(
@@ -82,10 +99,20 @@ def _dtype(name: str):
 
 
 def _check(args: argparse.Namespace) -> str:
+    if args.deprecated_max_frames is not None:
+        print("warning: --max-frames is deprecated here, use --max-core-frames", file=sys.stderr)
+        if args.max_core_frames is None:
+            args.max_core_frames = args.deprecated_max_frames
     if not args.video.is_file():
         raise UserError(f"{args.video}: file not found")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UserError(f"--max-frames must be at least 1, got {args.max_frames}")
+    options = getattr(args, "options", None)
+    if options:
+        from videoespresso_hf.models.reasoner.configuration_reasoner import OPTION_LETTERS
+
+        if len(options) > len(OPTION_LETTERS):
+            raise UserError(f"--options: got {len(options)} options; at most {len(OPTION_LETTERS)} are supported")
+    if args.max_core_frames is not None and args.max_core_frames < 1:
+        raise UserError(f"--max-core-frames must be at least 1, got {args.max_core_frames}")
     for name in ("reasoner", "selector"):
         value = getattr(args, name, None)
         if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
@@ -110,6 +137,19 @@ def _embedder(args: argparse.Namespace, strategy: str):
         raise UserError(f"cannot load the embedding model {name}: {first_line(error)}") from error
 
 
+def image_text_scorer(args: argparse.Namespace, strategy: str):
+    """The image_text strategy's scorer, loaded here so that a bad checkpoint is a one-line error."""
+    if strategy != "image_text":
+        return None
+    from videoespresso_hf.models.image_text import DEFAULT_IMAGE_TEXT_MODEL, ImageTextScorer
+
+    name = args.image_text_model or DEFAULT_IMAGE_TEXT_MODEL
+    try:
+        return ImageTextScorer.from_pretrained(name, dtype=_dtype(args.dtype), device_map=args.device_map)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load the image-text model {name}: {first_line(error)}") from error
+
+
 def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
     """Build the :class:`HybridVideoQA` the arguments describe (one-line errors for bad checkpoints)."""
     from videoespresso_hf.models.hybrid import HybridVideoQA
@@ -120,9 +160,10 @@ def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
         "device_map": args.device_map,
         "attn_implementation": args.attn_implementation,
         "trust_remote_code": args.trust_remote_code,
-        "max_frames": args.max_frames,
+        "max_core_frames": args.max_core_frames,
         "candidate_fps": args.candidate_fps,
         "embedder": _embedder(args, strategy),
+        "image_text_scorer": image_text_scorer(args, strategy),
     }
     try:
         return HybridVideoQA.from_pretrained(reasoner, args.selector, **kwargs)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from videoespresso_hf.cli.answer import _check, add_model_arguments, check_video, first_line
+from videoespresso_hf.cli.answer import (
+    _check,
+    add_model_arguments,
+    check_video,
+    first_line,
+    image_text_scorer,
+)
 from videoespresso_hf.cli.main import UserError
 
 
@@ -31,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
         qa = _selector_only(args, strategy)
     else:
         qa = HybridVideoQA(
-            None, None, strategy=strategy, max_frames=args.max_frames, candidate_fps=args.candidate_fps
+            None,
+            None,
+            strategy=strategy,
+            max_core_frames=args.max_core_frames,
+            candidate_fps=args.candidate_fps,
+            image_text_scorer=image_text_scorer(args, strategy),
         )
     try:
         selection = qa.select(args.video, args.question)
@@ -48,24 +59,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _selector_only(args: argparse.Namespace, strategy: str):
-    from videoespresso_hf.models.hybrid import HybridVideoQA
-    from videoespresso_hf.models.registration import ensure_registered
-
-    ensure_registered()
-    from transformers import AutoModel, AutoProcessor
-
     from videoespresso_hf.cli.answer import _dtype, _embedder
+    from videoespresso_hf.models.hybrid import HybridVideoQA, load_selector
 
-    load = {
-        "dtype": _dtype(args.dtype),
-        "device_map": args.device_map,
-        "trust_remote_code": args.trust_remote_code,
-    }
+    hub = {"trust_remote_code": args.trust_remote_code}
+    load = {"dtype": _dtype(args.dtype), "device_map": args.device_map, **hub}
     if args.attn_implementation:
         load["attn_implementation"] = args.attn_implementation
     try:
-        selector = AutoModel.from_pretrained(args.selector, **load).eval()
-        processor = AutoProcessor.from_pretrained(args.selector, trust_remote_code=args.trust_remote_code)
+        selector, processor = load_selector(args.selector, load, hub)
     except (OSError, ValueError) as error:
         raise UserError(f"cannot load the selector: {first_line(error)}") from error
     return HybridVideoQA(
@@ -74,7 +76,7 @@ def _selector_only(args: argparse.Namespace, strategy: str):
         selector,
         processor,
         strategy=strategy,
-        max_frames=args.max_frames,
+        max_core_frames=args.max_core_frames,
         candidate_fps=args.candidate_fps,
         embedder=_embedder(args, strategy),
     )

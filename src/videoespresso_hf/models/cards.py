@@ -53,6 +53,7 @@ def create_model_card(
     datasets: Sequence[str] = DATASETS,
     license: str = "apache-2.0",
     random_weights: bool = False,
+    fine_tuned: bool = False,
     tags: Sequence[str] = (),
 ) -> ModelCard:
     """Render the card of a VideoEspresso selector or reasoner.
@@ -62,6 +63,8 @@ def create_model_card(
         repo_id: the Hub repository the card is for (used in the usage snippets and as model name).
         eval_results: numbers to report (table + ``model-index``).
         random_weights: add a warning that the weights are random (tiny test checkpoints).
+        fine_tuned: the checkpoint was trained on VideoEspresso (``videoespresso train``); otherwise the card
+            says its components are used as released.
     """
     config = getattr(model_or_config, "config", model_or_config)
     kind = _kind(config)
@@ -70,7 +73,7 @@ def create_model_card(
         fields = {
             "captioner_id": config.captioner_id or "a captioner VLM",
             "chooser_id": config.chooser_id or "a chooser LM",
-            "max_frames": config.max_frames,
+            "max_core_frames": config.max_core_frames,
             "score_threshold": config.score_threshold,
         }
     else:
@@ -119,6 +122,7 @@ def create_model_card(
         repo_id=repo_id,
         datasets=list(datasets),
         random_weights=random_weights,
+        fine_tuned=fine_tuned,
         eval_rows=eval_rows,
         paper=PAPER,
         **fields,
@@ -132,6 +136,7 @@ def push_with_card(
     processor=None,
     eval_results: Sequence[CardEvalResult] = (),
     random_weights: bool = False,
+    fine_tuned: bool = False,
     commit_message: str | None = None,
     private: bool | None = None,
     token: str | None = None,
@@ -140,17 +145,36 @@ def push_with_card(
     max_shard_size: str | int = "5GB",
     tags: Sequence[str] = (),
     commit_description: str | None = None,
+    safe_serialization: bool = True,
+    use_temp_dir: bool | None = None,
     api: HfApi | None = None,
 ):
-    """Upload model (safetensors), processor and the rendered card as one commit; returns the commit info."""
+    """Upload model (safetensors), processor and the rendered card as one commit; returns the commit info.
+
+    ``processor`` is required: the card's usage snippet loads it with ``AutoProcessor``, so a repository
+    without it could not be used as its own card says. ``safe_serialization`` and ``use_temp_dir`` are
+    accepted for callers of the transformers 4.x signature: weights are always safetensors
+    (``safe_serialization=False`` is refused) and always staged in a temporary folder.
+    """
+    if processor is None:
+        raise ValueError(
+            "push_to_hub needs processor=...: the model card's snippet loads it with AutoProcessor.from_pretrained"
+        )
+    if not safe_serialization:
+        raise ValueError("VideoEspresso checkpoints are uploaded as safetensors only (safe_serialization=True)")
+    del use_temp_dir  # always a temporary folder
     api = api or HfApi(token=token)
     repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
     with tempfile.TemporaryDirectory() as folder:
         model.save_pretrained(folder, max_shard_size=max_shard_size)
-        if processor is not None:
-            processor.save_pretrained(folder)
+        processor.save_pretrained(folder)
         create_model_card(
-            model, repo_id, eval_results=eval_results, random_weights=random_weights, tags=tags
+            model,
+            repo_id,
+            eval_results=eval_results,
+            random_weights=random_weights,
+            fine_tuned=fine_tuned,
+            tags=tags,
         ).save(Path(folder) / "README.md")
         return api.upload_folder(
             repo_id=repo_id,

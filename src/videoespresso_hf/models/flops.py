@@ -23,6 +23,8 @@ __all__ = [
     "qwen2_5_vl_video_flops",
     "qwen3_vl_video_flops",
     "qwen_video_tokens",
+    "siglip_image_flops",
+    "siglip_text_flops",
 ]
 
 
@@ -158,3 +160,27 @@ def internvl_image_flops(config) -> float:
     text_hidden = config.text_config.hidden_size
     flops += 2 * shuffled * (wide * text_hidden + text_hidden * text_hidden)
     return float(flops)
+
+
+def _encoder_flops(hidden: int, intermediate: int, layers: int, tokens: int) -> int:
+    """A pre-norm transformer encoder with a plain (two-matrix) MLP and full attention."""
+    return layers * (2 * tokens * (4 * hidden * hidden + 2 * hidden * intermediate) + 4 * tokens * tokens * hidden)
+
+
+def siglip_image_flops(vision_config) -> float:
+    """SigLIP vision tower on one image: patch embedding, encoder, attention-pooling head (one probe token)."""
+    c = vision_config
+    h, patches = c.hidden_size, (c.image_size // c.patch_size) ** 2
+    flops = 2 * patches * h * (c.num_channels * c.patch_size**2)
+    flops += _encoder_flops(h, c.intermediate_size, c.num_hidden_layers, patches)
+    # Head: the probe's query projection, keys and values of every patch, one attention row, output
+    # projection, then the MLP on the probe token.
+    flops += 2 * h * h + 2 * 2 * patches * h * h + 4 * patches * h + 2 * h * h + 2 * 2 * h * c.intermediate_size
+    return float(flops)
+
+
+def siglip_text_flops(text_config, tokens: int) -> float:
+    """SigLIP text tower on one text of ``tokens`` tokens (SigLIP pads to 64): encoder + projection head."""
+    c = text_config
+    projection = getattr(c, "projection_size", None) or c.hidden_size
+    return float(_encoder_flops(c.hidden_size, c.intermediate_size, c.num_hidden_layers, tokens) + 2 * c.hidden_size * projection)

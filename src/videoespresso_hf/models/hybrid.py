@@ -5,38 +5,52 @@
 >>> result.evidence, result.answer, result.letter, result.selection.timestamps
 
 Each video is opened once: candidate frames are sampled at ``candidate_fps`` (the selector config's,
-paper eq. 4), decoded, captioned and scored (captions are shared by all questions on that video); the
+paper eq. 4), decoded, captioned and scored (captions are cached by video content and frame index, so all
+questions on that video share them); the
 few chosen frames are then read again for the reasoner, with their true indices and timestamps (so
 Qwen's temporal positions and Qwen3-VL's timestamp tokens stay right). Candidate frames are not kept,
 so memory does not grow with the number of videos in a batch.
-Training-free strategies (``uniform``, ``fps``, ``shots``, ``embedding``) replace the model selector
-behind the same call.
+Training-free strategies (``uniform``, ``fps``, ``shots``, ``embedding``, ``image_text``) replace the model
+selector behind the same call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import hashlib
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection
+from videoespresso_hf.models.reasoner.backbones import ReasonerBackbone, backbone_for, supported_families
 from videoespresso_hf.models.strategies import (
     DEFAULT_EMBEDDER,
     STRATEGIES,
     embedding_selection,
     fps_selection,
+    image_text_selection,
     shot_selection,
     thin_evenly,
     uniform_selection,
 )
 from videoespresso_hf.video import VideoReader, detect_shots, fps_indices
 
-__all__ = ["HybridAnswer", "HybridVideoQA", "VideoInput", "answer_video"]
+__all__ = [
+    "HybridAnswer",
+    "HybridVideoQA",
+    "VideoInput",
+    "answer_video",
+    "check_selector",
+    "load_reasoner",
+    "load_selector",
+    "reasoner_backbone",
+]
 
 VideoInput = str | Path | np.ndarray
-DEFAULT_MAX_FRAMES = 3
+DEFAULT_MAX_CORE_FRAMES = 3
 DEFAULT_CANDIDATE_FPS = 1.0
 DEFAULT_MAX_CANDIDATES = 64
 
@@ -49,7 +63,8 @@ class HybridAnswer:
         question: the question.
         evidence: the reasoner's stage-1 output.
         answer: the reasoner's stage-2 output.
-        letter: the option letter for multiple choice (``None`` if open-ended or not found).
+        letter: the option letter for multiple choice, read from ``answer`` by the scorer's robust rules
+            (:mod:`videoespresso_hf.answer_letters`); ``None`` if open-ended, unanswered or ambiguous.
         selection: the frames the reasoner saw (indices/timestamps in the source video).
     """
 
@@ -90,6 +105,16 @@ class _Clip:
             return self.frames[list(indices)]
         return self.reader.get_frames(list(indices))
 
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the file's bytes (or of the decoded frames): the same video under any name or path."""
+        if self.frames is not None:
+            digest = hashlib.sha256(repr(self.frames.shape).encode())
+            digest.update(np.ascontiguousarray(self.frames).data)
+            return digest.hexdigest()
+        with open(self.path, "rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+
 
 class HybridVideoQA:
     """Selector (or a training-free strategy) + two-stage reasoner, batched.
@@ -98,11 +123,17 @@ class HybridVideoQA:
         reasoner / reasoner_processor: a VideoEspresso reasoner and its processor.
         selector / selector_processor: a :class:`VexFrameSelectorModel` and its processor; needed by the
             ``model`` and ``embedding`` strategies (the latter uses only its captioner).
-        strategy: ``"model"`` (default), ``"uniform"``, ``"fps"``, ``"shots"`` or ``"embedding"``.
-        max_frames: frames handed to the reasoner at most (default: the selector config's, else 3).
-        candidate_fps / max_candidates: candidate sampling for ``model``/``embedding`` and the ``fps``
+        strategy: ``"model"`` (default), ``"uniform"``, ``"fps"``, ``"shots"``, ``"embedding"`` or ``"image_text"``.
+        max_core_frames: frames handed to the reasoner at most (default: the selector config's, else 3).
+        candidate_fps / max_candidates: candidate sampling for ``model``/``embedding``/``image_text`` and the ``fps``
             strategy's rate (default: the selector config's, else 1 fps and 64).
         embedder: texts → embeddings for the ``embedding`` strategy (default: ``load_text_embedder(DEFAULT_EMBEDDER)``).
+        caption_cache: ``{(video content hash, frame index): caption}`` of this selector's captioner (default: a
+            new dict). Captions are the selector's main cost and do not depend on the question, so every later
+            question on the same video (any call, any file name) only runs the chooser; pass a persistent
+            mapping to keep them across processes.
+        image_text_scorer: an :class:`~videoespresso_hf.models.image_text.ImageTextScorer` for the ``image_text``
+            strategy (frames scored against the question without captions; frame embeddings cached likewise).
     """
 
     def __init__(
@@ -113,23 +144,27 @@ class HybridVideoQA:
         selector_processor=None,
         *,
         strategy: str = "model",
-        max_frames: int | None = None,
+        max_core_frames: int | None = None,
         candidate_fps: float | None = None,
         max_candidates: int | None = None,
         embedder=None,
+        caption_cache: MutableMapping[tuple[str, int], str] | None = None,
+        image_text_scorer=None,
     ):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
         if strategy in ("model", "embedding") and (selector is None or selector_processor is None):
             raise ValueError(f"strategy {strategy!r} needs a selector and its processor")
+        if strategy == "image_text" and image_text_scorer is None:
+            raise ValueError("strategy 'image_text' needs image_text_scorer (ImageTextScorer.from_pretrained())")
         selector_config = selector.config if selector is not None else None
         self.reasoner = reasoner
         self.reasoner_processor = reasoner_processor
         self.selector = selector
         self.selector_processor = selector_processor
         self.strategy = strategy
-        self.max_frames = max_frames or (
-            selector_config.max_frames if selector_config else DEFAULT_MAX_FRAMES
+        self.max_core_frames = max_core_frames or (
+            selector_config.max_core_frames if selector_config else DEFAULT_MAX_CORE_FRAMES
         )
         self.candidate_fps = candidate_fps or (
             selector_config.candidate_fps if selector_config else DEFAULT_CANDIDATE_FPS
@@ -138,6 +173,9 @@ class HybridVideoQA:
             selector_config.max_candidates if selector_config else DEFAULT_MAX_CANDIDATES
         )
         self._embedder = embedder
+        self.caption_cache = {} if caption_cache is None else caption_cache
+        self.image_text_scorer = image_text_scorer
+        self.frame_embedding_cache: dict[tuple[str, int], np.ndarray] = {}  # same keys, for image_text
 
     @classmethod
     def from_pretrained(
@@ -150,28 +188,38 @@ class HybridVideoQA:
         device_map=None,
         attn_implementation: str | None = None,
         trust_remote_code: bool = False,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
         **kwargs,
     ) -> HybridVideoQA:
         """Load reasoner (and selector) checkpoints by path or Hub id.
 
+        ``reasoner`` is a VideoEspresso reasoner or a stock checkpoint of a supported family (see
+        :mod:`~videoespresso_hf.models.reasoner.backbones`); anything else is refused before weights load.
         ``dtype``, ``device_map`` (e.g. ``"auto"`` through accelerate) and ``attn_implementation``
-        (``"sdpa"``, ``"flash_attention_2"``) are passed to both ``from_pretrained`` calls; other
-        ``kwargs`` go to :class:`HybridVideoQA`.
+        (``"sdpa"``, ``"flash_attention_2"``) go to both models' ``from_pretrained``; the Hub arguments
+        (``revision``, ``token``, ``cache_dir``, ``local_files_only``) to every model and processor load.
+        Other ``kwargs`` go to :class:`HybridVideoQA`.
         """
-        from transformers import AutoModel, AutoProcessor
-
-        import videoespresso_hf.models.registration as registration
-
-        registration.ensure_registered()
-        load = {"dtype": dtype, "device_map": device_map, "trust_remote_code": trust_remote_code}
+        hub = {
+            "revision": revision,
+            "token": token,
+            "cache_dir": cache_dir,
+            "local_files_only": local_files_only,
+            "trust_remote_code": trust_remote_code,
+        }
+        load = {"dtype": dtype, "device_map": device_map, **hub}
         if attn_implementation:
             load["attn_implementation"] = attn_implementation
-        reasoner_model = _load_reasoner(reasoner, load).eval()
-        reasoner_processor = AutoProcessor.from_pretrained(reasoner, trust_remote_code=trust_remote_code)
+        use_selector = selector is not None and strategy in ("model", "embedding")
+        if use_selector:  # both configs are checked before either model's weights load
+            check_selector(selector, hub)
+        reasoner_model, reasoner_processor = load_reasoner(reasoner, load, hub)
         selector_model = selector_processor = None
-        if selector is not None and strategy in ("model", "embedding"):
-            selector_model = AutoModel.from_pretrained(selector, **load).eval()
-            selector_processor = AutoProcessor.from_pretrained(selector, trust_remote_code=trust_remote_code)
+        if use_selector:
+            selector_model, selector_processor = load_selector(selector, load, hub)
         return cls(
             reasoner_model,
             reasoner_processor,
@@ -202,25 +250,40 @@ class HybridVideoQA:
             self._embedder = load_text_embedder(DEFAULT_EMBEDDER)
         return self._embedder
 
-    def _select(self, clip: _Clip, question: str, caption_cache: dict) -> FrameSelection:
+    def _captions(self, clip: _Clip, candidates: list[int]) -> list[str]:
+        """Captions of the candidate frames; only frames not in ``caption_cache`` are decoded and captioned."""
+        missing = [index for index in candidates if (clip.content_hash, index) not in self.caption_cache]
+        if missing:
+            captions = self.selector.caption_frames(self.selector_processor, clip.frames_at(missing))
+            for index, caption in zip(missing, captions, strict=True):
+                self.caption_cache[(clip.content_hash, index)] = caption
+        return [self.caption_cache[(clip.content_hash, index)] for index in candidates]
+
+    def _select(self, clip: _Clip, question: str) -> FrameSelection:
         if self.strategy == "uniform":
-            return uniform_selection(clip.num_frames, clip.fps, self.max_frames)
+            return uniform_selection(clip.num_frames, clip.fps, self.max_core_frames)
         if self.strategy == "fps":
-            return fps_selection(clip.num_frames, clip.fps, self.candidate_fps, self.max_frames)
+            return fps_selection(clip.num_frames, clip.fps, self.candidate_fps, self.max_core_frames)
         if self.strategy == "shots":
             if clip.path is None:
                 raise ValueError("the 'shots' strategy needs a video file, not decoded frames")
-            return shot_selection(detect_shots(clip.path), clip.fps, self.max_frames)
+            return shot_selection(detect_shots(clip.path), clip.fps, self.max_core_frames)
         candidates = self._candidates(clip)
         timestamps = [index / clip.fps for index in candidates]
-        if "captions" not in caption_cache:  # several questions on one video share the captions
-            caption_cache["captions"] = self.selector.caption_frames(
-                self.selector_processor, clip.frames_at(candidates)
+        if self.strategy == "image_text":
+            missing = [index for index in candidates if (clip.content_hash, index) not in self.frame_embedding_cache]
+            if missing:
+                vectors = self.image_text_scorer.embed_frames(clip.frames_at(missing))
+                for index, vector in zip(missing, vectors, strict=True):
+                    self.frame_embedding_cache[(clip.content_hash, index)] = vector
+            frame_vectors = np.stack([self.frame_embedding_cache[(clip.content_hash, index)] for index in candidates])
+            return image_text_selection(
+                self.image_text_scorer.embed_text(question), frame_vectors, candidates, timestamps, self.max_core_frames
             )
-        captions = caption_cache["captions"]
+        captions = self._captions(clip, candidates)
         if self.strategy == "embedding":
             return embedding_selection(
-                question, captions, candidates, timestamps, self.max_frames, self._embedder_fn()
+                question, captions, candidates, timestamps, self.max_core_frames, self._embedder_fn()
             )
         return self.selector.select(
             self.selector_processor,
@@ -228,7 +291,7 @@ class HybridVideoQA:
             question,
             frame_indices=candidates,
             timestamps=timestamps,
-            max_frames=self.max_frames,
+            max_core_frames=self.max_core_frames,
             captions=captions,
         )
 
@@ -236,7 +299,7 @@ class HybridVideoQA:
         """The frames the reasoner would see for this question (``fps``: of decoded frames, if given)."""
         clip = self._open(video, fps)
         try:
-            return self._select(clip, question, {})
+            return self._select(clip, question)
         finally:
             if clip.reader is not None:
                 clip.reader.close()
@@ -265,22 +328,20 @@ class HybridVideoQA:
     ) -> list[HybridAnswer]:
         """Answer many (video, question[, options]); the reasoner runs ``batch_size`` questions at once.
 
-        The same video may appear several times (its captions are computed once).
+        The same video may appear several times (its captions are computed once, see ``caption_cache``).
         """
         if len(videos) != len(questions):
             raise ValueError(f"got {len(videos)} videos for {len(questions)} questions")
         options = list(options) if options is not None else [None] * len(questions)
         clips: dict[int | str, _Clip] = {}
-        caches: dict[int | str, dict] = {}
         prepared = []
         try:
             for position, (video, question) in enumerate(zip(videos, questions, strict=False)):
                 key = str(video) if isinstance(video, (str, Path)) else position
                 if key not in clips:
                     clips[key] = self._open(video, fps)
-                    caches[key] = {}
                 clip = clips[key]
-                selection = self._select(clip, question, caches[key])
+                selection = self._select(clip, question)
                 metadata = {
                     "total_num_frames": clip.num_frames,
                     "fps": clip.fps,
@@ -312,25 +373,66 @@ class HybridVideoQA:
         return results
 
 
-def _load_reasoner(reasoner: str | Path, load: dict):
-    """A VideoEspresso reasoner checkpoint, or a base Qwen VLM (the CLI default ``Qwen/Qwen2.5-VL-7B-Instruct``)
-    loaded into the matching VideoEspresso class: same weights, two-stage prompts from the config defaults."""
-    from transformers import AutoConfig, AutoModelForImageTextToText
+def reasoner_backbone(reasoner: str | Path, hub: dict) -> ReasonerBackbone:
+    """The backbone row of a reasoner checkpoint, read from its ``config.json`` only.
 
-    from videoespresso_hf.models.reasoner.modeling_reasoner import (
-        VexQwen2_5_VLReasonerForConditionalGeneration,
-        VexQwen3VLReasonerForConditionalGeneration,
-    )
+    Raises:
+        ValueError: not a family of :data:`~videoespresso_hf.models.reasoner.backbones.BACKBONES`
+            (Qwen2-VL, LLaVA-…), naming the supported families.
+    """
+    from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(reasoner, trust_remote_code=load["trust_remote_code"])
-    model_class = {
-        "qwen2_5_vl": VexQwen2_5_VLReasonerForConditionalGeneration,
-        "qwen3_vl": VexQwen3VLReasonerForConditionalGeneration,
-    }.get(config.model_type)
-    if model_class is None:
-        return AutoModelForImageTextToText.from_pretrained(reasoner, **load)
-    fields = {**config.to_dict(), "model_type": model_class.config_class.model_type, "base_model_id": str(reasoner)}
-    return model_class.from_pretrained(reasoner, config=model_class.config_class.from_dict(fields), **load)
+    model_type = AutoConfig.from_pretrained(reasoner, **hub).model_type
+    backbone = backbone_for(model_type)
+    if backbone is None:
+        raise ValueError(
+            f"{reasoner} is a {model_type!r} model, which cannot be the reasoner; "
+            f"supported families: {supported_families()}"
+        )
+    return backbone
+
+
+def load_reasoner(reasoner: str | Path, load: dict, hub: dict):
+    """A VideoEspresso reasoner checkpoint, or a stock checkpoint of a supported family (the CLI default
+    ``Qwen/Qwen2.5-VL-7B-Instruct``) loaded into the family's VideoEspresso class: same weights, two-stage
+    prompts from the config defaults, ``base_model_id`` = that checkpoint's Hub id.
+
+    An unsupported family is refused (:func:`reasoner_backbone`) before any weights load.
+
+    Returns:
+        ``(model in eval mode, processor)``.
+    """
+    _, model_class, processor_class = reasoner_backbone(reasoner, hub).classes()
+    model = model_class.from_pretrained(reasoner, **load).eval()
+    return model, processor_class.from_pretrained(reasoner, **hub)
+
+
+def check_selector(selector: str | Path, hub: dict) -> None:
+    """Refuse, from its ``config.json``, a checkpoint that is not a :class:`VexFrameSelectorModel` (``ValueError``)."""
+    from transformers import AutoConfig
+
+    from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
+
+    model_type = AutoConfig.from_pretrained(selector, **hub).model_type
+    if model_type != VexFrameSelectorConfig.model_type:
+        raise ValueError(
+            f"{selector} is a {model_type!r} model, not a VideoEspresso frame selector "
+            f"({VexFrameSelectorConfig.model_type!r}, saved by VexFrameSelectorModel.save_pretrained)"
+        )
+
+
+def load_selector(selector: str | Path, load: dict, hub: dict):
+    """A saved :class:`VexFrameSelectorModel` and its processor (anything else: :func:`check_selector`).
+
+    Returns:
+        ``(model in eval mode, processor)``.
+    """
+    from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
+    from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
+
+    check_selector(selector, hub)
+    model = VexFrameSelectorModel.from_pretrained(selector, **load).eval()
+    return model, VexFrameSelectorProcessor.from_pretrained(selector, **hub)
 
 
 def answer_video(

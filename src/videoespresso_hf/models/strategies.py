@@ -1,15 +1,18 @@
 """Training-free frame-selection strategies, with the same output as the model selector.
 
 Every strategy returns a :class:`FrameSelection` (``indices``, ``timestamps``, ``scores``, ``captions``)
-with at most ``max_frames`` frames in temporal order, so strategies can be swapped in
+with at most ``max_core_frames`` frames in temporal order, so strategies can be swapped in
 :class:`~videoespresso_hf.models.hybrid.HybridVideoQA` to compare cost and quality:
 
-* ``uniform`` — ``max_frames`` evenly spaced frames (no model; the usual VLM baseline);
-* ``fps`` — one frame every ``1/fps`` s, thinned evenly to ``max_frames`` (no model);
+* ``uniform`` — ``max_core_frames`` evenly spaced frames (no model; the usual VLM baseline);
+* ``fps`` — one frame every ``1/fps`` s, thinned evenly to ``max_core_frames`` (no model);
 * ``shots`` — the middle frame of the longest shots (PySceneDetect; no model);
 * ``embedding`` — cosine similarity of the question and each candidate's caption in a sentence-embedding
   space (default ``sentence-transformers/all-MiniLM-L6-v2``); captions come from the selector's
   captioner, so it costs the captioner but not the chooser;
+* ``image_text`` — cosine similarity of the question and each candidate *frame* in a SigLIP-style image-text
+  space (default ``google/siglip-base-patch16-224``, :mod:`~videoespresso_hf.models.image_text`): no captions,
+  one vision pass per frame (cached per video) and one text pass per question;
 * ``model`` — :class:`VexFrameSelectorModel` (captioner + chooser), in ``modeling_frame_selector``.
 
 Functions here are pure (no decoding): they take frame counts, shots or captions.
@@ -26,8 +29,8 @@ from videoespresso_hf.embeddings import cosine_matrix
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection, choose_frames
 from videoespresso_hf.video import Shot, fps_indices, timestamps_of, uniform_indices
 
-Strategy = Literal["model", "uniform", "fps", "shots", "embedding"]
-STRATEGIES: tuple[str, ...] = ("model", "uniform", "fps", "shots", "embedding")
+Strategy = Literal["model", "uniform", "fps", "shots", "embedding", "image_text"]
+STRATEGIES: tuple[str, ...] = ("model", "uniform", "fps", "shots", "embedding", "image_text")
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
 __all__ = [
@@ -37,30 +40,32 @@ __all__ = [
     "Strategy",
     "embedding_selection",
     "fps_selection",
+    "image_text_selection",
     "shot_selection",
     "thin_evenly",
     "uniform_selection",
 ]
 
 
-def _check_max_frames(max_frames: int) -> None:
-    if max_frames < 1:
-        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+def _check_max_core_frames(max_core_frames: int) -> None:
+    if max_core_frames < 1:
+        raise ValueError(f"max_core_frames must be at least 1, got {max_core_frames}")
 
 
-def thin_evenly(indices: Sequence[int], max_frames: int) -> list[int]:
-    """Keep at most ``max_frames`` of ``indices``, evenly spread (first and last kept)."""
-    _check_max_frames(max_frames)
+def thin_evenly(indices: Sequence[int], limit: int) -> list[int]:
+    """Keep at most ``limit`` of ``indices``, evenly spread (first and last kept)."""
+    if limit < 1:
+        raise ValueError(f"cannot keep fewer than 1 frame, got a limit of {limit}")
     indices = list(indices)
-    if len(indices) <= max_frames:
+    if len(indices) <= limit:
         return indices
-    return [indices[position] for position in uniform_indices(len(indices), max_frames)]
+    return [indices[position] for position in uniform_indices(len(indices), limit)]
 
 
-def uniform_selection(num_frames: int, video_fps: float, max_frames: int) -> FrameSelection:
-    """``max_frames`` evenly spaced frames of a ``num_frames``-frame video."""
-    _check_max_frames(max_frames)
-    indices = uniform_indices(num_frames, max_frames)
+def uniform_selection(num_frames: int, video_fps: float, max_core_frames: int) -> FrameSelection:
+    """``max_core_frames`` evenly spaced frames of a ``num_frames``-frame video."""
+    _check_max_core_frames(max_core_frames)
+    indices = uniform_indices(num_frames, max_core_frames)
     return FrameSelection(
         indices=indices.tolist(),
         timestamps=timestamps_of(indices, video_fps).tolist(),
@@ -69,10 +74,11 @@ def uniform_selection(num_frames: int, video_fps: float, max_frames: int) -> Fra
     )
 
 
-def fps_selection(num_frames: int, video_fps: float, fps: float, max_frames: int) -> FrameSelection:
-    """One frame every ``1/fps`` seconds, evenly thinned to at most ``max_frames``."""
+def fps_selection(num_frames: int, video_fps: float, fps: float, max_core_frames: int) -> FrameSelection:
+    """One frame every ``1/fps`` seconds, evenly thinned to at most ``max_core_frames``."""
     candidates = fps_indices(num_frames, video_fps, fps)
-    indices = np.asarray(thin_evenly(candidates.tolist(), max_frames), dtype=np.int64)
+    _check_max_core_frames(max_core_frames)
+    indices = np.asarray(thin_evenly(candidates.tolist(), max_core_frames), dtype=np.int64)
     return FrameSelection(
         indices=indices.tolist(),
         timestamps=timestamps_of(indices, video_fps).tolist(),
@@ -81,18 +87,18 @@ def fps_selection(num_frames: int, video_fps: float, fps: float, max_frames: int
     )
 
 
-def shot_selection(shots: Sequence[Shot], video_fps: float, max_frames: int) -> FrameSelection:
-    """The middle frame of each shot; with more shots than ``max_frames``, those of the longest shots.
+def shot_selection(shots: Sequence[Shot], video_fps: float, max_core_frames: int) -> FrameSelection:
+    """The middle frame of each shot; with more shots than ``max_core_frames``, those of the longest shots.
 
     Scores are each shot's share of the video's frames.
     """
-    _check_max_frames(max_frames)
+    _check_max_core_frames(max_core_frames)
     if not shots:
         raise ValueError("no shots to select from")
     total = sum(shot.num_frames for shot in shots)
     middles = [(shot.start_frame + shot.end_frame - 1) // 2 for shot in shots]
     shares = [shot.num_frames / total for shot in shots]
-    chosen = choose_frames(shares, max_frames, min_frames=max_frames, threshold=float("inf"))
+    chosen = choose_frames(shares, max_core_frames, min_core_frames=max_core_frames, threshold=float("inf"))
     indices = np.asarray([middles[position] for position in chosen], dtype=np.int64)
     return FrameSelection(
         indices=indices.tolist(),
@@ -109,26 +115,26 @@ def embedding_selection(
     captions: Sequence[str],
     candidate_indices: Sequence[int],
     candidate_timestamps: Sequence[float],
-    max_frames: int,
+    max_core_frames: int,
     embed: Callable[[Sequence[str]], np.ndarray],
     threshold: float = float("inf"),
 ) -> FrameSelection:
-    """The candidates whose captions are most similar to the question (cosine), at most ``max_frames``.
+    """The candidates whose captions are most similar to the question (cosine), at most ``max_core_frames``.
 
     Args:
         embed: texts → ``(N, D)`` embeddings (e.g. ``videoespresso_hf.embeddings.load_text_embedder()``); normalised here.
         threshold: keep only similarities ≥ this (then at least one frame); the default keeps
-            exactly ``min(max_frames, N)`` frames.
+            exactly ``min(max_core_frames, N)`` frames.
     """
-    _check_max_frames(max_frames)
+    _check_max_core_frames(max_core_frames)
     if not captions:
         raise ValueError("no candidate captions to select from")
     if not len(captions) == len(candidate_indices) == len(candidate_timestamps):
         raise ValueError("captions, candidate_indices and candidate_timestamps must have the same length")
     vectors = np.asarray(embed([question, *captions]), dtype=np.float64)
     similarities = cosine_matrix(vectors[1:], vectors[:1])[:, 0].tolist()
-    min_frames = max_frames if threshold == float("inf") else 1
-    chosen = choose_frames(similarities, max_frames, min_frames=min_frames, threshold=threshold)
+    min_core_frames = max_core_frames if threshold == float("inf") else 1
+    chosen = choose_frames(similarities, max_core_frames, min_core_frames=min_core_frames, threshold=threshold)
     return FrameSelection(
         indices=[int(candidate_indices[position]) for position in chosen],
         timestamps=[float(candidate_timestamps[position]) for position in chosen],
@@ -138,4 +144,33 @@ def embedding_selection(
         candidate_scores=similarities,
         candidate_captions=list(captions),
         strategy="embedding",
+    )
+
+
+def image_text_selection(
+    question_vector: np.ndarray,
+    frame_vectors: np.ndarray,
+    candidate_indices: Sequence[int],
+    candidate_timestamps: Sequence[float],
+    max_core_frames: int,
+) -> FrameSelection:
+    """The ``min(max_core_frames, N)`` candidates whose frame embeddings are closest to the question's.
+
+    Args:
+        question_vector: ``(D,)`` unit-norm question embedding; frame_vectors: ``(N, D)`` unit-norm frames.
+    """
+    _check_max_core_frames(max_core_frames)
+    if not len(frame_vectors) == len(candidate_indices) == len(candidate_timestamps):
+        raise ValueError("frame_vectors, candidate_indices and candidate_timestamps must have the same length")
+    if not len(frame_vectors):
+        raise ValueError("no candidate frames to select from")
+    similarities = (np.asarray(frame_vectors, dtype=np.float64) @ np.asarray(question_vector, dtype=np.float64)).tolist()
+    chosen = choose_frames(similarities, max_core_frames, min_core_frames=max_core_frames, threshold=float("inf"))
+    return FrameSelection(
+        indices=[int(candidate_indices[position]) for position in chosen],
+        timestamps=[float(candidate_timestamps[position]) for position in chosen],
+        scores=[similarities[position] for position in chosen],
+        candidate_indices=[int(index) for index in candidate_indices],
+        candidate_scores=similarities,
+        strategy="image_text",
     )

@@ -24,14 +24,14 @@ from .backends import available_backends
 from .decode import DEFAULT_BACKEND, VideoReader, read_frames, read_frames_at
 from .errors import FrameIndexError, VideoError
 from .metadata import VideoMetadata, probe
-from .sampling import FrameSelection, fps_indices, sample_fps, sample_uniform, timestamps_of, uniform_indices
+from .sampling import SampledFrames, fps_indices, sample_fps, sample_uniform, timestamps_of, uniform_indices
 from .shots import Shot, detect_shots
 
 __all__ = [
     "DEFAULT_BACKEND",
     "AdaptiveSamplingConfig",
     "FrameIndexError",
-    "FrameSelection",
+    "SampledFrames",
     "SamplingPlan",
     "Shot",
     "ShotSampling",

@@ -9,12 +9,15 @@ that order. Backends:
   set of indices: few frames far apart → one seek each; many frames per keyframe interval (long-GOP
   files) → a single sequential pass. ``"pyav-seek"`` (always seek) and ``"pyav-sequential"`` (never seek
   forward) are the two pure strategies, kept for measurement.
-* ``"decord"``: ``decord.VideoReader.get_batch`` (optional extra ``decord2``; the reference
-  implementation's reader).
 * ``"torchcodec"``: ``torchcodec.decoders.VideoDecoder.get_frames_at`` (optional; needs FFmpeg shared
   libraries on the system, so it is often unavailable).
 
 Frame ``i`` is the ``i``-th frame in presentation order for every backend, so they agree on content.
+
+decord (the reference implementation's reader) is not a backend: decord2 wheels bundle an FFmpeg build
+whose behaviour depends on the CPU (on some x86 machines ``get_batch`` fails with ``DECORDError:
+ndarray.cc:171 Check failed: from_size == to_size``), and it returns neighbouring frames on open-GOP and
+some HEVC streams. It remains the comparator of ``benchmarks/frame_sampling_vs_decord.py``.
 """
 
 from __future__ import annotations
@@ -201,45 +204,6 @@ class PyAVBackend:
         self.container.close()
 
 
-class DecordBackend:
-    """``decord.VideoReader.get_batch`` (decord2 or decord)."""
-
-    name = "decord"
-
-    def __init__(self, path: Path, *, size: Size | None = None, threads: int = 0):
-        import decord
-
-        self.path, self.size = path, size
-        try:
-            # decord's own width/height resizing returns wrongly sized buffers for some sizes
-            # ("DECORDArrayCopyFromTo: The size must exactly match"), so frames are resized after decoding.
-            self.reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=threads)
-        except (decord.DECORDError, RuntimeError) as err:
-            raise VideoError(path, f"not a readable video (decord: {_first_line(err)})") from err
-        num_frames = len(self.reader)
-        if num_frames == 0:
-            raise VideoError(path, "video stream has no frames")
-        declared = probe(path)
-        self.declared_frames = declared.num_frames
-        self.metadata = _with_num_frames(declared, num_frames)
-        self.timestamps = np.asarray(self.reader.get_frame_timestamp(range(num_frames)))[:, 0].astype(
-            np.float64
-        )
-        self.reader.seek(0)
-
-    def get(self, indices: np.ndarray) -> np.ndarray:
-        import decord
-
-        try:
-            frames = self.reader.get_batch([int(i) for i in indices]).asnumpy()
-        except (decord.DECORDError, RuntimeError) as err:
-            raise VideoError(self.path, f"decoding failed (decord: {_first_line(err)})") from err
-        return _resize(frames, self.size)
-
-    def close(self) -> None:
-        self.reader = None  # drops decord's file handle; a second close is harmless
-
-
 class TorchCodecBackend:
     """``torchcodec.decoders.VideoDecoder.get_frames_at`` with automatic FFmpeg threading."""
 
@@ -279,9 +243,8 @@ class TorchCodecBackend:
         self.decoder = None  # a second close is harmless
 
 
-# Source locations that decord ("[12:00:00] /project/src/x.cc:55: ") and torchcodec
-# ("SingleStreamDecoder, /path/x.cpp:41, ") put in front of their messages.
-_SOURCE_PREFIX = re.compile(r"^(\[[\d:]+\] \S+:\d+: |\w+, \S+:\d+, )")
+# The source location torchcodec ("SingleStreamDecoder, /path/x.cpp:41, ") puts in front of its messages.
+_SOURCE_PREFIX = re.compile(r"^\w+, \S+:\d+, ")
 
 
 def _resize(frames: np.ndarray, size: Size | None) -> np.ndarray:
@@ -319,7 +282,6 @@ BACKENDS: dict[str, Callable[..., object]] = {
     "pyav": lambda path, **kw: PyAVBackend(path, strategy="hybrid", **kw),
     "pyav-seek": lambda path, **kw: PyAVBackend(path, strategy="seek", **kw),
     "pyav-sequential": lambda path, **kw: PyAVBackend(path, strategy="sequential", **kw),
-    "decord": DecordBackend,
     "torchcodec": TorchCodecBackend,
 }
 
@@ -328,7 +290,7 @@ def backend_unavailable_reason(name: str) -> str | None:
     """``None`` if backend ``name`` can be used here, else why not (one line)."""
     if name not in BACKENDS:
         return f"unknown backend {name!r} (choose from {sorted(BACKENDS)})"
-    return _import_problem({"decord": "decord", "torchcodec": "torchcodec"}.get(name, "av"))
+    return _import_problem("torchcodec" if name == "torchcodec" else "av")
 
 
 @functools.cache
@@ -348,5 +310,5 @@ def _import_problem(module: str) -> str | None:
 
 
 def available_backends() -> list[str]:
-    """Backends that import on this machine, e.g. ``["pyav", "pyav-seek", "pyav-sequential", "decord"]``."""
+    """Backends that import on this machine, e.g. ``["pyav", "pyav-seek", "pyav-sequential", "torchcodec"]``."""
     return [name for name in BACKENDS if backend_unavailable_reason(name) is None]

@@ -7,8 +7,9 @@ measurement (``benchmarks/frame_sampling_vs_decord.py``, 640x360, 60 s, 2 CPU co
 uniformly sampled frames it took 0.65–0.87x the time of ``decord.VideoReader.get_batch`` (the reference
 implementation's reader) on both a default-GOP and a 2 s-GOP clip, with identical pixels; pure seeking
 was up to 5x slower on long GOPs and pure sequential decoding up to 3x slower on short GOPs; torchcodec
-(``num_ffmpeg_threads=0``) was on par with decord. PyAV is also a core dependency, while decord and
-torchcodec (which needs system FFmpeg libraries) are optional.
+(``num_ffmpeg_threads=0``) was on par with decord. PyAV is also a core dependency, while torchcodec
+(which needs system FFmpeg libraries) is optional. decord is only the benchmark's comparator (see
+:mod:`videoespresso_hf.video.backends` for why it is not a backend).
 
 A reader is not thread-safe: use one per thread or process.
 """
@@ -32,8 +33,8 @@ class VideoReader:
 
     Args:
         path: video file.
-        backend: ``"auto"`` (= ``"pyav"``), ``"pyav"``, ``"pyav-seek"``, ``"pyav-sequential"``,
-            ``"decord"`` or ``"torchcodec"``.
+        backend: ``"auto"`` (= ``"pyav"``), ``"pyav"``, ``"pyav-seek"``, ``"pyav-sequential"``
+            or ``"torchcodec"``.
         size: optional ``(width, height)`` to resize every frame while decoding (cheap: done by the
             decoder's scaler, before the RGB array is made).
         threads: decoder threads; 0 lets FFmpeg decide.

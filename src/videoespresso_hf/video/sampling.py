@@ -5,7 +5,7 @@
 * :func:`fps_indices` — one frame every ``1 / target_fps`` seconds, e.g. 1 fps for captioning.
 
 :func:`sample_uniform` and :func:`sample_fps` apply them to a :class:`VideoMetadata` and return a
-:class:`FrameSelection` with both the indices and their timestamps.
+:class:`SampledFrames` with both the indices and their timestamps.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from .metadata import VideoMetadata
 
 
 @dataclass(frozen=True)
-class FrameSelection:
-    """Frames chosen for decoding.
+class SampledFrames:
+    """Frames a sampling rule picked for decoding (not the core frames a selector picks: ``FrameSelection``).
 
     Attributes:
         indices: ``(N,)`` int64 frame indices, ascending.
@@ -88,13 +88,13 @@ def timestamps_of(indices: np.ndarray, video_fps: float) -> np.ndarray:
     return np.asarray(indices, dtype=np.float64) / video_fps
 
 
-def sample_uniform(metadata: VideoMetadata, n: int) -> FrameSelection:
+def sample_uniform(metadata: VideoMetadata, n: int) -> SampledFrames:
     """``n`` evenly spaced frames of a video (see :func:`uniform_indices`)."""
     indices = uniform_indices(metadata.num_frames, n)
-    return FrameSelection(indices, timestamps_of(indices, metadata.fps))
+    return SampledFrames(indices, timestamps_of(indices, metadata.fps))
 
 
-def sample_fps(metadata: VideoMetadata, target_fps: float) -> FrameSelection:
+def sample_fps(metadata: VideoMetadata, target_fps: float) -> SampledFrames:
     """One frame every ``1 / target_fps`` seconds of a video (see :func:`fps_indices`)."""
     indices = fps_indices(metadata.num_frames, metadata.fps, target_fps)
-    return FrameSelection(indices, timestamps_of(indices, metadata.fps))
+    return SampledFrames(indices, timestamps_of(indices, metadata.fps))

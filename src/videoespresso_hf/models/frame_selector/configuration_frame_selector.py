@@ -2,7 +2,7 @@
 
 A small VLM (the *captioner*) writes one caption per candidate frame; a small causal LM (the *chooser*)
 reads the question with each caption and scores how much the frame is needed; the top frames (at most
-``max_frames``, in temporal order) are the core frames handed to the reasoner.
+``max_core_frames``, in temporal order) are the core frames handed to the reasoner.
 
 Default components (paper: InternVL2-1B + a 0.5B Qwen LM; InternVL2 is not transformers-native, so the
 native successor of the same size is used):
@@ -64,10 +64,10 @@ class VexFrameSelectorConfig(PreTrainedConfig):
     Attributes:
         captioner_config: any ``AutoModelForImageTextToText`` config (default: InternVL3-1B-hf).
         chooser_config: any ``AutoModelForCausalLM`` config (default: Qwen2.5-0.5B-Instruct).
-        max_frames: at most this many core frames are returned (paper: 2.36 on average, annotated
+        max_core_frames: at most this many core frames are returned (paper: 2.36 on average, annotated
             core frames 2.98 on average).
-        min_frames: at least this many, even when no frame reaches ``score_threshold``.
-        score_threshold: a frame is selected when P(yes) ≥ this (then capped at ``max_frames``), which
+        min_core_frames: at least this many, even when no frame reaches ``score_threshold``.
+        score_threshold: a frame is selected when P(yes) ≥ this (then capped at ``max_core_frames``), which
             lets the number of frames vary with the question as in the paper.
         candidate_fps / max_candidates: how candidate frames are sampled from a video (paper eq. 4:
             SampleFrames(V, FPS); 1 fps gives the 16 candidates of a 16-second clip).
@@ -77,6 +77,9 @@ class VexFrameSelectorConfig(PreTrainedConfig):
         chooser_prompt: the chooser's template (``{question}``, ``{caption}``, ``{timestamp}``).
         positive_answer / negative_answer: the continuations whose likelihoods make the frame score.
         captioner_id / chooser_id: Hub ids of the initial weights (model card).
+        captioner_generation_config / chooser_generation_config: the components' own generation settings
+            (eos ids, repetition penalty...), which their ``generation_config.json`` held and the selector's
+            single folder would otherwise lose; applied when the selector is built.
     """
 
     model_type = "vex_frame_selector"
@@ -93,8 +96,8 @@ class VexFrameSelectorConfig(PreTrainedConfig):
 
     captioner_config: dict | PreTrainedConfig | None = None
     chooser_config: dict | PreTrainedConfig | None = None
-    max_frames: int = 3
-    min_frames: int = 1
+    max_core_frames: int = 3
+    min_core_frames: int = 1
     score_threshold: float = 0.5
     candidate_fps: float = 1.0
     max_candidates: int = 64
@@ -106,15 +109,17 @@ class VexFrameSelectorConfig(PreTrainedConfig):
     negative_answer: str = " no"
     captioner_id: str | None = DEFAULT_CAPTIONER
     chooser_id: str | None = DEFAULT_CHOOSER
+    captioner_generation_config: dict | None = None
+    chooser_generation_config: dict | None = None
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
         if self.caption_processor_kwargs is None:
             is_internvl = getattr(self.captioner_config, "model_type", None) == "internvl"
             self.caption_processor_kwargs = {"crop_to_patches": False} if is_internvl else {}
-        if not 1 <= self.min_frames <= self.max_frames:
+        if not 1 <= self.min_core_frames <= self.max_core_frames:
             raise ValueError(
-                f"need 1 <= min_frames <= max_frames, got {self.min_frames} and {self.max_frames}"
+                f"need 1 <= min_core_frames <= max_core_frames, got {self.min_core_frames} and {self.max_core_frames}"
             )
 
 

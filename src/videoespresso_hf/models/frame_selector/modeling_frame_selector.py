@@ -3,7 +3,7 @@
 Inference (paper §4.1): every candidate frame is captioned by the captioner; the chooser reads the
 question with each caption (prompt in the config) and the frame's score is P(yes) from the chooser's
 next-token logits restricted to the ``positive_answer`` / ``negative_answer`` tokens. Frames with
-P(yes) ≥ ``score_threshold`` are kept, best first, at most ``max_frames`` and at least ``min_frames``,
+P(yes) ≥ ``score_threshold`` are kept, best first, at most ``max_core_frames`` and at least ``min_core_frames``,
 and returned in temporal order. Scores come for free and the rule is trainable: :meth:`forward` takes
 chooser prompts and 0/1 core-frame labels and returns the binary cross-entropy of the yes-vs-no logit
 (the VideoEspresso annotations give per-frame captions and the core frames, which are the labels).
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, PreTrainedModel
+from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, GenerationConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from .configuration_frame_selector import VexFrameSelectorConfig
@@ -30,7 +30,7 @@ class FrameSelection:
     """Frames chosen for one question, in temporal order.
 
     Attributes:
-        indices: frame indices in the source video (``len <= max_frames``).
+        indices: frame indices in the source video (``len <= max_core_frames``).
         timestamps: seconds of those frames.
         scores: score of each chosen frame (P(yes) for the model selector, similarity for the
             embedding strategy, ``None`` for rule-based strategies).
@@ -66,17 +66,17 @@ class FrameSelectorOutput(ModelOutput):
 
 
 def choose_frames(
-    scores: Sequence[float], max_frames: int, min_frames: int = 1, threshold: float = 0.5
+    scores: Sequence[float], max_core_frames: int, min_core_frames: int = 1, threshold: float = 0.5
 ) -> list[int]:
     """Positions of the chosen candidates, in temporal (ascending) order.
 
-    Keeps candidates with score ≥ ``threshold`` (best first, at most ``max_frames``); tops up with the
-    best remaining ones to reach ``min(min_frames, len(scores))``. Ties keep the earlier frame.
+    Keeps candidates with score ≥ ``threshold`` (best first, at most ``max_core_frames``); tops up with the
+    best remaining ones to reach ``min(min_core_frames, len(scores))``. Ties keep the earlier frame.
     """
     order = sorted(range(len(scores)), key=lambda position: (-scores[position], position))
-    chosen = [position for position in order if scores[position] >= threshold][:max_frames]
+    chosen = [position for position in order if scores[position] >= threshold][:max_core_frames]
     for position in order:
-        if len(chosen) >= min(min_frames, len(scores)):
+        if len(chosen) >= min(min_core_frames, len(scores)):
             break
         if position not in chosen:
             chosen.append(position)
@@ -110,16 +110,29 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         super().__init__(config)
         self.captioner = captioner or AutoModelForImageTextToText.from_config(config.captioner_config)
         self.chooser = chooser or AutoModelForCausalLM.from_config(config.chooser_config)
+        for component, settings in (
+            (self.captioner, config.captioner_generation_config),
+            (self.chooser, config.chooser_generation_config),
+        ):
+            if settings is not None:
+                component.generation_config = GenerationConfig.from_dict(settings)
         self.post_init()
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """``PreTrainedModel.save_pretrained``; the components' current generation settings go into the config."""
+        self.config.captioner_generation_config = self.captioner.generation_config.to_diff_dict()
+        self.config.chooser_generation_config = self.chooser.generation_config.to_diff_dict()
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     @classmethod
     def from_components(cls, captioner_id: str | None = None, chooser_id: str | None = None, **kwargs):
         """Assemble a selector from two pretrained checkpoints (defaults: the config's real ids).
 
-        ``kwargs`` (``dtype``, ``device_map``, ``attn_implementation``...) go to both ``from_pretrained``
-        calls; selector config fields (``max_frames``...) may be passed too.
+        ``kwargs`` (``dtype``, ``device_map``, ``attn_implementation``, ``revision``...) go to both
+        ``from_pretrained`` calls; the selector's own config fields (``max_core_frames``...) may be passed too.
         """
-        field_names = set(VexFrameSelectorConfig.__dataclass_fields__)
+        # Only the fields this class declares: PreTrainedConfig's own (``dtype``...) are loading arguments here.
+        field_names = set(VexFrameSelectorConfig.__annotations__)
         config_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in field_names}
         defaults = VexFrameSelectorConfig()
         captioner_id = captioner_id or defaults.captioner_id
@@ -131,6 +144,8 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             chooser_config=chooser.config.to_dict(),
             captioner_id=captioner_id,
             chooser_id=chooser_id,
+            captioner_generation_config=captioner.generation_config.to_diff_dict(),
+            chooser_generation_config=chooser.generation_config.to_diff_dict(),
             **config_kwargs,
         )
         return cls(config, captioner=captioner, chooser=chooser)
@@ -138,7 +153,7 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
     def push_to_hub(
         self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
     ):
-        """Upload weights (safetensors), ``processor`` if given, and a VideoEspresso model card.
+        """Upload weights (safetensors), ``processor`` (required) and a VideoEspresso model card.
 
         The card is rendered from ``model_cards/`` by :func:`videoespresso_hf.models.cards.create_model_card`
         (``eval_results``: ``CardEvalResult`` items). In a process without ``videoespresso_hf`` (remote code)
@@ -310,7 +325,7 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         question: str,
         frame_indices: Sequence[int] | None = None,
         timestamps: Sequence[float] | None = None,
-        max_frames: int | None = None,
+        max_core_frames: int | None = None,
         captions: Sequence[str] | None = None,
     ) -> FrameSelection:
         """Choose the core frames among candidate frames for one question.
@@ -323,15 +338,15 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             frame_indices: index of each candidate in the source video (default ``0..N-1``).
             timestamps: seconds of each candidate (default: ``position / candidate_fps``, i.e. candidates
                 sampled at the config's ``candidate_fps`` from the start of the video).
-            max_frames: overrides ``config.max_frames`` (must be ≥ 1).
+            max_core_frames: overrides ``config.max_core_frames`` (must be ≥ 1).
             captions: precomputed captions of the candidates (skips the captioner).
 
         Returns:
-            A :class:`FrameSelection` with ``len(indices) <= max_frames``, in temporal order.
+            A :class:`FrameSelection` with ``len(indices) <= max_core_frames``, in temporal order.
         """
-        max_frames = self.config.max_frames if max_frames is None else int(max_frames)
-        if max_frames < 1:
-            raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        max_core_frames = self.config.max_core_frames if max_core_frames is None else int(max_core_frames)
+        if max_core_frames < 1:
+            raise ValueError(f"max_core_frames must be at least 1, got {max_core_frames}")
         if captions is None and frames is None:
             raise ValueError("pass the candidate frames or their captions")
         count = len(captions) if captions is not None else len(frames)
@@ -350,7 +365,7 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         captions = list(captions) if captions is not None else self.caption_frames(processor, frames)
         scores = self.score_captions(processor, question, captions, timestamps)
         chosen = choose_frames(
-            scores, max_frames, min(self.config.min_frames, max_frames), self.config.score_threshold
+            scores, max_core_frames, min(self.config.min_core_frames, max_core_frames), self.config.score_threshold
         )
         return FrameSelection(
             indices=[frame_indices[position] for position in chosen],

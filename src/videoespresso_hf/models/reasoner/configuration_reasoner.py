@@ -14,6 +14,9 @@ evidence."). This file imports nothing but transformers: it is copied next to th
 ``trust_remote_code=True`` loading.
 """
 
+import os
+import re
+
 from transformers import Qwen2_5_VLConfig, Qwen3VLConfig
 
 DEFAULT_QWEN2_5_VL_REASONER = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -29,7 +32,35 @@ OPTION_FORMAT = "({letter}) {option}\n"
 OPTION_LETTERS = "ABCDEFGHIJ"
 
 
-class VexQwen2_5_VLReasonerConfig(Qwen2_5_VLConfig):
+def hub_id_of(name_or_path: str | os.PathLike) -> str | None:
+    """The Hub id a checkpoint came from: the id itself, a Hub cache snapshot's ``org/name``, else ``None``.
+
+    A plain local folder says nothing about its origin, so it must not land in a card's ``base_model``.
+    """
+    text = os.fspath(name_or_path)
+    if not os.path.exists(text):
+        return text
+    cached = re.search(r"models--([^/\\]+?)--([^/\\]+)", text)
+    return f"{cached.group(1)}/{cached.group(2)}" if cached else None
+
+
+class _LoadsBaseCheckpoints:
+    """Loading a stock checkpoint of the family (``Qwen/Qwen2.5-VL-3B-Instruct``) into the reasoner config.
+
+    Its ``config.json`` has the stock ``model_type`` and no ``base_model_id``: the reasoner starts from that
+    checkpoint, so it becomes ``base_model_id`` (not the class default) and the model type becomes ours.
+    """
+
+    @classmethod
+    def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
+        config_dict, kwargs = super().get_config_dict(pretrained_model_name_or_path, **kwargs)
+        if config_dict.get("model_type") not in (None, cls.model_type) and "base_model_id" not in config_dict:
+            base_model_id = hub_id_of(pretrained_model_name_or_path)
+            config_dict = {**config_dict, "model_type": cls.model_type, "base_model_id": base_model_id}
+        return config_dict, kwargs
+
+
+class VexQwen2_5_VLReasonerConfig(_LoadsBaseCheckpoints, Qwen2_5_VLConfig):
     """Qwen2.5-VL reasoner config: the fields of ``Qwen2_5_VLConfig`` plus the two-stage ones.
 
     Attributes:
@@ -57,7 +88,7 @@ class VexQwen2_5_VLReasonerConfig(Qwen2_5_VLConfig):
     base_model_id: str | None = DEFAULT_QWEN2_5_VL_REASONER
 
 
-class VexQwen3VLReasonerConfig(Qwen3VLConfig):
+class VexQwen3VLReasonerConfig(_LoadsBaseCheckpoints, Qwen3VLConfig):
     """Qwen3-VL reasoner config: the fields of ``Qwen3VLConfig`` plus the two-stage ones (see
     :class:`VexQwen2_5_VLReasonerConfig`)."""
 
@@ -79,6 +110,7 @@ __all__ = [
     "DEFAULT_QWEN3_VL_REASONER",
     "VexQwen2_5_VLReasonerConfig",
     "VexQwen3VLReasonerConfig",
+    "hub_id_of",
 ]
 
 # save_pretrained copies this file and writes auto_map, so checkpoints load with trust_remote_code=True.

@@ -5,13 +5,12 @@ frames; stage 2 receives that evidence in its input and is asked to "answer the 
 of evidence". Both stages are the same weights; only the prompt (stored in the config) differs, so
 :meth:`TwoStageReasoningMixin.generate_two_stage` runs two batched ``generate`` calls.
 
-Imports nothing but torch, transformers and the sibling configuration file: this file is copied next
-to the weights so that ``trust_remote_code=True`` works in a process without ``videoespresso_hf``.
+Imports nothing but torch, transformers and sibling files (the configuration and the answer-letter rules):
+they are copied next to the weights so that ``trust_remote_code=True`` works in a process without ``videoespresso_hf``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from transformers.conversion_mapping import (
     register_checkpoint_conversion_mapping,
 )
 
+from .answer_letters import extract_robust
 from .configuration_reasoner import VexQwen2_5_VLReasonerConfig, VexQwen3VLReasonerConfig
 
 
@@ -77,50 +77,34 @@ def stage_prompt(
     raise ValueError(f"unknown stage {stage!r}; use 'evidence' or 'answer'")
 
 
-_STRIP_OPTION_PREFIX = re.compile(r"^\s*\(?[A-Za-z]\)?[.:)]?\s+")
-
-
 def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABCDEFGHIJ") -> str | None:
-    """Read the chosen option letter from a free-form answer.
+    """The option letter ``text`` names, by the scorer's robust rule set (:mod:`.answer_letters`), or ``None``.
 
-    Tries, in order: a marked leading letter (``"B"``, ``"(B)"``, ``"B."``, ``"B) the dog"``) or a phrase
-    such as ``"answer is C"`` / ``"Answer: (C)"``; then the text of exactly one option; then weaker cues
-    (a bare leading capital letter, which may be the article "A", or a ``(B)`` / ``B.`` anywhere). Only
-    letters of the given options count. Returns ``None`` otherwise.
+    Only the letters of the given options count, so with four options this is exactly what
+    ``videoespresso score --protocol robust`` reads from the same text.
     """
-    valid = letters[: len(options)]
-    if not valid:
+    if not options:
         return None
-    cls = f"[{valid}{valid.lower()}]"
-    stripped = text.strip()
-    strong = (
-        rf"^\(?({cls})\)?$",  # "B", "(B)"
-        rf"^\(({cls})\)",  # "(B) the dog"
-        rf"^({cls})[.:)](?:\s|$)",  # "B.", "B) the dog", "B: ..."
-        # "answer is C", "answer: (c)", "answer is b."; not "the answer is a dog" (an article, not a letter)
-        rf"(?i:answer|option|choice)\s*(?:is|:)?\s*"
-        rf"(?:\(({cls})\)|([{valid}])(?:$|[\s.:,)])|([{valid.lower()}])(?:$|[.:,)]))",
-    )
-    weak = (
-        rf"^({valid})\s",  # "B the dog" (checked after option texts: "A dog runs" is an article)
-        rf"\(({cls})\)",  # "(B)" anywhere
-        rf"(?:^|\s)({valid})[.)](?:\s|$)",  # "B." anywhere
-    )
-    for pattern in strong:
-        if match := re.search(pattern, stripped):
-            return next(group for group in match.groups() if group).upper()
-    lowered = stripped.lower()
-    hits = [
-        letter
-        for letter, option in zip(valid, options, strict=False)
-        if (body := _STRIP_OPTION_PREFIX.sub("", option).strip().lower()) and body in lowered
-    ]
-    if len(hits) == 1:
-        return hits[0]
-    for pattern in weak:
-        if match := re.search(pattern, stripped):
-            return match.group(1).upper()
-    return None
+    return extract_robust(text, [str(option) for option in options], letters[: len(options)]).letter
+
+
+def _repeat_last_frame(videos: Sequence, video_metadata: Sequence[dict], factor: int) -> tuple[list, list[dict]]:
+    """Clips shorter than the temporal patch (Qwen: 2 frames) repeat their last frame up to it.
+
+    Qwen3-VL's video processor rejects them (``t:1 must be larger than temporal_factor:2``) while one core
+    frame is a normal selection; Qwen2.5-VL's processor pads the same way by itself.
+    """
+    padded_videos, padded_metadata = [], []
+    for video, metadata in zip(videos, video_metadata, strict=True):
+        missing = factor - len(video)
+        if missing > 0:
+            order = [*range(len(video)), *[len(video) - 1] * missing]
+            video = video[order] if hasattr(video, "shape") else [video[index] for index in order]
+            if "frames_indices" in metadata:
+                metadata = {**metadata, "frames_indices": [metadata["frames_indices"][i] for i in order]}
+        padded_videos.append(video)
+        padded_metadata.append(metadata)
+    return padded_videos, padded_metadata
 
 
 class TwoStageReasoningMixin:
@@ -144,6 +128,9 @@ class TwoStageReasoningMixin:
                 }
                 for video in videos
             ]
+        videos, video_metadata = _repeat_last_frame(
+            videos, video_metadata, getattr(processor.video_processor, "temporal_patch_size", 1) or 1
+        )
         tokenizer = processor.tokenizer
         # Left padding: generate appends new tokens on the right of every row of the batch.
         padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
@@ -229,10 +216,22 @@ class TwoStageReasoningMixin:
             )
         return outputs
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """``PreTrainedModel.save_pretrained``, with ``AutoModel`` in ``auto_map`` besides the image-text class.
+
+        In-process registration maps ``AutoModel`` to this class too; without the entry,
+        ``AutoModel.from_pretrained(path, trust_remote_code=True)`` fails on the saved checkpoint.
+        """
+        if self._auto_class is not None:
+            module = type(self).__module__.rsplit(".", 1)[-1]
+            auto_map = dict(getattr(self.config, "auto_map", None) or {})
+            self.config.auto_map = {**auto_map, "AutoModel": f"{module}.{type(self).__name__}"}
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     def push_to_hub(
         self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
     ):
-        """Upload weights (safetensors), ``processor`` if given, and a VideoEspresso model card.
+        """Upload weights (safetensors), ``processor`` (required) and a VideoEspresso model card.
 
         The card is rendered from ``model_cards/`` by :func:`videoespresso_hf.models.cards.create_model_card`
         (``eval_results``: ``CardEvalResult`` items). In a process without ``videoespresso_hf`` (remote code)

@@ -1,0 +1,1 @@
+../../answer_letters.py
