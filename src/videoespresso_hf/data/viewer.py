@@ -272,6 +272,7 @@ def _decode_into(video_file: Path, pending: list, store: _FrameStore) -> None:
             _fill(frame, store.remember(key, {"file": None, "problem": str(error)}))
         return
     with reader:
+        decodable = []
         for frame, key, timestamp, index in pending:
             if timestamp is None and index >= reader.num_frames:
                 problem = (
@@ -279,13 +280,19 @@ def _decode_into(video_file: Path, pending: list, store: _FrameStore) -> None:
                     "a sampling fps it does not record (pass --fps / --source-fps to `data prepare`)"
                 )
                 _fill(frame, store.remember(key, {"file": None, "problem": problem}))
-                continue
-            try:
-                pixels = reader.get_frames_at([timestamp]) if timestamp is not None else reader.get_frames([index])
-            except VideoError as error:
+            else:
+                position = int(reader.indices_at([timestamp])[0]) if timestamp is not None else index
+                decodable.append((frame, key, position))
+        if not decodable:
+            return
+        try:  # one call per video: the reader plans seeks and decodes each wanted frame once
+            pixels = reader.get_frames([position for _, _, position in decodable])
+        except VideoError as error:
+            for frame, key, _ in decodable:
                 _fill(frame, store.remember(key, {"file": None, "problem": str(error)}))
-                continue
-            _fill(frame, store.save(key, Image.fromarray(pixels[0])))
+            return
+        for (frame, key, _), array in zip(decodable, pixels, strict=True):
+            _fill(frame, store.save(key, Image.fromarray(array)))
 
 
 def _fill(frame: _Frame, entry: Mapping[str, Any]) -> None:
