@@ -151,6 +151,8 @@ def summary_figure(
 
 def judge_distribution_chart(result: Mapping[str, Any]) -> Figure:
     """One panel per criterion: how many answers got each judge score 1–10."""
+    from matplotlib.ticker import MaxNLocator
+
     distribution = result.get("distribution") or {}
     criteria = list(distribution)
     figure = _figure(3.0 * max(1, len(criteria)), 3.2)
@@ -165,6 +167,7 @@ def judge_distribution_chart(result: Mapping[str, Any]) -> Figure:
         ax.grid(axis="y", color="0.85", linewidth=0.6)
         ax.set_axisbelow(True)
     axes[0].set_ylabel("answers")
+    axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(f"Judge score distribution ({result.get('judge_model', 'judge')})", fontsize=11)
     return figure
 

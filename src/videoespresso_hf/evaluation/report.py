@@ -119,7 +119,12 @@ def render_png(named_results: Mapping[str, Mapping[str, Any]]) -> bytes:
 
 def render_html(named_results: Mapping[str, Mapping[str, Any]]) -> str:
     """One self-contained HTML page: the 14-task table, charts, micro with its 95 % interval, published rows."""
-    from videoespresso_hf.evaluation.plots import figure_png, group_accuracies, group_radar_chart, task_bar_chart
+    from videoespresso_hf.evaluation.plots import (
+        figure_png,
+        group_accuracies,
+        group_radar_chart,
+        task_bar_chart,
+    )
 
     protocols = sorted({result["protocol"] for result in named_results.values()})
     tables = [published_table(protocol) for protocol in protocols]
