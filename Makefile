@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml requirements/dev.txt scripts/setup.sh
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/videoespresso demo
+	$(VENV)/bin/videoespresso demo --out demo_output
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/ruff check src tests benchmarks scripts

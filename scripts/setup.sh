@@ -6,14 +6,16 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 
 # System tools, best effort: FFmpeg's shared libraries for torchcodec (datasets.Video and transformers'
-# video processors; our own reader uses PyAV, which bundles FFmpeg) and Info-ZIP's `zip` (tests write
-# real split archives with `zip -s`).
+# video processors; our own reader uses PyAV, which bundles FFmpeg), Info-ZIP's `zip` (tests write
+# real split archives with `zip -s`) and Debian's `chromium` (the viewer and report tests open the pages
+# in headless Chromium through playwright, which must not download a browser of its own).
 missing=()
 ldconfig -p 2>/dev/null | grep -q libavutil || missing+=(ffmpeg)
 command -v zip >/dev/null || missing+=(zip)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null) \
-    || echo "setup: could not install ${missing[*]}; some decoding/archive tests will be skipped" >&2
+    || echo "setup: could not install ${missing[*]}; some decoding/archive tests will be skipped and the page tests will fail" >&2
 fi
 
 # This machine's pip configuration lists local indexes that warn once per missing package; keep the log readable.

@@ -15,8 +15,11 @@ def test_demo_runs_end_to_end(tmp_path):
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     summary = completed.stdout.split("Summary", 1)[1]
     assert "failed" not in summary
-    for step in ("score", "data", "video", "compute"):
+    for step in ("score", "data", "see", "video", "compute"):
         assert f"ok      {step}" in summary
+    # The "see" step prints the static pages to open, and they are there.
+    assert (tmp_path / "demo" / "site" / "index.html").is_file() and (tmp_path / "demo" / "report.html").is_file()
+    assert (tmp_path / "demo" / "site" / "index.html").as_uri() in completed.stdout
     # Steps that need weights or an endpoint say so instead of printing placeholder results.
     assert "needs   build" in summary and "needs   select" in summary
     assert "OPENAI_API_KEY" in completed.stdout

@@ -4,6 +4,7 @@
     videoespresso data prepare --config bench --data-dir data/VideoEspresso-Test --out hub/VideoEspresso
     python -c "import datasets; print(datasets.load_dataset('hub/VideoEspresso', 'bench'))"
     videoespresso data push hub/VideoEspresso --repo-id me/VideoEspresso
+    videoespresso data view hub/VideoEspresso --config bench --out site   # then open site/index.html
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ def register(subparsers) -> None:
                       help="upload even if media are stored as this machine's paths (not embedded)")  # fmt: skip
     push.set_defaults(func=run_push)
 
+    view = commands.add_parser("view", help="write a static HTML site of a prepared config (open it from disk or publish it)")
+    view.add_argument("prepared", help="the folder written by `videoespresso data prepare`")
+    view.add_argument("--config", default="bench", choices=CONFIG_NAMES)
+    view.add_argument("--split", default=None, help="default: test when the config has it, else its first split")
+    view.add_argument("--out", required=True, help="site folder (index.html, page-N.html, assets/, frames/)")
+    view.add_argument("--limit", type=int, default=None, help="at most this many items (default 500)")
+    view.add_argument("--page-size", type=int, default=None, help="items per page (default 50)")
+    view.add_argument("--task", default=None, help="only this task (leaderboard or paper name)")
+    view.add_argument("--boxes", default="auto", choices=("auto", "pixels", "normalized", "per-mille"),
+                      help="box coordinate convention; auto decides it from the value ranges and says why on the page")  # fmt: skip
+    view.set_defaults(func=run_view)
+
 
 def _user_errors():
     from videoespresso_hf.data.archives import ArchiveError
@@ -122,4 +135,23 @@ def run_push(args: argparse.Namespace) -> int:
     except _user_errors() as error:
         raise UserError(str(error)) from None
     print(f"pushed {args.out} to {args.repo_id}: {url}")
+    return 0
+
+
+def run_view(args: argparse.Namespace) -> int:
+    from videoespresso_hf.data.viewer import DEFAULT_LIMIT, DEFAULT_PAGE_SIZE, ViewerOptions, build_viewer
+
+    options = ViewerOptions(
+        config=args.config, split=args.split, task=args.task, boxes=args.boxes,
+        limit=DEFAULT_LIMIT if args.limit is None else args.limit,
+        page_size=DEFAULT_PAGE_SIZE if args.page_size is None else args.page_size,
+    )  # fmt: skip
+    try:
+        site = build_viewer(args.prepared, args.out, options)
+    except _user_errors() as error:
+        raise UserError(str(error)) from None
+    print(f"{site.items} of {site.rows} items on {len(site.pages)} page(s); boxes read as {site.box_convention.name} "
+          f"({site.box_convention.reason})")  # fmt: skip
+    print(f"frames: {site.frames_written} written, {site.frames_reused} reused")
+    print(f"open: {site.index.resolve().as_uri()}")
     return 0

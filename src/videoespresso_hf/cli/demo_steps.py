@@ -79,6 +79,32 @@ def step_data(context: DemoContext) -> str | None:
     return None
 
 
+def step_see(context: DemoContext) -> str | None:
+    from videoespresso_hf.demo.releases import write_bench_release
+
+    hub = context.workdir / "videoespresso-hub"
+    if not (hub / "bench").is_dir():  # the data step made it, unless it was left out with --only
+        release = write_bench_release(context.workdir / "VideoEspresso-Test")
+        if _run_cli("data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(release), "--out", str(hub)):
+            raise RuntimeError("data prepare failed")
+    site = context.workdir / "site"
+    if _run_cli("data", "view", str(hub), "--config", "bench", "--out", str(site)):
+        raise RuntimeError("data view failed")
+    sample = resources.files("videoespresso_hf.evaluation") / "samples" / "sample_predictions.json"
+    report = context.workdir / "report.html"
+    print()
+    if _run_cli("score", str(sample), "--protocol", "official", "--format", "html", "--output", str(report)):
+        raise RuntimeError("score --format html failed")
+    print(
+        "\nStatic files, no server: open them in a browser (or publish the site folder as it is). They stay only\n"
+        "with `videoespresso demo --out DIR` (`make demo` keeps them in demo_output/).\n"
+        f"  viewer (SYNTHETIC release: questions, options, evidence, core frames decoded from the videos, boxes):\n"
+        f"    {(site / 'index.html').resolve().as_uri()}\n"
+        f"  report (SYNTHETIC sample predictions beside the published leaderboard rows):\n    {report.resolve().as_uri()}"
+    )
+    return None
+
+
 def _demo_video(context: DemoContext) -> Path:
     if "video" not in context.shared:
         from videoespresso_hf.demo.videos import Segment, make_video
@@ -165,6 +191,7 @@ def step_compute(context: DemoContext) -> str | None:
 STEPS: list[tuple[str, str, Callable[[DemoContext], str | None]]] = [
     ("score", "Benchmark scoring: the 14-task table under the official and robust protocols", step_score),
     ("data", "The released data in `datasets`: prepare a Hub-ready folder, then load_dataset", step_data),
+    ("see", "See it: a static viewer of the data and an HTML report of the scores", step_see),
     ("video", "Video: metadata, shot detection and adaptive sampling (1 fps static, 2-4 fps dynamic)", step_video),
     ("build", "Construction pipeline: frames -> captions -> dedup -> groups -> QA -> filter -> CoT evidence", step_build),
     ("select", "Frame selection: core frames for a question", step_select),

@@ -37,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-cost", type=_non_negative_float, default=None, help="stop before spending more than this many USD")
     parser.add_argument("--concurrency", type=positive_int, default=8)
     parser.add_argument("--dry-run", action="store_true", help="print the estimated cost and exit; no calls")
-    parser.add_argument("--output", type=Path, help="write the JSON result here")
+    parser.add_argument("--output", type=Path, help="write the result here (as --format)")
+    parser.add_argument("--format", choices=("json", "html", "png"), default="json", dest="fmt",
+                        help="json (default); html: a report with the score distribution per criterion and the paper's "
+                        "Table 2 rows; png: the distribution chart alone (html/png need --output)")  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -49,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
         validate_judge_records,
     )
     from videoespresso_hf.evaluation.predictions import PredictionsError, load_prediction_records
+    from videoespresso_hf.evaluation.report import render_judge_html, render_judge_png
     from videoespresso_hf.llm import BudgetExceededError, LLMClient, LLMConfig, MissingAPIKeyError
 
+    if args.fmt != "json" and not args.output:
+        raise UserError(f"--format {args.fmt} writes a file: add --output report.{args.fmt}")
     try:
         records = load_prediction_records(args.predictions)
         items = validate_judge_records(records)
@@ -76,5 +82,10 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.output:
-        write_output(args.output, text)
+        if args.fmt == "json":
+            write_output(args.output, text)
+        else:
+            report = render_judge_html(result, args.predictions.stem) if args.fmt == "html" else render_judge_png(result)
+            write_output(args.output, report)
+            print(f"wrote {args.fmt} report: {args.output.resolve().as_uri()}")
     return 1 if result["overall"]["failed"] else 0

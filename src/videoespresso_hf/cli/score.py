@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
+
+FORMATS = ("table", "markdown", "json")  # printed (and written with --output)
+FILE_FORMATS = ("html", "png")  # written to --output only
 
 
 def positive_int(text: str) -> int:
@@ -30,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "bench_hard.json records with the model's `model_output` added."
         ),
     )
-    parser.add_argument("predictions", type=Path, help="predictions file (.json list or .jsonl)")
+    parser.add_argument("predictions", type=Path, nargs="+",
+                        help="predictions file(s) (.json list or .jsonl); several = several models side by side")  # fmt: skip
     parser.add_argument(
         "--protocol",
         choices=("official", "robust", "similarity"),
@@ -38,9 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="official: reproduces eval/score.py (quirks included); robust (default): careful letter "
         "extraction; similarity: the paper's Algorithm 1 for free-form answers",
     )
-    parser.add_argument("--format", choices=("table", "markdown", "json"), default="table", dest="fmt")
+    parser.add_argument("--format", choices=(*FORMATS, *FILE_FORMATS), default="table", dest="fmt",
+                        help="html: a report with charts and the published rows; png: the chart alone (both need --output)")  # fmt: skip
     parser.add_argument("--output", type=Path, help="also write the result here (.json: JSON, .md: Markdown, otherwise --format)")
-    parser.add_argument("--name", default=None, help="row label in the table (default: the file name)")
+    parser.add_argument("--name", default=None, help="row label in the table (default: the file name; one file only)")
     parser.add_argument("--embedding-model", default=None, help="similarity protocol: sentence-transformers id or path")
     parser.add_argument("--threshold", type=float, default=0.8, help="similarity protocol threshold (default 0.8)")
     parser.add_argument("--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the 95%% interval")
@@ -48,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def write_output(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path`` and rename it there: a failure never leaves a half-written file.
+def write_output(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (a line of text, or bytes as they are) beside ``path`` and rename it there: a failure
+    never leaves a half-written file.
 
     Raises:
         UserError: the file cannot be written (one line; the temporary file is removed).
@@ -59,8 +66,8 @@ def write_output(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        with temporary.open("wb") as handle:
+            handle.write(text if isinstance(text, bytes) else (text + "\n").encode("utf-8"))
         os.replace(temporary, path)
     except OSError as error:
         with contextlib.suppress(OSError):
@@ -71,25 +78,48 @@ def write_output(path: Path, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.embeddings import DEFAULT_EMBEDDING_MODEL
     from videoespresso_hf.evaluation.predictions import PredictionsError
-    from videoespresso_hf.evaluation.report import render
+    from videoespresso_hf.evaluation.report import render, render_html, render_leaderboard, render_png
     from videoespresso_hf.evaluation.scorer import score_file
 
-    try:
-        result = score_file(
-            args.predictions,
-            args.protocol,
-            embedding_model=args.embedding_model or DEFAULT_EMBEDDING_MODEL,
-            similarity_threshold=args.threshold,
-            bootstrap_resamples=args.bootstrap,
-            seed=args.seed,
-        )
-    except PredictionsError as error:
-        raise UserError(str(error)) from None
-    except OSError as error:  # e.g. the embedding model is not in the local cache while offline
-        raise UserError(f"cannot load the embedding model: {error}") from None
-    name = args.name or args.predictions.stem
-    print(render(result, args.fmt, name=name))
+    if args.fmt in FILE_FORMATS and not args.output:
+        raise UserError(f"--format {args.fmt} writes a file: add --output report.{args.fmt}")
+    if args.name and len(args.predictions) > 1:
+        raise UserError("--name labels a single file; with several files each row is named after its file")
+    results = {}
+    for path, name in zip(args.predictions, _row_names(args.predictions, args.name), strict=True):
+        try:
+            results[name] = score_file(
+                path,
+                args.protocol,
+                embedding_model=args.embedding_model or DEFAULT_EMBEDDING_MODEL,
+                similarity_threshold=args.threshold,
+                bootstrap_resamples=args.bootstrap,
+                seed=args.seed,
+            )
+        except PredictionsError as error:
+            raise UserError(str(error)) from None
+        except OSError as error:  # e.g. the embedding model is not in the local cache while offline
+            raise UserError(f"cannot load the embedding model: {error}") from None
+
+    def text(fmt: str) -> str:
+        if len(results) == 1:
+            return render(*results.values(), fmt, name=next(iter(results)))
+        return json.dumps(results, indent=2, ensure_ascii=False) if fmt == "json" else render_leaderboard(results, fmt)
+
+    print(text("table" if args.fmt in FILE_FORMATS else args.fmt))
     if args.output:
-        fmt = "json" if args.output.suffix == ".json" else ("markdown" if args.output.suffix == ".md" else args.fmt)
-        write_output(args.output, render(result, fmt, name=name))
+        if args.fmt in FILE_FORMATS:
+            write_output(args.output, render_html(results) if args.fmt == "html" else render_png(results))
+            print(f"wrote {args.fmt} report: {args.output.resolve().as_uri()}")
+        else:
+            fmt = "json" if args.output.suffix == ".json" else ("markdown" if args.output.suffix == ".md" else args.fmt)
+            write_output(args.output, text(fmt))
     return 0
+
+
+def _row_names(paths: list[Path], name: str | None) -> list[str]:
+    """One label per file: ``--name``, else the file stem (with its folder when stems repeat)."""
+    if name:
+        return [name]
+    stems = [path.stem for path in paths]
+    return [f"{path.parent.name}/{path.stem}" if stems.count(path.stem) > 1 else path.stem for path in paths]

@@ -41,6 +41,8 @@ _EXPORTS = {
     "prepare_dataset_folder": "hub",
     "download_release": "hub",
     "push_dataset_folder": "hub",
+    "ViewerOptions": "viewer",
+    "build_viewer": "viewer",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -139,6 +139,8 @@ def aggregate_judgements(
         "prompt_version": prompt_version,
         "overall": {**_means([s for _, s in judged]), "n": len(items), "judged": len(judged), "failed": len(failures)},
         "tasks": {task: {**_means(scores), "n": len(scores)} for task, scores in sorted(by_task.items())},
+        # answers per score 1..10 for each criterion: the spread that the means hide (plotted by the HTML report)
+        "distribution": {name: [sum(getattr(s, name) == score for _, s in judged) for score in range(1, 11)] for name in CRITERIA},
         "failures": failures,
         "cost_usd": round(sum(result.cost_usd for result in results), 6),
     }
