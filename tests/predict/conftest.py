@@ -50,15 +50,48 @@ def prepared_bench_template(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture()
-def prepared_bench(prepared_bench_template, tmp_path, monkeypatch) -> Path:
-    """A private copy of the prepared folder (its videos are absolute paths into the private release)."""
+@pytest.fixture(autouse=True)
+def _session_datasets_cache(tmp_path_factory, monkeypatch):
+    """Keep ``datasets``' Arrow cache of the prepared folders out of the user's home."""
     import datasets
 
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf_datasets_cache")
-    root = Path(shutil.copytree(prepared_bench_template, tmp_path / "bench"))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.getbasetemp() / "hf_datasets_cache")
+
+
+@pytest.fixture()
+def prepared_bench(prepared_bench_template) -> Path:
+    """The prepared folder (shared: tests must not change it; see ``private_bench``)."""
+    return prepared_bench_template / "hub"
+
+
+@pytest.fixture()
+def private_bench(prepared_bench_template, tmp_path) -> tuple[Path, Path]:
+    """``(prepared folder, release folder)`` of a private copy whose videos a test may delete or damage."""
     from videoespresso_hf.cli.main import main
 
-    shutil.rmtree(root / "hub")  # re-prepare so the stored video paths point into this copy
-    assert main(["data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(root / "release"), "--out", str(root / "hub")]) == 0
-    return root / "hub"
+    root = Path(shutil.copytree(prepared_bench_template / "release", tmp_path / "release"))
+    out = tmp_path / "hub"
+    assert main(["data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(root), "--out", str(out)]) == 0
+    return out, root
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm_dir(tmp_path_factory):
+    """``tiny_vlm_dir(family)`` → a saved tiny VLM answering with one of A–D (built once per family)."""
+    from doubles.tiny_vlms import save_tiny_vlm
+
+    root = tmp_path_factory.mktemp("tiny_vlms")
+    saved: dict[str, Path] = {}
+
+    def get(family: str) -> Path:
+        if family not in saved:
+            saved[family] = save_tiny_vlm(root / family, family, letters_only=True)
+        return saved[family]
+
+    return get
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
