@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -87,8 +86,6 @@ def _load_backend(args: argparse.Namespace, rule, generation):
 
     local = {"dtype": _dtype(args.dtype), "device_map": args.device_map, "attn_implementation": args.attn_implementation,
              "trust_remote_code": args.trust_remote_code}  # fmt: skip
-    if args.backend != "openai" and args.model.startswith(("/", ".", "~")) and not Path(args.model).expanduser().is_dir():
-        raise UserError(f"--model {args.model}: no such checkpoint folder")
     try:
         if args.backend == "hf":
             return TransformersBackend(args.model, generation, revision=args.revision, **local)
@@ -110,10 +107,11 @@ def _load_backend(args: argparse.Namespace, rule, generation):
 
 def _print_summary(summary, backend, output: Path) -> None:
     per_item = max(summary.written, 1)
+    reasons = ", ".join(f"{reason}: {count}" for reason, count in summary.failure_reasons.items())
+    reasons = f"  ({reasons})" if reasons else ""
     lines = [
         f"predictions: {output}  ({summary.items} items: {summary.written} written now, {summary.skipped} already there)",
-        f"failures:    {summary.failures}" + (f"  ({', '.join(f'{k}: {v}' for k, v in summary.failure_reasons.items())})"
-                                              if summary.failures else ""),  # fmt: skip
+        f"failures:    {summary.failures}{reasons}",
         f"time:        {summary.seconds:.1f} s  ({summary.items_per_second:.2f} items/s; data path "
         f"{1000 * summary.decode_seconds / per_item:.0f} ms/item, model {1000 * summary.model_seconds / per_item:.0f} ms/item)",
         f"tokens:      {summary.input_tokens} in, {summary.output_tokens} out",
@@ -136,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
         rule = parse_frame_rule(args.frames)
     except ValueError as error:
         raise UserError(str(error)) from None
+    for flag, value in (("--model", args.model if args.backend != "openai" else None), ("--frames selector:", rule.selector)):
+        if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
+            raise UserError(f"{flag}{'' if flag.endswith(':') else ' '}{value}: no such checkpoint folder")
     if args.batch_size > 1 and args.backend == "openai":
         raise UserError("--batch-size is for the hf and hybrid backends; use --concurrency for the openai backend")
     try:

@@ -215,7 +215,7 @@ class TransformersBackend(Backend):
     def predict(self, requests: Sequence[Request]) -> list[Outcome]:
         try:
             return self._generate(requests)
-        except Exception as error:  # noqa: BLE001 - isolate the failing item instead of losing the batch
+        except Exception as error:  # isolate the failing item instead of losing the whole batch
             if len(requests) == 1:
                 return [Outcome(error=f"generation failed: {one_line(error)}")]
             return [outcome for request in requests for outcome in self.predict([request])]
@@ -292,16 +292,18 @@ class HybridBackend(Backend):
             Outcome(
                 output=answer.answer,
                 evidence=answer.evidence,
-                frames={"indices": [int(i) for i in answer.selection.indices],
-                        "timestamps": [round(float(t), 3) for t in answer.selection.timestamps]},
-            )  # fmt: skip
+                frames={
+                    "indices": [int(i) for i in answer.selection.indices],
+                    "timestamps": [round(float(t), 3) for t in answer.selection.timestamps],
+                },
+            )
             for answer in answers
         ]
 
     def predict(self, requests: Sequence[Request]) -> list[Outcome]:
         try:
             return self._answer(requests)
-        except Exception as error:  # noqa: BLE001 - isolate the failing item instead of losing the batch
+        except Exception as error:  # isolate the failing item instead of losing the whole batch
             if len(requests) == 1:
                 return [Outcome(error=f"generation failed: {one_line(error)}")]
             return [outcome for request in requests for outcome in self.predict([request])]
@@ -366,7 +368,7 @@ class EndpointBackend(Backend):
         return [
             Outcome(
                 output=(result.text or "").strip() if result.ok else None,
-                error=None if result.ok else f"endpoint error after retries: {result.error}",
+                error=None if result.ok else f"endpoint error: {result.error}",
                 input_tokens=result.usage.input_tokens,
                 output_tokens=result.usage.output_tokens,
                 cost_usd=result.cost_usd,
