@@ -7,7 +7,7 @@
 # import chain needs; everything else, torch included, comes from the base environment through a
 # .pth line placed after this venv's own site-packages (so av<16 and filelock<4 win here).
 #
-#   BASE_VENV=.venv LMMS_VENV=.venv-lmms bash scripts/setup_lmms_eval.sh
+#   BASE_VENV=.venv LMMS_VENV=.venv-lmms bash scripts/setup_lmms_eval.sh   (run from the repository root)
 set -euo pipefail
 
 BASE_VENV="${BASE_VENV:-.venv}"
@@ -16,8 +16,9 @@ LMMS_EVAL_VERSION="0.7.3"
 # Imported by lmms_eval's CLI, evaluator and task loading; the rest of its requirements serve models
 # and tasks we do not use.
 RUNTIME_DEPS=(
-  "av<16" "filelock<4" "loguru" "jsonlines" "pytablewriter" "sacrebleu" "tenacity" "python-dotenv"
-  "tqdm-multiprocess" "zstandard"
+  "av<16" "filelock<4" loguru jsonlines pytz tenacity python-dotenv tqdm-multiprocess zstandard qwen-vl-utils
+  sacrebleu portalocker tabulate colorama lxml
+  pytablewriter DataProperty typepy mbstrdecoder tabledata tcolorpy pathvalidate chardet
 )
 
 base_python="$BASE_VENV/bin/python"
@@ -32,6 +33,8 @@ if [ ! -x "$LMMS_VENV/bin/python" ]; then
 fi
 lmms_site="$("$LMMS_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 echo "$base_site" > "$lmms_site/zz_base_environment.pth"
+# This checkout's package (lmms-eval imports videoespresso_hf from the task folder's utils.py).
+echo "$(pwd)/src" > "$lmms_site/videoespresso_src.pth"
 
 "$LMMS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
   "lmms-eval==$LMMS_EVAL_VERSION" "${RUNTIME_DEPS[@]}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import PREDICT_ITEMS, read_jsonl
+from conftest import read_jsonl
 from doubles.openai_server import OpenAICompatibleServer, request_images, request_text
+from doubles.predict_bench import PREDICT_ITEMS
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.evaluation.scorer import score_file

@@ -58,6 +58,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
+    tasks = subparsers.add_parser(
+        "lmms-eval-task",
+        help="write the videoespresso lmms-eval tasks for a dataset and print the --include_path",
+        description="Writes videoespresso.yaml (multiple choice) and videoespresso_open.yaml (open-ended, LLM judge) "
+        "that reuse this package's data loading, prompts and scorer.",
+    )
+    tasks.add_argument("--data", required=True, help="prepared folder (`videoespresso data prepare`) or Hub dataset id")
+    tasks.add_argument("--config", default="bench")
+    tasks.add_argument("--split", default="test")
+    tasks.add_argument("--out", type=Path, default=Path("videoespresso_lmms_tasks"), help="task folder to write")
+    tasks.set_defaults(func=run_lmms_eval_task)
+
+
+def run_lmms_eval_task(args: argparse.Namespace) -> int:
+    from videoespresso_hf.integrations.lmms_eval import write_task_folder
+
+    if args.data.startswith(("/", ".", "~")) and not Path(args.data).expanduser().is_dir():
+        raise UserError(f"--data {args.data}: no such folder (prepare one with `videoespresso data prepare`)")
+    try:
+        folder = write_task_folder(args.out, args.data, args.config, args.split).resolve()
+    except OSError as error:
+        raise UserError(f"cannot write {args.out}: {error.strerror or error}") from None
+    print(f"--include_path {folder}")
+    print(f"tasks: videoespresso (multiple choice), videoespresso_open (open-ended); e.g.\n"
+          f"  python -m lmms_eval --model qwen2_5_vl --model_args pretrained=Qwen/Qwen2.5-VL-7B-Instruct "
+          f"--tasks videoespresso --include_path {folder} --batch_size 1 --log_samples --output_path results/")  # fmt: skip
+    return 0
+
 
 def _dtype(name: str):
     if name == "auto":
