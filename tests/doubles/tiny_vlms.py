@@ -6,9 +6,9 @@ them (Qwen ``<|vision_start|><|video_pad|>``, LLaVA ``<image>``/``<video>``, Int
 expanded into per-frame ``<img>…</img>`` blocks, SmolVLM's timestamped frames), the vision tower
 (Qwen ViT, SigLIP, InternViT, Idefics3) and the projector. Weights are RANDOM (2 layers, hidden 64).
 
-``save_tiny_vlm(path, family, letters_only=True)`` also restricts generation to the tokens ``A``–``D``
-(through ``generation_config.suppress_tokens``, which every caller of ``generate`` inherits), so the
-random model answers like a multiple-choice model and per-task accuracies are not all zero.
+``save_tiny_vlm(path, family, letters="ABCD")`` also restricts generation to those letters (through
+``generation_config.suppress_tokens``, which every caller of ``generate`` inherits), so the random model
+answers like a multiple-choice model; ``letters="B"`` makes its answers known in advance.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ _BUILDERS = {"qwen2_5_vl": lambda: _qwen("qwen2_5_vl"), "qwen3_vl": lambda: _qwe
              "smolvlm": _smolvlm}  # fmt: skip
 
 
-def build_tiny_vlm(family: Family, seed: int = 0, letters_only: bool = False):
+def build_tiny_vlm(family: Family, seed: int = 0, letters: str | None = None):
     """``(model, processor)`` of a random 2-layer VLM of ``family`` (see :data:`FAMILIES`)."""
     from transformers import AutoModelForImageTextToText
 
@@ -174,16 +174,16 @@ def build_tiny_vlm(family: Family, seed: int = 0, letters_only: bool = False):
     config, processor = _BUILDERS[family]()
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_config(config).eval()
-    if letters_only:
-        keep = {processor.tokenizer.convert_tokens_to_ids(letter) for letter in "ABCD"}
+    if letters:
+        keep = {processor.tokenizer.convert_tokens_to_ids(letter) for letter in letters}
         model.generation_config.suppress_tokens = [index for index in range(VOCAB_SIZE) if index not in keep]
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     return model, processor
 
 
-def save_tiny_vlm(path: str | Path, family: Family, seed: int = 0, letters_only: bool = False) -> Path:
+def save_tiny_vlm(path: str | Path, family: Family, seed: int = 0, letters: str | None = None) -> Path:
     """Build and save model + processor (safetensors) to ``path``; returns ``path``."""
-    model, processor = build_tiny_vlm(family, seed, letters_only)
+    model, processor = build_tiny_vlm(family, seed, letters)
     path = Path(path)
     model.save_pretrained(path)
     processor.save_pretrained(path)

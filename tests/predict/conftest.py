@@ -47,7 +47,7 @@ def tiny_vlm_dir(tmp_path_factory):
 
     def get(family: str) -> Path:
         if family not in saved:
-            saved[family] = save_tiny_vlm(root / family, family, letters_only=True)
+            saved[family] = save_tiny_vlm(root / family, family, letters="ABCD")
         return saved[family]
 
     return get
