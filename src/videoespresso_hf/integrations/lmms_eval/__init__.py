@@ -54,8 +54,8 @@ def write_task_folder(out: str | os.PathLike, data: str, config: str = "bench", 
     out.mkdir(parents=True, exist_ok=True)
     dataset_path = str(Path(data).resolve()) if Path(data).exists() else data
     variants = {
-        "videoespresso": ("_multiple_choice_template_yaml", multiple_choice_metric_names()),
-        "videoespresso_open": ("_open_ended_template_yaml", judge_metric_names()),
+        "videoespresso": ("_multiple_choice_template.yaml", multiple_choice_metric_names()),
+        "videoespresso_open": ("_open_ended_template.yaml", judge_metric_names()),
     }
     for task, (template, metrics) in variants.items():
         text = _task_yaml(template_folder() / template, task, dataset_path, config, split, metrics)
