@@ -53,3 +53,20 @@ def test_task_folder_names_every_metric_and_the_dataset(integration_bench, tmp_p
     assert [entry["metric"] for entry in open_config["metric_list"]][-1] == "judge_overall"
     assert "videoespresso_hf.integrations.lmms_eval.utils" in (tmp_path / "tasks" / "utils.py").read_text()
     assert write_task_folder(tmp_path / "hub_tasks", "someone/VideoEspresso").joinpath("videoespresso.yaml").is_file()
+
+
+def test_open_ended_aggregation_is_our_cached_judge(integration_bench, tmp_path, monkeypatch):
+    from doubles.openai_server import OpenAICompatibleServer
+
+    docs = _docs(integration_bench)
+    records = [utils.process_results_open_ended(doc, ["a solid red frame"])["judge_overall"] for doc in docs]
+    monkeypatch.setenv("VIDEOESPRESSO_JUDGE_CACHE", str(tmp_path / "judge.sqlite"))
+    monkeypatch.setenv("VIDEOESPRESSO_JUDGE_MODEL", "gpt-4o-mini-2024-07-18")
+    with OpenAICompatibleServer() as judge:  # fills the score schema with minimum values (1 → 10 on 0-100)
+        monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
+        assert utils.aggregate_judge_overall(records) == 10.0
+        assert utils.aggregate_judge_logic(records) == 10.0
+        assert judge.count("POST /v1/chat/completions") == len(records)  # judged once for all five metrics
+        utils._SCORES.clear()
+        assert utils.aggregate_judge_accuracy(records) == 10.0  # a fresh process: answered from the SQLite cache
+        assert judge.count("POST /v1/chat/completions") == len(records)
