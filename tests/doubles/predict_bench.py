@@ -6,7 +6,7 @@ from pathlib import Path
 
 from videoespresso_hf.demo.releases import bench_record, tiny_video, write_json, zip_bytes
 
-__all__ = ["PREDICT_ITEMS", "prepare_bench", "write_predict_release"]
+__all__ = ["PREDICT_ITEMS", "prepare_bench", "read_jsonl", "write_predict_release"]
 
 # (source, stem, task, core frames, correct letter): two questions per clip, 8 tasks, all four letters.
 PREDICT_ITEMS = [
@@ -46,3 +46,10 @@ def prepare_bench(release: Path, out: Path) -> Path:
     code = main(["data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(release), "--out", str(out)])
     assert code == 0, f"data prepare exited with {code}"
     return out
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a predictions file."""
+    import json
+
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

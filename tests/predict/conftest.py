@@ -52,8 +52,3 @@ def tiny_vlm_dir(tmp_path_factory):
 
     return get
 
-
-def read_jsonl(path: Path) -> list[dict]:
-    import json
-
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import read_jsonl
-from doubles.predict_bench import PREDICT_ITEMS
+from doubles.predict_bench import PREDICT_ITEMS, read_jsonl
 from doubles.tiny_models import save_tiny_reasoner, save_tiny_selector
 
 from videoespresso_hf.cli.main import main

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import read_jsonl
 from doubles.openai_server import OpenAICompatibleServer, request_images, request_text
-from doubles.predict_bench import PREDICT_ITEMS
+from doubles.predict_bench import PREDICT_ITEMS, read_jsonl
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.evaluation.scorer import score_file

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import read_jsonl
-from doubles.predict_bench import PREDICT_ITEMS
+from doubles.predict_bench import PREDICT_ITEMS, read_jsonl
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.evaluation.scorer import score_file

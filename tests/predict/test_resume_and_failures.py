@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import read_jsonl
 from doubles.openai_server import OpenAICompatibleServer
-from doubles.predict_bench import PREDICT_ITEMS
+from doubles.predict_bench import PREDICT_ITEMS, read_jsonl
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.evaluation.scorer import score_file
