@@ -13,12 +13,14 @@ set -euo pipefail
 BASE_VENV="${BASE_VENV:-.venv}"
 LMMS_VENV="${LMMS_VENV:-.venv-lmms}"
 LMMS_EVAL_VERSION="0.7.3"
-# Imported by lmms_eval's CLI, evaluator and task loading; the rest of its requirements serve models
-# and tasks we do not use.
+# Imported by lmms_eval's CLI, evaluator, task loading and its qwen2_5_vl model; the rest of its
+# requirements serve models and tasks we do not use. Exact versions: the set this was tested with.
 RUNTIME_DEPS=(
-  "av<16" "filelock<4" loguru jsonlines pytz tenacity python-dotenv tqdm-multiprocess zstandard qwen-vl-utils
-  sacrebleu portalocker tabulate colorama lxml
-  pytablewriter DataProperty typepy mbstrdecoder tabledata tcolorpy pathvalidate chardet
+  "av==15.1.0" "filelock==3.32.7" "loguru==0.7.3" "jsonlines==4.0.0" "pytz==2026.6" "tenacity==9.2.1"
+  "python-dotenv==1.2.4" "tqdm-multiprocess==0.0.11" "zstandard==0.25.0" "qwen-vl-utils==0.0.14"
+  "sacrebleu==2.6.0" "portalocker==4.4.2" "tabulate==0.10.0" "colorama==0.4.6" "lxml==6.1.3"
+  "pytablewriter==1.2.1" "DataProperty==1.1.1" "typepy==2.0.0" "mbstrdecoder==1.1.5" "tabledata==1.3.5"
+  "tcolorpy==0.1.7" "pathvalidate==3.3.1" "chardet==7.7.0"
 )
 
 base_python="$BASE_VENV/bin/python"
