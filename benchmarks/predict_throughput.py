@@ -79,7 +79,7 @@ def main() -> None:
                                               batch_size=batch, overlap=overlap, progress=False)  # fmt: skip
                 rates[batch, overlap] = summary.items_per_second
                 outputs.append([json.loads(line)["model_output"] for line in path.read_text().splitlines()])
-                print(f"{batch:>5} {str(overlap):>8} {summary.items_per_second:>8.2f} "
+                print(f"{batch:>5} {overlap!s:>8} {summary.items_per_second:>8.2f} "
                       f"{1000 * summary.decode_seconds / summary.written:>13.1f} "
                       f"{1000 * summary.model_seconds / summary.written:>14.1f}")  # fmt: skip
         assert all(run == outputs[0] for run in outputs), "batching or overlap changed the answers"

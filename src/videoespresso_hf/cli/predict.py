@@ -121,8 +121,6 @@ def _load_backend(args: argparse.Namespace, rule, generation):
             return HybridBackend(args.model, generation, rule, revision=args.revision, open_ended=args.open_ended, **local)
     except ValueError as error:
         raise UserError(str(error)) from None
-    if args.max_cost is not None and args.max_cost < 0:
-        raise UserError(f"--max-cost must be >= 0, got {args.max_cost}")
     cache = args.cache or args.output.with_name(args.output.name + ".llm.sqlite")
     from videoespresso_hf.predict.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT
 
@@ -165,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--model", args.model if args.backend != "openai" else None), ("--frames selector:", rule.selector)):
         if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
             raise UserError(f"{flag}{'' if flag.endswith(':') else ' '}{value}: no such checkpoint folder")
+    if args.max_cost is not None and not args.max_cost >= 0:
+        raise UserError(f"--max-cost must be an amount >= 0, got {args.max_cost}")
     if args.batch_size > 1 and args.backend == "openai":
         raise UserError("--batch-size is for the hf and hybrid backends; use --concurrency for the openai backend")
     try:
