@@ -31,7 +31,8 @@ def test_kill_then_resume_gives_the_uninterrupted_file(prepared_bench, tmp_path)
         reference = tmp_path / "reference.jsonl"
         assert main(_endpoint_argv(prepared_bench, server, reference)) == 0
         output = tmp_path / "killed.jsonl"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]),
+               "HF_DATASETS_CACHE": str(tmp_path / "subprocess_datasets_cache")}  # fmt: skip
         process = subprocess.Popen([sys.executable, "-m", "videoespresso_hf", *_endpoint_argv(prepared_bench, server, output)],
                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         deadline = time.monotonic() + 120

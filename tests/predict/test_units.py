@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,15 @@ def test_store_refuses_a_file_that_is_not_predictions(tmp_path):
     path.write_text(json.dumps({"no_id": 1}) + "\n")
     with pytest.raises(RunMismatchError, match="line 1 is not a prediction record"):
         PredictionStore(path, {"model": "m"}, {})
+
+
+def test_two_prepared_folders_of_the_same_name_are_not_confused(prepared_bench_template, tmp_path):
+    """`datasets` caches a local folder by its name and card: each must still give its own videos."""
+    import shutil
+
+    from doubles.predict_bench import prepare_bench
+
+    for name in ("one", "two"):  # same length: same Parquet sizes, so the cache cannot tell them apart by size
+        release = Path(shutil.copytree(prepared_bench_template / "release", tmp_path / name / "release"))
+        hub = prepare_bench(release, tmp_path / name / "hub")
+        assert load_bench_items(hub)[0].video.startswith(str(release))

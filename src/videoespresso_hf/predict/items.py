@@ -81,8 +81,11 @@ def resolve_video(value: Any) -> str | None:
 def _load_rows(data: str, config: str, split: str):
     import datasets
 
+    # A local folder is re-read every time: `datasets` caches a local folder under a key that two folders
+    # of the same name, card and file sizes share, so another prepared copy came back with its videos.
+    mode = "force_redownload" if Path(data).is_dir() else None
     try:
-        dataset = datasets.load_dataset(data, config, split=split)
+        dataset = datasets.load_dataset(data, config, split=split, download_mode=mode)
     except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"cannot load --data {data} (config {config!r}, split {split!r}): {first}") from None
