@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from videoespresso_hf import __version__
 
 # Order is the order of ``--help``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("demo", "score", "judge", "data", "build", "select", "answer", "train", "env")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("demo", "score", "judge", "data", "build", "select", "answer", "predict", "train", "env")
 
 
 class UserError(Exception):

@@ -69,12 +69,21 @@ def judge_similarity(
     *,
     threshold: float = SIMILARITY_THRESHOLD,
 ) -> list[ItemVerdict]:
-    """Algorithm 1. ``embedder(texts)`` must return L2-normalised rows (see ``videoespresso_hf.embeddings``)."""
+    """Algorithm 1. ``embedder(texts)`` must return L2-normalised rows (see ``videoespresso_hf.embeddings``).
+
+    The embedder dominates the cost, so every distinct text (outputs and options together) is embedded
+    exactly once, in one batched call: models repeat option texts and answer phrases, and options
+    recur across items (``benchmarks/similarity_protocol_speed.py`` measures the gain).
+    """
     outputs = [strip_think(item.model_output or "").strip() for item in items]
     answered_positions = [position for position, text in enumerate(outputs) if text]
-    # One batched call for all outputs and one for all options: the embedder dominates the cost.
-    output_vectors = embedder([outputs[position] for position in answered_positions])
-    option_vectors = embedder([text for item in items for text in item.option_texts]).reshape(
+    texts = [outputs[position] for position in answered_positions]
+    texts += [text for item in items for text in item.option_texts]
+    distinct = list(dict.fromkeys(texts))
+    vectors = embedder(distinct)
+    row_of_text = {text: row for row, text in enumerate(distinct)}
+    output_vectors = vectors[[row_of_text[outputs[position]] for position in answered_positions]]
+    option_vectors = vectors[[row_of_text[text] for item in items for text in item.option_texts]].reshape(
         len(items), len(LETTERS), -1
     )
     row_of = {position: row for row, position in enumerate(answered_positions)}

@@ -1,0 +1,147 @@
+"""The functions the VideoEspresso lmms-eval tasks name: data, prompts and scoring come from our package.
+
+Documents are rows of our schema (a prepared folder loaded by lmms-eval's ``datasets.load_dataset``).
+Each answer becomes a record in the released layout plus ``model_output`` — exactly what
+``videoespresso predict`` writes — and the aggregations call our scorer (``robust`` protocol) or our
+judge, so lmms-eval's numbers are ``videoespresso score``'s numbers on the same outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from videoespresso_hf.predict.items import release_record, resolve_video
+from videoespresso_hf.predict.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT, render_prompt
+from videoespresso_hf.tasks import LEADERBOARD_TASKS
+
+PROTOCOL = "robust"
+DEFAULT_JUDGE_MODEL = "gpt-4o-2024-08-06"
+
+
+def metric_name(task: str) -> str:
+    """``"Narrative Analysis"`` → ``"acc_narrative_analysis"``."""
+    return "acc_" + re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")
+
+
+def multiple_choice_metric_names() -> list[str]:
+    return ["micro", "macro", *(metric_name(task) for task in LEADERBOARD_TASKS)]
+
+
+def judge_metric_names() -> list[str]:
+    from videoespresso_hf.evaluation.judge import CRITERIA
+
+    return [f"judge_{criterion}" for criterion in CRITERIA]
+
+
+def _task_name(doc: dict[str, Any]) -> str:
+    task = doc["task"]
+    return LEADERBOARD_TASKS[task] if isinstance(task, int) else str(task or "")
+
+
+def process_docs(dataset):
+    """Keep videos as paths (no torchcodec decoding) and drop the key-frame image column."""
+    import datasets
+
+    if "images" in dataset.column_names:
+        dataset = dataset.remove_columns("images")
+    return dataset.cast_column("video", datasets.Video(decode=False))
+
+
+def doc_to_visual(doc: dict[str, Any]) -> list[str]:
+    """The local video file (embedded Hub bytes are written once to a cache)."""
+    path = resolve_video(doc["video"])
+    return [path] if path else []
+
+
+def doc_to_text(doc: dict[str, Any], lmms_eval_specific_kwargs: dict | None = None) -> str:
+    """The authors' multiple-choice prompt (``videoespresso predict`` sends the same text)."""
+    return render_prompt(MULTIPLE_CHOICE_PROMPT, task=_task_name(doc), question=doc["question"], options=doc["options"])
+
+
+def doc_to_text_open_ended(doc: dict[str, Any], lmms_eval_specific_kwargs: dict | None = None) -> str:
+    return render_prompt(OPEN_ENDED_PROMPT, task=_task_name(doc), question=doc["question"])
+
+
+def doc_to_target(doc: dict[str, Any]) -> str:
+    return doc["correct_answer"]
+
+
+def _record(doc: dict[str, Any], results: list[str]) -> dict[str, Any]:
+    return {**release_record(doc, _task_name(doc)), "model_output": results[0] if results else None}
+
+
+def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, dict]:
+    record = _record(doc, results)
+    return dict.fromkeys(multiple_choice_metric_names(), record)
+
+
+def process_results_open_ended(doc: dict[str, Any], results: list[str]) -> dict[str, dict]:
+    record = _record(doc, results)
+    return dict.fromkeys(judge_metric_names(), record)
+
+
+_SCORES: dict[tuple[str, ...], dict] = {}
+
+
+def _score(records: list[dict]) -> dict:
+    """Our scorer on the whole list, once per list (every metric aggregates the same records)."""
+    from videoespresso_hf.evaluation.scorer import score_records
+
+    key = tuple(f"{r['id']}\x00{r['model_output']}" for r in records)
+    if key not in _SCORES:
+        _SCORES[key] = score_records(records, PROTOCOL, bootstrap_resamples=1)
+    return _SCORES[key]
+
+
+def aggregate_micro(records: list[dict]) -> float:
+    return _score(records)["overall"]["micro"]
+
+
+def aggregate_macro(records: list[dict]) -> float:
+    return _score(records)["overall"]["macro"]
+
+
+def _task_accuracy(task: str) -> Callable[[list[dict]], float]:
+    def aggregate(records: list[dict]) -> float:
+        accuracy = _score(records)["tasks"][task]["accuracy"]
+        return float("nan") if accuracy is None else accuracy  # a task without items in this split
+
+    aggregate.__name__ = f"aggregate_{metric_name(task)}"
+    return aggregate
+
+
+for _task in LEADERBOARD_TASKS:
+    globals()[f"aggregate_{metric_name(_task)}"] = _task_accuracy(_task)
+
+
+def _judge(records: list[dict]) -> dict:
+    """Our judge (cached in SQLite, ledger, budget) on the open-ended answers; the judge id is recorded."""
+    from videoespresso_hf.evaluation.judge import judge_open_ended
+    from videoespresso_hf.llm import LLMClient, LLMConfig
+
+    key = tuple(f"{r['id']}\x00{r['model_output']}" for r in records)
+    if key not in _SCORES:
+        cache = os.environ.get("VIDEOESPRESSO_JUDGE_CACHE") or str(Path.home() / ".cache" / "videoespresso_hf" / "judge.sqlite")
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        config = LLMConfig(model=os.environ.get("VIDEOESPRESSO_JUDGE_MODEL", DEFAULT_JUDGE_MODEL), cache_path=cache)
+        with LLMClient(config) as client:
+            _SCORES[key] = judge_open_ended(records, client)
+        print(f"videoespresso_open: judged by {_SCORES[key]['judge_model']} ({_SCORES[key]['prompt_version']})")
+    return _SCORES[key]
+
+
+def _criterion(criterion: str) -> Callable[[list[dict]], float]:
+    def aggregate(records: list[dict]) -> float:
+        value = _judge(records)["overall"][criterion]
+        return float("nan") if value is None else value
+
+    aggregate.__name__ = f"aggregate_judge_{criterion}"
+    return aggregate
+
+
+for _name in judge_metric_names():
+    globals()[f"aggregate_{_name}"] = _criterion(_name.removeprefix("judge_"))

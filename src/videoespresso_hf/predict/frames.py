@@ -1,0 +1,147 @@
+"""The one frame rule of a prediction run, the same for every backend.
+
+``--frames`` takes:
+
+* ``uniform:N`` — N frames evenly over the whole video (first and last included);
+* ``fps:X`` — one frame every 1/X seconds, thinned evenly to at most :data:`MAX_FRAMES`;
+* ``shots`` (or ``shots:N``) — the middle frame of each detected shot, at most N (default 16);
+* ``selector:PATH`` — the core frames a saved VideoEspresso frame selector picks for the question.
+
+Frames are decoded with our PyAV reader (:class:`videoespresso_hf.video.VideoReader`), never by a
+model's processor, so every backend sees the same pixels at the same timestamps.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from videoespresso_hf.video import VideoReader, detect_shots, fps_indices, timestamps_of, uniform_indices
+
+__all__ = ["MAX_FRAMES", "FrameRule", "FrameSampler", "SampledFrames", "parse_frame_rule"]
+
+MAX_FRAMES = 128  # the authors' cap (eval/close_ended.py)
+DEFAULT_SHOTS = 16
+_RULE = re.compile(r"^(uniform|fps|shots|selector)(?::(.+))?$")
+
+
+@dataclass(frozen=True)
+class FrameRule:
+    """A parsed ``--frames`` value; ``spec`` is its canonical text (recorded in the sidecar)."""
+
+    kind: str
+    count: int | None = None  # uniform, shots
+    rate: float | None = None  # fps
+    selector: str | None = None  # selector path or Hub id
+
+    @property
+    def spec(self) -> str:
+        value = {"uniform": self.count, "shots": self.count, "fps": self.rate, "selector": self.selector}[self.kind]
+        return f"{self.kind}:{value}"
+
+
+def parse_frame_rule(text: str) -> FrameRule:
+    """``"uniform:16"`` → :class:`FrameRule`. Raises ``ValueError`` with a one-line message naming the fix."""
+    match = _RULE.match(text.strip())
+    usage = "use uniform:N, fps:X, shots[:N] or selector:PATH"
+    if not match:
+        raise ValueError(f"--frames {text!r}: {usage}")
+    kind, value = match.groups()
+    if kind == "selector":
+        if not value:
+            raise ValueError(f"--frames {text!r}: selector needs a path or Hub id (selector:PATH)")
+        return FrameRule(kind, selector=value)
+    if kind == "shots" and value is None:
+        return FrameRule(kind, count=DEFAULT_SHOTS)
+    try:
+        number = float(value) if kind == "fps" else int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if not number > 0:
+        raise ValueError(f"--frames {text!r}: {kind} needs a positive {'number' if kind == 'fps' else 'whole number'}; {usage}")
+    return FrameRule(kind, rate=number) if kind == "fps" else FrameRule(kind, count=min(int(number), MAX_FRAMES))
+
+
+@dataclass
+class SampledFrames:
+    """Decoded frames of one video and where they come from (source indices and seconds)."""
+
+    frames: np.ndarray  # (N, H, W, 3) uint8 RGB
+    indices: list[int]
+    timestamps: list[float]
+    fps: float
+    num_frames: int
+
+    def metadata(self) -> dict:
+        """What transformers' video processors expect as ``video_metadata`` (timestamps reach the model)."""
+        return {"total_num_frames": self.num_frames, "fps": self.fps, "frames_indices": self.indices}
+
+    def summary(self) -> dict:
+        """The part written into a prediction record."""
+        return {"indices": self.indices, "timestamps": [round(t, 3) for t in self.timestamps]}
+
+
+def _thin(indices: np.ndarray, limit: int) -> np.ndarray:
+    return indices if len(indices) <= limit else indices[uniform_indices(len(indices), limit)]
+
+
+class FrameSampler:
+    """Applies a :class:`FrameRule` to video files (the selector, if any, is loaded once, on first use)."""
+
+    def __init__(self, rule: FrameRule, *, device_map: str | None = None) -> None:
+        self.rule = rule
+        self.device_map = device_map
+        self._selector_qa = None
+
+    def load(self) -> FrameSampler:
+        """Load the selector now (if the rule has one), so a bad checkpoint fails before any item runs."""
+        if self.rule.kind == "selector" and self._selector_qa is None:
+            self._selector_qa = self._load_selector(self.rule.selector, self.device_map)
+        return self
+
+    @staticmethod
+    def _load_selector(selector: str, device_map: str | None):
+        from transformers import AutoModel, AutoProcessor
+
+        from videoespresso_hf.models.hybrid import HybridVideoQA
+
+        if selector.startswith(("/", ".", "~")) and not Path(selector).expanduser().is_dir():
+            raise ValueError(f"--frames selector:{selector}: no such checkpoint folder")
+        try:
+            model = AutoModel.from_pretrained(selector, device_map=device_map).eval()
+            processor = AutoProcessor.from_pretrained(selector)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot load the frame selector {selector}: {str(error).strip().splitlines()[0]}") from None
+        return HybridVideoQA(None, None, model, processor, strategy="model")
+
+    def indices(self, reader: VideoReader, path: str, question: str) -> np.ndarray:
+        """Source frame indices the rule picks for this video (and question)."""
+        meta = reader.metadata
+        if self.rule.kind == "uniform":
+            return uniform_indices(reader.num_frames, self.rule.count)
+        if self.rule.kind == "fps":
+            return _thin(fps_indices(reader.num_frames, meta.fps, self.rule.rate), MAX_FRAMES)
+        if self.rule.kind == "shots":
+            from videoespresso_hf.models.strategies import shot_selection
+
+            selection = shot_selection(detect_shots(path), meta.fps, self.rule.count)
+            return np.asarray(sorted(selection.indices), dtype=np.int64)
+        selection = self.load()._selector_qa.select(path, question)
+        return np.asarray(sorted(selection.indices), dtype=np.int64)
+
+    def sample(self, path: str, question: str) -> SampledFrames:
+        """Decode the frames of ``path`` the rule picks. Raises ``VideoError`` for a bad file."""
+        with VideoReader(path) as reader:
+            indices = self.indices(reader, path, question)
+            frames = reader.get_frames(indices)
+            fps = float(reader.metadata.fps)
+            return SampledFrames(
+                frames=frames,
+                indices=[int(i) for i in indices],
+                timestamps=timestamps_of(indices, fps).tolist(),
+                fps=fps,
+                num_frames=reader.num_frames,
+            )

@@ -1,0 +1,128 @@
+"""Benchmark items from a prepared folder (``videoespresso data prepare``) or a Hub dataset, and the
+released record layout that predictions are written in.
+
+A schema row (:mod:`videoespresso_hf.data.schema`) is turned back into a ``bench_hard.json`` record —
+``"(A): text"`` options, ``"(B)"`` answers, leaderboard task names, the undocumented extra fields —
+so that ``videoespresso score``/``judge``, the authors' ``eval/score.py`` and any peer script read our
+predictions as they read the release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from videoespresso_hf.data.sources import DataError
+
+__all__ = ["BenchItem", "dataset_fingerprint", "load_bench_items", "release_record", "resolve_video"]
+
+LETTERS = "ABCDEFGH"
+
+
+@dataclass(frozen=True)
+class BenchItem:
+    """One question: the fields prompts need, where its video is, and the record predictions extend."""
+
+    id: str
+    question: str
+    options: tuple[str, ...]  # option texts without "(A): "
+    task: str  # leaderboard name ("" when the row has none)
+    video: str | None  # local path, or None when the row has no video
+    record: dict[str, Any]  # the released layout, see :func:`release_record`
+
+
+def release_record(row: dict[str, Any], task: str) -> dict[str, Any]:
+    """A schema row → the ``bench_hard.json`` layout (key order as released), with our ``id`` first."""
+    metadata = json.loads(row.get("metadata") or "{}")
+    frames = row.get("core_frames") or []
+    record: dict[str, Any] = {
+        "id": row["id"],
+        "core_frames_paths": [frame["path"] for frame in frames],
+        "core_frames_captions": [frame["caption"] for frame in frames],
+        "question": row["question"],
+        "answer": row["answer"],
+        **metadata.get("extra_fields", {}),
+        "evidence": row.get("evidence_raw") or row.get("evidence") or "",
+        "task": metadata.get("task_raw") or task,
+        "correct_answer": f"({row['correct_answer']})" if row.get("correct_answer") else "",
+        "video_path": row.get("video_path") or "",
+        "options": [f"({letter}): {text}" for letter, text in zip(LETTERS, row.get("options") or [], strict=False)],
+    }
+    return record
+
+
+def _video_cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME) / "videoespresso_hf" / "videos"
+
+
+def resolve_video(value: Any) -> str | None:
+    """The local file of a ``Video(decode=False)`` value: its path, or its embedded bytes written once to a cache."""
+    if not value:
+        return None
+    if value.get("bytes"):
+        data = value["bytes"]
+        suffix = Path(value.get("path") or "video.mp4").suffix or ".mp4"
+        path = _video_cache_dir() / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
+        return str(path)
+    return value.get("path") or None
+
+
+def _load_rows(data: str, config: str, split: str):
+    import datasets
+
+    # A local folder is re-read every time: `datasets` caches a local folder under a key that two folders
+    # of the same name, card and file sizes share, so another prepared copy came back with its videos.
+    mode = "force_redownload" if Path(data).is_dir() else None
+    try:
+        dataset = datasets.load_dataset(data, config, split=split, download_mode=mode)
+    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"cannot load --data {data} (config {config!r}, split {split!r}): {first}") from None
+    missing = {"id", "question", "options", "task", "video"} - set(dataset.column_names)
+    if missing:
+        raise DataError(f"{data}: not a VideoEspresso dataset (no column {sorted(missing)[0]!r}); prepare it with `videoespresso data prepare`")
+    dataset = dataset.remove_columns([name for name in ("images",) if name in dataset.column_names])
+    return dataset.cast_column("video", datasets.Video(decode=False))
+
+
+def load_bench_items(data: str | os.PathLike, config: str = "bench", split: str = "test") -> list[BenchItem]:
+    """The items of ``config``/``split`` of a prepared folder or Hub dataset, in dataset order.
+
+    Raises:
+        DataError: the dataset cannot be loaded or is not in our schema (one line).
+    """
+    dataset = _load_rows(str(data), config, split)
+    task_names = dataset.features["task"]
+    items = []
+    for row in dataset:
+        task = task_names.int2str(row["task"]) if row["task"] is not None else ""
+        items.append(
+            BenchItem(
+                id=row["id"],
+                question=row["question"],
+                options=tuple(row["options"] or ()),
+                task=task,
+                video=resolve_video(row["video"]),
+                record=release_record(row, task),
+            )
+        )
+    return items
+
+
+def dataset_fingerprint(items: list[BenchItem]) -> str:
+    """A short hash of the item ids and questions: the same data gives the same value (recorded in the sidecar)."""
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(f"{item.id}\x00{item.question}\x00".encode())
+    return digest.hexdigest()[:16]
