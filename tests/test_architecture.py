@@ -13,14 +13,16 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "videoespresso_hf"
 
-# Leaf modules every room may import: the task vocabulary and two small shared utilities.
-LEAVES = {"tasks", "sqlite", "embeddings"}
+# Leaf modules every room may import: the task vocabulary, the one answer-letter rule set (scorer and
+# reasoner read letters alike) and two small shared utilities.
+LEAVES = {"tasks", "answer_letters", "sqlite", "embeddings"}
 
 # room -> rooms it may import (besides LEAVES). ``cli`` may import everything; nothing imports ``cli``.
 ALLOWED: dict[str, set[str]] = {
     "__init__": {"models"},
     "__main__": {"cli"},
     "tasks": set(),
+    "answer_letters": set(),
     "sqlite": set(),
     "embeddings": set(),
     "video": set(),
@@ -34,7 +36,8 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"video"},
     "training": {"models", "data", "video"},
     "predict": {"models", "data", "video", "llm"},
-    "integrations": {"data", "evaluation", "predict"},
+    # integrations -> llm: the lmms-eval open-ended task is an edge like the CLI and builds the judge's client.
+    "integrations": {"data", "evaluation", "predict", "llm"},
 }
 
 
