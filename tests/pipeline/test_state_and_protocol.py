@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 
+from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
 from videoespresso_hf.pipeline.config import BuildConfig
-from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages import StageUsage, stage_chain, stage_fingerprints
 from videoespresso_hf.pipeline.state import StageResult, StateStore, video_identity
+from videoespresso_hf.pipeline.video_record import VideoRecord
 
 
 def test_results_are_keyed_by_fingerprint_and_survive_reopening(tmp_path):
@@ -25,7 +26,7 @@ def test_results_are_keyed_by_fingerprint_and_survive_reopening(tmp_path):
     with StateStore(tmp_path / "state.sqlite") as state:  # a new process would see the same
         done = state.get_result("v-1", "frames", "fp-a")
         assert done.status == "done" and done.attempts == 2 and done.usage.llm_calls == 3
-        assert done.record() == record
+        assert VideoRecord.model_validate_json(done.record_json) == record
         assert state.get_result("v-1", "frames", "fp-b").error == "bad input"
         assert state.get_result("v-1", "captions", "fp-a") is None
         assert [r.video_id for r in state.results("frames", "fp-a", status="done")] == ["v-1"]
@@ -49,13 +50,13 @@ def test_video_identity_follows_content_not_location(tmp_path):
 
 
 def test_chain_order_until_and_fingerprints_change_only_downstream():
-    names = [stage.name for stage in stage_chain()]
+    names = [stage.name for stage in stage_chain(CONSTRUCTION_CHAIN)]
     assert names[:4] == ["frames", "captions", "dedup", "groups"]
-    assert [stage.name for stage in stage_chain("dedup")] == ["frames", "captions", "dedup"]
+    assert [stage.name for stage in stage_chain(CONSTRUCTION_CHAIN, "dedup")] == ["frames", "captions", "dedup"]
     with pytest.raises(KeyError, match="unknown stage"):
-        stage_chain("nonsense")
+        stage_chain(CONSTRUCTION_CHAIN, "nonsense")
 
-    chain = stage_chain("groups")
+    chain = stage_chain(CONSTRUCTION_CHAIN, "groups")
     base = stage_fingerprints(chain, BuildConfig())
     new_tau = stage_fingerprints(chain, BuildConfig(dedup={"tau": 0.5}))
     assert new_tau["frames"] == base["frames"] and new_tau["captions"] == base["captions"]

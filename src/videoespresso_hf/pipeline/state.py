@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages.base import StageUsage
 from videoespresso_hf.sqlite import Database
 
@@ -143,11 +142,6 @@ class StageResult:
     attempts: int = 1
     usage: StageUsage = field(default_factory=StageUsage)
     finished_at: float = field(default_factory=time.time)
-
-    def record(self) -> VideoRecord:
-        if self.record_json is None:
-            raise ValueError(f"stage {self.stage!r} of {self.video_id} has no output record ({self.status})")
-        return VideoRecord.model_validate_json(self.record_json)
 
 
 @dataclass(frozen=True)
