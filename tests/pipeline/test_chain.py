@@ -67,7 +67,8 @@ def test_a_stage_added_by_the_recipe_runs_between_the_others(tmp_path, colour_vi
     out = tmp_path / "out"
     summary = run_build(videos, out, config, workers=1, progress=False, stages=TOY_CHAIN)
     assert summary.ok, summary.format()
-    assert [stage.name for stage in summary.stages] == ["frames", "captions", "long_captions", "dedup", "groups"]
+    names = [stage.name for stage in summary.stages]
+    assert names == ["frames", "captions", "long_captions", "dedup", "groups"]
     assert summary.counts["long_captions"] == summary.frames_sampled > 0
     assert summary.groups == 4  # every caption is long: dedup and grouping see every frame
     rows = (out / "long_captions.jsonl").read_text().splitlines()

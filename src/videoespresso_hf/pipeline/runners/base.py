@@ -86,20 +86,9 @@ def _is_permanent(exc: BaseException) -> bool:
 
 def _is_fatal(exc: BaseException) -> bool:
     """Every remaining video would fail the same way: stop instead of marking them all."""
-    import openai
+    from videoespresso_hf.llm import FATAL_ERRORS
 
-    from videoespresso_hf.llm import BudgetExceededError, MissingAPIKeyError, UnknownPriceError
-
-    fatal = (
-        BudgetExceededError,
-        MissingAPIKeyError,
-        UnknownPriceError,
-        openai.AuthenticationError,
-        openai.PermissionDeniedError,
-        openai.NotFoundError,
-        FatalBuildError,
-    )
-    return isinstance(exc, fatal)
+    return isinstance(exc, (*FATAL_ERRORS, FatalBuildError))
 
 
 def execute_stage(stage: Stage, task: StageTask, ctx: StageContext) -> StageOutcome:

@@ -4,14 +4,15 @@ Every request goes through :class:`videoespresso_hf.llm.LLMClient` (``ctx.llm_cl
 cached in ``OUT/llm_cache.sqlite`` the moment they arrive, retried on 429/5xx/timeouts, validated against
 the pydantic answer model and asked again when malformed, and billed in the ledger.
 
-Two kinds of failure, treated differently:
+Failures are told apart by the :class:`~videoespresso_hf.llm.ErrorKind` the client gives each result:
 
-* **permanent** (the answer stayed malformed or schema-violating after every parse attempt, or the endpoint
+* ``PERMANENT`` (the answer stayed malformed or schema-violating after every parse attempt, or the endpoint
   refused the request with a 4xx): the stage records the item/group as ``dropped`` (``kind="failed"``) with
   the error and goes on; the run summary counts it.
-* **transient** (retries on 429/5xx/timeouts ran out, a batch line errored or expired, a batch is still
+* ``TRANSIENT`` (retries on 429/5xx/timeouts ran out, a batch line errored or expired, a batch is still
   running): the stage raises :class:`LLMUnavailableError`; the orchestrator marks the video ``error`` and
   retries it on the next run, where every answer already received is served from the cache for free.
+* ``FATAL`` errors are raised by the client and stop the whole run (:data:`videoespresso_hf.llm.FATAL_ERRORS`).
 
 Batch mode: ``config.llm_batch = {"enabled": true, "max_wait_s": ..., "poll_interval_s": ...}``
 sends each stage's requests through :class:`videoespresso_hf.llm.BatchRunner` (OpenAI Batch API, half
@@ -21,13 +22,12 @@ submits one batch per (video, stage), moves on, and collects them on the next ru
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from videoespresso_hf.llm import LLMRequest, LLMResult
+from videoespresso_hf.llm import ErrorKind, LLMRequest, LLMResult
 from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage
 from videoespresso_hf.pipeline.stages.qa_items import QARecord
 
@@ -41,7 +41,6 @@ __all__ = [
     "LLMUnavailableError",
     "answer_all",
     "estimate_all",
-    "is_permanent_error",
 ]
 
 
@@ -85,18 +84,6 @@ class BatchSettings(BaseModel):
     poll_interval_s: float | None = Field(default=None, ge=0)
 
 
-# A final failure of the answer itself (or a 4xx that retrying cannot fix): recorded, not retried.
-_PERMANENT = re.compile(
-    r"^(malformed JSON|schema violation|empty answer|BadRequestError|UnprocessableEntityError|"
-    r"ConflictError|batch line failed \(4(?!08|09|29)\d\d\))"
-)
-
-
-def is_permanent_error(error: str) -> bool:
-    """Whether an :class:`LLMResult` error is final (see the module docstring)."""
-    return bool(_PERMANENT.match(error))
-
-
 def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) -> list[LLMResult]:
     """Answer ``requests`` with ``model`` (synchronously or via batches); usage goes into ``ctx.usage``.
 
@@ -120,7 +107,7 @@ def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) ->
     else:
         results = client.map(list(requests))
     ctx.usage.add_llm_results(results)
-    transient = [result for result in results if result.error and not is_permanent_error(result.error)]
+    transient = [result for result in results if result.error_kind is ErrorKind.TRANSIENT]
     if transient:
         raise LLMUnavailableError(
             f"{len(transient)} of {len(results)} LLM requests failed transiently (first: {transient[0].error}); "

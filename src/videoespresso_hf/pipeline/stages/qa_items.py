@@ -129,7 +129,9 @@ class QARecord(BaseModel):
             "video": video,
             "items": last.get("items", []),
             "dropped": [row for output in outputs.values() for row in output.get("dropped", [])],
-            "tally": {name: len(outputs[stage]["items"]) for name, stage in counted.items() if stage in outputs},
+            "tally": {
+                name: len(outputs[stage]["items"]) for name, stage in counted.items() if stage in outputs
+            },
             "split": last.get("split"),
         }
 
