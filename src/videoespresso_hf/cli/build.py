@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def expand_videos(inputs: list[str]) -> list[Path]:
-    """Files as given (even missing ones: they are reported as failed), folders expanded to video files."""
+    """Files as given, folders expanded to video files (missing paths are kept: :func:`run` reports them)."""
     videos: list[Path] = []
     for item in inputs:
         path = Path(item).expanduser()
@@ -160,6 +160,9 @@ def run(args: argparse.Namespace) -> int:
         names = ", ".join(stage.name for stage in CONSTRUCTION_CHAIN)
         raise UserError(f"unknown stage {args.until!r} (--until); stages: {names}") from None
     config = _load_config(args)
+    missing = [str(path) for path in videos if not path.exists()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)} (fix the path or leave it out)")
     _check_endpoint(config, chain, args.dry_run)
     if args.runner == "ray":
         try:
@@ -185,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
         argv=sys.argv,
     )
     print(summary.format())
+    for problem in summary.problems:
+        print(f"videoespresso build: {problem}", file=sys.stderr)
     if summary.stopped:
         print(f"videoespresso build: stopped: {summary.stopped}", file=sys.stderr)
         return 1
@@ -195,4 +200,4 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return 1 if summary.problems else 0

@@ -87,6 +87,8 @@ class BuildSummary:
     estimate_stage: str | None = None
     stopped: str | None = None  # why the run stopped early (budget, missing key, ...)
     recomputed: list[str] = field(default_factory=list)  # stages whose settings changed since the last run
+    problems: list[str] = field(default_factory=list)  # why the result is not usable (every video failed, ...)
+    notes: list[str] = field(default_factory=list)  # what to know about the result (a partial export, ...)
     seconds: float = 0.0
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -104,7 +106,7 @@ class BuildSummary:
 
     @property
     def ok(self) -> bool:
-        return self.stopped is None and not self.pending
+        return self.stopped is None and not self.pending and not self.problems
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,6 +167,8 @@ class BuildSummary:
                 lines += [f"  {path}: {reason}" for path, reason in items.items()]
         if self.stopped:
             lines.append(f"stopped early: {self.stopped}")
+        lines += [f"note: {note}" for note in self.notes]
+        lines += [f"problem: {problem}" for problem in self.problems]
         for name, path in self.outputs.items():
             lines.append(f"{name}: {path}")
         return "\n".join(lines)
@@ -310,20 +314,26 @@ def run_build(
 
         if not summary.stopped and not dry_run and per_video:
             summary.videos_ok = len(inputs)
-            for stage in dataset_stages:
+            if summary.videos and not inputs and not summary.pending:
+                summary.problems.append(
+                    "every video failed: " + "; ".join(f"{path}: {why}" for path, why in summary.failed.items())
+                )
+            unfinished = {**summary.failed, **summary.pending}
+            for stage in dataset_stages if inputs else []:
                 stats = StageStats(stage.name)
                 summary.stages.append(stats)
                 stage_started = time.perf_counter()
                 records = [stage.input_type.model_validate_json(inputs[video_id]) for video_id in sorted(inputs)]
                 ctx.usage = StageUsage()
-                result = stage.finalize(records, ctx)
+                result = stage.finalize(records, ctx, unfinished)
                 stats.executed = stats.done = 1
                 stats.usage = ctx.usage
                 stats.total_usage.merge(ctx.usage)
                 stats.wall_s = time.perf_counter() - stage_started
-                for key, value in (result or {}).items():
-                    if isinstance(value, str) and key.endswith(("path", "file", "dir")):
-                        summary.outputs[f"{stage.name}.{key}"] = value
+                summary.outputs.update({f"{stage.name}.{key}": path for key, path in result.outputs.items()})
+                summary.counts.update(result.counts)
+                summary.problems += result.problems
+                summary.notes += result.notes
             _write_outputs(state, per_video, fingerprints, out, summary, set(identities))
         completed = True
     finally:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
+    "DatasetResult",
     "DatasetStage",
     "Stage",
     "StageContext",
@@ -228,6 +229,23 @@ class Stage:
         return None
 
 
+@dataclass
+class DatasetResult:
+    """What a dataset stage reports to the driver.
+
+    Attributes:
+        outputs: files and folders it wrote, by name (listed in the summary as ``<stage>.<name>``).
+        counts: totals for the run summary (e.g. ``rows_exported``).
+        problems: why its result is not usable (e.g. nothing exported); the CLI exits non-zero.
+        notes: what the user must know about its result (e.g. a partial export).
+    """
+
+    outputs: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
 class DatasetStage:
     """Base class of stages that run once over all finished videos (e.g. the export)."""
 
@@ -241,8 +259,13 @@ class DatasetStage:
     def needs_llm(self, config: BuildConfig) -> bool:
         return False
 
-    def finalize(self, records: list[Any], ctx: StageContext) -> dict[str, Any]:  # pragma: no cover
-        """Consume the outputs of every video that finished the per-video chain; return output paths."""
+    def finalize(
+        self, records: list[Any], ctx: StageContext, unfinished: dict[str, str]
+    ) -> DatasetResult:  # pragma: no cover - abstract
+        """Consume the outputs of every video that finished the per-video chain.
+
+        ``unfinished`` maps each of this run's inputs that did not finish (failed, or to be retried) to why.
+        """
         raise NotImplementedError
 
 

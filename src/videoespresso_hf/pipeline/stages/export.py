@@ -9,7 +9,10 @@ Layout of ``OUT/generated/``:
 * ``frames/<video_id>/<frame_index>.jpg``: the core frames (``core_frames[i].path`` is relative to
   ``generated/``; ``images`` holds their absolute paths).
 * ``dropped.jsonl``: every QA item or group a stage let go, with stage, kind, criterion and reason.
-* ``manifest.json``: ``{"schema_version": 1, "counts": {"train", "test"}, "qa": ..., "boxes": ..., ...}``.
+* ``manifest.json``: ``{"schema_version": 1, "counts": {"train", "test"}, "qa": ..., "boxes": ..., ...}``;
+  an export that lacks some of the build's inputs (they failed, or are to be retried) also has
+  ``"partial": {"unfinished_videos": {path: reason}}``. A partial export never replaces a complete one:
+  the complete dataset is kept and the run summary says why the new rows were not written.
 * ``README.md``: a dataset card whose YAML (``configs`` + ``dataset_info.features``) declares the shared
   schema, so ``datasets.load_dataset("OUT/generated")`` reads the folder with the exact features of
   :func:`videoespresso_hf.data.schema.features` (the package builder reads it too:
@@ -35,7 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 from videoespresso_hf.data.schema import FIELDS, SCHEMA_VERSION, empty_row
 from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
-from videoespresso_hf.pipeline.stages.base import DatasetStage, StageContext
+from videoespresso_hf.pipeline.stages.base import DatasetResult, DatasetStage, StageContext
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id
 from videoespresso_hf.pipeline.video_record import VideoRecord
 from videoespresso_hf.tasks import task_group
@@ -257,6 +260,7 @@ def export_generated(
     settings: ExportSettings | None = None,
     *,
     provenance: dict[str, Any] | None = None,
+    unfinished: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write ``out_dir/generated/{train,test}.jsonl``, ``dropped.jsonl`` and ``manifest.json``.
 
@@ -265,6 +269,7 @@ def export_generated(
         out_dir: the build output folder.
         settings: export settings.
         provenance: extra manifest fields (e.g. the build config).
+        unfinished: the build's inputs missing from ``records``, with why (recorded as ``partial``).
 
     Returns:
         The manifest (also written), with the file paths under ``"files"``.
@@ -295,6 +300,8 @@ def export_generated(
         "files": {name: Path(path).name for name, path in files.items()},
         **(provenance or {}),
     }
+    if unfinished:
+        manifest["partial"] = {"unfinished_videos": dict(sorted(unfinished.items()))}
     files["card"] = str(write_card(generated_dir, manifest))
     write_text_atomic(
         generated_dir / "manifest.json",
@@ -313,10 +320,26 @@ class ExportStage(DatasetStage):
     def config_slice(self, config: BuildConfig) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **config.export.model_dump()}
 
-    def finalize(self, records: list[QARecord], ctx: StageContext) -> dict[str, Any]:
-        settings = ctx.config.export
+    def finalize(
+        self, records: list[QARecord], ctx: StageContext, unfinished: dict[str, str]
+    ) -> DatasetResult:
+        generated = Path(ctx.out_dir) / "generated"
+        if unfinished:
+            kept = _complete_rows(generated / "manifest.json")
+            if kept is not None:
+                return DatasetResult(
+                    notes=[
+                        f"kept the complete dataset in {generated} ({kept} rows): this run's export would lack "
+                        f"{len(unfinished)} unfinished video(s) ({', '.join(sorted(unfinished))}), so it was not "
+                        "written; finish them (re-run, --retry-failed) or remove that folder to export without them"
+                    ]
+                )
         manifest = export_generated(
-            records, ctx.out_dir, settings, provenance={"llm_model": ctx.config.llm.model}
+            records,
+            ctx.out_dir,
+            ctx.config.export,
+            provenance={"llm_model": ctx.config.llm.model},
+            unfinished=unfinished,
         )
         usage = ctx.usage
         usage.count("rows_train", manifest["counts"]["train"])
@@ -329,10 +352,38 @@ class ExportStage(DatasetStage):
         usage.count("boxes_kept", manifest["boxes"]["kept"])
         usage.count("boxes_dropped", manifest["boxes"]["dropped"])
         paths = manifest["paths"]
-        return {
-            "dir": str(Path(paths["manifest"]).parent),
-            "train_file": paths["train"],
-            "test_file": paths["test"],
-            "dropped_file": paths["dropped"],
-            "manifest_file": paths["manifest"],
-        }
+        rows = manifest["counts"]["train"] + manifest["counts"]["test"]
+        result = DatasetResult(
+            outputs={
+                "dir": str(Path(paths["manifest"]).parent),
+                "train_file": paths["train"],
+                "test_file": paths["test"],
+                "dropped_file": paths["dropped"],
+                "manifest_file": paths["manifest"],
+            },
+            counts={"rows_exported": rows},
+        )
+        if unfinished:
+            result.notes.append(
+                f"partial export: {len(unfinished)} video(s) unfinished ({', '.join(sorted(unfinished))}); "
+                "manifest.json lists them under 'partial'"
+            )
+        if rows == 0:
+            reasons = {**manifest["qa"]["rejected"], **manifest["qa"]["failed"]}
+            why = ", ".join(f"{key}={n}" for key, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+            result.problems.append(
+                f"0 rows exported from {len(records)} video(s): every QA item was dropped "
+                f"({why or 'no QA item was generated'}); see {paths['dropped']}"
+            )
+        return result
+
+
+def _complete_rows(manifest_path: Path) -> int | None:
+    """The row count of the complete export at ``manifest_path``, or None if there is none."""
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("partial"):
+        return None
+    return sum(manifest.get("counts", {}).values())
