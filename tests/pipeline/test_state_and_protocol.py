@@ -86,3 +86,21 @@ def test_video_identity_sees_every_byte_of_a_file_between_one_and_two_mib(tmp_pa
     content[(1 << 20) + 10] = 1  # past the first MiB, same size
     path.write_bytes(bytes(content))
     assert video_identity(path).video_id != before.video_id
+
+
+def test_a_run_whose_process_died_is_marked_killed_by_the_next_one(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "state.sqlite"
+    start_and_die = (
+        "import sys; from videoespresso_hf.pipeline.state import StateStore; "
+        "StateStore(sys.argv[1]).start_run('{}'); sys.exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", start_and_die, str(path)], check=True)
+    with StateStore(path) as state:
+        assert [run["status"] for run in state.runs()] == ["running"]  # as a SIGKILL leaves it
+        current = state.start_run("{}")
+        runs = {run["run_id"]: run for run in state.runs()}
+    assert [run["status"] for run in runs.values()] == ["killed", "running"]
+    assert runs[current]["status"] == "running"  # this process is alive: its own run is not touched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import openai
 
@@ -28,6 +29,34 @@ def status_kind(status_code: int | None) -> ErrorKind:
     if status_code is not None and 400 <= status_code < 500 and status_code not in RETRYABLE_STATUS:
         return ErrorKind.PERMANENT
     return ErrorKind.TRANSIENT
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """The endpoint could not be connected to at all (refused, unknown host): nobody is there to retry.
+
+    The SDK raises ``APIConnectionError`` for these as for a dropped connection; the socket error that
+    caused it (under the HTTP library's own wrappers) tells them apart.
+    """
+    if not isinstance(exc, openai.APIConnectionError) or isinstance(exc, openai.APITimeoutError):
+        return False
+    cause: BaseException | None = exc
+    for _ in range(10):  # the chain is short: SDK error <- HTTP library errors <- socket error
+        if cause is None:
+            return False
+        if isinstance(cause, ConnectionRefusedError | socket.gaierror):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of ``exc``'s chain (e.g. the socket error under a connection error)."""
+    for _ in range(10):
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return exc
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -21,7 +21,15 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
-from videoespresso_hf.llm._http import NotACompletionError, is_retryable, one_line, retry_after_s, status_kind
+from videoespresso_hf.llm._http import (
+    NotACompletionError,
+    is_retryable,
+    is_unreachable,
+    one_line,
+    retry_after_s,
+    root_cause,
+    status_kind,
+)
 from videoespresso_hf.llm.cache import ResponseCache
 from videoespresso_hf.llm.config import LLMConfig, UnknownPriceError
 from videoespresso_hf.llm.ledger import (
@@ -53,6 +61,10 @@ class MissingAPIKeyError(RuntimeError):
     """No API key in the environment for a non-loopback endpoint."""
 
 
+class EndpointUnreachableError(ConnectionError):
+    """The endpoint refuses connections or does not answer: every request would fail alike."""
+
+
 # The errors of kind ErrorKind.FATAL: the configuration is wrong (key, permissions, model name, prices) or
 # the budget is spent, so every further request would fail alike. Raised, never returned in a result.
 FATAL_ERRORS: tuple[type[Exception], ...] = (
@@ -60,6 +72,7 @@ FATAL_ERRORS: tuple[type[Exception], ...] = (
     openai.PermissionDeniedError,
     openai.NotFoundError,
     MissingAPIKeyError,
+    EndpointUnreachableError,
     BudgetExceededError,
     UnknownPriceError,
 )
@@ -133,6 +146,26 @@ class LLMClient:
         self.close()
 
     # ------------------------------------------------------------------ public API
+
+    def probe(self) -> None:
+        """Check with one cheap, unpaid request (``GET /models``, no retries) that the endpoint answers.
+
+        Raises:
+            EndpointUnreachableError: nothing answers at the endpoint (refused, unknown host, timed out).
+            openai.AuthenticationError / openai.PermissionDeniedError: the key is not accepted.
+            MissingAPIKeyError: no API key for a remote endpoint.
+
+        Any other HTTP status means a server is there (some OpenAI-compatible servers list no models).
+        """
+        try:
+            self.openai.with_options(timeout=min(self.config.timeout_s, 10.0)).models.list()
+        except (openai.AuthenticationError, openai.PermissionDeniedError):
+            raise
+        except openai.APIConnectionError as exc:  # includes timeouts
+            where = self.config.resolved_base_url() or "the OpenAI API"
+            raise EndpointUnreachableError(f"{where} does not answer: {one_line(root_cause(exc))}") from exc
+        except openai.APIStatusError:
+            return
 
     def complete(
         self,
@@ -321,6 +354,10 @@ class LLMClient:
             except FATAL_ERRORS:
                 raise
             except Exception as exc:
+                if is_unreachable(exc):  # a refused connection is not a busy server: waiting will not help
+                    where = self.config.resolved_base_url() or "the OpenAI API"
+                    message = f"cannot connect to {where}: {one_line(root_cause(exc))}"
+                    raise EndpointUnreachableError(message) from exc
                 if not is_retryable(exc):
                     if isinstance(exc, openai.APIStatusError):  # 400 & co.: this request is wrong, not the run
                         kind = status_kind(exc.status_code)

@@ -95,6 +95,12 @@ class LLMResult:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def answered(self) -> bool:
+        """Whether the endpoint answered (and billed) this request, even with an unusable answer; a request
+        that only met errors (refused, 4xx, retries ran out) was not answered and costs nothing."""
+        return self.text is not None or self.usage.input_tokens > 0 or self.usage.output_tokens > 0
+
 
 @functools.lru_cache(maxsize=256)
 def response_format_for(model: type[BaseModel]) -> dict[str, Any]:

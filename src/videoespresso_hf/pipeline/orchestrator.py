@@ -89,6 +89,7 @@ class BuildSummary:
     recomputed: list[str] = field(default_factory=list)  # stages whose settings changed since the last run
     problems: list[str] = field(default_factory=list)  # why the result is not usable (every video failed, ...)
     notes: list[str] = field(default_factory=list)  # what to know about the result (a partial export, ...)
+    dataset_dir: str | None = None  # the folder datasets.load_dataset reads, when the build exported one
     seconds: float = 0.0
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -171,6 +172,8 @@ class BuildSummary:
         lines += [f"problem: {problem}" for problem in self.problems]
         for name, path in self.outputs.items():
             lines.append(f"{name}: {path}")
+        if self.dataset_dir:
+            lines.append(f"load it with: datasets.load_dataset({self.dataset_dir!r})")
         return "\n".join(lines)
 
 
@@ -237,6 +240,7 @@ def run_build(
     ctx = StageContext(config=config, out_dir=out, dry_run=dry_run)
     own_runner = isinstance(runner, str)
     active_runner: Runner | None = None
+    probed = False
     completed = False
     try:
         # ---- register inputs (deduplicated by content)
@@ -281,6 +285,13 @@ def run_build(
                 inputs = {}
                 break
 
+            if tasks and not probed and stage.needs_llm(config):
+                # One cheap request before the first paid one: a dead endpoint stops the run in seconds
+                # instead of failing every video through the retries.
+                probed = True
+                summary.stopped = _probe_endpoint(ctx)
+                if summary.stopped:
+                    break
             if tasks:
                 if active_runner is None:
                     active_runner = make_runner(runner, workers=workers) if own_runner else runner  # type: ignore[arg-type]
@@ -334,6 +345,7 @@ def run_build(
                 summary.counts.update(result.counts)
                 summary.problems += result.problems
                 summary.notes += result.notes
+                summary.dataset_dir = result.dataset_dir or summary.dataset_dir
             _write_outputs(state, per_video, fingerprints, out, summary, set(identities))
         completed = True
     finally:
@@ -348,6 +360,17 @@ def run_build(
         state.finish_run(run_id, status, summary.to_dict())
         state.close()
     return summary
+
+
+def _probe_endpoint(ctx: StageContext) -> str | None:
+    """Why the LLM endpoint cannot be used (one line), or None when it answers."""
+    from videoespresso_hf.llm import FATAL_ERRORS
+
+    try:
+        ctx.llm_client().probe()
+    except FATAL_ERRORS as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _fatal_cause(error: BaseException) -> str | None:

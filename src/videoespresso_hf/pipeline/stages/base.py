@@ -67,7 +67,7 @@ class StageError(Exception):
 class StageUsage:
     """What one stage execution consumed; summed per stage in the run summary."""
 
-    llm_calls: int = 0  # requests actually sent (paid)
+    llm_calls: int = 0  # requests the endpoint answered (paid)
     cached_calls: int = 0  # answered from the LLM response cache (free)
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -87,7 +87,8 @@ class StageUsage:
             self.count(key, value)
 
     def add_llm_results(self, results: Iterable[Any]) -> None:
-        """Account ``videoespresso_hf.llm`` results: cache hits are free, the rest were paid.
+        """Account ``videoespresso_hf.llm`` results: cache hits are free, answered requests were paid, and
+        requests that only met errors count their HTTP attempts but no paid call.
 
         ``LLMClient.map`` sends identical requests once and returns the same result for each copy; the
         copies are counted as cached so tokens and cost are not counted twice.
@@ -102,7 +103,7 @@ class StageUsage:
             if result.cached:
                 self.cached_calls += 1
             else:
-                self.llm_calls += 1
+                self.llm_calls += int(result.answered)
                 self.count("http_attempts", result.attempts)
             self.prompt_tokens += int(result.usage.input_tokens)
             self.completion_tokens += int(result.usage.output_tokens)
@@ -238,12 +239,14 @@ class DatasetResult:
         counts: totals for the run summary (e.g. ``rows_exported``).
         problems: why its result is not usable (e.g. nothing exported); the CLI exits non-zero.
         notes: what the user must know about its result (e.g. a partial export).
+        dataset_dir: a folder ``datasets.load_dataset`` reads, if the stage leaves one.
     """
 
     outputs: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    dataset_dir: str | None = None
 
 
 class DatasetStage:

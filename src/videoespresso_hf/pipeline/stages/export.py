@@ -328,6 +328,7 @@ class ExportStage(DatasetStage):
             kept = _complete_rows(generated / "manifest.json")
             if kept is not None:
                 return DatasetResult(
+                    dataset_dir=str(generated),
                     notes=[
                         f"kept the complete dataset in {generated} ({kept} rows): this run's export would lack "
                         f"{len(unfinished)} unfinished video(s) ({', '.join(sorted(unfinished))}), so it was not "
@@ -362,6 +363,7 @@ class ExportStage(DatasetStage):
                 "manifest_file": paths["manifest"],
             },
             counts={"rows_exported": rows},
+            dataset_dir=str(generated) if rows else None,
         )
         if unfinished:
             result.notes.append(
