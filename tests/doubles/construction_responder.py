@@ -1,4 +1,4 @@
-"""A deterministic responder for the loopback OpenAI server that answers construction part-2 prompts.
+"""A deterministic responder for the loopback OpenAI server that answers the QA stages' prompts.
 
 It reads the real prompt (the captions, the pairs, the question and answer) and returns valid structured
 JSON for the requested schema, so outputs depend on the pipeline's actual inputs:
@@ -158,7 +158,7 @@ _HANDLERS: dict[str, Callable[[str], dict[str, Any]]] = {
 
 
 def construction_responder(request: dict[str, Any]) -> str | dict[str, Any]:
-    """Answer part-2 prompts by their schema name; anything else goes to the default responder."""
+    """Answer QA-stage prompts by their schema name; anything else goes to the default responder."""
     handler = _HANDLERS.get(schema_name(request) or "")
     if handler is None:
         return default_responder(request)

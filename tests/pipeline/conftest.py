@@ -72,7 +72,7 @@ def tiny_grounding_models(tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture
 def construction_server():
-    """A loopback server answering every part-2 prompt with valid structured JSON."""
+    """A loopback server answering every QA-stage prompt with valid structured JSON."""
     from doubles.construction_responder import construction_responder
 
     from videoespresso_hf.pipeline.stages.base import clear_process_resources

@@ -161,3 +161,16 @@ def test_the_api_key_reaches_the_endpoint_but_no_output_file(
     }
     for path in written:
         assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_dead_endpoint_stops_the_build_before_any_video_is_tried(tmp_path, colour_videos, make_config):
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    config = make_config(llm={"base_url": dead, "max_retries": 3})
+    summary = run_build(list(colour_videos.values()), tmp_path / "out", config, until="captions", progress=False)
+    assert summary.stopped.startswith("EndpointUnreachableError: " + dead) and "does not answer" in summary.stopped
+    captions = summary.stages[-1]
+    assert captions.name == "captions" and captions.executed == 0 and not summary.pending

@@ -1,20 +1,15 @@
 from videoespresso_hf.cli.build import _load_config
 from videoespresso_hf.cli.main import build_parser
-from videoespresso_hf.pipeline.stages.llm_calls import BATCH_SETTINGS_KEY, BatchSettings, stage_settings
-
-
-def batch_settings(config):
-    return stage_settings(config, BATCH_SETTINGS_KEY, BatchSettings)
 
 
 def parse(tmp_path, *extra):
     return build_parser().parse_args(["build", "v.mp4", "--out", str(tmp_path / "out"), *extra])
 
 
-def test_batch_flags_switch_part2_to_the_batch_api(tmp_path):
-    assert not batch_settings(_load_config(parse(tmp_path))).enabled
+def test_batch_flags_switch_the_qa_stages_to_the_batch_api(tmp_path):
+    assert not _load_config(parse(tmp_path)).llm_batch.enabled
     config = _load_config(parse(tmp_path, "--batch", "--batch-wait", "0"))
-    settings = batch_settings(config)
+    settings = config.llm_batch
     assert settings.enabled
     assert settings.max_wait_s == 0
 

@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 
+from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
 from videoespresso_hf.pipeline.config import BuildConfig
-from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages import StageUsage, stage_chain, stage_fingerprints
 from videoespresso_hf.pipeline.state import StageResult, StateStore, video_identity
+from videoespresso_hf.pipeline.video_record import VideoRecord
 
 
 def test_results_are_keyed_by_fingerprint_and_survive_reopening(tmp_path):
@@ -25,7 +26,7 @@ def test_results_are_keyed_by_fingerprint_and_survive_reopening(tmp_path):
     with StateStore(tmp_path / "state.sqlite") as state:  # a new process would see the same
         done = state.get_result("v-1", "frames", "fp-a")
         assert done.status == "done" and done.attempts == 2 and done.usage.llm_calls == 3
-        assert done.record() == record
+        assert VideoRecord.model_validate_json(done.record_json) == record
         assert state.get_result("v-1", "frames", "fp-b").error == "bad input"
         assert state.get_result("v-1", "captions", "fp-a") is None
         assert [r.video_id for r in state.results("frames", "fp-a", status="done")] == ["v-1"]
@@ -49,13 +50,13 @@ def test_video_identity_follows_content_not_location(tmp_path):
 
 
 def test_chain_order_until_and_fingerprints_change_only_downstream():
-    names = [stage.name for stage in stage_chain()]
+    names = [stage.name for stage in stage_chain(CONSTRUCTION_CHAIN)]
     assert names[:4] == ["frames", "captions", "dedup", "groups"]
-    assert [stage.name for stage in stage_chain("dedup")] == ["frames", "captions", "dedup"]
+    assert [stage.name for stage in stage_chain(CONSTRUCTION_CHAIN, "dedup")] == ["frames", "captions", "dedup"]
     with pytest.raises(KeyError, match="unknown stage"):
-        stage_chain("nonsense")
+        stage_chain(CONSTRUCTION_CHAIN, "nonsense")
 
-    chain = stage_chain("groups")
+    chain = stage_chain(CONSTRUCTION_CHAIN, "groups")
     base = stage_fingerprints(chain, BuildConfig())
     new_tau = stage_fingerprints(chain, BuildConfig(dedup={"tau": 0.5}))
     assert new_tau["frames"] == base["frames"] and new_tau["captions"] == base["captions"]
@@ -85,3 +86,21 @@ def test_video_identity_sees_every_byte_of_a_file_between_one_and_two_mib(tmp_pa
     content[(1 << 20) + 10] = 1  # past the first MiB, same size
     path.write_bytes(bytes(content))
     assert video_identity(path).video_id != before.video_id
+
+
+def test_a_run_whose_process_died_is_marked_killed_by_the_next_one(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "state.sqlite"
+    start_and_die = (
+        "import sys; from videoespresso_hf.pipeline.state import StateStore; "
+        "StateStore(sys.argv[1]).start_run('{}'); sys.exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", start_and_die, str(path)], check=True)
+    with StateStore(path) as state:
+        assert [run["status"] for run in state.runs()] == ["running"]  # as a SIGKILL leaves it
+        current = state.start_run("{}")
+        runs = {run["run_id"]: run for run in state.runs()}
+    assert [run["status"] for run in runs.values()] == ["killed", "running"]
+    assert runs[current]["status"] == "running"  # this process is alive: its own run is not touched

@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def expand_videos(inputs: list[str]) -> list[Path]:
-    """Files as given (even missing ones: they are reported as failed), folders expanded to video files."""
+    """Files as given, folders expanded to video files (missing paths are kept: :func:`run` reports them)."""
     videos: list[Path] = []
     for item in inputs:
         path = Path(item).expanduser()
@@ -114,25 +114,20 @@ def _load_config(args: argparse.Namespace):
         if value is not None:
             data[section][key] = value
     if args.batch or args.batch_wait is not None:
-        batch = data["stages"].setdefault("llm_batch", {})
-        batch["enabled"] = True
+        data["llm_batch"]["enabled"] = True
         if args.batch_wait is not None:
-            batch["max_wait_s"] = args.batch_wait
+            data["llm_batch"]["max_wait_s"] = args.batch_wait
     try:
         return BuildConfig.model_validate(data)
     except ValueError as error:
         raise UserError(f"invalid setting: {' '.join(str(error).split())[:300]}") from None
 
 
-def _check_endpoint(config, chain_names: list[str], dry_run: bool) -> None:
+def _check_endpoint(config, chain, dry_run: bool) -> None:
     """Fail early and clearly when an LLM stage will run but no endpoint can be reached."""
     from videoespresso_hf.cli.main import UserError
 
-    needs_llm = "captions" in chain_names and config.captions.backend == "openai"
-    needs_llm = needs_llm or any(
-        name not in ("frames", "captions", "dedup", "groups") for name in chain_names
-    )
-    if not needs_llm or dry_run:
+    if dry_run or not any(stage.needs_llm(config) for stage in chain):
         return
     llm = config.llm
     if llm.is_loopback() or os.environ.get(llm.api_key_env):
@@ -147,8 +142,9 @@ def _check_endpoint(config, chain_names: list[str], dry_run: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.cli.main import UserError
+    from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
     from videoespresso_hf.pipeline.orchestrator import run_build
-    from videoespresso_hf.pipeline.stages import registered_stages, stage_chain
+    from videoespresso_hf.pipeline.stages import stage_chain
 
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be >= 1")
@@ -159,11 +155,15 @@ def run(args: argparse.Namespace) -> int:
     if not videos:
         raise UserError("no video files found in " + ", ".join(args.videos))
     try:
-        chain = stage_chain(args.until)
+        chain = stage_chain(CONSTRUCTION_CHAIN, args.until)
     except KeyError:
-        raise UserError(f"unknown stage {args.until!r}; stages: {', '.join(registered_stages())}") from None
+        names = ", ".join(stage.name for stage in CONSTRUCTION_CHAIN)
+        raise UserError(f"unknown stage {args.until!r} (--until); stages: {names}") from None
     config = _load_config(args)
-    _check_endpoint(config, [stage.name for stage in chain], args.dry_run)
+    missing = [str(path) for path in videos if not path.exists()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)} (fix the path or leave it out)")
+    _check_endpoint(config, chain, args.dry_run)
     if args.runner == "ray":
         try:
             import ray  # noqa: F401
@@ -188,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
         argv=sys.argv,
     )
     print(summary.format())
+    for problem in summary.problems:
+        print(f"videoespresso build: {problem}", file=sys.stderr)
     if summary.stopped:
         print(f"videoespresso build: stopped: {summary.stopped}", file=sys.stderr)
         return 1
@@ -198,4 +200,4 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return 1 if summary.problems else 0

@@ -16,7 +16,7 @@ Batch mode (OpenAI Batch API, half price, resumable): :class:`videoespresso_hf.l
 
 from videoespresso_hf.llm.batch import BatchRunner
 from videoespresso_hf.llm.cache import CacheEntry, ResponseCache
-from videoespresso_hf.llm.client import LLMClient, MissingAPIKeyError
+from videoespresso_hf.llm.client import FATAL_ERRORS, EndpointUnreachableError, LLMClient, MissingAPIKeyError
 from videoespresso_hf.llm.config import DEFAULT_PRICES_PER_1M, LLMConfig, UnknownPriceError
 from videoespresso_hf.llm.ledger import BudgetExceededError, CostEstimate, Ledger, estimate_input_tokens
 from videoespresso_hf.llm.messages import (
@@ -27,14 +27,17 @@ from videoespresso_hf.llm.messages import (
     text_part,
     user_message,
 )
-from videoespresso_hf.llm.request import LLMRequest, LLMResult, Usage, request_key
+from videoespresso_hf.llm.request import ErrorKind, LLMRequest, LLMResult, Usage, request_key
 
 __all__ = [
     "DEFAULT_PRICES_PER_1M",
+    "FATAL_ERRORS",
     "BatchRunner",
     "BudgetExceededError",
     "CacheEntry",
     "CostEstimate",
+    "EndpointUnreachableError",
+    "ErrorKind",
     "LLMClient",
     "LLMConfig",
     "LLMRequest",

@@ -24,9 +24,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from videoespresso_hf.llm.client import LLMClient, _is_retryable, _one_line
+from videoespresso_hf.llm._http import is_retryable, one_line, status_kind
+from videoespresso_hf.llm.client import LLMClient
 from videoespresso_hf.llm.ledger import estimate_body
-from videoespresso_hf.llm.request import LLMRequest, LLMResult, Usage, parse_answer, request_body, request_key
+from videoespresso_hf.llm.request import (
+    ErrorKind,
+    LLMRequest,
+    LLMResult,
+    Usage,
+    parse_answer,
+    request_body,
+    request_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -303,6 +312,7 @@ class BatchRunner:
                 cache.put_failure(
                     key,
                     error=f"batch line failed ({response.get('status_code')}): {message}",
+                    error_kind=status_kind(response.get("status_code")),
                     attempts=1,
                     **record,
                 )
@@ -337,6 +347,7 @@ class BatchRunner:
                 cache.put_failure(
                     key,
                     error=error or "empty answer",
+                    error_kind=ErrorKind.PERMANENT,
                     text=text,
                     input_tokens=usage.input_tokens,
                     output_tokens=usage.output_tokens,
@@ -348,6 +359,7 @@ class BatchRunner:
             cache.put_failure(
                 key,
                 error=f"batch {batch.id} ended {batch.status} without a result",
+                error_kind=ErrorKind.TRANSIENT,
                 attempts=1,
                 model=config.model,
                 prompt_version=row["prompt_version"],
@@ -357,15 +369,23 @@ class BatchRunner:
     def _result(self, key: str, request: LLMRequest, *, cached: bool) -> LLMResult:
         entry = self.client.cache.get(key)
         if entry is None:
-            return LLMResult(key=key, error="no answer recorded")
+            return LLMResult(key=key, error="no answer recorded", error_kind=ErrorKind.TRANSIENT)
         usage = Usage(entry.input_tokens, entry.output_tokens)
         if not entry.ok:
             return LLMResult(
-                key=key, text=entry.text, usage=usage, error=entry.error, attempts=entry.attempts
+                key=key,
+                text=entry.text,
+                usage=usage,
+                error=entry.error,
+                error_kind=entry.error_kind,
+                attempts=entry.attempts,
             )
         parsed, error = parse_answer(entry.text, request.response_model)
+        kind = None if error is None else ErrorKind.PERMANENT
         if cached:
-            return LLMResult(key=key, text=entry.text, parsed=parsed, cached=True, error=error)
+            return LLMResult(
+                key=key, text=entry.text, parsed=parsed, cached=True, error=error, error_kind=kind
+            )
         cost = self.client.config.cost_usd(usage.input_tokens, usage.output_tokens, batch=True)
         return LLMResult(
             key=key,
@@ -373,6 +393,7 @@ class BatchRunner:
             parsed=parsed,
             usage=usage,
             error=error,
+            error_kind=kind,
             cost_usd=cost,
             attempts=entry.attempts,
         )
@@ -383,7 +404,7 @@ class BatchRunner:
             try:
                 return call()
             except Exception as exc:
-                if not _is_retryable(exc) or attempt == config.max_retries:
+                if not is_retryable(exc) or attempt == config.max_retries:
                     raise
                 delay = self.client._backoff_s(attempt, exc)
                 logger.info(
@@ -391,7 +412,7 @@ class BatchRunner:
                     attempt + 1,
                     config.max_retries,
                     delay,
-                    _one_line(exc),
+                    one_line(exc),
                 )
                 self._sleep(delay)
         raise AssertionError("unreachable")

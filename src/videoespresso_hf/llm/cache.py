@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from videoespresso_hf.llm.request import ErrorKind
 from videoespresso_hf.sqlite import Database
 
 _SCHEMA = """
@@ -26,9 +27,14 @@ CREATE TABLE IF NOT EXISTS llm_responses (
     input_tokens INTEGER NOT NULL DEFAULT 0,
     output_tokens INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    error_kind TEXT
 );
 """
+_COLUMNS = (
+    "key, model, prompt_version, stage, status, text, error, error_kind, input_tokens, output_tokens, "
+    "attempts, updated_at"
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class CacheEntry:
     input_tokens: int
     output_tokens: int
     attempts: int
+    error_kind: ErrorKind | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,7 +57,11 @@ class CacheEntry:
 
 
 def _entry(row: sqlite3.Row) -> CacheEntry:
-    return CacheEntry(*(row[name] for name in CacheEntry.__dataclass_fields__))
+    values = {name: row[name] for name in CacheEntry.__dataclass_fields__}
+    if values["status"] == "failed":
+        # Failures recorded before kinds were stored were final failures of their request.
+        values["error_kind"] = ErrorKind(values["error_kind"] or ErrorKind.PERMANENT)
+    return CacheEntry(**values)
 
 
 class ResponseCache:
@@ -59,6 +70,9 @@ class ResponseCache:
     def __init__(self, path: str | Path | None = None, *, db: Database | None = None) -> None:
         self.db = db if db is not None else Database(path)
         self.db.executescript(_SCHEMA)
+        columns = {row["name"] for row in self.db.query("PRAGMA table_info(llm_responses)")}
+        if "error_kind" not in columns:  # a cache written before failures had a kind
+            self.db.execute("ALTER TABLE llm_responses ADD COLUMN error_kind TEXT")
 
     def get(self, key: str) -> CacheEntry | None:
         rows = self.db.query("SELECT * FROM llm_responses WHERE key = ?", (key,))
@@ -77,8 +91,8 @@ class ResponseCache:
         attempts: int,
     ) -> None:
         self.db.execute(
-            "INSERT INTO llm_responses VALUES (?, ?, ?, ?, 'ok', ?, NULL, ?, ?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET status='ok', text=excluded.text, error=NULL, "
+            f"INSERT INTO llm_responses ({_COLUMNS}) VALUES (?, ?, ?, ?, 'ok', ?, NULL, NULL, ?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET status='ok', text=excluded.text, error=NULL, error_kind=NULL, "
             "input_tokens=excluded.input_tokens, output_tokens=excluded.output_tokens, "
             "attempts=excluded.attempts, updated_at=excluded.updated_at",
             (key, model, prompt_version, stage, text, input_tokens, output_tokens, attempts, time.time()),
@@ -92,6 +106,7 @@ class ResponseCache:
         prompt_version: str,
         stage: str,
         error: str,
+        error_kind: ErrorKind,
         text: str | None = None,
         input_tokens: int = 0,
         output_tokens: int = 0,
@@ -99,8 +114,9 @@ class ResponseCache:
     ) -> None:
         # A failure never overwrites an answer that another worker or an earlier run already got.
         self.db.execute(
-            "INSERT INTO llm_responses VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO llm_responses ({_COLUMNS}) VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET status='failed', text=excluded.text, error=excluded.error, "
+            "error_kind=excluded.error_kind, "
             "input_tokens=excluded.input_tokens, output_tokens=excluded.output_tokens, "
             "attempts=llm_responses.attempts + excluded.attempts, updated_at=excluded.updated_at "
             "WHERE llm_responses.status != 'ok'",
@@ -111,6 +127,7 @@ class ResponseCache:
                 stage,
                 text,
                 error,
+                str(error_kind),
                 input_tokens,
                 output_tokens,
                 attempts,

@@ -9,7 +9,6 @@ failure), and the ledger (every paid attempt and every cache hit is a row).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -22,10 +21,33 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
+from videoespresso_hf.llm._http import (
+    NotACompletionError,
+    is_retryable,
+    is_unreachable,
+    one_line,
+    retry_after_s,
+    root_cause,
+    status_kind,
+)
 from videoespresso_hf.llm.cache import ResponseCache
-from videoespresso_hf.llm.config import LLMConfig
-from videoespresso_hf.llm.ledger import CostEstimate, Ledger, estimate_body, estimate_cost
-from videoespresso_hf.llm.request import LLMRequest, LLMResult, Usage, parse_answer, request_body, request_key
+from videoespresso_hf.llm.config import LLMConfig, UnknownPriceError
+from videoespresso_hf.llm.ledger import (
+    BudgetExceededError,
+    CostEstimate,
+    Ledger,
+    estimate_body,
+    estimate_cost,
+)
+from videoespresso_hf.llm.request import (
+    ErrorKind,
+    LLMRequest,
+    LLMResult,
+    Usage,
+    parse_answer,
+    request_body,
+    request_key,
+)
 from videoespresso_hf.sqlite import Database
 
 logger = logging.getLogger(__name__)
@@ -33,56 +55,36 @@ logger = logging.getLogger(__name__)
 # Sent to loopback servers (tests, a local vLLM) when no key is in the environment; they ignore it.
 LOOPBACK_DUMMY_KEY = "sk-loopback-no-key"
 
-_RETRYABLE_STATUS = {408, 409, 429}
-# These mean the configuration is wrong (key, permissions, model name): every request would fail alike.
-_FATAL_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 
 
 class MissingAPIKeyError(RuntimeError):
     """No API key in the environment for a non-loopback endpoint."""
 
 
-class _RequestFailed(RuntimeError):
-    """This request failed for good: retries ran out, or the endpoint rejected it (4xx)."""
+class EndpointUnreachableError(ConnectionError):
+    """The endpoint refuses connections or does not answer: every request would fail alike."""
 
-    def __init__(self, message: str, attempts: int) -> None:
+
+# The errors of kind ErrorKind.FATAL: the configuration is wrong (key, permissions, model name, prices) or
+# the budget is spent, so every further request would fail alike. Raised, never returned in a result.
+FATAL_ERRORS: tuple[type[Exception], ...] = (
+    openai.AuthenticationError,
+    openai.PermissionDeniedError,
+    openai.NotFoundError,
+    MissingAPIKeyError,
+    EndpointUnreachableError,
+    BudgetExceededError,
+    UnknownPriceError,
+)
+
+
+class _RequestFailed(RuntimeError):
+    """This request failed for good: retries ran out (transient), or the endpoint rejected it (permanent)."""
+
+    def __init__(self, message: str, attempts: int, kind: ErrorKind) -> None:
         super().__init__(message)
         self.attempts = attempts
-
-
-class _NotACompletion(RuntimeError):
-    """A 200 response that is JSON but not a chat completion: the server's fault, so retried."""
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    name = type(exc).__name__
-    return f"{name}: {text[:300]}" if text else name
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
-    # A body that is not JSON (or not a completion) is a broken response from the server, not a bad request.
-    return isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | _NotACompletion)
-
-
-def _retry_after_s(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    headers = response.headers
-    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            return None  # an HTTP-date: fall back to our own backoff
-    return None
+        self.kind = kind
 
 
 class LLMClient:
@@ -145,6 +147,26 @@ class LLMClient:
 
     # ------------------------------------------------------------------ public API
 
+    def probe(self) -> None:
+        """Check with one cheap, unpaid request (``GET /models``, no retries) that the endpoint answers.
+
+        Raises:
+            EndpointUnreachableError: nothing answers at the endpoint (refused, unknown host, timed out).
+            openai.AuthenticationError / openai.PermissionDeniedError: the key is not accepted.
+            MissingAPIKeyError: no API key for a remote endpoint.
+
+        Any other HTTP status means a server is there (some OpenAI-compatible servers list no models).
+        """
+        try:
+            self.openai.with_options(timeout=min(self.config.timeout_s, 10.0)).models.list()
+        except (openai.AuthenticationError, openai.PermissionDeniedError):
+            raise
+        except openai.APIConnectionError as exc:  # includes timeouts
+            where = self.config.resolved_base_url() or "the OpenAI API"
+            raise EndpointUnreachableError(f"{where} does not answer: {one_line(root_cause(exc))}") from exc
+        except openai.APIStatusError:
+            return
+
     def complete(
         self,
         messages: list[dict[str, Any]],
@@ -177,7 +199,14 @@ class LLMClient:
                 )
                 return LLMResult(key=key, text=entry.text, parsed=parsed, cached=True)
         if entry is not None and not entry.ok and not self.config.retry_failures:
-            return LLMResult(key=key, text=entry.text, cached=True, error=entry.error, attempts=0)
+            return LLMResult(
+                key=key,
+                text=entry.text,
+                cached=True,
+                error=entry.error,
+                error_kind=entry.error_kind,
+                attempts=0,
+            )
         return self._call(key, request)
 
     def map(
@@ -256,12 +285,13 @@ class LLMClient:
             "stage": request.stage,
         }
         attempts, paid, text, usage, error = 0, 0.0, None, Usage(), None
+        kind = ErrorKind.PERMANENT  # unless the endpoint failed us: the answer itself stayed unusable
         for parse_attempt in range(1, self.config.max_parse_attempts + 1):
             reserved = self.ledger.reserve(estimated_cost)
             try:
                 completion, tries = self._send(body)
             except _RequestFailed as exc:
-                attempts, error, text = attempts + exc.attempts, str(exc), None
+                attempts, error, text, kind = attempts + exc.attempts, str(exc), None, exc.kind
                 break
             finally:
                 self.ledger.release(reserved)
@@ -297,13 +327,16 @@ class LLMClient:
         self.cache.put_failure(
             key,
             error=error or "unknown error",
+            error_kind=kind,
             text=text,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             attempts=attempts,
             **record,
         )
-        return LLMResult(key=key, text=text, usage=usage, error=error, cost_usd=paid, attempts=attempts)
+        return LLMResult(
+            key=key, text=text, usage=usage, error=error, error_kind=kind, cost_usd=paid, attempts=attempts
+        )
 
     def _send(self, body: dict[str, Any]) -> tuple[ChatCompletion, int]:
         """POST the body, retrying transient failures; returns (completion, attempts used).
@@ -316,34 +349,36 @@ class LLMClient:
             try:
                 completion = client.post("/chat/completions", body=body, cast_to=ChatCompletion)
                 if not getattr(completion, "choices", None):
-                    raise _NotACompletion(f"response is not a chat completion: {str(completion)[:200]}")
+                    raise NotACompletionError(f"response is not a chat completion: {str(completion)[:200]}")
                 return completion, attempt + 1
-            except _FATAL_ERRORS:
+            except FATAL_ERRORS:
                 raise
             except Exception as exc:
-                if not _is_retryable(exc):
-                    if isinstance(
-                        exc, openai.APIStatusError
-                    ):  # 400 & co.: this request is wrong, the run is not
-                        raise _RequestFailed(_one_line(exc), attempt + 1) from exc
+                if is_unreachable(exc):  # a refused connection is not a busy server: waiting will not help
+                    where = self.config.resolved_base_url() or "the OpenAI API"
+                    message = f"cannot connect to {where}: {one_line(root_cause(exc))}"
+                    raise EndpointUnreachableError(message) from exc
+                if not is_retryable(exc):
+                    if isinstance(exc, openai.APIStatusError):  # 400 & co.: this request is wrong, not the run
+                        kind = status_kind(exc.status_code)
+                        raise _RequestFailed(one_line(exc), attempt + 1, kind) from exc
                     raise
                 if attempt == self.config.max_retries:
-                    raise _RequestFailed(
-                        f"gave up after {attempt + 1} attempts: {_one_line(exc)}", attempt + 1
-                    ) from exc
+                    message = f"gave up after {attempt + 1} attempts: {one_line(exc)}"
+                    raise _RequestFailed(message, attempt + 1, ErrorKind.TRANSIENT) from exc
                 delay = self._backoff_s(attempt, exc)
                 logger.info(
                     "llm retry %d/%d in %.2fs: %s",
                     attempt + 1,
                     self.config.max_retries,
                     delay,
-                    _one_line(exc),
+                    one_line(exc),
                 )
                 self._sleep(delay)
         raise AssertionError("unreachable")
 
     def _backoff_s(self, attempt: int, exc: BaseException) -> float:
-        retry_after = _retry_after_s(exc)
+        retry_after = retry_after_s(exc)
         if retry_after is not None:
             return min(retry_after, self.config.backoff_max_s)
         ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)

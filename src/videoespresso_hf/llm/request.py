@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -43,6 +44,22 @@ class Usage:
     output_tokens: int = 0
 
 
+class ErrorKind(StrEnum):
+    """Why a request failed, as the code that caught the failure classified it.
+
+    * ``TRANSIENT``: the endpoint could not answer now (429/5xx/timeouts/connection errors outlasted the
+      retries, a batch expired or is still running): the same request may succeed later.
+    * ``PERMANENT``: this request fails the same way every time (the answer stayed malformed or
+      schema-violating after every parse attempt, or the endpoint refused it with a 4xx).
+    * ``FATAL``: every request would fail alike (bad key, no permission, unknown model, budget spent);
+      raised as one of :data:`videoespresso_hf.llm.FATAL_ERRORS`, never returned in a result.
+    """
+
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    FATAL = "fatal"
+
+
 @dataclass
 class LLMResult:
     """The outcome of one request; failures are results too (``error`` set), never silently dropped.
@@ -59,6 +76,7 @@ class LLMResult:
             (429/5xx/timeouts/connection errors outlasted the retries), ``"<SDK error class>: ..."``
             (another 4xx, e.g. ``BadRequestError``), ``"batch line failed (<status>): ..."`` and
             ``"batch <id> ended <status> without a result"`` (batch mode).
+        error_kind: what kind of failure ``error`` is (None on success); decide on this, not on the text.
         cost_usd: paid cost of this call, all attempts included (0 for cache hits).
         attempts: HTTP attempts made for this call.
     """
@@ -69,12 +87,19 @@ class LLMResult:
     usage: Usage = field(default_factory=Usage)
     cached: bool = False
     error: str | None = None
+    error_kind: ErrorKind | None = None
     cost_usd: float = 0.0
     attempts: int = 0
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def answered(self) -> bool:
+        """Whether the endpoint answered (and billed) this request, even with an unusable answer; a request
+        that only met errors (refused, 4xx, retries ran out) was not answered and costs nothing."""
+        return self.text is not None or self.usage.input_tokens > 0 or self.usage.output_tokens > 0
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,45 +1,49 @@
 """The VideoEspresso construction pipeline: videos in, QA with CoT evidence (the ``generated`` dataset) out.
 
-Per-video stages run in a chain, each a pure-ish function ``run(record, ctx) -> record`` over a
-:class:`~videoespresso_hf.pipeline.records.VideoRecord`::
+The stages form one ordered chain, written once in :mod:`videoespresso_hf.pipeline.chain`::
 
     frames (adaptive sampling) -> captions (VLM) -> dedup (semantic redundancy removal) -> groups (15 captions)
         -> QA generation -> QA filter -> CoT evidence -> grounding -> distractors -> export
 
-The orchestrator (:func:`~videoespresso_hf.pipeline.orchestrator.run_build`) keeps per-video, per-stage state
-in ``OUT/state.sqlite`` (:mod:`~videoespresso_hf.pipeline.state`), so a killed run resumes without redoing or
+Each per-video stage is a pure-ish function ``run(record, ctx) -> record`` from its upstream stage's output
+to its own (a :class:`~videoespresso_hf.pipeline.video_record.VideoRecord` for the frame stages, a
+:class:`~videoespresso_hf.pipeline.stages.qa_items.QARecord` for the QA stages); no stage names another.
+The driver (:func:`~videoespresso_hf.pipeline.orchestrator.run_build`) keeps per-video, per-stage state in
+``OUT/state.sqlite`` (:mod:`~videoespresso_hf.pipeline.state`), so a killed run resumes without redoing or
 re-paying finished work; runners (:mod:`~videoespresso_hf.pipeline.runners`) execute a stage over many videos
 locally (a process pool) or on a Ray cluster (Ray Data) with the same stage code.
 
 How to add a stage
 ------------------
-1. Create ``pipeline/stages/<name>.py`` with a class deriving from
-   :class:`~videoespresso_hf.pipeline.stages.base.Stage` (per video) or
-   :class:`~videoespresso_hf.pipeline.stages.base.DatasetStage` (once over all videos, e.g. export), decorated
-   with :func:`~videoespresso_hf.pipeline.stages.base.register_stage`. Set ``name``, ``version`` (bump it
-   when the output changes), ``after`` (the stage whose record you consume; e.g. ``"groups"``), and
-   ``fan_out = False`` if the stage calls the LLM client or a big model (it then runs in the driver process
-   and gets its parallelism from the LLM client's thread pool / batching).
-2. Return the settings your output depends on from ``config_slice(config)``; read them from
-   ``config.stages[<name>]`` (free-form dict, validate it with your own pydantic model) or from
-   ``config.llm``. They go into the stage fingerprint: changing them recomputes your stage and everything
-   after it, nothing before it.
-3. In ``run``, read what earlier stages produced (``record.groups``, ``record.artifacts[...]``) and return
-   ``record.model_copy(update=...)`` with your output under ``record.artifacts[<name>]`` (JSON-serialisable,
-   e.g. a list of ``model_dump()``s). Never mutate the input record.
-4. Use ``ctx.llm_client(model=...)`` for LLM calls (pass ``stage=<name>`` on each request) (cached in ``OUT/llm_cache.sqlite``, budgeted, retried);
-   add paid/cached calls, tokens and cost with ``ctx.usage.add_llm_results(results)`` and any counts you want
-   in the summary with ``ctx.usage.count("qa_items", n)``. Heavy objects: ``ctx.resource(key, factory)``.
-5. Raise :class:`~videoespresso_hf.pipeline.stages.base.StageError` when the input is unusable (recorded as a
-   failure of that video with your message; the run goes on). Other exceptions are retried on the next run.
-6. Add the module name to ``STAGE_MODULES`` in ``pipeline/stages/__init__.py``. ``videoespresso build
-   --until <name>`` then stops after it.
+1. **One stage file**, ``pipeline/stages/<name>.py``: a settings model (pydantic, ``extra="forbid"``) and a
+   class deriving from :class:`~videoespresso_hf.pipeline.stages.base.Stage` (per video) or
+   :class:`~videoespresso_hf.pipeline.stages.base.DatasetStage` (once over all videos, e.g. the export).
+   Set ``name``, ``version`` (bump it when the output changes), ``input_type`` / ``output_type`` (the record
+   it takes from the stage before it and returns), and ``fan_out = False`` if it holds the LLM client or a
+   big model (it then runs in the driver process, parallel inside). Return the settings your output
+   depends on from ``config_slice(config)``: they go into the stage fingerprint, so changing them
+   recomputes your stage and everything after it, nothing before it. In ``run``, return a new record
+   (``record.model_copy(update=...)``, or :meth:`QARecord.advance` for a QA stage); never mutate the input.
+   Optional: ``needs_llm(config)`` (the CLI then checks the endpoint first), ``summary_counts(record)`` (run
+   summary totals), ``output_file`` + ``output_rows(record)`` (a JSONL file the driver writes),
+   ``estimate`` (the dry run). LLM calls go through ``ctx.llm_client(model=...)`` (cached in
+   ``OUT/llm_cache.sqlite``, budgeted, retried; the QA stages use
+   :func:`~videoespresso_hf.pipeline.stages.llm_calls.answer_all`); add counts with ``ctx.usage.count``;
+   load heavy objects once with ``ctx.resource(key, factory)``. Raise
+   :class:`~videoespresso_hf.pipeline.stages.base.StageError` when the input is unusable (that video fails
+   with your message; the run goes on); other exceptions are retried on the next run.
+2. **One line in the chain**: an instance of your stage at its place in
+   :data:`~videoespresso_hf.pipeline.chain.CONSTRUCTION_CHAIN` (the driver checks that its ``input_type`` is
+   the ``output_type`` of the stage before it). ``videoespresso build --until <name>`` then stops after it.
+3. **One settings field**: ``<name>: YourSettings = Field(default_factory=YourSettings)`` in
+   :class:`~videoespresso_hf.pipeline.config.BuildConfig` (or a subclass of it, for a chain of your own
+   passed as ``run_build(..., stages=...)``); read it in the stage as ``ctx.config.<name>``.
 """
 
 from videoespresso_hf.pipeline.config import BuildConfig
 from videoespresso_hf.pipeline.orchestrator import BuildSummary, run_build
-from videoespresso_hf.pipeline.records import CaptionGroup, FrameRecord, VideoRecord
 from videoespresso_hf.pipeline.redundancy import select_non_redundant
+from videoespresso_hf.pipeline.video_record import CaptionGroup, FrameRecord, VideoRecord
 
 __all__ = [
     "BuildConfig",

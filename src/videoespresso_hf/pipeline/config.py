@@ -11,10 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from videoespresso_hf.embeddings import DEFAULT_EMBEDDING_MODEL
 from videoespresso_hf.llm.config import LLMConfig
+from videoespresso_hf.pipeline.files import write_text_atomic
+from videoespresso_hf.pipeline.stages.cot_evidence import CoTEvidenceSettings
+from videoespresso_hf.pipeline.stages.distractors import DistractorSettings
+from videoespresso_hf.pipeline.stages.export import ExportSettings
+from videoespresso_hf.pipeline.stages.grounding import GroundingSettings
+from videoespresso_hf.pipeline.stages.llm_calls import BatchSettings
+from videoespresso_hf.pipeline.stages.qa_filter import QAFilterSettings
+from videoespresso_hf.pipeline.stages.qa_generation import QAGenerationSettings
 
 __all__ = [
     "DEFAULT_CAPTION_MODELS",
@@ -142,13 +150,16 @@ class GroupConfig(BaseModel):
 
 
 class BuildConfig(BaseModel):
-    """Everything that decides what ``videoespresso build`` produces.
+    """Everything that decides what ``videoespresso build`` produces: one typed section per stage.
 
     Attributes:
-        sampling / captions / dedup / groups: the part-1 stages.
+        sampling / captions / dedup / groups: the frame stages (sampling, captioning, redundancy removal,
+            grouping).
+        qa_generation / qa_filter / cot_evidence / grounding / distractors: the QA stages.
+        export: the ``generated`` dataset written at the end.
         llm: the OpenAI-compatible client used by LLM stages (endpoint, concurrency, retries, budget);
             the captioner uses it with ``captions.model`` as the model id.
-        stages: free-form settings of later stages, keyed by stage name (each stage validates its own).
+        llm_batch: whether the QA stages send their requests through the OpenAI Batch API.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -157,11 +168,31 @@ class BuildConfig(BaseModel):
     captions: CaptionConfig = Field(default_factory=CaptionConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     groups: GroupConfig = Field(default_factory=GroupConfig)
+    qa_generation: QAGenerationSettings = Field(default_factory=QAGenerationSettings)
+    qa_filter: QAFilterSettings = Field(default_factory=QAFilterSettings)
+    cot_evidence: CoTEvidenceSettings = Field(default_factory=CoTEvidenceSettings)
+    grounding: GroundingSettings = Field(default_factory=GroundingSettings)
+    distractors: DistractorSettings = Field(default_factory=DistractorSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
     llm: LLMConfig = Field(default_factory=LLMConfig)
-    stages: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    llm_batch: BatchSettings = Field(default_factory=BatchSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_from_stages(cls, data: Any) -> Any:
+        """Read configs written before every stage had its own section: their later stages' settings sat in
+        ``"stages": {<stage name>: {...}}`` (and batch mode in ``stages["llm_batch"]``)."""
+        if not isinstance(data, dict) or "stages" not in data:
+            return data
+        data = dict(data)
+        for name, settings in (data.pop("stages") or {}).items():
+            if name not in cls.model_fields:
+                raise ValueError(f"unknown stage {name!r} in the config's old 'stages' section")
+            data[name] = {**settings, **(data.get(name) or {})}
+        return data
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.model_dump_json(indent=2) + "\n")
+        write_text_atomic(Path(path), self.model_dump_json(indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> BuildConfig:

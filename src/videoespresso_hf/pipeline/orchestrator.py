@@ -6,10 +6,14 @@ reused, a ``failed`` one is skipped (unless ``retry_failed``), anything else is 
 outcome committed at once. Killing the process therefore loses only executions in flight, and LLM
 answers already received are in ``OUT/llm_cache.sqlite`` anyway, so a resumed run pays for nothing twice.
 
+The driver knows no stage by name: it walks the chain it is given
+(:data:`~videoespresso_hf.pipeline.chain.CONSTRUCTION_CHAIN` by default), loads each stage's input as the
+stage's ``input_type`` from its upstream stage's saved output, and reads what to report and write from the
+stages themselves (``summary_counts``, ``output_file``).
+
 Outputs in ``OUT``: ``state.sqlite`` (the state), ``build_config.json``, ``llm_cache.sqlite`` (LLM stages),
-``frames.jsonl`` (one row per sampled frame with its caption and dedup decision, once captioned),
-``groups.jsonl`` (one :class:`~videoespresso_hf.pipeline.records.CaptionGroup` per line; the input of QA
-generation) and ``summary.json`` (the last run's summary).
+the stages' ``output_file``s (``frames.jsonl``: one row per sampled frame with its caption and dedup
+decision; ``groups.jsonl``: the caption groups) and ``summary.json`` (the last run's summary).
 """
 
 from __future__ import annotations
@@ -23,26 +27,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
 from videoespresso_hf.pipeline.config import BuildConfig
-from videoespresso_hf.pipeline.files import write_jsonl_atomic
-from videoespresso_hf.pipeline.records import VideoRecord
-from videoespresso_hf.pipeline.runners.base import (
-    FatalBuildError,
-    Runner,
-    StageOutcome,
-    StageTask,
-    make_runner,
+from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
+from videoespresso_hf.pipeline.runners import make_runner
+from videoespresso_hf.pipeline.runners.base import FatalBuildError, Runner, StageOutcome, StageTask
+from videoespresso_hf.pipeline.stages.base import (
+    DatasetStage,
+    Stage,
+    StageContext,
+    StageUsage,
+    stage_chain,
+    stage_fingerprints,
 )
-from videoespresso_hf.pipeline.stages import DatasetStage, Stage, StageContext, StageUsage, stage_chain
-from videoespresso_hf.pipeline.stages.base import stage_fingerprints
 from videoespresso_hf.pipeline.state import StageResult, StateStore, video_identity
+from videoespresso_hf.pipeline.video_record import VideoRecord
 
 __all__ = ["BuildSummary", "StageStats", "run_build"]
 
 STATE_FILE = "state.sqlite"
 CONFIG_FILE = "build_config.json"
-FRAMES_FILE = "frames.jsonl"
-GROUPS_FILE = "groups.jsonl"
 SUMMARY_FILE = "summary.json"
 
 
@@ -76,21 +80,34 @@ class BuildSummary:
     failed: dict[str, str] = field(default_factory=dict)  # video path -> "stage: reason" (input at fault)
     pending: dict[str, str] = field(default_factory=dict)  # video path -> "stage: error" (retried next run)
     stages: list[StageStats] = field(default_factory=list)
-    frames_sampled: int = 0
-    frames_kept: int | None = None
-    groups: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # the stages' summary_counts over this run's videos
     until: str | None = None
     dry_run: bool = False
     estimate: StageUsage | None = None
     estimate_stage: str | None = None
     stopped: str | None = None  # why the run stopped early (budget, missing key, ...)
     recomputed: list[str] = field(default_factory=list)  # stages whose settings changed since the last run
+    problems: list[str] = field(default_factory=list)  # why the result is not usable (every video failed, ...)
+    notes: list[str] = field(default_factory=list)  # what to know about the result (a partial export, ...)
+    dataset_dir: str | None = None  # the folder datasets.load_dataset reads, when the build exported one
     seconds: float = 0.0
     outputs: dict[str, str] = field(default_factory=dict)
 
     @property
+    def frames_sampled(self) -> int:
+        return self.counts.get("frames_sampled", 0)
+
+    @property
+    def frames_kept(self) -> int | None:
+        return self.counts.get("frames_kept")
+
+    @property
+    def groups(self) -> int | None:
+        return self.counts.get("groups")
+
+    @property
     def ok(self) -> bool:
-        return self.stopped is None and not self.pending
+        return self.stopped is None and not self.pending and not self.problems
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,8 +168,12 @@ class BuildSummary:
                 lines += [f"  {path}: {reason}" for path, reason in items.items()]
         if self.stopped:
             lines.append(f"stopped early: {self.stopped}")
+        lines += [f"note: {note}" for note in self.notes]
+        lines += [f"problem: {problem}" for problem in self.problems]
         for name, path in self.outputs.items():
             lines.append(f"{name}: {path}")
+        if self.dataset_dir:
+            lines.append(f"load it with: datasets.load_dataset({self.dataset_dir!r})")
         return "\n".join(lines)
 
 
@@ -178,6 +199,7 @@ def run_build(
     dry_run: bool = False,
     progress: bool = True,
     argv: list[str] | None = None,
+    stages: Sequence[Stage | DatasetStage] = CONSTRUCTION_CHAIN,
 ) -> BuildSummary:
     """Run (or resume) the construction pipeline on ``videos``, writing everything to ``out_dir``.
 
@@ -192,18 +214,20 @@ def run_build(
         dry_run: run the free stages, estimate the first paid stage's cost, and stop (no paid call).
         progress: show tqdm bars on stderr.
         argv: the command line, recorded in the ``runs`` table.
+        stages: the chain to run (default :data:`~videoespresso_hf.pipeline.chain.CONSTRUCTION_CHAIN`).
 
     Returns:
         The :class:`BuildSummary` (also saved as ``OUT/summary.json``).
 
     Raises:
         FileExistsError: ``out_dir`` exists and is not a folder.
+        KeyError: ``until`` is not a stage of the chain.
     """
     started = time.perf_counter()
     config = config or BuildConfig()
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
-    chain = stage_chain(until)
+    chain = stage_chain(stages, until)
     per_video = [stage for stage in chain if isinstance(stage, Stage)]
     dataset_stages = [stage for stage in chain if isinstance(stage, DatasetStage)]
     fingerprints = stage_fingerprints(chain, config)
@@ -216,6 +240,7 @@ def run_build(
     ctx = StageContext(config=config, out_dir=out, dry_run=dry_run)
     own_runner = isinstance(runner, str)
     active_runner: Runner | None = None
+    probed = False
     completed = False
     try:
         # ---- register inputs (deduplicated by content)
@@ -253,20 +278,27 @@ def run_build(
             if dry_run and _is_paid(stage):
                 estimate = StageUsage()
                 for task in tasks:
-                    usage = stage.estimate(VideoRecord.model_validate_json(task.record_json), ctx)
+                    usage = stage.estimate(stage.input_type.model_validate_json(task.record_json), ctx)
                     if usage is not None:
                         estimate.merge(usage)
                 summary.estimate, summary.estimate_stage = estimate, stage.name
                 inputs = {}
                 break
 
+            if tasks and not probed and stage.needs_llm(config):
+                # One cheap request before the first paid one: a dead endpoint stops the run in seconds
+                # instead of failing every video through the retries.
+                probed = True
+                summary.stopped = _probe_endpoint(ctx)
+                if summary.stopped:
+                    break
             if tasks:
                 if active_runner is None:
                     active_runner = make_runner(runner, workers=workers) if own_runner else runner  # type: ignore[arg-type]
                 stage_started = time.perf_counter()
                 bar = _progress(len(tasks), stage.name, progress)
                 try:
-                    for outcome in active_runner.map(tasks, ctx, fan_out=stage.fan_out):
+                    for outcome in active_runner.map(stage, tasks, ctx):
                         _commit(
                             state, outcome, stats, summary, paths, outputs, is_last=stage is per_video[-1]
                         )
@@ -286,34 +318,41 @@ def run_build(
                     if stage is per_video[-1]:
                         state.set_video_status(video_id, "done", last_stage=stage.name)
             stats.total_usage.merge(stats.usage)
-            _count_records(stage.name, outputs.values(), summary)
+            _count_outputs(stage, outputs.values(), summary)
             inputs = outputs
             if summary.stopped:
                 break
 
         if not summary.stopped and not dry_run and per_video:
             summary.videos_ok = len(inputs)
-            for stage in dataset_stages:
+            if summary.videos and not inputs and not summary.pending:
+                summary.problems.append(
+                    "every video failed: " + "; ".join(f"{path}: {why}" for path, why in summary.failed.items())
+                )
+            unfinished = {**summary.failed, **summary.pending}
+            for stage in dataset_stages if inputs else []:
                 stats = StageStats(stage.name)
                 summary.stages.append(stats)
                 stage_started = time.perf_counter()
-                records = [VideoRecord.model_validate_json(inputs[video_id]) for video_id in sorted(inputs)]
+                records = [stage.input_type.model_validate_json(inputs[video_id]) for video_id in sorted(inputs)]
                 ctx.usage = StageUsage()
-                result = stage.finalize(records, ctx)
+                result = stage.finalize(records, ctx, unfinished)
                 stats.executed = stats.done = 1
                 stats.usage = ctx.usage
                 stats.total_usage.merge(ctx.usage)
                 stats.wall_s = time.perf_counter() - stage_started
-                for key, value in (result or {}).items():
-                    if isinstance(value, str) and key.endswith(("path", "file", "dir")):
-                        summary.outputs[f"{stage.name}.{key}"] = value
+                summary.outputs.update({f"{stage.name}.{key}": path for key, path in result.outputs.items()})
+                summary.counts.update(result.counts)
+                summary.problems += result.problems
+                summary.notes += result.notes
+                summary.dataset_dir = result.dataset_dir or summary.dataset_dir
             _write_outputs(state, per_video, fingerprints, out, summary, set(identities))
         completed = True
     finally:
         if own_runner and active_runner is not None:
             active_runner.close()
         summary.seconds = time.perf_counter() - started
-        (out / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2, default=str) + "\n")
+        write_text_atomic(out / SUMMARY_FILE, json.dumps(summary.to_dict(), indent=2, default=str) + "\n")
         if not completed:
             status = "interrupted"  # an exception or Ctrl-C: committed results stay, a re-run resumes
         else:
@@ -321,6 +360,17 @@ def run_build(
         state.finish_run(run_id, status, summary.to_dict())
         state.close()
     return summary
+
+
+def _probe_endpoint(ctx: StageContext) -> str | None:
+    """Why the LLM endpoint cannot be used (one line), or None when it answers."""
+    from videoespresso_hf.llm import FATAL_ERRORS
+
+    try:
+        ctx.llm_client().probe()
+    except FATAL_ERRORS as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _fatal_cause(error: BaseException) -> str | None:
@@ -381,24 +431,15 @@ def _commit(
         state.set_video_status(outcome.video_id, "pending", error=f"{outcome.stage}: {outcome.error}")
 
 
-def _count_records(stage: str, records_json: Iterable[str], summary: BuildSummary) -> None:
-    if stage not in ("frames", "dedup", "groups"):
+def _count_outputs(stage: Stage, records_json: Iterable[str], summary: BuildSummary) -> None:
+    """Add the stage's ``summary_counts`` over this run's videos to the summary."""
+    if type(stage).summary_counts is Stage.summary_counts:
         return
-    total = 0
+    totals: dict[str, int] = {}
     for record_json in records_json:
-        record = VideoRecord.model_validate_json(record_json)
-        if stage == "frames":
-            total += len(record.frames)
-        elif stage == "dedup":
-            total += sum(1 for frame in record.frames if frame.kept)
-        else:
-            total += len(record.groups)
-    if stage == "frames":
-        summary.frames_sampled = total
-    elif stage == "dedup":
-        summary.frames_kept = total
-    else:
-        summary.groups = total
+        for key, value in stage.summary_counts(stage.output_type.model_validate_json(record_json)).items():
+            totals[key] = totals.get(key, 0) + value
+    summary.counts.update(totals)
 
 
 def _write_outputs(
@@ -409,33 +450,18 @@ def _write_outputs(
     summary: BuildSummary,
     wanted: set[str],
 ) -> None:
-    """``frames.jsonl`` from the latest frame-level stage reached, ``groups.jsonl`` when grouping ran.
+    """Each ``output_file`` named in the chain, from the last stage reached that names it.
 
     Only this run's input videos are written (the state may hold others from earlier runs).
     """
-    names = [stage.name for stage in stages]
-    frame_stage = next((name for name in ("dedup", "captions") if name in names), None)
-    if frame_stage is not None:
-        results = state.results(frame_stage, fingerprints[frame_stage], status="done")
+    writers = {stage.output_file: stage for stage in stages if stage.output_file is not None}
+    for file_name, stage in writers.items():
+        results = state.results(stage.name, fingerprints[stage.name], status="done")
 
-        def frame_rows():
-            for result in results:
-                if result.video_id not in wanted:
-                    continue
-                record = result.record()
-                for frame in record.frames:
-                    yield {"video_id": record.video_id, "video_path": record.path, **frame.model_dump()}
-
-        write_jsonl_atomic(out / FRAMES_FILE, frame_rows())
-        summary.outputs["frames"] = str(out / FRAMES_FILE)
-    if "groups" in names:
-        results = state.results("groups", fingerprints["groups"], status="done")
-
-        def group_rows():
+        def rows(stage: Stage = stage, results: list[StageResult] = results) -> Iterable[dict[str, Any]]:
             for result in results:
                 if result.video_id in wanted:
-                    for group in result.record().groups:
-                        yield group.model_dump()
+                    yield from stage.output_rows(stage.output_type.model_validate_json(result.record_json or ""))
 
-        write_jsonl_atomic(out / GROUPS_FILE, group_rows())
-        summary.outputs["groups"] = str(out / GROUPS_FILE)
+        write_jsonl_atomic(out / file_name, rows())
+        summary.outputs[Path(file_name).stem] = str(out / file_name)

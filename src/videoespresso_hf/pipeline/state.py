@@ -9,7 +9,8 @@ Tables:
   and stage counters. Keyed by the stage *fingerprint* (stage version + the config it depends on + upstream
   fingerprint), so results computed under another configuration are never reused silently, and switching
   back to an earlier configuration finds its results again.
-* ``runs``: one row per invocation (config, argv, start/end, status, summary).
+* ``runs``: one row per invocation (config, argv, the driver's process id, start/end, status, summary). A
+  run still ``running`` whose process is gone was killed; the next run marks it ``killed``.
 
 Every result is committed on its own (autocommit, WAL journal), so killing the process at any moment loses
 at most the executions still in flight; a re-run skips every ``done`` row.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import time
@@ -31,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages.base import StageUsage
 from videoespresso_hf.sqlite import Database
 
@@ -78,7 +79,8 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL DEFAULT 'running',
     argv TEXT,
     config_json TEXT NOT NULL,
-    summary_json TEXT
+    summary_json TEXT,
+    pid INTEGER
 );
 """
 
@@ -144,11 +146,6 @@ class StageResult:
     usage: StageUsage = field(default_factory=StageUsage)
     finished_at: float = field(default_factory=time.time)
 
-    def record(self) -> VideoRecord:
-        if self.record_json is None:
-            raise ValueError(f"stage {self.stage!r} of {self.video_id} has no output record ({self.status})")
-        return VideoRecord.model_validate_json(self.record_json)
-
 
 @dataclass(frozen=True)
 class VideoRow:
@@ -171,6 +168,8 @@ class StateStore:
         self.path = Path(path)
         self._db = Database(self.path)
         self._db.executescript(_SCHEMA)
+        if "pid" not in {row["name"] for row in self._query("PRAGMA table_info(runs)")}:
+            self._db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")  # a state from before it was kept
 
     # ------------------------------------------------------------------ plumbing
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
@@ -290,10 +289,16 @@ class StateStore:
 
     # ------------------------------------------------------------------ runs
     def start_run(self, config_json: str, argv: list[str] | None = None) -> int:
+        """Record a new run; runs left ``running`` by a process that no longer exists become ``killed``."""
         with self._transaction() as conn:
+            for row in conn.execute("SELECT run_id, pid FROM runs WHERE status='running'").fetchall():
+                if not _process_alive(row["pid"]):
+                    conn.execute(
+                        "UPDATE runs SET status='killed', finished_at=? WHERE run_id=?", (time.time(), row["run_id"])
+                    )
             cursor = conn.execute(
-                "INSERT INTO runs (started_at, argv, config_json) VALUES (?, ?, ?)",
-                (time.time(), json.dumps(argv) if argv is not None else None, config_json),
+                "INSERT INTO runs (started_at, argv, config_json, pid) VALUES (?, ?, ?, ?)",
+                (time.time(), json.dumps(argv) if argv is not None else None, config_json, os.getpid()),
             )
             return int(cursor.lastrowid)
 
@@ -306,6 +311,19 @@ class StateStore:
 
     def runs(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self._query("SELECT * FROM runs ORDER BY run_id")]
+
+
+def _process_alive(pid: int | None) -> bool:
+    """Whether a process with this id runs on this machine (None: a run recorded before pids were kept)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _row_to_result(row: sqlite3.Row) -> StageResult:

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from videoespresso_hf.pipeline.records import VideoRecord
-from videoespresso_hf.pipeline.stages.base import StageContext, StageError, StageUsage, get_stage
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, StageUsage
 
-__all__ = ["FatalBuildError", "Runner", "StageOutcome", "StageTask", "execute_stage", "make_runner"]
+__all__ = ["FatalBuildError", "Runner", "StageOutcome", "StageTask", "execute_stage"]
 
 
 class FatalBuildError(RuntimeError):
@@ -20,7 +19,8 @@ class FatalBuildError(RuntimeError):
 
 @dataclass(frozen=True)
 class StageTask:
-    """Run ``stage`` on one video; ``record_json`` is the output of the stage before (or the initial record)."""
+    """Run the stage named ``stage`` on one video; ``record_json`` is its upstream stage's output (or the
+    initial record)."""
 
     video_id: str
     stage: str
@@ -86,34 +86,22 @@ def _is_permanent(exc: BaseException) -> bool:
 
 def _is_fatal(exc: BaseException) -> bool:
     """Every remaining video would fail the same way: stop instead of marking them all."""
-    import openai
+    from videoespresso_hf.llm import FATAL_ERRORS
 
-    from videoespresso_hf.llm import BudgetExceededError, MissingAPIKeyError, UnknownPriceError
-
-    fatal = (
-        BudgetExceededError,
-        MissingAPIKeyError,
-        UnknownPriceError,
-        openai.AuthenticationError,
-        openai.PermissionDeniedError,
-        openai.NotFoundError,
-        FatalBuildError,
-    )
-    return isinstance(exc, fatal)
+    return isinstance(exc, (*FATAL_ERRORS, FatalBuildError))
 
 
-def execute_stage(task: StageTask, ctx: StageContext) -> StageOutcome:
+def execute_stage(stage: Stage, task: StageTask, ctx: StageContext) -> StageOutcome:
     """Run one stage on one video and classify what happened. Runs in any process (driver, pool, Ray).
 
     Permanent failures (:class:`StageError`, ``VideoError``) and transient errors become outcomes; fatal
     errors (budget exhausted, missing API key, ...) are raised as :class:`FatalBuildError` so the driver
     stops the run without marking any video.
     """
-    stage = get_stage(task.stage)
     ctx.usage = StageUsage()
     started = time.perf_counter()
     try:
-        record = VideoRecord.model_validate_json(task.record_json)
+        record = stage.input_type.model_validate_json(task.record_json)
         output = stage.run(record, ctx)
         status, record_json, error = "done", output.model_dump_json(), None
     except Exception as exc:
@@ -144,19 +132,6 @@ class Runner(Protocol):
 
     name: str
 
-    def map(self, tasks: list[StageTask], ctx: StageContext, *, fan_out: bool) -> Iterator[StageOutcome]: ...
+    def map(self, stage: Stage, tasks: list[StageTask], ctx: StageContext) -> Iterator[StageOutcome]: ...
 
     def close(self) -> None: ...
-
-
-def make_runner(kind: str, *, workers: int | None = None, ray_address: str | None = None) -> Runner:
-    """``"local"`` (process pool) or ``"ray"`` (Ray Data)."""
-    if kind == "local":
-        from videoespresso_hf.pipeline.runners.local import LocalRunner
-
-        return LocalRunner(workers=workers)
-    if kind == "ray":
-        from videoespresso_hf.pipeline.runners.ray_runner import RayRunner
-
-        return RayRunner(address=ray_address, num_cpus=workers)
-    raise ValueError(f"unknown runner {kind!r}; use 'local' or 'ray'")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from videoespresso_hf.pipeline.runners.base import StageOutcome, StageTask, execute_stage
-from videoespresso_hf.pipeline.stages.base import StageContext
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext
 
 __all__ = ["LocalRunner"]
 
@@ -16,9 +16,6 @@ __all__ = ["LocalRunner"]
 def _pool_initializer() -> None:
     # Workers only decode; keep each one to one BLAS/torch thread so N workers use N cores.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from videoespresso_hf.pipeline.stages import load_stages
-
-    load_stages()  # register the stages in the worker once, before the first task
 
 
 class LocalRunner:
@@ -53,14 +50,14 @@ class LocalRunner:
             self._pool_size = size
         return self._pool
 
-    def map(self, tasks: list[StageTask], ctx: StageContext, *, fan_out: bool) -> Iterator[StageOutcome]:
+    def map(self, stage: Stage, tasks: list[StageTask], ctx: StageContext) -> Iterator[StageOutcome]:
         size = min(self.workers or os.cpu_count() or 1, len(tasks))
-        if not fan_out or size <= 1:
+        if not stage.fan_out or size <= 1:
             for task in tasks:
-                yield execute_stage(task, ctx)
+                yield execute_stage(stage, task, ctx)
             return
         pool = self._get_pool(size)
-        pending: set[Future[StageOutcome]] = {pool.submit(execute_stage, task, ctx) for task in tasks}
+        pending: set[Future[StageOutcome]] = {pool.submit(execute_stage, stage, task, ctx) for task in tasks}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)

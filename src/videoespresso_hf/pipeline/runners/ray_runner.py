@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from videoespresso_hf.pipeline.runners.base import StageOutcome, StageTask, execute_stage
-from videoespresso_hf.pipeline.stages.base import StageContext
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext
 
 __all__ = ["RayRunner"]
 
 
-def _execute_row(row: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+def _execute_row(row: dict[str, Any], stage: Stage, ctx: StageContext) -> dict[str, Any]:
     task = StageTask(row["video_id"], row["stage"], row["fingerprint"], row["record_json"])
-    return execute_stage(task, ctx).to_row()
+    return execute_stage(stage, task, ctx).to_row()
 
 
 class RayRunner:
@@ -60,7 +60,7 @@ class RayRunner:
         context.enable_progress_bars = False  # the driver shows its own per-stage bar
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # one INFO block per stage otherwise
 
-    def map(self, tasks: list[StageTask], ctx: StageContext, *, fan_out: bool) -> Iterator[StageOutcome]:
+    def map(self, stage: Stage, tasks: list[StageTask], ctx: StageContext) -> Iterator[StageOutcome]:
         import ray.data
 
         if not tasks:
@@ -77,8 +77,8 @@ class RayRunner:
         # One block per video so videos spread over workers; LLM stages get one Ray task per video, each
         # with the LLM client's own thread pool inside.
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
-        options: dict[str, Any] = {} if fan_out else {"concurrency": self.shared_model_concurrency}
-        dataset = dataset.map(_execute_row, fn_kwargs={"ctx": ctx}, **options)
+        options: dict[str, Any] = {} if stage.fan_out else {"concurrency": self.shared_model_concurrency}
+        dataset = dataset.map(_execute_row, fn_kwargs={"stage": stage, "ctx": ctx}, **options)
         for row in dataset.iter_rows():
             yield StageOutcome.from_row(row)
 

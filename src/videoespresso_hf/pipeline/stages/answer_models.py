@@ -1,4 +1,4 @@
-"""Pydantic models of the structured LLM answers of construction part 2 (QA → filter → CoT → distractors).
+"""Pydantic models of the structured LLM answers of the QA stages (QA → filter → CoT → distractors).
 
 Each model is sent as the OpenAI ``response_format`` JSON schema (strict mode, so: every field required,
 no defaults, no numeric/length constraints in the schema) and the answer is validated against it by

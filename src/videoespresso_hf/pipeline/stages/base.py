@@ -1,24 +1,29 @@
-"""The stage protocol: how a construction step plugs into the orchestrator.
+"""The stage protocol: how a construction step plugs into the driver.
 
 A **per-video stage** is a class with
 
-* ``name`` (str, unique; also the ``--until`` value and the state-store key),
+* ``name`` (str, unique in its chain; also the ``--until`` value and the state-store key),
 * ``version`` (str; bump it when the stage's output changes for the same input, so old results are
   recomputed instead of silently reused),
-* ``after`` (the name of the stage whose output record this one consumes; ``None`` only for the first),
+* ``input_type`` / ``output_type``: the pydantic record it takes and returns (the driver loads the upstream
+  stage's saved output as ``input_type``, and checks that neighbours in a chain fit together),
 * ``config_slice(config) -> dict``: the part of :class:`~videoespresso_hf.pipeline.config.BuildConfig` that
   changes this stage's output (it goes into the stage's fingerprint, nothing else of the config does),
-* ``run(record, ctx) -> record``: a pure-ish function of the input :class:`VideoRecord`; it must not mutate
-  its input, and it may call the LLM / models through ``ctx`` (cached per process),
+* ``run(record, ctx) -> record``: a pure-ish function of its input; it must not mutate it, and it may call
+  the LLM / models through ``ctx`` (cached per process),
 
-and is registered with :func:`register_stage`. A **dataset stage** (:class:`DatasetStage`, e.g. the final
-export) instead has ``finalize(records, ctx) -> dict`` and runs once, in the driver process, over every video
-that completed the per-video chain.
+and optionally ``needs_llm(config)`` (the CLI checks the endpoint before such a chain starts),
+``summary_counts(record)`` (totals the driver adds up for the run summary), ``output_file`` /
+``output_rows(record)`` (a JSONL file the driver writes from the stage's outputs) and ``estimate``
+(the dry run). A **dataset stage** (:class:`DatasetStage`, e.g. the final export) instead has
+``finalize(records, ctx) -> dict`` and runs once, in the driver process, over every video that completed
+the per-video chain. Stages never name each other: their order is the chain
+(:data:`videoespresso_hf.pipeline.chain.CONSTRUCTION_CHAIN`), and the driver hands each one its upstream
+stage's output.
 
-The orchestrator chains registered stages by ``after``, computes one fingerprint per stage
-(name + version + config slice + the upstream stage's fingerprint) and stores every (video, stage,
-fingerprint) result in SQLite, so a re-run skips finished work and a changed setting recomputes exactly
-the stages downstream of it.
+The driver computes one fingerprint per stage (name + version + config slice + the upstream stage's
+fingerprint) and stores every (video, stage, fingerprint) result in SQLite, so a re-run skips finished work
+and a changed setting recomputes exactly the stages downstream of it.
 
 Errors: raise :class:`StageError` (or let a ``videoespresso_hf.video.VideoError`` escape) when *the input*
 is at fault; the video is then marked ``failed`` with the message and not retried unless asked
@@ -30,25 +35,25 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from videoespresso_hf.pipeline.records import VideoRecord
+from pydantic import BaseModel
+
+from videoespresso_hf.pipeline.video_record import VideoRecord
 
 if TYPE_CHECKING:
     from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
+    "DatasetResult",
     "DatasetStage",
     "Stage",
     "StageContext",
     "StageError",
     "StageUsage",
-    "get_stage",
-    "register_stage",
-    "registered_stages",
     "stage_chain",
     "stage_fingerprints",
 ]
@@ -62,7 +67,7 @@ class StageError(Exception):
 class StageUsage:
     """What one stage execution consumed; summed per stage in the run summary."""
 
-    llm_calls: int = 0  # requests actually sent (paid)
+    llm_calls: int = 0  # requests the endpoint answered (paid)
     cached_calls: int = 0  # answered from the LLM response cache (free)
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -82,7 +87,8 @@ class StageUsage:
             self.count(key, value)
 
     def add_llm_results(self, results: Iterable[Any]) -> None:
-        """Account ``videoespresso_hf.llm`` results: cache hits are free, the rest were paid.
+        """Account ``videoespresso_hf.llm`` results: cache hits are free, answered requests were paid, and
+        requests that only met errors count their HTTP attempts but no paid call.
 
         ``LLMClient.map`` sends identical requests once and returns the same result for each copy; the
         copies are counted as cached so tokens and cost are not counted twice.
@@ -97,7 +103,7 @@ class StageUsage:
             if result.cached:
                 self.cached_calls += 1
             else:
-                self.llm_calls += 1
+                self.llm_calls += int(result.answered)
                 self.count("http_attempts", result.attempts)
             self.prompt_tokens += int(result.usage.input_tokens)
             self.completion_tokens += int(result.usage.output_tokens)
@@ -185,21 +191,37 @@ class Stage:
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
-    after: ClassVar[str | None] = None
+    input_type: ClassVar[type[BaseModel]] = VideoRecord
+    output_type: ClassVar[type[BaseModel]] = VideoRecord
     # Whether the local runner may spread this stage's videos over worker processes. Stages that hold
     # one shared client or model (LLM calls, a GPU captioner) set False: they run in the driver process,
     # one video at a time, and get their parallelism from inside (the LLM client's thread pool, batching),
     # so one budget, one ledger and one loaded model serve the whole run.
     fan_out: ClassVar[bool] = True
+    # A JSONL file (relative to the output folder) the driver writes from this stage's outputs with
+    # ``output_rows``; when several stages of a chain name the same file, the last one reached writes it.
+    output_file: ClassVar[str | None] = None
 
     def config_slice(self, config: BuildConfig) -> dict[str, Any]:
         """The settings that change this stage's output (JSON-serialisable)."""
         return {}
 
-    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:  # pragma: no cover - abstract
+    def needs_llm(self, config: BuildConfig) -> bool:
+        """Whether running this stage with ``config`` sends requests to the LLM endpoint."""
+        return False
+
+    def run(self, record: Any, ctx: StageContext) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def estimate(self, record: VideoRecord, ctx: StageContext) -> StageUsage | None:
+    def summary_counts(self, record: Any) -> dict[str, int]:
+        """Totals over this stage's outputs for the run summary (summed over videos), e.g. frames kept."""
+        return {}
+
+    def output_rows(self, record: Any) -> Iterable[dict[str, Any]]:
+        """The rows of ``output_file`` for one video."""
+        return ()
+
+    def estimate(self, record: Any, ctx: StageContext) -> StageUsage | None:
         """Dry run (``--dry-run``): the usage this stage *would* have on ``record``, without paying.
 
         Stages that make no paid calls return None (the default) and simply run during a dry run; the
@@ -208,98 +230,78 @@ class Stage:
         return None
 
 
+@dataclass
+class DatasetResult:
+    """What a dataset stage reports to the driver.
+
+    Attributes:
+        outputs: files and folders it wrote, by name (listed in the summary as ``<stage>.<name>``).
+        counts: totals for the run summary (e.g. ``rows_exported``).
+        problems: why its result is not usable (e.g. nothing exported); the CLI exits non-zero.
+        notes: what the user must know about its result (e.g. a partial export).
+        dataset_dir: a folder ``datasets.load_dataset`` reads, if the stage leaves one.
+    """
+
+    outputs: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dataset_dir: str | None = None
+
+
 class DatasetStage:
     """Base class of stages that run once over all finished videos (e.g. the export)."""
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
-    after: ClassVar[str | None] = None
+    input_type: ClassVar[type[BaseModel]] = VideoRecord
 
     def config_slice(self, config: BuildConfig) -> dict[str, Any]:
         return {}
 
-    def finalize(self, records: list[VideoRecord], ctx: StageContext) -> dict[str, Any]:  # pragma: no cover
-        """Consume the records of every video that finished ``after``; return summary counts."""
+    def needs_llm(self, config: BuildConfig) -> bool:
+        return False
+
+    def finalize(
+        self, records: list[Any], ctx: StageContext, unfinished: dict[str, str]
+    ) -> DatasetResult:  # pragma: no cover - abstract
+        """Consume the outputs of every video that finished the per-video chain.
+
+        ``unfinished`` maps each of this run's inputs that did not finish (failed, or to be retried) to why.
+        """
         raise NotImplementedError
 
 
-_REGISTRY: dict[str, type[Stage] | type[DatasetStage]] = {}
-_BUILTINS_LOADED = False
-
-
-def _load_builtin_stages() -> None:
-    """Import the stage modules once, on first use of the registry (not at import: avoids import cycles)."""
-    global _BUILTINS_LOADED
-    if _BUILTINS_LOADED:
-        return
-    _BUILTINS_LOADED = True
-    from videoespresso_hf.pipeline.stages import load_stages
-
-    try:
-        load_stages()
-    except BaseException:
-        _BUILTINS_LOADED = False
-        raise
-
-
-S = TypeVar("S", bound=type)
-
-
-def register_stage(cls: S) -> S:
-    """Class decorator adding a stage to the registry (re-registering the same name replaces it)."""
-    name = getattr(cls, "name", None)
-    if not name or not isinstance(name, str):
-        raise TypeError(f"{cls.__name__} needs a class attribute `name`")
-    _REGISTRY[name] = cls
-    return cls
-
-
-def registered_stages() -> dict[str, type[Stage] | type[DatasetStage]]:
-    """Every registered stage by name (the built-in stage modules are imported on first use)."""
-    _load_builtin_stages()
-    return dict(_REGISTRY)
-
-
-def get_stage(name: str) -> Stage | DatasetStage:
-    _load_builtin_stages()
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown stage {name!r}; registered: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]()
-
-
 def stage_chain(
-    until: str | None = None, *, include_dataset_stages: bool = True
+    stages: Sequence[Stage | DatasetStage], until: str | None = None
 ) -> list[Stage | DatasetStage]:
-    """The registered stages in execution order, following ``after`` links from the first stage.
+    """``stages`` checked as a chain and cut after ``until`` (inclusive; None keeps every stage).
 
-    Args:
-        until: stop after this stage (inclusive); ``None`` runs the whole chain.
-        include_dataset_stages: whether to keep :class:`DatasetStage`s in the chain.
+    Raises:
+        KeyError: ``until`` is not a stage of the chain.
+        TypeError: the stages do not fit together (a stage's input is not its upstream stage's output,
+            a name is used twice, or a dataset stage is followed by another stage).
     """
-    _load_builtin_stages()
-    roots = [name for name, cls in _REGISTRY.items() if cls.after is None]
-    if len(roots) != 1:
-        raise RuntimeError(f"expected exactly one first stage (after=None), found {roots}")
-    children: dict[str, list[str]] = {}
-    for name, cls in _REGISTRY.items():
-        if cls.after is not None:
-            children.setdefault(cls.after, []).append(name)
-    chain: list[str] = [roots[0]]
-    while chain[-1] in children:
-        following = children[chain[-1]]
-        if len(following) > 1:
-            raise RuntimeError(
-                f"stages {following} all declare after={chain[-1]!r}; the chain must be linear"
+    names = [stage.name for stage in stages]
+    if len(set(names)) != len(names):
+        raise TypeError(f"stage names must be unique in a chain: {names}")
+    upstream: type[BaseModel] = VideoRecord
+    for position, stage in enumerate(stages):
+        if stage.input_type is not upstream:
+            raise TypeError(
+                f"stage {stage.name!r} takes {stage.input_type.__name__} but its upstream stage returns "
+                f"{upstream.__name__}"
             )
-        chain.append(following[0])
+        if isinstance(stage, DatasetStage):
+            if position != len(stages) - 1:
+                raise TypeError(f"dataset stage {stage.name!r} must be the last of the chain")
+        else:
+            upstream = stage.output_type
     if until is not None:
-        if until not in chain:
-            raise KeyError(f"unknown stage {until!r}; the chain is {' -> '.join(chain)}")
-        chain = chain[: chain.index(until) + 1]
-    stages = [_REGISTRY[name]() for name in chain]
-    if not include_dataset_stages:
-        stages = [stage for stage in stages if not isinstance(stage, DatasetStage)]
-    return stages
+        if until not in names:
+            raise KeyError(f"unknown stage {until!r}; the chain is {' -> '.join(names)}")
+        return list(stages[: names.index(until) + 1])
+    return list(stages)
 
 
 def stage_fingerprints(stages: Iterable[Stage | DatasetStage], config: BuildConfig) -> dict[str, str]:

@@ -7,6 +7,7 @@ in the middle of a video re-pays nothing when resumed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from videoespresso_hf.pipeline.captioning import (
@@ -15,8 +16,8 @@ from videoespresso_hf.pipeline.captioning import (
     TransformersCaptioner,
     resize_frames,
 )
-from videoespresso_hf.pipeline.records import VideoRecord
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, StageUsage, register_stage
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, StageUsage
+from videoespresso_hf.pipeline.video_record import VideoRecord
 
 # Frames decoded per chunk: bounds memory on long videos while keeping the LLM client's pool busy.
 DECODE_CHUNK = 128
@@ -37,12 +38,18 @@ def build_captioner(ctx: StageContext) -> Captioner:
     )
 
 
-@register_stage
 class CaptionStage(Stage):
     name = "captions"
     version = "1"
-    after = "frames"
     fan_out = False  # one client (one budget, one thread pool) or one loaded model serves every video
+    output_file = "frames.jsonl"  # one row per sampled frame with its caption
+
+    def needs_llm(self, config) -> bool:
+        return config.captions.backend == "openai"
+
+    def output_rows(self, record: VideoRecord) -> Iterable[dict[str, Any]]:
+        for frame in record.frames:
+            yield {"video_id": record.video_id, "video_path": record.path, **frame.model_dump()}
 
     def config_slice(self, config) -> dict[str, Any]:
         captions = config.captions

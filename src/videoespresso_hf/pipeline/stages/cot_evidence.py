@@ -9,27 +9,31 @@ malformed after every retry are recorded as failures.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
-from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
 from videoespresso_hf.pipeline.stages.answer_models import CoTEvidence
-from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage, register_stage
+from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage
 from videoespresso_hf.pipeline.stages.llm_calls import (
     LLMStage,
     LLMStepSettings,
     answer_all,
     estimate_all,
 )
-from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, group_by_id, items_of, with_items
+from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord, group_by_id
+from videoespresso_hf.pipeline.video_record import CaptionGroup
+
+if TYPE_CHECKING:
+    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = ["CoTEvidenceSettings", "CoTEvidenceStage", "cot_evidence_request"]
 
 NAME = "cot_evidence"
-PREVIOUS = "qa_filter"
 
 
 class CoTEvidenceSettings(LLMStepSettings):
-    """``config.stages["cot_evidence"]`` (model default: ``config.llm.model``, GPT-4o as in the paper)."""
+    """``config.cot_evidence`` (model default: ``config.llm.model``, GPT-4o as in the paper)."""
 
     prompt_version: str = "cot_evidence.v1"
 
@@ -43,24 +47,23 @@ def cot_evidence_request(group: CaptionGroup, item: QAItem, settings: CoTEvidenc
     )
 
 
-@register_stage
 class CoTEvidenceStage(LLMStage):
     name = NAME
     version = "1"
-    after = PREVIOUS
 
-    settings_class = CoTEvidenceSettings
+    def settings(self, config: BuildConfig) -> CoTEvidenceSettings:
+        return config.cot_evidence
 
     def _requests(
-        self, record: VideoRecord, settings: CoTEvidenceSettings
+        self, record: QARecord, settings: CoTEvidenceSettings
     ) -> tuple[list[QAItem], list[LLMRequest]]:
-        groups = group_by_id(record)
-        items = items_of(record, PREVIOUS)
+        groups = group_by_id(record.video)
+        items = record.items
         return items, [cot_evidence_request(groups[item.group_id], item, settings) for item in items]
 
-    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+    def run(self, record: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
-        model = settings.resolved_model(ctx)
+        model = settings.resolved_model(ctx.config)
         items, requests = self._requests(record, settings)
         results = answer_all(ctx, model, requests)
         provenance = {"model": model, "prompt_version": settings.prompt_version}
@@ -90,8 +93,8 @@ class CoTEvidenceStage(LLMStage):
         ctx.usage.count("cot_written", len(done))
         for row in dropped:
             ctx.usage.count(f"cot_{row.kind}:{row.criterion}")
-        return with_items(record, NAME, done, dropped)
+        return record.advance(done, dropped)
 
-    def estimate(self, record: VideoRecord, ctx: StageContext) -> StageUsage | None:
+    def estimate(self, record: QARecord, ctx: StageContext) -> StageUsage | None:
         settings = self.settings(ctx.config)
-        return estimate_all(ctx, settings.resolved_model(ctx), self._requests(record, settings)[1])
+        return estimate_all(ctx, settings.resolved_model(ctx.config), self._requests(record, settings)[1])

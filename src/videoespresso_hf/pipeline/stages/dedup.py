@@ -7,11 +7,12 @@ with the similarity that decided, so the decision can be audited and re-threshol
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.redundancy import redundancy_trace
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, register_stage
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError
+from videoespresso_hf.pipeline.video_record import VideoRecord
 
 
 def build_embedder(ctx: StageContext):
@@ -27,12 +28,18 @@ def build_embedder(ctx: StageContext):
     return ctx.resource(f"embedder::{dedup.embedder}::{dedup.device}", factory)
 
 
-@register_stage
 class DedupStage(Stage):
     name = "dedup"
     version = "1"
-    after = "captions"
     fan_out = False  # one embedding model in the driver; embedding captions is fast next to captioning
+    output_file = "frames.jsonl"  # the captioned frames again, now with the keep decision
+
+    def summary_counts(self, record: VideoRecord) -> dict[str, int]:
+        return {"frames_kept": sum(1 for frame in record.frames if frame.kept)}
+
+    def output_rows(self, record: VideoRecord) -> Iterable[dict[str, Any]]:
+        for frame in record.frames:
+            yield {"video_id": record.video_id, "video_path": record.path, **frame.model_dump()}
 
     def config_slice(self, config) -> dict[str, Any]:
         return config.dedup.model_dump(include={"embedder", "tau", "compare_to"})

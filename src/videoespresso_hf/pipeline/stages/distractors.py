@@ -26,7 +26,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -34,11 +34,13 @@ from pydantic import Field
 from videoespresso_hf.embeddings import load_text_embedder
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
-from videoespresso_hf.pipeline.records import VideoRecord
 from videoespresso_hf.pipeline.stages.answer_models import DistractorCandidates
-from videoespresso_hf.pipeline.stages.base import StageContext, register_stage
+from videoespresso_hf.pipeline.stages.base import StageContext
 from videoespresso_hf.pipeline.stages.llm_calls import LLMStage, LLMStepSettings, answer_all
-from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, items_of, with_items
+from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord
+
+if TYPE_CHECKING:
+    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "LETTERS",
@@ -185,7 +187,7 @@ def split_for(video_id: str, test_fraction: float, seed: int | str = 0) -> str:
 
 
 class DistractorSettings(LLMStepSettings):
-    """``config.stages["distractors"]``.
+    """``config.distractors``.
 
     Attributes:
         test_fraction: share of *videos* whose items form the multiple-choice test split.
@@ -227,31 +229,30 @@ def distractor_request(item: QAItem, settings: DistractorSettings, round: int = 
     )
 
 
-@register_stage
 class DistractorsStage(LLMStage):
     """Stage ``distractors``: assigns the split; test items become 4-way multiple choice."""
 
     name = "distractors"
     version = "1"
-    after = "grounding"
 
-    settings_class = DistractorSettings
+    def settings(self, config: BuildConfig) -> DistractorSettings:
+        return config.distractors
 
-    def config_slice(self, config: Any) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
         settings = self.settings(config)
         return {
             **super().config_slice(config),
             "embedder": config.dedup.embedder if settings.paraphrase_check else None,
         }
 
-    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+    def run(self, record: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
-        split = split_for(record.video_id, settings.test_fraction, settings.split_seed)
-        items = [item.model_copy(update={"split": split}) for item in items_of(record, "grounding")]
+        split = split_for(record.video.video_id, settings.test_fraction, settings.split_seed)
+        items = [item.model_copy(update={"split": split}) for item in record.items]
         if split == "train" or not items:
             ctx.usage.count(f"{split}_items", len(items))
-            return with_items(record, self.name, items, [], split=split)
-        model = settings.resolved_model(ctx)
+            return record.advance(items, [], split=split)
+        model = settings.resolved_model(ctx.config)
         embed = None
         if settings.paraphrase_check:
             embed = load_text_embedder(ctx.config.dedup.embedder)  # loaded once per process
@@ -328,4 +329,4 @@ class DistractorsStage(LLMStage):
         ctx.usage.count("test_items", len(done))
         for row in dropped:
             ctx.usage.count(f"distractors_{row.kind}:{row.criterion}")
-        return with_items(record, self.name, done, dropped, split=split)
+        return record.advance(done, dropped, split=split)

@@ -9,7 +9,10 @@ Layout of ``OUT/generated/``:
 * ``frames/<video_id>/<frame_index>.jpg``: the core frames (``core_frames[i].path`` is relative to
   ``generated/``; ``images`` holds their absolute paths).
 * ``dropped.jsonl``: every QA item or group a stage let go, with stage, kind, criterion and reason.
-* ``manifest.json``: ``{"schema_version": 1, "counts": {"train", "test"}, "qa": ..., "boxes": ..., ...}``.
+* ``manifest.json``: ``{"schema_version": 1, "counts": {"train", "test"}, "qa": ..., "boxes": ..., ...}``;
+  an export that lacks some of the build's inputs (they failed, or are to be retried) also has
+  ``"partial": {"unfinished_videos": {path: reason}}``. A partial export never replaces a complete one:
+  the complete dataset is kept and the run summary says why the new rows were not written.
 * ``README.md``: a dataset card whose YAML (``configs`` + ``dataset_info.features``) declares the shared
   schema, so ``datasets.load_dataset("OUT/generated")`` reads the folder with the exact features of
   :func:`videoespresso_hf.data.schema.features` (the package builder reads it too:
@@ -29,23 +32,19 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from videoespresso_hf.data.schema import FIELDS, SCHEMA_VERSION, empty_row
 from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
-from videoespresso_hf.pipeline.records import VideoRecord
-from videoespresso_hf.pipeline.stages.base import DatasetStage, StageContext, register_stage
-from videoespresso_hf.pipeline.stages.llm_calls import stage_settings
-from videoespresso_hf.pipeline.stages.qa_items import (
-    PART2_STAGES,
-    QAItem,
-    caption_id,
-    dropped_of,
-    items_of,
-)
+from videoespresso_hf.pipeline.stages.base import DatasetResult, DatasetStage, StageContext
+from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id
+from videoespresso_hf.pipeline.video_record import VideoRecord
 from videoespresso_hf.tasks import task_group
+
+if TYPE_CHECKING:
+    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "BOX_CONVENTION",
@@ -53,18 +52,17 @@ __all__ = [
     "ExportStage",
     "export_generated",
     "item_to_row",
-    "part2_report",
+    "qa_report",
 ]
 
 BOX_CONVENTION = (
     "pixel [x1, y1, x2, y2] (top-left, bottom-right) on the full-resolution decoded core frame the object "
     "was detected on (metadata.key_object_frames); GroundingDINO boxes kept only when CLIP confirms the label"
 )
-LAST_STAGE = PART2_STAGES[-1]
 
 
 class ExportSettings(BaseModel):
-    """``config.stages["export"]``.
+    """``config.export``.
 
     Attributes:
         source: the ``source`` field of every row; None uses the source video's parent folder name.
@@ -182,25 +180,24 @@ def item_to_row(
     return {key: row[key] for key in FIELDS}
 
 
-def part2_report(records: Sequence[VideoRecord]) -> dict[str, Any]:
-    """Counts over the part-2 artifacts of ``records``: QA generated/kept/rejected by reason, boxes, MC."""
-    generated = sum(len(items_of(record, "qa_generation")) for record in records)
-    kept = sum(len(items_of(record, "qa_filter")) for record in records)
+def qa_report(records: Sequence[QARecord]) -> dict[str, Any]:
+    """Counts over finished QA records: the stages' tallies (generated, kept by the filter, ...), rejections
+    and failures by stage and reason, boxes, multiple choice."""
+    tally: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     failed: Counter[str] = Counter()
     for record in records:
-        for stage in PART2_STAGES:
-            for row in dropped_of(record, stage):
-                (rejected if row.kind == "rejected" else failed)[f"{stage}:{row.criterion}"] += 1
-    final = [item for record in records for item in items_of(record, LAST_STAGE)]
+        tally.update(record.tally)
+        for row in record.dropped:
+            (rejected if row.kind == "rejected" else failed)[f"{row.stage}:{row.criterion}"] += 1
+    final = [item for record in records for item in record.items]
     checks = [check for item in final for obj in item.key_objects for check in obj.get("checks", [])]
     dropped_reasons = Counter((check["reason"] or "").split(":")[0] for check in checks if not check["kept"])
     test = [item for item in final if item.split == "test"]
     gaps = [item.distractors["max_gap"] for item in test if item.distractors]
     return {
         "qa": {
-            "generated": generated,
-            "kept_by_filter": kept,
+            **tally,
             "rejected": dict(sorted(rejected.items())),
             "failed": dict(sorted(failed.items())),
             "exported": len(final),
@@ -258,19 +255,21 @@ def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def export_generated(
-    records: Sequence[VideoRecord],
+    records: Sequence[QARecord],
     out_dir: str | os.PathLike[str],
     settings: ExportSettings | None = None,
     *,
     provenance: dict[str, Any] | None = None,
+    unfinished: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write ``out_dir/generated/{train,test}.jsonl``, ``dropped.jsonl`` and ``manifest.json``.
 
     Args:
-        records: videos that finished the ``distractors`` stage.
+        records: the QA records of every video that finished the QA stages.
         out_dir: the build output folder.
         settings: export settings.
         provenance: extra manifest fields (e.g. the build config).
+        unfinished: the build's inputs missing from ``records``, with why (recorded as ``partial``).
 
     Returns:
         The manifest (also written), with the file paths under ``"files"``.
@@ -280,13 +279,10 @@ def export_generated(
     generated_dir.mkdir(parents=True, exist_ok=True)
     rows: dict[str, list[dict[str, Any]]] = {"train": [], "test": []}
     dropped: list[dict[str, Any]] = []
-    for record in sorted(records, key=lambda r: r.video_id):
-        for item in items_of(record, LAST_STAGE):
-            rows[item.split or "train"].append(item_to_row(item, record, settings, generated_dir))
-        for stage in PART2_STAGES:
-            dropped += [
-                {"video_id": record.video_id, **row.model_dump()} for row in dropped_of(record, stage)
-            ]
+    for record in sorted(records, key=lambda r: r.video.video_id):
+        for item in record.items:
+            rows[item.split or "train"].append(item_to_row(item, record.video, settings, generated_dir))
+        dropped += [{"video_id": record.video.video_id, **row.model_dump()} for row in record.dropped]
     files = {}
     for split, split_rows in rows.items():
         files[split] = str(generated_dir / f"{split}.jsonl")
@@ -298,12 +294,14 @@ def export_generated(
         "config": "generated",
         "counts": {split: len(split_rows) for split, split_rows in rows.items()},
         "videos": len(records),
-        **part2_report(records),
+        **qa_report(records),
         "box_convention": BOX_CONVENTION,
         "core_frame_paths": "relative to this folder (frames/<video_id>/<frame_index>.jpg)",
         "files": {name: Path(path).name for name, path in files.items()},
         **(provenance or {}),
     }
+    if unfinished:
+        manifest["partial"] = {"unfinished_videos": dict(sorted(unfinished.items()))}
     files["card"] = str(write_card(generated_dir, manifest))
     write_text_atomic(
         generated_dir / "manifest.json",
@@ -312,39 +310,82 @@ def export_generated(
     return {**manifest, "paths": {**files, "manifest": str(generated_dir / "manifest.json")}}
 
 
-@register_stage
 class ExportStage(DatasetStage):
-    """Writes ``OUT/generated`` once over every video that finished the part-2 chain."""
+    """Writes ``OUT/generated`` once over every video that finished the QA stages."""
 
     name = "export"
     version = "1"
-    after = LAST_STAGE
+    input_type = QARecord
 
-    def config_slice(self, config: Any) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            **stage_settings(config, self.name, ExportSettings).model_dump(),
-        }
+    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, **config.export.model_dump()}
 
-    def finalize(self, records: list[VideoRecord], ctx: StageContext) -> dict[str, Any]:
-        settings = stage_settings(ctx.config, self.name, ExportSettings)
+    def finalize(
+        self, records: list[QARecord], ctx: StageContext, unfinished: dict[str, str]
+    ) -> DatasetResult:
+        generated = Path(ctx.out_dir) / "generated"
+        if unfinished:
+            kept = _complete_rows(generated / "manifest.json")
+            if kept is not None:
+                return DatasetResult(
+                    dataset_dir=str(generated),
+                    notes=[
+                        f"kept the complete dataset in {generated} ({kept} rows): this run's export would lack "
+                        f"{len(unfinished)} unfinished video(s) ({', '.join(sorted(unfinished))}), so it was not "
+                        "written; finish them (re-run, --retry-failed) or remove that folder to export without them"
+                    ]
+                )
         manifest = export_generated(
-            records, ctx.out_dir, settings, provenance={"llm_model": ctx.config.llm.model}
+            records,
+            ctx.out_dir,
+            ctx.config.export,
+            provenance={"llm_model": ctx.config.llm.model},
+            unfinished=unfinished,
         )
         usage = ctx.usage
         usage.count("rows_train", manifest["counts"]["train"])
         usage.count("rows_test", manifest["counts"]["test"])
-        usage.count("qa_generated", manifest["qa"]["generated"])
-        usage.count("qa_kept_by_filter", manifest["qa"]["kept_by_filter"])
+        for record in records:  # the stages' tallies: qa_generated, qa_kept_by_filter, ...
+            for key, value in record.tally.items():
+                usage.count(f"qa_{key}", value)
         for key, value in {**manifest["qa"]["rejected"], **manifest["qa"]["failed"]}.items():
             usage.count(key, value)
         usage.count("boxes_kept", manifest["boxes"]["kept"])
         usage.count("boxes_dropped", manifest["boxes"]["dropped"])
         paths = manifest["paths"]
-        return {
-            "dir": str(Path(paths["manifest"]).parent),
-            "train_file": paths["train"],
-            "test_file": paths["test"],
-            "dropped_file": paths["dropped"],
-            "manifest_file": paths["manifest"],
-        }
+        rows = manifest["counts"]["train"] + manifest["counts"]["test"]
+        result = DatasetResult(
+            outputs={
+                "dir": str(Path(paths["manifest"]).parent),
+                "train_file": paths["train"],
+                "test_file": paths["test"],
+                "dropped_file": paths["dropped"],
+                "manifest_file": paths["manifest"],
+            },
+            counts={"rows_exported": rows},
+            dataset_dir=str(generated) if rows else None,
+        )
+        if unfinished:
+            result.notes.append(
+                f"partial export: {len(unfinished)} video(s) unfinished ({', '.join(sorted(unfinished))}); "
+                "manifest.json lists them under 'partial'"
+            )
+        if rows == 0:
+            reasons = {**manifest["qa"]["rejected"], **manifest["qa"]["failed"]}
+            why = ", ".join(f"{key}={n}" for key, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+            result.problems.append(
+                f"0 rows exported from {len(records)} video(s): every QA item was dropped "
+                f"({why or 'no QA item was generated'}); see {paths['dropped']}"
+            )
+        return result
+
+
+def _complete_rows(manifest_path: Path) -> int | None:
+    """The row count of the complete export at ``manifest_path``, or None if there is none."""
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("partial"):
+        return None
+    return sum(manifest.get("counts", {}).values())

@@ -26,13 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.data.evidence import render_evidence
 from videoespresso_hf.embeddings import load_text_embedder
-from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, register_stage
-from videoespresso_hf.pipeline.stages.llm_calls import stage_settings
-from videoespresso_hf.pipeline.stages.qa_items import QAItem, caption_id, group_by_id, items_of, with_items
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext
+from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id, group_by_id
+from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "DEFAULT_CLIP_MODEL",
@@ -344,7 +345,7 @@ def _tag_evidence(evidence: str, objects: Sequence[dict[str, Any]]) -> str:
 
 
 class GroundingSettings(BaseModel):
-    """``config.stages["grounding"]``.
+    """``config.grounding``.
 
     Attributes:
         embedder: sentence-transformers model for temporal grounding (None: ``config.dedup.embedder``,
@@ -375,19 +376,19 @@ class GroundingSettings(BaseModel):
         return self.embedder or config.dedup.embedder
 
 
-@register_stage
 class GroundingStage(Stage):
     """Stage ``grounding``: temporal (embedding argmax) and spatial (GroundingDINO + CLIP) grounding."""
 
     name = "grounding"
     version = "1"
-    after = "cot_evidence"
+    input_type = QARecord
+    output_type = QARecord
     fan_out = False  # the detector and CLIP are loaded once, in the driver
 
-    def settings(self, config: Any) -> GroundingSettings:
-        return stage_settings(config, self.name, GroundingSettings)
+    def settings(self, config: BuildConfig) -> GroundingSettings:
+        return config.grounding
 
-    def config_slice(self, config: Any) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
         settings = self.settings(config)
         data = settings.model_dump(exclude={"device"})
         data["embedder"] = settings.resolved_embedder(config)
@@ -410,13 +411,13 @@ class GroundingStage(Stage):
             ),
         )
 
-    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+    def run(self, qa: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
         embedder_id = settings.resolved_embedder(ctx.config)
         embed = load_text_embedder(embedder_id)  # loaded once per process
+        record = qa.video
         groups = group_by_id(record)
-        items = items_of(record, "cot_evidence")
-        placed = [self._place(item, groups[item.group_id], record, embed) for item in items]
+        placed = [self._place(item, groups[item.group_id], record, embed) for item in qa.items]
 
         frames = sorted(
             {obj["frame_index"] for item in placed for obj in item.key_objects}
@@ -436,7 +437,7 @@ class GroundingStage(Stage):
             item.model_copy(update={"provenance": {**item.provenance, self.name: models}}) for item in done
         ]
         ctx.usage.count("qa_grounded", len(done))
-        return with_items(record, self.name, done, [])
+        return qa.advance(done, [])
 
     # ---------------------------------------------------------- steps
 

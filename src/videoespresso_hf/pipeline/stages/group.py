@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from videoespresso_hf.pipeline.grouping import group_consecutive
-from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, register_stage
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError
+from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
 
-@register_stage
 class GroupStage(Stage):
     name = "groups"
     version = "1"
-    after = "dedup"
     fan_out = False  # slicing a list: handing it to a worker process would cost more than the work
+    output_file = "groups.jsonl"  # one CaptionGroup per line: the input of QA generation
+
+    def summary_counts(self, record: VideoRecord) -> dict[str, int]:
+        return {"groups": len(record.groups)}
+
+    def output_rows(self, record: VideoRecord) -> Iterable[dict[str, Any]]:
+        return (group.model_dump() for group in record.groups)
 
     def config_slice(self, config) -> dict[str, Any]:
         return config.groups.model_dump()

@@ -1,19 +1,20 @@
-"""How part-2 stages call the LLM: settings per stage, synchronous or Batch API, failure classification.
+"""How the QA stages call the LLM: settings per stage, synchronous or Batch API, failure classification.
 
 Every request goes through :class:`videoespresso_hf.llm.LLMClient` (``ctx.llm_client``), so answers are
 cached in ``OUT/llm_cache.sqlite`` the moment they arrive, retried on 429/5xx/timeouts, validated against
 the pydantic answer model and asked again when malformed, and billed in the ledger.
 
-Two kinds of failure, treated differently:
+Failures are told apart by the :class:`~videoespresso_hf.llm.ErrorKind` the client gives each result:
 
-* **permanent** (the answer stayed malformed or schema-violating after every parse attempt, or the endpoint
+* ``PERMANENT`` (the answer stayed malformed or schema-violating after every parse attempt, or the endpoint
   refused the request with a 4xx): the stage records the item/group as ``dropped`` (``kind="failed"``) with
   the error and goes on; the run summary counts it.
-* **transient** (retries on 429/5xx/timeouts ran out, a batch line errored or expired, a batch is still
+* ``TRANSIENT`` (retries on 429/5xx/timeouts ran out, a batch line errored or expired, a batch is still
   running): the stage raises :class:`LLMUnavailableError`; the orchestrator marks the video ``error`` and
   retries it on the next run, where every answer already received is served from the cache for free.
+* ``FATAL`` errors are raised by the client and stop the whole run (:data:`videoespresso_hf.llm.FATAL_ERRORS`).
 
-Batch mode: ``config.stages["llm_batch"] = {"enabled": true, "max_wait_s": ..., "poll_interval_s": ...}``
+Batch mode: ``config.llm_batch = {"enabled": true, "max_wait_s": ..., "poll_interval_s": ...}``
 sends each stage's requests through :class:`videoespresso_hf.llm.BatchRunner` (OpenAI Batch API, half
 price, resumable: a killed run re-attaches to its submitted batches). With a small ``max_wait_s`` the run
 submits one batch per (video, stage), moves on, and collects them on the next run.
@@ -21,29 +22,26 @@ submits one batch per (video, stage), moves on, and collects them on the next ru
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from videoespresso_hf.llm import LLMRequest, LLMResult
+from videoespresso_hf.llm import ErrorKind, LLMRequest, LLMResult
 from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage
+from videoespresso_hf.pipeline.stages.qa_items import QARecord
+
+if TYPE_CHECKING:
+    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
-    "BATCH_SETTINGS_KEY",
     "BatchSettings",
+    "LLMStage",
     "LLMStepSettings",
     "LLMUnavailableError",
     "answer_all",
     "estimate_all",
-    "is_permanent_error",
-    "stage_settings",
 ]
-
-BATCH_SETTINGS_KEY = "llm_batch"
-
-S = TypeVar("S", bound=BaseModel)
 
 
 class LLMUnavailableError(RuntimeError):
@@ -51,7 +49,7 @@ class LLMUnavailableError(RuntimeError):
 
 
 class LLMStepSettings(BaseModel):
-    """Settings shared by the LLM stages (``config.stages[<stage name>]``).
+    """Settings shared by the LLM stages (each has its own section of the build config).
 
     Attributes:
         model: model id; None uses ``config.llm.model`` (default GPT-4o).
@@ -63,13 +61,12 @@ class LLMStepSettings(BaseModel):
     model: str | None = None
     prompt_version: str
 
-    def resolved_model(self, ctx_or_config: Any) -> str:
-        config = getattr(ctx_or_config, "config", ctx_or_config)
+    def resolved_model(self, config: BuildConfig) -> str:
         return self.model or config.llm.model
 
 
 class BatchSettings(BaseModel):
-    """``config.stages["llm_batch"]``: route part-2 LLM requests through the OpenAI Batch API.
+    """``config.llm_batch``: route the QA stages' LLM requests through the OpenAI Batch API.
 
     Not part of any stage fingerprint: batch and synchronous answers are interchangeable (same cache keys).
 
@@ -87,26 +84,6 @@ class BatchSettings(BaseModel):
     poll_interval_s: float | None = Field(default=None, ge=0)
 
 
-def stage_settings(config: Any, stage: str, cls: type[S]) -> S:
-    """Validate ``config.stages[stage]`` with ``cls`` (a clear error names the stage on a bad key)."""
-    try:
-        return cls.model_validate(config.stages.get(stage, {}))
-    except Exception as exc:
-        raise ValueError(f"invalid settings for stage {stage!r} (config.stages[{stage!r}]): {exc}") from exc
-
-
-# A final failure of the answer itself (or a 4xx that retrying cannot fix): recorded, not retried.
-_PERMANENT = re.compile(
-    r"^(malformed JSON|schema violation|empty answer|BadRequestError|UnprocessableEntityError|"
-    r"ConflictError|batch line failed \(4(?!08|09|29)\d\d\))"
-)
-
-
-def is_permanent_error(error: str) -> bool:
-    """Whether an :class:`LLMResult` error is final (see the module docstring)."""
-    return bool(_PERMANENT.match(error))
-
-
 def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) -> list[LLMResult]:
     """Answer ``requests`` with ``model`` (synchronously or via batches); usage goes into ``ctx.usage``.
 
@@ -118,7 +95,7 @@ def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) ->
     if not requests:
         return []
     client = ctx.llm_client(model=model)
-    batch = stage_settings(ctx.config, BATCH_SETTINGS_KEY, BatchSettings)
+    batch = ctx.config.llm_batch
     if batch.enabled:
         from videoespresso_hf.llm import BatchRunner
 
@@ -130,7 +107,7 @@ def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) ->
     else:
         results = client.map(list(requests))
     ctx.usage.add_llm_results(results)
-    transient = [result for result in results if result.error and not is_permanent_error(result.error)]
+    transient = [result for result in results if result.error_kind is ErrorKind.TRANSIENT]
     if transient:
         raise LLMUnavailableError(
             f"{len(transient)} of {len(results)} LLM requests failed transiently (first: {transient[0].error}); "
@@ -142,7 +119,7 @@ def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) ->
 def estimate_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) -> StageUsage:
     """Dry run: the usage ``requests`` would have (cached answers are free). No HTTP."""
     estimate = ctx.llm_client(model=model).estimate(list(requests))
-    batch = stage_settings(ctx.config, BATCH_SETTINGS_KEY, BatchSettings)
+    batch = ctx.config.llm_batch
     usage = StageUsage(
         prompt_tokens=estimate.input_tokens,
         completion_tokens=estimate.output_tokens,
@@ -155,19 +132,27 @@ def estimate_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) 
 
 
 class LLMStage(Stage):
-    """A per-video stage whose work is LLM calls configured by ``config.stages[name]`` (``settings_class``).
+    """A per-video QA stage whose work is LLM calls, configured by its own section of the build config.
 
     Its fingerprint covers the stage settings, the resolved model and the temperature, so changing any of
     them re-asks (through the cache: identical requests still cost nothing).
     """
 
-    settings_class: type[LLMStepSettings]
-    fan_out = False
+    input_type = QARecord
+    output_type = QARecord
+    fan_out = False  # one LLM client (thread pool, budget, ledger) for the whole run
+    # The name under which the number of items this stage passes on is reported in the dataset manifest's
+    # ``qa`` section (e.g. ``"kept_by_filter"``); None reports nothing.
+    tally_as: ClassVar[str | None] = None
 
-    def settings(self, config: Any) -> Any:
-        return stage_settings(config, self.name, self.settings_class)
+    def settings(self, config: BuildConfig) -> LLMStepSettings:  # pragma: no cover - abstract
+        """This stage's section of ``config``."""
+        raise NotImplementedError
 
-    def config_slice(self, config: Any) -> dict[str, Any]:
+    def needs_llm(self, config: BuildConfig) -> bool:
+        return True
+
+    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
         settings = self.settings(config)
         return {
             **settings.model_dump(),

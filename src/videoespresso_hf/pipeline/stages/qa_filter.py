@@ -10,28 +10,31 @@ whose answer stayed malformed, is recorded as a failure. Nothing is dropped sile
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
-from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
 from videoespresso_hf.pipeline.stages.answer_models import QAFilterVerdicts
-from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage, register_stage
+from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage
 from videoespresso_hf.pipeline.stages.llm_calls import (
     LLMStage,
     LLMStepSettings,
     answer_all,
     estimate_all,
 )
-from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, group_by_id, items_of, with_items
+from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord, group_by_id
+from videoespresso_hf.pipeline.video_record import CaptionGroup
+
+if TYPE_CHECKING:
+    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = ["QAFilterSettings", "QAFilterStage", "qa_filter_request"]
 
 NAME = "qa_filter"
-PREVIOUS = "qa_generation"
 
 
 class QAFilterSettings(LLMStepSettings):
-    """``config.stages["qa_filter"]``.
+    """``config.qa_filter``.
 
     Attributes:
         enabled: False passes every pair through unchecked (recorded as ``verdict: None``).
@@ -52,30 +55,32 @@ def qa_filter_request(group: CaptionGroup, items: list[QAItem], settings: QAFilt
     )
 
 
-def _by_group(record: VideoRecord, items: list[QAItem]) -> list[tuple[CaptionGroup, list[QAItem]]]:
-    groups = group_by_id(record)
+def _by_group(record: QARecord) -> list[tuple[CaptionGroup, list[QAItem]]]:
+    groups = group_by_id(record.video)
     grouped: dict[str, list[QAItem]] = defaultdict(list)
-    for item in items:
+    for item in record.items:
         grouped[item.group_id].append(item)
     return [(groups[group_id], members) for group_id, members in grouped.items()]
 
 
-@register_stage
 class QAFilterStage(LLMStage):
     name = NAME
     version = "1"
-    after = PREVIOUS
+    tally_as = "kept_by_filter"
 
-    settings_class = QAFilterSettings
+    def settings(self, config: BuildConfig) -> QAFilterSettings:
+        return config.qa_filter
 
-    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+    def needs_llm(self, config: BuildConfig) -> bool:
+        return self.settings(config).enabled
+
+    def run(self, record: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
-        items = items_of(record, PREVIOUS)
         if not settings.enabled:
-            ctx.usage.count("qa_kept", len(items))
-            return with_items(record, NAME, items, [], filter_enabled=False)
-        model = settings.resolved_model(ctx)
-        batches = _by_group(record, items)
+            ctx.usage.count("qa_kept", len(record.items))
+            return record.advance(record.items, [], tally_as=self.tally_as)
+        model = settings.resolved_model(ctx.config)
+        batches = _by_group(record)
         results = answer_all(
             ctx, model, [qa_filter_request(group, members, settings) for group, members in batches]
         )
@@ -139,12 +144,12 @@ class QAFilterStage(LLMStage):
         ctx.usage.count("qa_kept", len(kept))
         for row in dropped:
             ctx.usage.count(f"qa_{row.kind}:{row.criterion}")
-        return with_items(record, NAME, kept, dropped, filter_enabled=True)
+        return record.advance(kept, dropped, tally_as=self.tally_as)
 
-    def estimate(self, record: VideoRecord, ctx: StageContext) -> StageUsage | None:
+    def estimate(self, record: QARecord, ctx: StageContext) -> StageUsage | None:
         settings = self.settings(ctx.config)
         if not settings.enabled:
             return None
-        batches = _by_group(record, items_of(record, PREVIOUS))
+        batches = _by_group(record)
         requests = [qa_filter_request(group, members, settings) for group, members in batches]
-        return estimate_all(ctx, settings.resolved_model(ctx), requests)
+        return estimate_all(ctx, settings.resolved_model(ctx.config), requests)

@@ -8,21 +8,26 @@ caption the group does not have; a pair relying on a single caption is rejected 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
-from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
 from videoespresso_hf.pipeline.stages.answer_models import QAPairs
-from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage, register_stage
+from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage
 from videoespresso_hf.pipeline.stages.llm_calls import (
     LLMStage,
     LLMStepSettings,
     answer_all,
     estimate_all,
 )
-from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, with_items
+from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord
+from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
+
+if TYPE_CHECKING:
+    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = ["QAGenerationSettings", "QAGenerationStage", "qa_generation_request"]
 
@@ -30,7 +35,7 @@ NAME = "qa_generation"
 
 
 class QAGenerationSettings(LLMStepSettings):
-    """``config.stages["qa_generation"]``.
+    """``config.qa_generation``.
 
     Attributes:
         pairs_per_group: QA pairs asked per group (the paper does not say how many; 3 is our default).
@@ -65,21 +70,23 @@ def _reference_problem(numbers: list[int], group_size: int) -> tuple[str, str] |
     return None
 
 
-@register_stage
 class QAGenerationStage(LLMStage):
+    """The first QA stage: caption groups in (a video record), QA items out."""
+
     name = NAME
     version = "1"
-    after = "groups"
-    fan_out = False  # one LLM client (thread pool, budget, ledger) for the whole run
+    input_type = VideoRecord
+    tally_as = "generated"
 
-    settings_class = QAGenerationSettings
+    def settings(self, config: BuildConfig) -> QAGenerationSettings:
+        return config.qa_generation
 
     def _groups(self, record: VideoRecord, settings: QAGenerationSettings) -> list[CaptionGroup]:
         return [group for group in record.groups if len(group.captions) >= settings.min_group_size]
 
-    def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
+    def run(self, record: VideoRecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
-        model = settings.resolved_model(ctx)
+        model = settings.resolved_model(ctx.config)
         groups = self._groups(record, settings)
         dropped = [
             Dropped(
@@ -137,9 +144,9 @@ class QAGenerationStage(LLMStage):
         ctx.usage.count("qa_generated", len(items))
         for row in dropped:
             ctx.usage.count(f"qa_generation_{row.kind}:{row.criterion}")
-        return with_items(record, NAME, items, dropped)
+        return QARecord(video=record).advance(items, dropped, tally_as=self.tally_as)
 
     def estimate(self, record: VideoRecord, ctx: StageContext) -> StageUsage | None:
         settings = self.settings(ctx.config)
         requests = [qa_generation_request(group, settings) for group in self._groups(record, settings)]
-        return estimate_all(ctx, settings.resolved_model(ctx), requests)
+        return estimate_all(ctx, settings.resolved_model(ctx.config), requests)

@@ -1,24 +1,22 @@
-"""The QA item that flows through construction part 2, and how it is stored on a :class:`VideoRecord`.
+"""The QA items that flow through the QA stages, and the record that carries them from stage to stage.
 
-Each part-2 stage reads the items of the stage before it from ``record.artifacts[<previous>]`` and writes
-``record.artifacts[<its name>] = {"items": [...], "dropped": [...]}``: ``items`` are the QA items still
-alive after the stage (enriched with its output), ``dropped`` says for every item (or group) the stage let
-go *why*: a filter rejection with its criterion, or a failure with the LLM's last error. Nothing
-disappears without a row, and the export counts them for the run summary.
+The first QA stage turns a :class:`~videoespresso_hf.pipeline.video_record.VideoRecord` (with its caption
+groups) into a :class:`QARecord`; every later QA stage takes the one its upstream stage returned and
+returns a new one (:meth:`QARecord.advance`): ``items`` are the QA items still alive after the stage
+(enriched with its output), ``dropped`` says for every item (or group) a stage let go *why*: a filter
+rejection with its criterion, or a failure with the LLM's last error. Nothing disappears without a row,
+and the export counts them for the run summary.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
+from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
-__all__ = ["PART2_STAGES", "Dropped", "QAItem", "caption_id", "dropped_of", "items_of", "with_items"]
-
-# Part-2 stage names in chain order (each stage's ``after`` is the one before it; the first follows "groups").
-PART2_STAGES: tuple[str, ...] = ("qa_generation", "qa_filter", "cot_evidence", "grounding", "distractors")
+__all__ = ["Dropped", "QAItem", "QARecord", "caption_id", "group_by_id"]
 
 
 def caption_id(video_id: str, frame_index: int) -> str:
@@ -87,27 +85,55 @@ class Dropped(BaseModel):
     reason: str
 
 
-def items_of(record: VideoRecord, stage: str) -> list[QAItem]:
-    """The items ``stage`` passed on (empty if it has not run on this record)."""
-    artifact = record.artifacts.get(stage) or {}
-    return [QAItem.model_validate(item) for item in artifact.get("items", [])]
+class QARecord(BaseModel):
+    """One video's QA items between two QA stages.
 
+    Attributes:
+        video: the video, its frames and caption groups (what the items were written from).
+        items: the QA items the last stage passed on.
+        dropped: every item or group a QA stage let go so far, in stage order.
+        tally: counts for the dataset manifest's ``qa`` section, set by the stages that declare
+            ``tally_as`` (e.g. ``{"generated": 6, "kept_by_filter": 4}``).
+        split: ``"train"`` or ``"test"`` once the split was assigned.
+    """
 
-def dropped_of(record: VideoRecord, stage: str) -> list[Dropped]:
-    artifact = record.artifacts.get(stage) or {}
-    return [Dropped.model_validate(row) for row in artifact.get("dropped", [])]
+    model_config = ConfigDict(extra="forbid")
 
+    video: VideoRecord
+    items: list[QAItem] = Field(default_factory=list)
+    dropped: list[Dropped] = Field(default_factory=list)
+    tally: dict[str, int] = Field(default_factory=dict)
+    split: Literal["train", "test"] | None = None
 
-def with_items(
-    record: VideoRecord, stage: str, items: list[QAItem], dropped: list[Dropped], **extra: Any
-) -> VideoRecord:
-    """A copy of ``record`` with ``artifacts[stage] = {"items", "dropped", **extra}`` (input untouched)."""
-    artifact = {
-        "items": [item.model_dump(mode="json") for item in items],
-        "dropped": [row.model_dump(mode="json") for row in dropped],
-        **extra,
-    }
-    return record.model_copy(update={"artifacts": {**record.artifacts, stage: artifact}})
+    def advance(
+        self, items: list[QAItem], dropped: list[Dropped], *, tally_as: str | None = None, **update: Any
+    ) -> QARecord:
+        """A copy with the items a stage passed on, its dropped rows appended (the input is untouched)."""
+        tally = {**self.tally, tally_as: len(items)} if tally_as else self.tally
+        return self.model_copy(
+            update={"items": items, "dropped": [*self.dropped, *dropped], "tally": tally, **update}
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_artifacts(cls, data: Any) -> Any:
+        """Read what builds before typed QA records stored: a video record whose ``artifacts`` held, per
+        QA stage in chain order, ``{"items", "dropped", ...}`` (the distractor stage's with ``split``)."""
+        if not isinstance(data, dict) or "artifacts" not in data:
+            return data
+        video = {key: value for key, value in data.items() if key != "artifacts"}
+        outputs = dict(data["artifacts"])
+        last = list(outputs.values())[-1] if outputs else {}
+        counted = {"generated": "qa_generation", "kept_by_filter": "qa_filter"}  # the manifest's names then
+        return {
+            "video": video,
+            "items": last.get("items", []),
+            "dropped": [row for output in outputs.values() for row in output.get("dropped", [])],
+            "tally": {
+                name: len(outputs[stage]["items"]) for name, stage in counted.items() if stage in outputs
+            },
+            "split": last.get("split"),
+        }
 
 
 def group_by_id(record: VideoRecord) -> dict[str, CaptionGroup]:

@@ -11,19 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from videoespresso_hf.pipeline.records import FrameRecord, VideoRecord
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, register_stage
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError
+from videoespresso_hf.pipeline.video_record import FrameRecord, VideoRecord
 
 
-@register_stage
 class SampleFramesStage(Stage):
     name = "frames"
     version = "1"
-    after = None
     fan_out = True  # decoding and shot detection are CPU work: spread videos over processes
 
     def config_slice(self, config) -> dict[str, Any]:
         return config.sampling.model_dump()
+
+    def summary_counts(self, record: VideoRecord) -> dict[str, int]:
+        return {"frames_sampled": len(record.frames)}
 
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
         from videoespresso_hf import video

@@ -1,4 +1,4 @@
-"""Pure cores of construction part 2: answer models, temporal grounding, distractors, evidence tagging."""
+"""Pure cores of the QA stages: answer models, temporal grounding, distractors, evidence tagging."""
 
 from __future__ import annotations
 

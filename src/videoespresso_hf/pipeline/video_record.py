@@ -1,19 +1,16 @@
-"""The records that flow between construction stages.
+"""What the construction pipeline knows about one video: its frames, their captions and caption groups.
 
-One :class:`VideoRecord` per source video travels through the per-video stages; each stage returns a
-new record with its own fields filled. Records are pydantic models so that the state store can save
-them as JSON after every stage and a re-run can load them back exactly.
-
-Stages written later (QA generation, CoT evidence, ...) store their outputs under
-``record.artifacts[<stage name>]`` as JSON-serialisable values (e.g. ``[qa.model_dump() for qa in ...]``),
-so adding a stage never needs a schema change here.
+One :class:`VideoRecord` per source video travels through the frame stages (sampling, captioning,
+redundancy removal, grouping); each stage returns a new record with its own fields filled. Records are
+pydantic models so that the state store can save them as JSON after every stage and a re-run can load
+them back exactly. The QA stages wrap it in a :class:`~videoespresso_hf.pipeline.stages.qa_items.QARecord`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class FrameRecord(BaseModel):
@@ -69,7 +66,6 @@ class VideoRecord(BaseModel):
         sampling: how frames were sampled (strategy and per-segment rates), for provenance.
         frames: sampled frames, in time order.
         groups: caption groups (``groups`` stage).
-        artifacts: outputs of later stages keyed by stage name (JSON-serialisable).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -84,4 +80,11 @@ class VideoRecord(BaseModel):
     sampling: dict[str, Any] = Field(default_factory=dict)
     frames: list[FrameRecord] = Field(default_factory=list)
     groups: list[CaptionGroup] = Field(default_factory=list)
-    artifacts: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_empty_artifacts(cls, data: Any) -> Any:
+        # Builds written before the QA stages had typed records saved an empty ``artifacts`` dict here.
+        if isinstance(data, dict) and "artifacts" in data and not data["artifacts"]:
+            data = {key: value for key, value in data.items() if key != "artifacts"}
+        return data
