@@ -167,7 +167,7 @@ def step_build(context: DemoContext) -> str | None:
 def step_select(context: DemoContext) -> str | None:
     video = _demo_video(context)
     print("Training-free core-frame selection (one frame per detected shot), the input of the reasoner:\n")
-    if _run_cli("select", str(video), "--question", "What changes in the scene?", "--strategy", "shots", "--max-frames", "3"):
+    if _run_cli("select", str(video), "--question", "What changes in the scene?", "--strategy", "shots", "--max-core-frames", "3"):
         raise RuntimeError("select failed")
     return (
         "answering needs weights: `videoespresso answer VIDEO --question Q --reasoner Qwen/Qwen2.5-VL-7B-Instruct\n"

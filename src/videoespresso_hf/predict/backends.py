@@ -245,8 +245,8 @@ class HybridBackend(Backend):
         from videoespresso_hf.models.hybrid import HybridVideoQA
 
         strategy = {"uniform": "uniform", "fps": "fps", "shots": "shots", "selector": "model"}[rule.kind]
-        frames = {"uniform": {"max_frames": rule.count}, "shots": {"max_frames": rule.count},
-                  "fps": {"candidate_fps": rule.rate, "max_frames": MAX_FRAMES}, "selector": {}}[rule.kind]  # fmt: skip
+        frames = {"uniform": {"max_core_frames": rule.count}, "shots": {"max_core_frames": rule.count},
+                  "fps": {"candidate_fps": rule.rate, "max_core_frames": MAX_FRAMES}, "selector": {}}[rule.kind]  # fmt: skip
         if revision is not None:
             raise ValueError("--revision is not supported by the hybrid backend; pass a local folder or a pinned id")
         try:
