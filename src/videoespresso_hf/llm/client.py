@@ -288,27 +288,30 @@ class LLMClient:
         kind = ErrorKind.PERMANENT  # unless the endpoint failed us: the answer itself stayed unusable
         for parse_attempt in range(1, self.config.max_parse_attempts + 1):
             reserved = self.ledger.reserve(estimated_cost)
+            # The reservation is held until the real cost is in the ledger: released any earlier, a
+            # concurrent call could reserve against a total that misses this one and overspend the cap.
             try:
-                completion, tries = self._send(body)
-            except _RequestFailed as exc:
-                attempts, error, text, kind = attempts + exc.attempts, str(exc), None, exc.kind
-                break
+                try:
+                    completion, tries = self._send(body)
+                except _RequestFailed as exc:
+                    attempts, error, text, kind = attempts + exc.attempts, str(exc), None, exc.kind
+                    break
+                attempts += tries
+                text, this_usage = self._read(completion, estimate_in)
+                usage = Usage(
+                    usage.input_tokens + this_usage.input_tokens, usage.output_tokens + this_usage.output_tokens
+                )
+                parsed, error = parse_answer(text, request.response_model)
+                paid += self.ledger.record(
+                    key=key,
+                    stage=request.stage,
+                    prompt_version=request.prompt_version,
+                    input_tokens=this_usage.input_tokens,
+                    output_tokens=this_usage.output_tokens,
+                    ok=error is None,
+                )
             finally:
                 self.ledger.release(reserved)
-            attempts += tries
-            text, this_usage = self._read(completion, estimate_in)
-            usage = Usage(
-                usage.input_tokens + this_usage.input_tokens, usage.output_tokens + this_usage.output_tokens
-            )
-            parsed, error = parse_answer(text, request.response_model)
-            paid += self.ledger.record(
-                key=key,
-                stage=request.stage,
-                prompt_version=request.prompt_version,
-                input_tokens=this_usage.input_tokens,
-                output_tokens=this_usage.output_tokens,
-                ok=error is None,
-            )
             if error is None:
                 self.cache.put_ok(
                     key,
