@@ -74,10 +74,17 @@ class VideoEspresso(datasets.GeneratorBasedBuilder):
                 f"{self.config.name}: pass data_dir= (the folder from `videoespresso data download --config "
                 f"{self.config.name}`)"
             )
-        self._reader = ReleaseReader(self.config.name, self.config.data_dir, self.config.source_options())
-        for split in self._reader.splits:
-            self._reader.scan_media(split)  # fail before any output is written
-        return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split in self._reader.splits]
+        reader = self._reader = ReleaseReader(self.config.name, self.config.data_dir, self.config.source_options())
+        # Scanning first fails before any output is written, and tells which splits have rows: datasets
+        # cannot load an empty split ("Instruction 'test' corresponds to no data!"), so those are left out.
+        rows = {}
+        for split in reader.splits:
+            left_out = reader.scan_media(split)
+            rows[split] = reader.row_counts[split] - (len(left_out) if reader.options.missing_videos == "skip" else 0)
+        if not any(rows.values()):
+            reader.close()
+            raise DataError(f"{self.config.name}: no rows in {self.config.data_dir} (every split is empty)")
+        return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split, n in rows.items() if n]
 
     def _generate_examples(self, split: str):
         try:

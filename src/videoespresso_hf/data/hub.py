@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.data.card import content_fingerprint
 from videoespresso_hf.data.schema import CONFIG_NAMES, SCHEMA_VERSION, arrow_schema, encode_row
 from videoespresso_hf.data.sources import (
     CONFIG_SPECS,
@@ -78,13 +79,9 @@ class _ShardWriter:
         self.rows += table.num_rows
 
     def close(self) -> list[Path]:
-        import pyarrow.parquet as pq
-
+        """Name the shards; an empty split gets no file (and no card entry: datasets cannot load one)."""
         if self._writer is not None:
             self._writer.close()
-        if not self.paths:  # an empty split still gets a file, so the config loads
-            self.paths.append(self.folder / f"{self.split}-00000.parquet.tmp")
-            pq.ParquetWriter(self.paths[-1], self.schema).close()
         final = []
         for index, path in enumerate(self.paths):
             target = self.folder / f"{self.split}-{index:05d}-of-{len(self.paths):05d}.parquet"
@@ -241,10 +238,17 @@ def prepare_dataset_folder(
                 file_bytes += sum(path.stat().st_size for path in writer.close())
                 splits[split] = writer.rows
                 split_bytes[split] = writer.arrow_bytes
+            if not any(splits.values()):
+                omitted = sum(len(reader.omissions[split]) for split in reader.splits)
+                raise DataError(
+                    f"{config}: no rows to write ({omitted} left out for missing media, "
+                    f"--missing-videos {options.missing_videos}); check --data-dir"
+                )
         except BaseException:
             # Missing media (error policy), bad records, Ctrl-C: the previous version of the config stays.
             shutil.rmtree(staging, ignore_errors=True)
             raise
+    fingerprint = content_fingerprint(staging.glob("*.parquet"), staging)
     final = out_dir / config
     shutil.rmtree(final, ignore_errors=True)
     os.replace(staging, final)
@@ -255,8 +259,9 @@ def prepare_dataset_folder(
         "repo_id": spec.repo_id,
         "media": spec.media,
         "splits": splits,
-        # Sizes go into the card's `dataset_info` YAML, which is what datasets keys its cache of a local
-        # folder on: without them a re-prepared folder could load stale rows.
+        # The card's YAML is what datasets keys its cache of a local folder on (with the folder's name):
+        # the content fingerprint keeps a re-prepared or same-named folder from loading stale rows.
+        "fingerprint": fingerprint,
         "split_bytes": split_bytes,
         "parquet_bytes": file_bytes,
         "task_counts": dict(sorted(task_counts.items())),
