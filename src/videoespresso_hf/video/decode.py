@@ -36,7 +36,7 @@ class VideoReader:
             ``"decord"`` or ``"torchcodec"``.
         size: optional ``(width, height)`` to resize every frame while decoding (cheap: done by the
             decoder's scaler, before the RGB array is made).
-        threads: decoder threads; 0 lets FFmpeg decide.
+        threads: decoding threads; 0 = the CPU cores this process may use.
 
     Raises:
         VideoError: the file is missing, empty, not a video, or has no decodable video stream.
