@@ -37,6 +37,11 @@ from .metadata import VideoMetadata, describe_av_error, metadata_from_container,
 Size = tuple[int, int]  # (width, height)
 
 
+# A parallel decoder costs an open, a thread and a seek (a few ms): below this many frames to decode per
+# decoder, one frame-threaded pass is as fast.
+MIN_FRAMES_PER_LANE = 60
+
+
 class _Lane:
     """One demuxer + decoder over the file that decodes forward from its last seek.
 
@@ -228,10 +233,12 @@ class PyAVBackend:
         filled = np.zeros(len(indices), dtype=bool)
         self.wanted = {self.pts[int(index)] for index in indices}
         parts = self._intervals(indices) if self.strategy == "hybrid" and self.threads > 1 else [indices]
-        if len(parts) == 1:
+        work = sum(self._frames_to_decode(part) for part in parts)
+        lane_count = min(self.threads, len(parts), work // MIN_FRAMES_PER_LANE)
+        if lane_count < 2:
             self._lane.decode(indices, out, slot, filled)
         else:
-            lanes = self._parallel_lanes(min(self.threads, len(parts)))
+            lanes = self._parallel_lanes(lane_count)
             # Longest first onto the least loaded lane; each lane then decodes its intervals in file order.
             loads, shares = [0] * len(lanes), [[] for _ in lanes]
             for part in sorted(parts, key=self._frames_to_decode, reverse=True):
