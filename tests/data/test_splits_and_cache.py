@@ -135,3 +135,12 @@ def test_build_output_folders_of_the_same_name_do_not_share_a_cache(generated_re
         write_generated_card(folder, json.loads((folder / "manifest.json").read_text()))
         assert _ids(datasets.load_dataset(str(folder), split="test")) == [f"gen-0003-{tag}"]
         shutil.rmtree(release)
+
+
+def test_builder_reads_a_rebuilt_folder_again(generated_release, tmp_path):
+    """`load_videoespresso("generated", OUT)` after a new build into the same OUT gives the new rows."""
+    cache = tmp_path / "cache"
+    assert _ids(load_videoespresso("generated", generated_release, split="test", cache_dir=cache)) == ["gen-0003"]
+    path = generated_release / "generated" / "test.jsonl"
+    _write_rows(path, [{**row, "id": "gen-0099"} for row in _rows(path)])
+    assert _ids(load_videoespresso("generated", generated_release, split="test", cache_dir=cache)) == ["gen-0099"]
