@@ -271,7 +271,7 @@ class PyAVBackend:
     def close(self) -> None:
         for lane in self._lanes:
             lane.close()
-        self._lane = None
+        self._lanes, self._lane = [], None
         self.container.close()
 
 
