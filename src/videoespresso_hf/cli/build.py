@@ -170,6 +170,15 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             raise UserError("--runner ray needs Ray Data: pip install 'videoespresso-hf[ray]'") from None
 
+    if args.no_progress:
+        # The libraries' own bars too ("Loading weights" in transformers, downloads in huggingface_hub):
+        # transformers follows this switch, read when it is imported (later, by the stages that use it).
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
+
     runner: object = args.runner
     if args.runner == "ray" and args.ray_address:
         from videoespresso_hf.pipeline.runners.ray_runner import RayRunner

@@ -54,8 +54,6 @@ def register(subparsers) -> None:
     prepare.add_argument("--extract-dir", default=None, help="where archive members are extracted (default: --data-dir)")
     prepare.add_argument("--verify-videos", action="store_true", help="decode the first frame of every video")
     prepare.add_argument("--max-shard-mb", type=int, default=500, help="approximate Parquet shard size")
-    prepare.add_argument("--workers", type=int, default=1,
-                         help="processes converting records (helps on idle multi-core machines; default 1)")  # fmt: skip
     prepare.add_argument("--quiet", action="store_true", help="no progress bars")
     prepare.set_defaults(func=run_prepare)
 
@@ -113,8 +111,7 @@ def run_prepare(args: argparse.Namespace) -> int:
             verify_media=args.verify_videos,
         )  # fmt: skip
         entry = prepare_dataset_folder(args.config, args.data_dir, args.out, options,
-                                       max_shard_bytes=args.max_shard_mb << 20, progress=not args.quiet,
-                                       workers=args.workers)  # fmt: skip
+                                       max_shard_bytes=args.max_shard_mb << 20, progress=not args.quiet)  # fmt: skip
     except _user_errors() as error:
         raise UserError(str(error)) from None
     rows = ", ".join(f"{split}: {count} rows" for split, count in entry["splits"].items())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import datasets
 
@@ -38,6 +39,7 @@ class VideoEspressoConfig(datasets.BuilderConfig):
     extract_dir: str | None = None
     annotations: str | None = None
     verify_media: bool = False
+    source_stamp: str | None = None  # see _source_stamp: part of the cache key, so edited sources rebuild
 
     def source_options(self) -> SourceOptions:
         return SourceOptions(
@@ -74,10 +76,17 @@ class VideoEspresso(datasets.GeneratorBasedBuilder):
                 f"{self.config.name}: pass data_dir= (the folder from `videoespresso data download --config "
                 f"{self.config.name}`)"
             )
-        self._reader = ReleaseReader(self.config.name, self.config.data_dir, self.config.source_options())
-        for split in self._reader.splits:
-            self._reader.scan_media(split)  # fail before any output is written
-        return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split in self._reader.splits]
+        reader = self._reader = ReleaseReader(self.config.name, self.config.data_dir, self.config.source_options())
+        # Scanning first fails before any output is written, and tells which splits have rows: datasets
+        # cannot load an empty split ("Instruction 'test' corresponds to no data!"), so those are left out.
+        rows = {}
+        for split in reader.splits:
+            left_out = reader.scan_media(split)
+            rows[split] = reader.row_counts[split] - (len(left_out) if reader.options.missing_videos == "skip" else 0)
+        if not any(rows.values()):
+            reader.close()
+            raise DataError(f"{self.config.name}: no rows in {self.config.data_dir} (every split is empty)")
+        return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split, n in rows.items() if n]
 
     def _generate_examples(self, split: str):
         try:
@@ -85,6 +94,22 @@ class VideoEspresso(datasets.GeneratorBasedBuilder):
                 yield row["id"], row
         finally:
             self._reader.close()
+
+
+def _source_stamp(data_dir: str, annotations: str | None) -> str:
+    """Names, sizes and modification times of the data folder's files (top level and ``generated/``).
+
+    ``datasets`` keys the builder's cache on the config's fields; with this among them, rewritten
+    annotations (a rebuilt ``generated`` folder, a re-downloaded release) are read again instead of
+    the rows cached from the old files.
+    """
+    import hashlib
+
+    folder = Path(data_dir)
+    files = [path for base in (folder, folder / "generated") if base.is_dir() for path in base.iterdir()]
+    files += [Path(annotations)] if annotations else []
+    stats = sorted(f"{path}:{stat.st_size}:{stat.st_mtime_ns}" for path in files if path.is_file() for stat in [path.stat()])
+    return hashlib.sha256("\n".join(stats).encode()).hexdigest()[:16]
 
 
 def load_videoespresso(
@@ -104,7 +129,7 @@ def load_videoespresso(
             output folder for ``generated``.
         split: e.g. ``"test"``; ``None`` returns a ``DatasetDict`` of every split.
         cache_dir: ``datasets`` cache (default: ``HF_DATASETS_CACHE``).
-        download_mode: ``"force_redownload"`` rebuilds after the source files changed.
+        download_mode: ``"force_redownload"`` rebuilds even when the source files look unchanged.
         **options: :class:`VideoEspressoConfig` fields (``fps``, ``fps_by_source``, ``missing_videos``, …).
 
     Raises:
@@ -112,10 +137,12 @@ def load_videoespresso(
     """
     if config not in CONFIG_NAMES:
         raise DataError(f"unknown config {config!r}; choose one of {', '.join(CONFIG_NAMES)}")
+    data_dir = os.path.abspath(data_dir)
     builder = VideoEspresso(
         cache_dir=None if cache_dir is None else str(cache_dir),
         config_name=config,
-        data_dir=str(os.path.abspath(data_dir)),
+        data_dir=data_dir,
+        source_stamp=_source_stamp(data_dir, options.get("annotations")) if os.path.isdir(data_dir) else None,
         **options,
     )
     builder.download_and_prepare(download_mode=download_mode)

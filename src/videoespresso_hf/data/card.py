@@ -7,14 +7,16 @@ rows left out for missing media), so the card always describes what the Parquet 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from huggingface_hub import DatasetCard
 
-__all__ = ["CITATION", "HOMEPAGE", "LICENSE", "TEMPLATE_PATH", "render_card"]
+__all__ = ["CITATION", "HOMEPAGE", "LICENSE", "TEMPLATE_PATH", "content_fingerprint", "render_card"]
 
 HOMEPAGE = "https://arxiv.org/abs/2411.14794"
 LICENSE = "apache-2.0"  # stated (as body text) on the authors' VideoEspresso-Test card
@@ -26,6 +28,27 @@ CITATION = """@inproceedings{han2024videoespresso,
   pages     = {26181--26191},
   year      = {2025}
 }"""
+
+
+def content_fingerprint(paths: Iterable[str | os.PathLike], root: str | os.PathLike) -> str:
+    """SHA-256 over the names (relative to ``root``) and bytes of data files, in name order.
+
+    ``datasets`` keys its cache of a local folder on the folder's *name* and the card YAML, not on the
+    files: two folders called ``prepared``, or one folder re-prepared with other rows, would share a
+    cache entry and serve stale rows. Putting this fingerprint in each config's YAML ``description``
+    (a ``BuilderConfig`` field, hashed into the cache key) makes the key follow the content.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(Path(p) for p in paths):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+def _config_description(description: str, fingerprint: str | None) -> str:
+    """A config's YAML ``description``: its text plus the content fingerprint (see :func:`content_fingerprint`)."""
+    return f"{description} Content sha256: {fingerprint}." if fingerprint else description
 
 
 def _size_category(rows: int) -> str:
@@ -50,7 +73,9 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
     Args:
         manifest: the folder's ``videoespresso_prepare.json`` content: ``{"configs": {name: {...}}}`` with,
             per config, ``splits`` (split → rows), ``task_counts``, ``omitted`` (examples),
-            ``omitted_count``, ``missing_videos``, ``embedded``, ``media``, ``description``, ``repo_id``.
+            ``omitted_count``, ``missing_videos``, ``embedded``, ``media``, ``description``, ``repo_id``,
+            ``fingerprint``. Splits with no rows are left out of the card: ``datasets`` cannot load an empty
+            split (``Instruction "test" corresponds to no data!``).
         repo_id: the Hub id used in the card's usage snippet.
     """
     from huggingface_hub import DatasetCard, DatasetCardData
@@ -66,8 +91,9 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
         configs.append(
             {
                 "name": name,
-                "splits": dict(entry.get("splits", {})),
+                "splits": {split: rows for split, rows in entry.get("splits", {}).items() if rows},
                 "description": entry.get("description", ""),
+                "fingerprint": entry.get("fingerprint"),
                 "media_kind": media_kind,
                 "media_note": f"{media_kind}, " + ("embedded" if entry.get("embedded") else "local paths"),
                 "task_counts": dict(entry.get("task_counts", {})),
@@ -91,6 +117,7 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
             {
                 "config_name": config["name"],
                 "data_files": [{"split": split, "path": f"{config['name']}/{split}-*.parquet"} for split in config["splits"]],
+                "description": _config_description(config["description"], config["fingerprint"]),
                 **({"default": True} if index == 0 else {}),
             }
             for index, config in enumerate(configs)

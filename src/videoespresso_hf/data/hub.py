@@ -20,18 +20,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.data.card import content_fingerprint
 from videoespresso_hf.data.schema import CONFIG_NAMES, SCHEMA_VERSION, arrow_schema, encode_row
 from videoespresso_hf.data.sources import (
     CONFIG_SPECS,
     DataError,
     ReleaseReader,
     SourceOptions,
-    convert_records,
 )
 
 __all__ = [
@@ -78,13 +78,9 @@ class _ShardWriter:
         self.rows += table.num_rows
 
     def close(self) -> list[Path]:
-        import pyarrow.parquet as pq
-
+        """Name the shards; an empty split gets no file (and no card entry: datasets cannot load one)."""
         if self._writer is not None:
             self._writer.close()
-        if not self.paths:  # an empty split still gets a file, so the config loads
-            self.paths.append(self.folder / f"{self.split}-00000.parquet.tmp")
-            pq.ParquetWriter(self.paths[-1], self.schema).close()
         final = []
         for index, path in enumerate(self.paths):
             target = self.folder / f"{self.split}-{index:05d}-of-{len(self.paths):05d}.parquet"
@@ -101,7 +97,7 @@ def _rows_to_table(rows: list[dict[str, Any]]):
     return pa.Table.from_pylist([encode_row(row) for row in rows], schema=arrow_schema()), counts
 
 
-def _sequential_tables(reader: ReleaseReader, split: str) -> Iterator[tuple[Any, Counter]]:
+def _tables(reader: ReleaseReader, split: str) -> Iterator[tuple[Any, Counter]]:
     batch: list[dict[str, Any]] = []
     media_bytes = 0
     for row in reader.rows(split):
@@ -114,40 +110,6 @@ def _sequential_tables(reader: ReleaseReader, split: str) -> Iterator[tuple[Any,
             batch, media_bytes = [], 0
     if batch:
         yield _rows_to_table(batch)
-
-
-# State of a worker process: set once by the pool initializer.
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(config: str, options: SourceOptions, source: str) -> None:
-    _WORKER.update(config=config, options=options, source=source)
-
-
-def _convert_in_worker(start: int, records: list[Any], skip: frozenset[int], media: dict[str, Any]):
-    rows = convert_records(_WORKER["config"], records, start, _WORKER["options"], media.get, skip, _WORKER["source"])
-    return _rows_to_table(rows)
-
-
-def _parallel_tables(reader: ReleaseReader, split: str, workers: int) -> Iterator[tuple[Any, Counter]]:
-    """Convert chunks in ``workers`` processes; this process parses JSON, checks media and writes Parquet.
-
-    Results come back in order, with at most ``2 * workers`` chunks in flight (bounded memory).
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    initargs = (reader.spec.name, reader.options, str(reader.annotation_files[split]))
-    # spawn, not fork: the parent may hold pyarrow/torch thread pools that do not survive a fork.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
-        pending: deque = deque()
-        for start, records, skip in reader.checked_chunks(split, _BATCH_ROWS):
-            pending.append(pool.submit(_convert_in_worker, start, records, skip, reader.chunk_media(records)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def _read_manifest(out_dir: Path) -> dict[str, Any]:
@@ -188,7 +150,6 @@ def prepare_dataset_folder(
     *,
     max_shard_bytes: int = 500 << 20,
     progress: bool = False,
-    workers: int | None = None,
 ) -> dict[str, Any]:
     """Write one config of the dataset as Parquet shards into ``out_dir`` and refresh its card.
 
@@ -199,8 +160,10 @@ def prepare_dataset_folder(
         options: reading options (fps, missing-media policy, embedding, …).
         max_shard_bytes: start a new Parquet file after about this many (Arrow) bytes.
         progress: show a tqdm bar per split.
-        workers: processes converting records (default 1: on a busy 2-core machine extra processes cost
-            more than they save; embedded media are always read in this process).
+
+    One process does it all, streaming: worker processes were measured slower on 2 cores (JSON parsing,
+    media checks and Parquet writing stay in the parent, and every record crosses a pipe twice; see
+    ``benchmarks/prepare_train_annotations.py``), so there is no option for them.
 
     Returns:
         The config's manifest entry (splits → rows, task counts, rows left out, options).
@@ -222,10 +185,7 @@ def prepare_dataset_folder(
         try:
             for split in reader.splits:
                 writer = _ShardWriter(staging, split, max_shard_bytes)
-                if (workers or 1) > 1 and not options.embed_media:
-                    tables = _parallel_tables(reader, split, workers or 1)
-                else:
-                    tables = _sequential_tables(reader, split)
+                tables = _tables(reader, split)
                 bar = None
                 if progress:
                     from tqdm.auto import tqdm
@@ -241,10 +201,17 @@ def prepare_dataset_folder(
                 file_bytes += sum(path.stat().st_size for path in writer.close())
                 splits[split] = writer.rows
                 split_bytes[split] = writer.arrow_bytes
+            if not any(splits.values()):
+                omitted = sum(len(reader.omissions[split]) for split in reader.splits)
+                raise DataError(
+                    f"{config}: no rows to write ({omitted} left out for missing media, "
+                    f"--missing-videos {options.missing_videos}); check --data-dir"
+                )
         except BaseException:
             # Missing media (error policy), bad records, Ctrl-C: the previous version of the config stays.
             shutil.rmtree(staging, ignore_errors=True)
             raise
+    fingerprint = content_fingerprint(staging.glob("*.parquet"), staging)
     final = out_dir / config
     shutil.rmtree(final, ignore_errors=True)
     os.replace(staging, final)
@@ -255,8 +222,9 @@ def prepare_dataset_folder(
         "repo_id": spec.repo_id,
         "media": spec.media,
         "splits": splits,
-        # Sizes go into the card's `dataset_info` YAML, which is what datasets keys its cache of a local
-        # folder on: without them a re-prepared folder could load stale rows.
+        # The card's YAML is what datasets keys its cache of a local folder on (with the folder's name):
+        # the content fingerprint keeps a re-prepared or same-named folder from loading stale rows.
+        "fingerprint": fingerprint,
         "split_bytes": split_bytes,
         "parquet_bytes": file_bytes,
         "task_counts": dict(sorted(task_counts.items())),

@@ -471,15 +471,6 @@ class ReleaseReader:
         except (ArchiveError, OSError) as error:
             raise DataError(f"cannot read {self.locator.display(location)}: {error}") from None
 
-    def chunk_media(self, records: list[Any]) -> dict[str, Any]:
-        """``media_value`` of every media path in ``records`` (for worker processes, which have no locator)."""
-        generated = self.spec.name == "generated"
-        return {
-            path: self.media_value(path)
-            for record in records
-            for path in _record_media_paths(record, self.spec.media, generated)
-        }
-
     def close(self) -> None:
         self.locator.close()
 

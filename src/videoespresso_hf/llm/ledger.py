@@ -54,6 +54,16 @@ CREATE INDEX IF NOT EXISTS llm_ledger_stage ON llm_ledger(stage);
 """
 
 
+def format_usd(value: float) -> str:
+    """Dollars with 4 decimals, more below a cent to keep 3 significant digits.
+
+    Budgets and costs of tiny runs are fractions of a cent: a $0.000001 budget must not print as "$0.0000".
+    """
+    if not math.isfinite(value) or abs(value) >= 0.01 or value == 0:
+        return f"${value:.4f}"
+    return f"${value:.{min(12, 2 - math.floor(math.log10(abs(value))))}f}"
+
+
 class BudgetExceededError(RuntimeError):
     """Raised *before* a call whose estimated cost would take paid spend over ``budget_usd``."""
 
@@ -107,7 +117,7 @@ class CostEstimate:
     def __str__(self) -> str:
         return (
             f"{self.requests} requests ({self.cached} cached): ~{self.input_tokens} input + "
-            f"~{self.output_tokens} output tokens, ~${self.cost_usd:.4f} (batch ~${self.batch_cost_usd:.4f})"
+            f"~{self.output_tokens} output tokens, ~{format_usd(self.cost_usd)} (batch ~{format_usd(self.batch_cost_usd)})"
         )
 
 
@@ -214,8 +224,8 @@ class Ledger:
             committed = self.spent_usd() + self._reserved
             if committed + estimated_cost > self.config.budget_usd:
                 raise BudgetExceededError(
-                    f"budget ${self.config.budget_usd:.4f} would be exceeded: ${committed:.4f} spent or in flight "
-                    f"+ ~${estimated_cost:.4f} for the next call"
+                    f"budget {format_usd(self.config.budget_usd)} would be exceeded: {format_usd(committed)} spent or "
+                    f"in flight + ~{format_usd(estimated_cost)} for the next call"
                 )
             self._reserved += estimated_cost
             return estimated_cost

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.llm.ledger import format_usd
 from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
 from videoespresso_hf.pipeline.config import BuildConfig
 from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
@@ -156,7 +157,7 @@ class BuildSummary:
             lines.append(
                 f"dry run: stage {self.estimate_stage!r} would send {self.estimate.llm_calls} requests "
                 f"({self.estimate.cached_calls} already cached): ~{self.estimate.prompt_tokens} prompt + "
-                f"~{self.estimate.completion_tokens} completion tokens, ~${self.estimate.cost_usd:.4f}; "
+                f"~{self.estimate.completion_tokens} completion tokens, ~{format_usd(self.estimate.cost_usd)}; "
                 "later stages are not estimated (their inputs do not exist yet)"
             )
         for title, items in (

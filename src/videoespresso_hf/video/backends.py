@@ -7,8 +7,9 @@ that order. Backends:
   ~10 ms per minute of video), then decodes forward and seeks only when the next wanted frame lies
   behind a keyframe that is *after* the current decode position. That is the cheapest plan for any
   set of indices: few frames far apart → one seek each; many frames per keyframe interval (long-GOP
-  files) → a single sequential pass. ``"pyav-seek"`` (always seek) and ``"pyav-sequential"`` (never seek
-  forward) are the two pure strategies, kept for measurement.
+  files) → a single sequential pass. A request that spans several keyframe intervals is split by
+  interval over parallel single-threaded decoders (:class:`PyAVBackend`). ``"pyav-seek"`` (always seek)
+  and ``"pyav-sequential"`` (never seek forward) are the two pure strategies, kept for measurement.
 * ``"torchcodec"``: ``torchcodec.decoders.VideoDecoder.get_frames_at`` (optional; needs FFmpeg shared
   libraries on the system, so it is often unavailable).
 
@@ -25,8 +26,10 @@ from __future__ import annotations
 import bisect
 import functools
 import importlib
+import os
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +40,111 @@ from .metadata import VideoMetadata, describe_av_error, metadata_from_container,
 Size = tuple[int, int]  # (width, height)
 
 
+# A parallel decoder costs an open, a thread and a seek (a few ms): below this many frames to decode per
+# decoder, one frame-threaded pass is as fast.
+MIN_FRAMES_PER_LANE = 60
+
+
+class _Lane:
+    """One demuxer + decoder over the file that decodes forward from its last seek.
+
+    A request is decoded on one lane, or split by keyframe interval over several lanes that run side by
+    side in threads (PyAV releases the GIL while FFmpeg demuxes and decodes).
+    """
+
+    def __init__(self, backend: PyAVBackend, container, threads: int):
+        self.backend, self.container = backend, container
+        self.stream = container.streams.video[0]
+        if threads != 1:
+            # Frame threading speeds one sequential pass up a lot; 0 lets FFmpeg pick the thread count.
+            self.stream.thread_type = "AUTO"
+        self.stream.thread_count = threads
+        self.decoder = None  # live frame iterator; valid while position is meaningful
+        self.position = -1  # presentation index of the last frame the decoder returned
+
+    def seek(self, index: int) -> None:
+        self.container.seek(self.backend.pts[index], stream=self.stream, backward=True, any_frame=False)
+        self.decoder = self._decode_from_here()
+        self.position = -1
+
+    def _decode_from_here(self):
+        """Decoded frames from the demuxer's position on, in presentation order.
+
+        Packets of frames nobody asked for are sent with ``skip_frame = "NONREF"``: the decoder then
+        drops them if no other frame references them (e.g. most B-frames, a third to a half of an
+        x264 stream), which saves their decoding; reference frames are always decoded.
+        """
+        context = self.stream.codec_context
+        wanted, skip_unwanted = self.backend.wanted, self.backend.skip_unwanted
+        for packet in self.container.demux(self.stream):
+            if skip_unwanted:
+                skip = "DEFAULT" if packet.pts is None or packet.pts in wanted else "NONREF"
+                if context.skip_frame != skip:
+                    context.skip_frame = skip
+            yield from context.decode(packet)
+
+    def needs_seek(self, target: int) -> bool:
+        backend = self.backend
+        if self.decoder is None or self.position >= target or backend.strategy == "seek":
+            return True
+        if backend.strategy == "sequential":
+            return False
+        # Decoding up to the target's keyframe would only produce frames we throw away; a seek is
+        # worth it once that detour is longer than what a seek itself costs.
+        return backend.keyframe_before(target) - self.position > backend.seek_cost_frames
+
+    def decode(self, targets: np.ndarray, out: np.ndarray, slot: dict[int, int], filled: np.ndarray) -> None:
+        """Decode the sorted ``targets`` into their ``slot`` of ``out``."""
+        import av
+
+        backend = self.backend
+        k = 0
+        try:
+            while k < len(targets):
+                target = int(targets[k])
+                first = self.needs_seek(target)
+                if first:
+                    self.seek(backend.keyframe_before(target))
+                while self.position < target:
+                    frame = next(self.decoder, None)
+                    if frame is None:
+                        self.decoder = None
+                        raise VideoError(
+                            backend.path,
+                            f"frame {target} could not be decoded (stream ends after frame {self.position})",
+                        )
+                    index = backend.frame_index(frame, self.position)
+                    if first and index > target:
+                        # The demuxer landed after the wanted frame (odd index); restart from the top.
+                        self.seek(0)
+                        first = False
+                        continue
+                    first = False
+                    self.position = index
+                    if index in slot:
+                        out[slot[index]] = backend.to_rgb(frame)
+                        filled[slot[index]] = True
+                while k < len(targets) and int(targets[k]) <= self.position:
+                    k += 1
+        except av.FFmpegError as err:
+            self.decoder = None
+            raise VideoError(backend.path, f"decoding failed ({describe_av_error(err)})") from err
+
+    def close(self) -> None:
+        self.decoder = None
+        self.container.close()
+
+
 class PyAVBackend:
-    """PyAV decoder with a packet index; see the module docstring for the seek/sequential rule."""
+    """PyAV decoder with a packet index; see the module docstring for the seek/sequential rule.
+
+    Args:
+        threads: decoding threads; 0 = the usable CPU cores. A request whose frames lie in one keyframe
+            interval is one forward pass with FFmpeg frame threading; a request over several intervals
+            is split by interval over up to ``threads`` single-threaded decoders working side by side,
+            which costs no extra decoding (each interval is decoded from its keyframe either way) and
+            avoids frame threading's per-frame hand-offs.
+    """
 
     def __init__(
         self,
@@ -57,17 +163,17 @@ class PyAVBackend:
         self.path, self.strategy, self.size, self.skip_unwanted = path, strategy, size, skip_unwanted
         self.seek_cost_frames = seek_cost_frames
         self.name = "pyav" if strategy == "hybrid" else f"pyav-{strategy}"
+        self.threads = threads or _usable_cores()
         try:
             self.container = av.open(str(path), metadata_errors="ignore")
         except av.FFmpegError as err:
             raise VideoError(path, f"not a readable video ({describe_av_error(err)})") from err
+        self._lanes: list[_Lane] = []  # the parallel lanes, opened on first use
         try:
             self.metadata = metadata_from_container(self.container, path, count_frames=False)
             self.stream = self.container.streams.video[0]
             self._build_index()
-            # Frame threading speeds sequential decoding up a lot; 0 lets FFmpeg pick the thread count.
-            self.stream.thread_type = "AUTO"
-            self.stream.thread_count = threads
+            self._lane = _Lane(self, self.container, threads)
         except av.FFmpegError as err:
             self.close()
             raise VideoError(path, f"not a readable video ({describe_av_error(err)})") from err
@@ -76,9 +182,7 @@ class PyAVBackend:
             raise
         self.declared_frames = self.metadata.num_frames or len(self.pts)  # 0: the container stores none
         self.metadata = _with_num_frames(self.metadata, len(self.pts))
-        self._decoder = None  # live frame iterator; valid while _position is meaningful
-        self._position = -1  # presentation index of the last frame the decoder returned
-        self._wanted: set[int] = set()  # pts of the frames the current get() call returns
+        self.wanted: set[int] = set()  # pts of the frames the current get() call returns
 
     def _build_index(self) -> None:
         packets = [
@@ -100,89 +204,57 @@ class PyAVBackend:
         self.timestamps = (np.asarray(self.pts, dtype=np.float64) - start) * time_base
         self.container.seek(self.pts[0], stream=self.stream, backward=True, any_frame=False)
 
-    def _keyframe_before(self, index: int) -> int:
+    def keyframe_before(self, index: int) -> int:
         return self.keyframes[bisect.bisect_right(self.keyframes, index) - 1]
 
-    def _frame_index(self, frame) -> int:
+    def frame_index(self, frame, previous: int) -> int:
         if frame.pts is None:  # only without skipping: every frame is decoded then
-            return self._position + 1
+            return previous + 1
         index = self._index_of_pts.get(frame.pts)
         if index is None:
             index = min(bisect.bisect_left(self.pts, frame.pts), len(self.pts) - 1)
         return index
 
-    def _seek(self, index: int) -> None:
-        self.container.seek(self.pts[index], stream=self.stream, backward=True, any_frame=False)
-        self._decoder = self._decode_from_here()
-        self._position = -1
+    def _intervals(self, indices: np.ndarray) -> list[np.ndarray]:
+        """The sorted indices split by keyframe interval: each part is one seek and one forward pass."""
+        keys = np.searchsorted(self.keyframes, indices, side="right")
+        return np.split(indices, np.flatnonzero(np.diff(keys)) + 1)
 
-    def _decode_from_here(self):
-        """Decoded frames from the demuxer's position on, in presentation order.
+    def _frames_to_decode(self, interval: np.ndarray) -> int:
+        return int(interval[-1]) - self.keyframe_before(int(interval[0])) + 1
 
-        Packets of frames nobody asked for are sent with ``skip_frame = "NONREF"``: the decoder then
-        drops them if no other frame references them (e.g. most B-frames, a third to a half of an
-        x264 stream), which saves their decoding; reference frames are always decoded.
-        """
-        context = self.stream.codec_context
-        for packet in self.container.demux(self.stream):
-            if self.skip_unwanted:
-                wanted = packet.pts is None or packet.pts in self._wanted
-                skip = "DEFAULT" if wanted else "NONREF"
-                if context.skip_frame != skip:
-                    context.skip_frame = skip
-            yield from context.decode(packet)
-
-    def _needs_seek(self, target: int) -> bool:
-        if self._decoder is None or self._position >= target:
-            return True
-        if self.strategy == "seek":
-            return True
-        if self.strategy == "sequential":
-            return False
-        # Decoding up to the target's keyframe would only produce frames we throw away; a seek is
-        # worth it once that detour is longer than what a seek itself costs.
-        return self._keyframe_before(target) - self._position > self.seek_cost_frames
-
-    def get(self, indices: np.ndarray) -> np.ndarray:
+    def _parallel_lanes(self, count: int) -> list[_Lane]:
         import av
 
+        while len(self._lanes) < count:
+            self._lanes.append(_Lane(self, av.open(str(self.path), metadata_errors="ignore"), threads=1))
+        return self._lanes[:count]
+
+    def get(self, indices: np.ndarray) -> np.ndarray:
         out = np.empty((len(indices), *self.frame_shape), dtype=np.uint8)
         slot = {int(index): k for k, index in enumerate(indices)}
         filled = np.zeros(len(indices), dtype=bool)
-        self._wanted = {self.pts[int(index)] for index in indices}
-        k = 0
-        try:
-            while k < len(indices):
-                target = int(indices[k])
-                if self._needs_seek(target):
-                    self._seek(self._keyframe_before(target))
-                    first = True
-                else:
-                    first = False
-                while self._position < target:
-                    frame = next(self._decoder, None)
-                    if frame is None:
-                        self._decoder = None
-                        raise VideoError(
-                            self.path,
-                            f"frame {target} could not be decoded (stream ends after frame {self._position})",
-                        )
-                    index = self._frame_index(frame)
-                    if first and index > target:
-                        # The demuxer landed after the wanted frame (odd index); restart from the top.
-                        self._seek(0)
-                        first = False
-                        continue
-                    first = False
-                    self._position = index
-                    if index in slot:
-                        out[slot[index]] = self._to_rgb(frame)
-                        filled[slot[index]] = True
-                while k < len(indices) and int(indices[k]) <= self._position:
-                    k += 1
-        except av.FFmpegError as err:
-            self._decoder = None
-            raise VideoError(self.path, f"decoding failed ({describe_av_error(err)})") from err
+        self.wanted = {self.pts[int(index)] for index in indices}
+        parts = self._intervals(indices) if self.strategy == "hybrid" and self.threads > 1 else [indices]
+        work = sum(self._frames_to_decode(part) for part in parts)
+        lane_count = min(self.threads, len(parts), work // MIN_FRAMES_PER_LANE)
+        if lane_count < 2:
+            self._lane.decode(indices, out, slot, filled)
+        else:
+            lanes = self._parallel_lanes(lane_count)
+            # Longest first onto the least loaded lane; each lane then decodes its intervals in file order.
+            loads, shares = [0] * len(lanes), [[] for _ in lanes]
+            for part in sorted(parts, key=self._frames_to_decode, reverse=True):
+                lane = loads.index(min(loads))
+                loads[lane] += self._frames_to_decode(part)
+                shares[lane].append(part)
+            with ThreadPoolExecutor(len(lanes), thread_name_prefix="pyav-lane") as pool:
+                jobs = [
+                    pool.submit(lane.decode, np.sort(np.concatenate(share)), out, slot, filled)
+                    for lane, share in zip(lanes, shares, strict=True)
+                ]
+                for job in jobs:
+                    job.result()
         if not filled.all():
             missing = int(indices[np.argmin(filled)])
             raise VideoError(self.path, f"frame {missing} could not be decoded (damaged or missing packet)")
@@ -193,15 +265,22 @@ class PyAVBackend:
         width, height = self.size or (self.metadata.width, self.metadata.height)
         return (height, width, 3)
 
-    def _to_rgb(self, frame) -> np.ndarray:
+    def to_rgb(self, frame) -> np.ndarray:
         if self.size is None:
             return frame.to_ndarray(format="rgb24")
         width, height = self.size
         return frame.to_ndarray(format="rgb24", width=width, height=height)
 
     def close(self) -> None:
-        self._decoder = None
+        for lane in self._lanes:
+            lane.close()
+        self._lanes, self._lane = [], None
         self.container.close()
+
+
+def _usable_cores() -> int:
+    """CPU cores this process may run on (the affinity mask, not the machine's count, where known)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class TorchCodecBackend:

@@ -2,14 +2,15 @@
 
 The decoding library is an implementation detail behind :class:`VideoReader` (see
 :mod:`videoespresso_hf.video.backends`). The default, ``backend="auto"``, is PyAV with the
-index-guided seek-or-decode-forward plan that skips unwanted non-reference frames. It was chosen by
-measurement (``benchmarks/frame_sampling_vs_decord.py``, 640x360, 60 s, 2 CPU cores): for N = 16 / 64
-uniformly sampled frames it took 0.65–0.87x the time of ``decord.VideoReader.get_batch`` (the reference
-implementation's reader) on both a default-GOP and a 2 s-GOP clip, with identical pixels; pure seeking
-was up to 5x slower on long GOPs and pure sequential decoding up to 3x slower on short GOPs; torchcodec
-(``num_ffmpeg_threads=0``) was on par with decord. PyAV is also a core dependency, while torchcodec
-(which needs system FFmpeg libraries) is optional. decord is only the benchmark's comparator (see
-:mod:`videoespresso_hf.video.backends` for why it is not a backend).
+index-guided seek-or-decode-forward plan that skips unwanted non-reference frames and decodes the
+keyframe intervals of a request on parallel single-threaded decoders. It was chosen by measurement
+(``benchmarks/frame_sampling_vs_decord.py``, 60 s clips, 2 CPU cores; figures in the README): for N = 16
+/ 64 uniformly sampled frames it is 1.6-2.3x faster in CPU time than ``decord.VideoReader.get_batch``
+(the reference implementation's reader) at 640x360 and 1280x720, default and 2 s GOPs, with identical
+pixels; pure seeking was up to 5x slower on long GOPs and pure sequential decoding up to 3x slower on
+short GOPs; torchcodec (``num_ffmpeg_threads=0``) was on par with decord. PyAV is also a core
+dependency, while torchcodec (which needs system FFmpeg libraries) is optional. decord is only the
+benchmark's comparator (see :mod:`videoespresso_hf.video.backends` for why it is not a backend).
 
 A reader is not thread-safe: use one per thread or process.
 """
@@ -37,7 +38,7 @@ class VideoReader:
             or ``"torchcodec"``.
         size: optional ``(width, height)`` to resize every frame while decoding (cheap: done by the
             decoder's scaler, before the RGB array is made).
-        threads: decoder threads; 0 lets FFmpeg decide.
+        threads: decoding threads; 0 = the CPU cores this process may use.
 
     Raises:
         VideoError: the file is missing, empty, not a video, or has no decodable video stream.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from videoespresso_hf.pipeline.runners.base import StageOutcome, StageTask, execute_stage
 from videoespresso_hf.pipeline.stages.base import Stage, StageContext
+from videoespresso_hf.workers import spawn_pool
 
 __all__ = ["LocalRunner"]
 
@@ -41,12 +41,8 @@ class LocalRunner:
     def _get_pool(self, size: int) -> ProcessPoolExecutor:
         if self._pool is None or self._pool_size != size:
             self.close()
-            # spawn, not fork: the driver may hold threads (LLM client, torch) that fork would copy broken.
-            self._pool = ProcessPoolExecutor(
-                max_workers=size,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_pool_initializer,
-            )
+            # Spawned workers that exit with the driver (a killed build leaves no orphans).
+            self._pool = spawn_pool(size, initializer=_pool_initializer)
             self._pool_size = size
         return self._pool
 

@@ -77,7 +77,10 @@ class RayRunner:
         # One block per video so videos spread over workers; LLM stages get one Ray task per video, each
         # with the LLM client's own thread pool inside.
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
-        options: dict[str, Any] = {} if stage.fan_out else {"concurrency": self.shared_model_concurrency}
+        # `compute=TaskPoolStrategy(size)`: Ray 2.51 deprecated (and warns on) the `concurrency` argument.
+        options: dict[str, Any] = (
+            {} if stage.fan_out else {"compute": ray.data.TaskPoolStrategy(size=self.shared_model_concurrency)}
+        )
         dataset = dataset.map(_execute_row, fn_kwargs={"stage": stage, "ctx": ctx}, **options)
         for row in dataset.iter_rows():
             yield StageOutcome.from_row(row)

@@ -230,17 +230,22 @@ def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
 
     from videoespresso_hf.data.schema import features
 
+    # Only splits with rows: datasets cannot load an empty one. The content digest goes into the config's
+    # `description`, which datasets hashes into its cache key (otherwise keyed on the folder name and YAML).
+    counts = manifest.get("counts", {})
+    splits = [split for split in ("train", "test") if counts.get(split)] or ["train"]
+    digest = hashlib.sha256(b"".join((generated_dir / f"{s}.jsonl").read_bytes() for s in splits)).hexdigest()
     header = {
         "configs": [
             {
                 "config_name": "generated",
                 "default": True,
-                "data_files": [{"split": split, "path": f"{split}.jsonl"} for split in ("train", "test")],
+                "data_files": [{"split": split, "path": f"{split}.jsonl"} for split in splits],
+                "description": f"Rows written by videoespresso build. Content sha256: {digest}.",
             }
         ],
         "dataset_info": {"config_name": "generated", "features": features()._to_yaml_list()},
     }
-    counts = manifest.get("counts", {})
     body = (
         "# VideoEspresso-style generated QA with CoT evidence\n\n"
         f"Built by `videoespresso build`: {counts.get('train', 0)} train rows, {counts.get('test', 0)} "
