@@ -9,6 +9,7 @@ Example::
     from doubles.tiny_models import save_tiny_reasoner, save_tiny_selector
 
     save_tiny_reasoner("ckpt/reasoner")            # Qwen2.5-VL backbone, 2 layers, hidden 64
+    save_tiny_reasoner("ckpt/llava", "llava")      # LLaVA-NeXT-Interleave backbone (the paper's)
     save_tiny_selector("ckpt/selector")            # Qwen2.5-VL captioner + Qwen2 chooser
 """
 
@@ -19,38 +20,49 @@ from typing import Literal
 
 import torch
 from transformers import (
+    AddedToken,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    LlavaProcessor,
     Qwen2Config,
     Qwen2Tokenizer,
     Qwen2VLImageProcessor,
     Qwen2VLVideoProcessor,
     Qwen3VLVideoProcessor,
+    SiglipImageProcessor,
 )
 
 from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
 from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
 from videoespresso_hf.models.reasoner.configuration_reasoner import (
+    VexLlavaReasonerConfig,
     VexQwen2_5_VLReasonerConfig,
     VexQwen3VLReasonerConfig,
 )
 from videoespresso_hf.models.reasoner.modeling_reasoner import (
+    VexLlavaReasonerForConditionalGeneration,
     VexQwen2_5_VLReasonerForConditionalGeneration,
     VexQwen3VLReasonerForConditionalGeneration,
 )
 from videoespresso_hf.models.reasoner.processing_reasoner import (
+    VexLlavaReasonerProcessor,
     VexQwen2_5_VLReasonerProcessor,
     VexQwen3VLReasonerProcessor,
 )
 
 __all__ = [
+    "LLAVA_INTERLEAVE_CHAT_TEMPLATE",
     "QWEN_CHAT_TEMPLATE",
     "RANDOM_WEIGHTS_NOTICE",
     "build_tiny_captioner",
+    "build_tiny_llava_interleave",
     "build_tiny_reasoner",
     "build_tiny_selector",
     "save_tiny_reasoner",
     "save_tiny_selector",
     "tiny_chooser",
+    "tiny_llava_tokenizer",
     "tiny_tokenizer",
 ]
 
@@ -118,6 +130,74 @@ def tiny_tokenizer(internvl: bool = False) -> Qwen2Tokenizer:
     tokenizer.add_special_tokens({"additional_special_tokens": _SPECIAL_TOKENS})
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
     return tokenizer
+
+
+# The chat template of llava-hf/llava-interleave-qwen-7b-hf (chat_template.json): ChatML turns in which every
+# image part is rendered first, one "<image>\n" each, then the text parts; the assistant text is marked as
+# the generation span.
+LLAVA_INTERLEAVE_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}"
+    "{# Render all images first #}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}"
+    "{{ '<image>\\n' }}{% endfor %}"
+    "{# Render all text next #}{% if message['role'] != 'assistant' %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] }}{% endfor %}"
+    "{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{% generation %}{{ content['text'] }}{% endgeneration %}{% endfor %}{% endif %}"
+    "{{'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def tiny_llava_tokenizer() -> Qwen2Tokenizer:
+    """:func:`tiny_tokenizer` plus ``<image>``, added as the LLaVA conversion adds it (a special token)."""
+    tokenizer = tiny_tokenizer()
+    tokenizer.add_tokens(AddedToken("<image>", special=True, normalized=False), special_tokens=True)
+    tokenizer.chat_template = LLAVA_INTERLEAVE_CHAT_TEMPLATE
+    return tokenizer
+
+
+def _llava_parts(tokenizer):
+    """Config kwargs and image processor of a tiny llava-interleave-qwen: SigLIP tower at 56 px (16 patches,
+    all kept as in the real "full" strategy, no pooling head), Qwen2 LM, ``<image>`` from the tokenizer."""
+    config = {
+        "text_config": {"model_type": "qwen2", **_text_config(tokenizer)},
+        "vision_config": {
+            "model_type": "siglip_vision_model",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 56,
+            "patch_size": 14,
+            "vision_use_head": False,
+        },
+        "image_token_index": tokenizer.convert_tokens_to_ids("<image>"),
+        "image_seq_length": 16,
+        "vision_feature_select_strategy": "full",
+        "vision_feature_layer": -1,
+    }
+    assert config["image_token_index"] < TINY_VOCAB_SIZE
+    processor_kwargs = {"patch_size": 14, "vision_feature_select_strategy": "full", "num_additional_image_tokens": 0}
+    return config, SiglipImageProcessor(size={"height": 56, "width": 56}), processor_kwargs
+
+
+def build_tiny_llava_interleave(seed: int = 0):
+    """The STOCK classes of llava-hf/llava-interleave-qwen-7b-hf, tiny and random: ``LlavaForConditionalGeneration``
+    and ``LlavaProcessor`` (SigLIP image processor, Qwen tokenizer with ``<image>``, the Hub chat template).
+
+    ``save_pretrained`` of both gives the Hub layout of the real checkpoint, so tests can check that the
+    reasoner loads base checkpoints exactly.
+    """
+    tokenizer = tiny_llava_tokenizer()
+    config, image_processor, processor_kwargs = _llava_parts(tokenizer)
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(LlavaConfig(**config)).eval()
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        chat_template=LLAVA_INTERLEAVE_CHAT_TEMPLATE,
+        **processor_kwargs,
+    )
+    return model, processor
 
 
 def _token_ids(tokenizer) -> dict[str, int]:
@@ -210,13 +290,28 @@ def _qwen3_vl_parts(tokenizer):
 
 
 def build_tiny_reasoner(
-    family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", seed: int = 0, **config_kwargs
+    family: Literal["qwen2_5_vl", "qwen3_vl", "llava"] = "qwen2_5_vl", seed: int = 0, **config_kwargs
 ):
-    """A random 2-layer reasoner and its processor (frames are resized to 56² / 64² pixels).
+    """A random 2-layer reasoner and its processor (frames are resized to 56² / 64² pixels at most).
 
     Returns:
         ``(model, processor)``; ``config_kwargs`` override reasoner config fields (e.g. prompts).
     """
+    if family == "llava":
+        tokenizer = tiny_llava_tokenizer()
+        config, image_processor, processor_kwargs = _llava_parts(tokenizer)
+        config = VexLlavaReasonerConfig(
+            **config, evidence_max_new_tokens=12, answer_max_new_tokens=6, base_model_id=None, **config_kwargs
+        )
+        torch.manual_seed(seed)
+        model = VexLlavaReasonerForConditionalGeneration(config).eval()
+        processor = VexLlavaReasonerProcessor(
+            image_processor=image_processor,
+            tokenizer=tokenizer,
+            chat_template=LLAVA_INTERLEAVE_CHAT_TEMPLATE,
+            **processor_kwargs,
+        )
+        return model, processor
     tokenizer = tiny_tokenizer()
     if family == "qwen2_5_vl":
         text, vision, image_processor, video_processor = _qwen2_5_vl_parts(tokenizer)
@@ -233,7 +328,9 @@ def build_tiny_reasoner(
             VexQwen3VLReasonerProcessor,
         )
     else:
-        raise ValueError(f"unknown tiny reasoner family {family!r}; use 'qwen2_5_vl' or 'qwen3_vl'")
+        raise ValueError(f"unknown tiny reasoner family {family!r}; use 'qwen2_5_vl', 'qwen3_vl' or 'llava'")
+    # per-frame pixel bounds of the tiny processors (the real defaults would upscale test frames to ~320²)
+    factor = vision["patch_size"] * 2
     config = config_class(
         text_config=text,
         vision_config=vision,
@@ -241,7 +338,7 @@ def build_tiny_reasoner(
         evidence_max_new_tokens=12,
         answer_max_new_tokens=6,
         base_model_id=None,
-        **config_kwargs,
+        **{"min_pixels": factor * factor, "max_pixels": 4 * factor * factor, **config_kwargs},
     )
     torch.manual_seed(seed)
     model = model_class(config).eval()
@@ -358,7 +455,7 @@ def _write_card(model, path: Path) -> None:
 
 
 def save_tiny_reasoner(
-    path: str | Path, family: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl", **kwargs
+    path: str | Path, family: Literal["qwen2_5_vl", "qwen3_vl", "llava"] = "qwen2_5_vl", **kwargs
 ) -> Path:
     """Build a tiny random reasoner; save model + processor (safetensors) and a random-weights card to ``path``."""
     model, processor = build_tiny_reasoner(family, **kwargs)

@@ -28,14 +28,17 @@ def register() -> None:
     from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
     from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
     from videoespresso_hf.models.reasoner.configuration_reasoner import (
+        VexLlavaReasonerConfig,
         VexQwen2_5_VLReasonerConfig,
         VexQwen3VLReasonerConfig,
     )
     from videoespresso_hf.models.reasoner.modeling_reasoner import (
+        VexLlavaReasonerForConditionalGeneration,
         VexQwen2_5_VLReasonerForConditionalGeneration,
         VexQwen3VLReasonerForConditionalGeneration,
     )
     from videoespresso_hf.models.reasoner.processing_reasoner import (
+        VexLlavaReasonerProcessor,
         VexQwen2_5_VLReasonerProcessor,
         VexQwen3VLReasonerProcessor,
     )
@@ -47,6 +50,7 @@ def register() -> None:
             VexQwen2_5_VLReasonerProcessor,
         ),
         (VexQwen3VLReasonerConfig, VexQwen3VLReasonerForConditionalGeneration, VexQwen3VLReasonerProcessor),
+        (VexLlavaReasonerConfig, VexLlavaReasonerForConditionalGeneration, VexLlavaReasonerProcessor),
     )
     AutoConfig.register(VexFrameSelectorConfig.model_type, VexFrameSelectorConfig, exist_ok=True)
     AutoModel.register(VexFrameSelectorConfig, VexFrameSelectorModel, exist_ok=True)
