@@ -248,10 +248,17 @@ class HybridVideoQA:
         question: str,
         options: Sequence[str] | None = None,
         fps: float | None = None,
+        *,
+        evidence: str | None = None,
         **generate_kwargs,
     ) -> HybridAnswer:
-        """Evidence and answer for one video (path, or decoded frames ``(N, H, W, 3)`` at ``fps``)."""
-        return self.answer_batch([video], [question], [options], fps=fps, **generate_kwargs)[0]
+        """Evidence and answer for one video (path, or decoded frames ``(N, H, W, 3)`` at ``fps``).
+
+        ``evidence``: ground-truth evidence (the paper's GT-CoT setting); the reasoner then skips stage 1.
+        """
+        return self.answer_batch(
+            [video], [question], [options], fps=fps, evidence=[evidence], **generate_kwargs
+        )[0]
 
     def answer_batch(
         self,
@@ -261,11 +268,13 @@ class HybridVideoQA:
         *,
         fps: float | None = None,
         batch_size: int = 4,
+        evidence: Sequence[str | None] | None = None,
         **generate_kwargs,
     ) -> list[HybridAnswer]:
         """Answer many (video, question[, options]); the reasoner runs ``batch_size`` questions at once.
 
-        The same video may appear several times (its captions are computed once).
+        The same video may appear several times (its captions are computed once). ``evidence``: per
+        question, ground-truth evidence or ``None`` (stage 1 runs only for the ``None`` ones).
         """
         if len(videos) != len(questions):
             raise ValueError(f"got {len(videos)} videos for {len(questions)} questions")
@@ -301,6 +310,7 @@ class HybridVideoQA:
                 list(questions[start : start + batch_size]),
                 options[start : start + batch_size],
                 video_metadata=[metadata for _, metadata, _ in chunk],
+                evidence=evidence[start : start + batch_size] if evidence is not None else None,
                 **generate_kwargs,
             )
             for output, (_, _, selection), question in zip(
@@ -318,6 +328,7 @@ def _load_reasoner(reasoner: str | Path, load: dict):
     from transformers import AutoConfig, AutoModelForImageTextToText
 
     from videoespresso_hf.models.reasoner.modeling_reasoner import (
+        VexLlavaReasonerForConditionalGeneration,
         VexQwen2_5_VLReasonerForConditionalGeneration,
         VexQwen3VLReasonerForConditionalGeneration,
     )
@@ -326,6 +337,7 @@ def _load_reasoner(reasoner: str | Path, load: dict):
     model_class = {
         "qwen2_5_vl": VexQwen2_5_VLReasonerForConditionalGeneration,
         "qwen3_vl": VexQwen3VLReasonerForConditionalGeneration,
+        "llava": VexLlavaReasonerForConditionalGeneration,
     }.get(config.model_type)
     if model_class is None:
         return AutoModelForImageTextToText.from_pretrained(reasoner, **load)

@@ -271,7 +271,9 @@ def decode_generated(tokenizer, token_ids: torch.Tensor, keep: Sequence[str] = (
     stage 2 would then read evidence that training never showed it.
     """
     keep_ids = {tokenizer.convert_tokens_to_ids(token) for token in keep}
-    drop_ids = set(tokenizer.all_special_ids) - keep_ids
+    # what skip_special_tokens=True drops: the named special tokens and every added token marked special
+    special = {index for index, token in tokenizer.added_tokens_decoder.items() if token.special}
+    drop_ids = (special | set(tokenizer.all_special_ids)) - keep_ids
     return [
         tokenizer.decode([i for i in row.tolist() if i not in drop_ids], skip_special_tokens=False).strip()
         for row in token_ids
