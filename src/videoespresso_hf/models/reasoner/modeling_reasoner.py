@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from transformers import (
     BatchFeature,
@@ -239,6 +240,7 @@ def build_stage_inputs(
         if config.frame_presentation == "video":
             if metadata is None:
                 metadata = _metadata_from_timestamps(seconds, config.video_fps)
+            clip, metadata = _fill_temporal_patch(clip, metadata, processor.video_processor)
             kwargs.update(videos=[clip], video_metadata=[metadata], do_sample_frames=False)
             if (size := _size(config, len(clip), video=True)) is not None:
                 kwargs["videos_kwargs"] = {"size": size}
@@ -254,6 +256,17 @@ def build_stage_inputs(
             feature["labels"] = labels
         features.append(feature)
     return _collate(features, tokenizer.pad_token_id, padding_side)
+
+
+def _fill_temporal_patch(clip, metadata: dict, video_processor):
+    """Repeat the last frame of a clip shorter than one temporal patch (Qwen3-VL's video processor refuses
+    one frame; Qwen2.5-VL's repeats it the same way inside)."""
+    missing = getattr(video_processor, "temporal_patch_size", 1) - len(clip)
+    if missing <= 0:
+        return clip, metadata
+    clip = np.concatenate([np.asarray(clip)] + [np.asarray(clip[-1:])] * missing)
+    indices = list(metadata["frames_indices"])
+    return clip, {**metadata, "frames_indices": indices + indices[-1:] * missing}
 
 
 def _metadata_from_timestamps(seconds: Sequence[float], default_fps: float) -> dict:
