@@ -54,11 +54,11 @@ def _selector_only(args: argparse.Namespace, strategy: str):
     ensure_registered()
     from transformers import AutoModel, AutoProcessor
 
-    from videoespresso_hf.cli.answer import _dtype, _embedder
+    from videoespresso_hf.cli.answer import _device_map, _dtype, _embedder
 
     load = {
         "dtype": _dtype(args.dtype),
-        "device_map": args.device_map,
+        "device_map": _device_map(args.device_map),
         "trust_remote_code": args.trust_remote_code,
     }
     if args.attn_implementation:
