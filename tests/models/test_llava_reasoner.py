@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -78,3 +83,33 @@ def test_llava_offers_only_the_images_presentation(clips):
     model, processor = build_tiny_reasoner("llava", frame_presentation="video")
     with pytest.raises(ValueError, match=r"frame_presentation=.video. is not supported.*use one of images"):
         model.answer(processor, clips[0], "Why?")
+
+
+def test_llava_reasoner_loads_as_remote_code_without_the_package(tmp_path):
+    from doubles.tiny_models import save_tiny_reasoner
+
+    path = save_tiny_reasoner(tmp_path / "llava", "llava", seed=6)
+    frames = np.random.default_rng(8).integers(0, 256, (2, 40, 40, 3), dtype=np.uint8)
+    np.save(tmp_path / "frames.npy", frames)
+    script = (
+        "import json, sys, numpy as np, torch\n"
+        "torch.set_num_threads(1)\n"
+        "from transformers import AutoModelForImageTextToText, AutoProcessor\n"
+        "model = AutoModelForImageTextToText.from_pretrained(sys.argv[1], trust_remote_code=True)\n"
+        "processor = AutoProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)\n"
+        "output = model.answer(processor, np.load(sys.argv[2]), 'Why?', ['a', 'b'], timestamps=[1.0, 4.0])\n"
+        "imported = [name for name in sys.modules if name.startswith('videoespresso_hf')]\n"
+        "print('RESULT' + json.dumps([type(model).__module__, output.evidence, output.answer, imported]))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(path), str(tmp_path / "frames.npy")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    module, evidence, answer, imported = json.loads(completed.stdout.split("RESULT", 1)[1])
+    assert module.startswith("transformers_modules.") and imported == []
+    model = VexLlavaReasonerForConditionalGeneration.from_pretrained(path)
+    expected = model.answer(AutoProcessor.from_pretrained(path), frames, "Why?", ["a", "b"], timestamps=[1.0, 4.0])
+    assert [evidence, answer] == [expected.evidence, expected.answer]
