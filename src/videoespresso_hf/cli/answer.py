@@ -60,7 +60,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool)
         parser.add_argument(
             "--max-new-tokens", type=int, default=None, help="evidence budget (default: the config's)"
         )
-    parser.add_argument("--device-map", default=None, help='e.g. "auto" (accelerate) or "cpu" (default: cpu)')
+    parser.add_argument(
+        "--device-map",
+        default=None,
+        help='e.g. "auto" (accelerate) or "cpu" (default: "auto" when a GPU is present, else the CPU)',
+    )
     parser.add_argument("--dtype", default="auto", help='"auto" (checkpoint dtype), "bfloat16", "float32"...')
     parser.add_argument("--attn-implementation", default=None, help='"sdpa", "flash_attention_2", "eager"')
     parser.add_argument(
@@ -78,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_model_arguments(parser, with_reasoner=True)
     parser.add_argument("--options", nargs="+", default=None, help="multiple-choice options, in letter order")
+    parser.add_argument(
+        "--evidence",
+        default=None,
+        help="ground-truth evidence TEXT, or @FILE to read it from a file: the reasoner skips writing its own "
+        "(the paper's GT-CoT setting)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -145,9 +155,29 @@ def image_text_scorer(args: argparse.Namespace, strategy: str):
 
     name = args.image_text_model or DEFAULT_IMAGE_TEXT_MODEL
     try:
-        return ImageTextScorer.from_pretrained(name, dtype=_dtype(args.dtype), device_map=args.device_map)
+        return ImageTextScorer.from_pretrained(name, dtype=_dtype(args.dtype), device_map=_device_map(args.device_map))
     except (OSError, ValueError) as error:
         raise UserError(f"cannot load the image-text model {name}: {first_line(error)}") from error
+
+
+def _device_map(requested: str | None) -> str | None:
+    """``--device-map`` as given, else ``"auto"`` when an accelerator is present (a 7B on the CPU takes minutes)."""
+    if requested is not None:
+        return requested
+    import torch
+
+    return "auto" if torch.cuda.is_available() else None
+
+
+def _evidence(value: str | None) -> str | None:
+    """``--evidence``: the text itself, or ``@FILE``'s content."""
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise UserError(f"--evidence {value}: cannot read {path} ({error.strerror or error})") from error
 
 
 def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
@@ -157,7 +187,7 @@ def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
     kwargs = {
         "strategy": strategy,
         "dtype": _dtype(args.dtype),
-        "device_map": args.device_map,
+        "device_map": _device_map(args.device_map),
         "attn_implementation": args.attn_implementation,
         "trust_remote_code": args.trust_remote_code,
         "max_core_frames": args.max_core_frames,
@@ -185,11 +215,13 @@ def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.video import VideoError
 
     strategy = _check(args)
+    evidence = _evidence(args.evidence)
     check_video(args.video)
     qa = load_qa(args, args.reasoner, strategy)
+    print(f"reasoner on {qa.reasoner.device}", file=sys.stderr)
     generate = {"evidence_max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}
     try:
-        result = qa.answer(args.video, args.question, args.options, **generate)
+        result = qa.answer(args.video, args.question, args.options, evidence=evidence, **generate)
     except VideoError as error:
         raise UserError(str(error)) from error
     if args.json:

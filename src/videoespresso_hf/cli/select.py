@@ -59,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _selector_only(args: argparse.Namespace, strategy: str):
-    from videoespresso_hf.cli.answer import _dtype, _embedder
+    from videoespresso_hf.cli.answer import _device_map, _dtype, _embedder
     from videoespresso_hf.models.hybrid import HybridVideoQA, load_selector
 
     hub = {"trust_remote_code": args.trust_remote_code}
-    load = {"dtype": _dtype(args.dtype), "device_map": args.device_map, **hub}
+    load = {"dtype": _dtype(args.dtype), "device_map": _device_map(args.device_map), **hub}
     if args.attn_implementation:
         load["attn_implementation"] = args.attn_implementation
     try:
