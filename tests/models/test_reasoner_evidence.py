@@ -9,7 +9,7 @@ import torch
 from doubles.tiny_models import build_tiny_reasoner
 from transformers import AddedToken, LogitsProcessor, LogitsProcessorList
 
-from videoespresso_hf.cli import answer as answer_cli
+from videoespresso_hf.cli import _common as cli_common
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.models.hybrid import HybridVideoQA
 from videoespresso_hf.models.reasoner.modeling_reasoner import build_stage_inputs
@@ -103,9 +103,9 @@ def test_hybrid_and_cli_take_ground_truth_evidence(tmp_path, video, reasoner_pat
     assert "--evidence @" in err and "missing.txt" in err and len(err.splitlines()) == 1
 
 
-def test_answer_uses_the_accelerator_when_there_is_one(monkeypatch):
+def test_model_commands_use_the_accelerator_when_there_is_one(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert answer_cli._device_map(None) == "auto"
-    assert answer_cli._device_map("cpu") == "cpu"
+    assert cli_common.device_map(None) == "auto"
+    assert cli_common.device_map("cpu") == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert answer_cli._device_map(None) is None
+    assert cli_common.device_map(None) is None
