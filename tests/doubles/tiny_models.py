@@ -9,21 +9,28 @@ Example::
     from doubles.tiny_models import save_tiny_reasoner, save_tiny_selector
 
     save_tiny_reasoner("ckpt/reasoner")            # Qwen2.5-VL backbone, 2 layers, hidden 64
+    save_tiny_reasoner("ckpt/llava", "llava")      # LLaVA-NeXT-Interleave backbone (the paper's)
     save_tiny_selector("ckpt/selector")            # Qwen2.5-VL captioner + Qwen2 chooser
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 import torch
 from transformers import (
+    AddedToken,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    LlavaProcessor,
     Qwen2Config,
     Qwen2Tokenizer,
     Qwen2VLImageProcessor,
     Qwen2VLVideoProcessor,
     Qwen3VLVideoProcessor,
+    SiglipImageProcessor,
 )
 
 from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
@@ -32,10 +39,12 @@ from videoespresso_hf.models.frame_selector.processing_frame_selector import Vex
 from videoespresso_hf.models.reasoner.backbones import BACKBONES, backbone_for
 
 __all__ = [
+    "LLAVA_INTERLEAVE_CHAT_TEMPLATE",
     "QWEN_CHAT_TEMPLATE",
     "RANDOM_WEIGHTS_NOTICE",
     "TINY_REASONER_PARTS",
     "build_tiny_captioner",
+    "build_tiny_llava_interleave",
     "build_tiny_reasoner",
     "build_tiny_selector",
     "build_tiny_siglip",
@@ -43,6 +52,7 @@ __all__ = [
     "save_tiny_selector",
     "save_tiny_siglip",
     "tiny_chooser",
+    "tiny_llava_tokenizer",
     "tiny_tokenizer",
 ]
 
@@ -110,6 +120,74 @@ def tiny_tokenizer(internvl: bool = False) -> Qwen2Tokenizer:
     tokenizer.add_special_tokens({"additional_special_tokens": _SPECIAL_TOKENS})
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
     return tokenizer
+
+
+# The chat template of llava-hf/llava-interleave-qwen-7b-hf (chat_template.json): ChatML turns in which every
+# image part is rendered first, one "<image>\n" each, then the text parts; the assistant text is marked as
+# the generation span.
+LLAVA_INTERLEAVE_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}"
+    "{# Render all images first #}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}"
+    "{{ '<image>\\n' }}{% endfor %}"
+    "{# Render all text next #}{% if message['role'] != 'assistant' %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] }}{% endfor %}"
+    "{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{% generation %}{{ content['text'] }}{% endgeneration %}{% endfor %}{% endif %}"
+    "{{'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def tiny_llava_tokenizer() -> Qwen2Tokenizer:
+    """:func:`tiny_tokenizer` plus ``<image>``, added as the LLaVA conversion adds it (a special token)."""
+    tokenizer = tiny_tokenizer()
+    tokenizer.add_tokens(AddedToken("<image>", special=True, normalized=False), special_tokens=True)
+    tokenizer.chat_template = LLAVA_INTERLEAVE_CHAT_TEMPLATE
+    return tokenizer
+
+
+def _llava_parts(tokenizer):
+    """Config kwargs and image processor of a tiny llava-interleave-qwen: SigLIP tower at 56 px (16 patches,
+    all kept as in the real "full" strategy, no pooling head), Qwen2 LM, ``<image>`` from the tokenizer."""
+    config = {
+        "text_config": {"model_type": "qwen2", **_text_config(tokenizer)},
+        "vision_config": {
+            "model_type": "siglip_vision_model",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 56,
+            "patch_size": 14,
+            "vision_use_head": False,
+        },
+        "image_token_index": tokenizer.convert_tokens_to_ids("<image>"),
+        "image_seq_length": 16,
+        "vision_feature_select_strategy": "full",
+        "vision_feature_layer": -1,
+    }
+    assert config["image_token_index"] < TINY_VOCAB_SIZE
+    processor_kwargs = {"patch_size": 14, "vision_feature_select_strategy": "full", "num_additional_image_tokens": 0}
+    return config, SiglipImageProcessor(size={"height": 56, "width": 56}), processor_kwargs
+
+
+def build_tiny_llava_interleave(seed: int = 0):
+    """The STOCK classes of llava-hf/llava-interleave-qwen-7b-hf, tiny and random: ``LlavaForConditionalGeneration``
+    and ``LlavaProcessor`` (SigLIP image processor, Qwen tokenizer with ``<image>``, the Hub chat template).
+
+    ``save_pretrained`` of both gives the Hub layout of the real checkpoint, so tests can check that the
+    reasoner loads base checkpoints exactly.
+    """
+    tokenizer = tiny_llava_tokenizer()
+    config, image_processor, processor_kwargs = _llava_parts(tokenizer)
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(LlavaConfig(**config)).eval()
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        chat_template=LLAVA_INTERLEAVE_CHAT_TEMPLATE,
+        **processor_kwargs,
+    )
+    return model, processor
 
 
 def _token_ids(tokenizer) -> dict[str, int]:
@@ -201,8 +279,48 @@ def _qwen3_vl_parts(tokenizer):
     return text, vision, image_processor, video_processor
 
 
-# Tiny text/vision configs and processors per reasoner family; tests check that every row of BACKBONES has one.
-TINY_REASONER_PARTS = {"qwen2_5_vl": _qwen2_5_vl_parts, "qwen3_vl": _qwen3_vl_parts}
+def _qwen_reasoner_parts(parts) -> tuple[dict, dict]:
+    """Config and processor kwargs of a tiny Qwen-family reasoner, from its ``parts(tokenizer)`` function."""
+    tokenizer = tiny_tokenizer()
+    text, vision, image_processor, video_processor = parts(tokenizer)
+    # per-frame pixel bounds of the tiny processors (the real defaults would upscale test frames to ~320²)
+    factor = vision["patch_size"] * 2
+    config = {
+        "text_config": text,
+        "vision_config": vision,
+        **_token_ids(tokenizer),
+        "min_pixels": factor * factor,
+        "max_pixels": 4 * factor * factor,
+    }
+    processor = {
+        "image_processor": image_processor,
+        "tokenizer": tokenizer,
+        "video_processor": video_processor,
+        "chat_template": QWEN_CHAT_TEMPLATE,
+    }
+    return config, processor
+
+
+def _llava_reasoner_parts() -> tuple[dict, dict]:
+    """Config and processor kwargs of a tiny LLaVA-NeXT-Interleave reasoner (see :func:`_llava_parts`)."""
+    tokenizer = tiny_llava_tokenizer()
+    config, image_processor, processor_kwargs = _llava_parts(tokenizer)
+    processor = {
+        "image_processor": image_processor,
+        "tokenizer": tokenizer,
+        "chat_template": LLAVA_INTERLEAVE_CHAT_TEMPLATE,
+        **processor_kwargs,
+    }
+    return config, processor
+
+
+# Per reasoner family: ``() -> (config kwargs, processor kwargs)`` of a tiny random checkpoint; tests check
+# that every row of BACKBONES has one.
+TINY_REASONER_PARTS = {
+    "qwen2_5_vl": partial(_qwen_reasoner_parts, _qwen2_5_vl_parts),
+    "qwen3_vl": partial(_qwen_reasoner_parts, _qwen3_vl_parts),
+    "llava": _llava_reasoner_parts,
+}
 
 
 def build_tiny_reasoner(family: str = "qwen2_5_vl", seed: int = 0, **config_kwargs):
@@ -215,27 +333,13 @@ def build_tiny_reasoner(family: str = "qwen2_5_vl", seed: int = 0, **config_kwar
     if backbone is None or family not in TINY_REASONER_PARTS:
         known = ", ".join(row.family for row in BACKBONES)
         raise ValueError(f"unknown tiny reasoner family {family!r}; use one of {known}")
-    tokenizer = tiny_tokenizer()
-    text, vision, image_processor, video_processor = TINY_REASONER_PARTS[family](tokenizer)
+    config_parts, processor_parts = TINY_REASONER_PARTS[family]()
     config_class, model_class, processor_class = backbone.classes()
-    config = config_class(
-        text_config=text,
-        vision_config=vision,
-        **_token_ids(tokenizer),
-        evidence_max_new_tokens=12,
-        answer_max_new_tokens=6,
-        base_model_id=None,
-        **config_kwargs,
-    )
+    budgets = {"evidence_max_new_tokens": 12, "answer_max_new_tokens": 6, "base_model_id": None}
+    config = config_class(**{**config_parts, **budgets, **config_kwargs})
     torch.manual_seed(seed)
     model = model_class(config).eval()
-    processor = processor_class(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        chat_template=QWEN_CHAT_TEMPLATE,
-    )
-    return model, processor
+    return model, processor_class(**processor_parts)
 
 
 def build_tiny_captioner(family: Literal["qwen2_5_vl", "internvl"] = "qwen2_5_vl", seed: int = 0):

@@ -153,3 +153,21 @@ def test_tiny_checkpoints_are_labelled_random(reasoner_path, selector_path):
     for path in (reasoner_path, selector_path):
         card = ModelCard.load(path / "README.md")
         assert "random-weights" in card.data.tags and "Random weights" in card.text
+
+
+@pytest.mark.parametrize(
+    ("family", "named"), [("qwen2_5_vl", "a Qwen2.5-VL model"), ("llava", "a LLaVA-NeXT-Interleave model")]
+)
+def test_reasoner_card_without_a_hub_base_names_its_family(family, named):
+    model, _ = build_tiny_reasoner(family)  # base_model_id None: built from a config, as from a local folder
+    text = create_model_card(model, "me/vex-reasoner").text
+    assert f"built on\n{named} (" in text and "Qwen VLM" not in text
+    assert f"this checkpoint uses {named}, so numbers are not" in text
+
+
+def test_reasoner_card_on_the_papers_base_omits_the_comparability_caveat():
+    model, _ = build_tiny_reasoner("llava")
+    model.config.base_model_id = "llava-hf/llava-interleave-qwen-7b-hf"
+    text = create_model_card(model, "me/vex-reasoner").text
+    assert "built on\n`llava-hf/llava-interleave-qwen-7b-hf` (VexLlavaReasoner)" in text
+    assert "not\n  directly comparable" not in text and "## Limitations" in text

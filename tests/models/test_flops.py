@@ -19,6 +19,7 @@ from videoespresso_hf.models.flops import (
     siglip_image_flops,
     siglip_text_flops,
 )
+from videoespresso_hf.models.reasoner.modeling_reasoner import build_stage_inputs
 
 
 def _count(fn) -> int:
@@ -48,9 +49,9 @@ def test_qwen_vision_tower(family, formula, frames, grid_h, grid_w):
 
 @pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
 def test_reasoner_prefill_is_vision_plus_decoder(family, clips):
-    model, processor = build_tiny_reasoner(family)
+    model, processor = build_tiny_reasoner(family, frame_presentation="video")
     model.set_attn_implementation("eager")
-    inputs = model._stage_inputs(processor, clips[:1], ["What happens in the video?"], None)
+    inputs = build_stage_inputs(model.config, processor, "evidence", clips[:1], ["What happens in the video?"])
     counted = _count(lambda: model(**inputs, logits_to_keep=1))
     _, grid_h, grid_w = inputs["video_grid_thw"][0].tolist()
     vision = model.config.vision_config

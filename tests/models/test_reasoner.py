@@ -9,18 +9,22 @@ from doubles.tiny_models import build_tiny_reasoner
 from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText, AutoProcessor
 
 from videoespresso_hf.models.reasoner.configuration_reasoner import (
+    VexLlavaReasonerConfig,
     VexQwen2_5_VLReasonerConfig,
     VexQwen3VLReasonerConfig,
 )
 from videoespresso_hf.models.reasoner.modeling_reasoner import (
+    VexLlavaReasonerForConditionalGeneration,
     VexQwen2_5_VLReasonerForConditionalGeneration,
     VexQwen3VLReasonerForConditionalGeneration,
+    build_stage_inputs,
     format_options,
 )
 
 FAMILIES = [
     ("qwen2_5_vl", VexQwen2_5_VLReasonerConfig, VexQwen2_5_VLReasonerForConditionalGeneration),
     ("qwen3_vl", VexQwen3VLReasonerConfig, VexQwen3VLReasonerForConditionalGeneration),
+    ("llava", VexLlavaReasonerConfig, VexLlavaReasonerForConditionalGeneration),
 ]
 
 
@@ -55,12 +59,12 @@ def test_save_and_auto_from_pretrained_give_identical_outputs(
         torch.equal(a.answer_input_ids, b.answer_input_ids) for a, b in zip(before, after, strict=True)
     )
 
-    inputs = model._stage_inputs(processor, clips, ["describe"] * 2, None)
+    inputs = build_stage_inputs(model.config, processor, "evidence", clips, ["describe"] * 2)
     with torch.no_grad():
         assert torch.allclose(model(**inputs).logits, reloaded(**inputs).logits, atol=1e-6)
 
 
-@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl", "llava"])
 def test_stage_two_sees_stage_one_evidence(clips, family):
     model, processor = build_tiny_reasoner(family, seed=1)
     outputs = model.generate_two_stage(
@@ -113,10 +117,14 @@ def test_mismatched_batch_is_rejected(clips):
         model.generate_two_stage(processor, clips, ["only one"])
 
 
+@pytest.mark.parametrize("presentation", ["images", "video"])
 @pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
-def test_one_frame_clip(family):
-    """One core frame (the selector keeps one, --max-core-frames 1, a clip under 1 s) must be answerable."""
-    model, processor = build_tiny_reasoner(family, seed=2)
+def test_one_frame_clip(family, presentation):
+    """One core frame (the selector keeps one, --max-core-frames 1, a clip under 1 s) must be answerable.
+
+    As a "video", Qwen3-VL's processor refuses clips shorter than its temporal patch (2 frames).
+    """
+    model, processor = build_tiny_reasoner(family, seed=2, frame_presentation=presentation)
     frame = np.random.default_rng(3).integers(0, 256, (1, 64, 64, 3), dtype=np.uint8)
     metadata = {"total_num_frames": 10, "fps": 10.0, "frames_indices": [4]}
     output = model.generate_two_stage(processor, [frame], ["Why?"], [["yes", "no"]], video_metadata=[metadata])[0]
@@ -132,10 +140,24 @@ def test_format_options():
 
 
 def test_default_configs_describe_the_real_backbones():
-    qwen25, qwen3 = VexQwen2_5_VLReasonerConfig(), VexQwen3VLReasonerConfig()
+    qwen25, qwen3, llava = VexQwen2_5_VLReasonerConfig(), VexQwen3VLReasonerConfig(), VexLlavaReasonerConfig()
     assert qwen25.base_model_id == "Qwen/Qwen2.5-VL-7B-Instruct"
     assert qwen3.base_model_id == "Qwen/Qwen3-VL-8B-Instruct"
+    assert llava.base_model_id == "llava-hf/llava-interleave-qwen-7b-hf"
     assert "provide evidence" in qwen25.evidence_prompt and "{evidence}" in qwen25.answer_prompt
+    # llava-interleave-qwen-7b-hf: SigLIP-so400m/14 at 384 px without head, every patch kept, <image> = 151646
+    assert (llava.vision_config.model_type, llava.vision_config.image_size) == ("siglip_vision_model", 384)
+    assert llava.vision_config.vision_use_head is False and llava.text_config.model_type == "qwen2"
+    assert (llava.image_token_id, llava.vision_feature_select_strategy, llava.vision_feature_layer) == (
+        151646,
+        "full",
+        -1,
+    )
+    # core frames are separate images by default; per-frame pixel caps are qwen-vl-utils' 128..768 tokens
+    assert {qwen25.frame_presentation, qwen3.frame_presentation, llava.frame_presentation} == {"images"}
+    assert (qwen25.min_pixels, qwen25.max_pixels) == (128 * 28 * 28, 768 * 28 * 28)
+    assert (qwen3.min_pixels, qwen3.max_pixels) == (128 * 32 * 32, 768 * 32 * 32)
+    assert qwen25.evidence_max_new_tokens == 512
 
 
 def test_base_qwen_checkpoint_weights_load_into_the_reasoner(tmp_path):

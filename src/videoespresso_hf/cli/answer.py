@@ -7,66 +7,20 @@ import json
 import sys
 from pathlib import Path
 
+from videoespresso_hf.cli._common import (
+    add_model_arguments,
+    check_model_arguments,
+    check_video,
+    first_line,
+    load_embedder,
+    load_image_text_scorer,
+    load_kwargs,
+)
 from videoespresso_hf.cli.main import UserError
 
 # The first family's default_base_id in models/reasoner/backbones.py (a test keeps them equal; importing the
 # models package here would cost every CLI command the torch import).
 DEFAULT_REASONER = "Qwen/Qwen2.5-VL-7B-Instruct"
-DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
-STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
-
-
-def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool) -> None:
-    """Arguments shared by ``answer`` and ``select``."""
-    parser.add_argument("video", type=Path, help="video file")
-    parser.add_argument("--question", "-q", required=True, help="the question")
-    parser.add_argument(
-        "--selector", default=None, help=f"{DEFAULT_SELECTOR_NOTE}; needed by --strategy model/embedding"
-    )
-    parser.add_argument(
-        "--strategy",
-        choices=STRATEGY_CHOICES,
-        default=None,
-        help="frame selection: model (the selector, default when --selector is given), uniform (default "
-        "otherwise), fps, shots, embedding (question-caption similarity) or image_text (question-frame "
-        "similarity, SigLIP; no captions)",
-    )
-    parser.add_argument(
-        "--max-core-frames",
-        type=int,
-        default=None,
-        help="core frames handed to the reasoner at most (default: the selector's, else 3); not the number "
-        "of frames sampled for the selector (--candidate-fps)",
-    )
-    # Before the core/sampled split in names; `build --max-frames` caps *sampled* frames.
-    parser.add_argument("--max-frames", type=int, default=None, dest="deprecated_max_frames", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--candidate-fps", type=float, default=None, help="candidate sampling rate (default 1)"
-    )
-    parser.add_argument(
-        "--embedding-model",
-        default=None,
-        help="embedding strategy: sentence-transformers id or path (default all-MiniLM-L6-v2)",
-    )
-    parser.add_argument(
-        "--image-text-model",
-        default=None,
-        help="image_text strategy: SigLIP-style checkpoint, id or path (default google/siglip-base-patch16-224)",
-    )
-    if with_reasoner:
-        parser.add_argument(
-            "--reasoner", default=DEFAULT_REASONER, help=f"reasoner path or Hub id ({DEFAULT_REASONER})"
-        )
-        parser.add_argument(
-            "--max-new-tokens", type=int, default=None, help="evidence budget (default: the config's)"
-        )
-    parser.add_argument("--device-map", default=None, help='e.g. "auto" (accelerate) or "cpu" (default: cpu)')
-    parser.add_argument("--dtype", default="auto", help='"auto" (checkpoint dtype), "bfloat16", "float32"...')
-    parser.add_argument("--attn-implementation", default=None, help='"sdpa", "flash_attention_2", "eager"')
-    parser.add_argument(
-        "--trust-remote-code", action="store_true", help="load checkpoints with their own code"
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,78 +30,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Hybrid inference: a frame selector (or a training-free strategy) picks the core frames, "
         "the reasoner writes evidence from them and answers with its help.",
     )
-    add_model_arguments(parser, with_reasoner=True)
+    add_model_arguments(parser)
+    parser.add_argument("--reasoner", default=DEFAULT_REASONER, help=f"reasoner path or Hub id ({DEFAULT_REASONER})")
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="evidence budget (default: the config's)")
     parser.add_argument("--options", nargs="+", default=None, help="multiple-choice options, in letter order")
+    parser.add_argument(
+        "--evidence",
+        default=None,
+        help="ground-truth evidence TEXT, or @FILE to read it from a file: the reasoner skips writing its own "
+        "(the paper's GT-CoT setting)",
+    )
     parser.set_defaults(func=run)
 
 
-def first_line(error: Exception) -> str:
-    """The first line of an error message (library errors often span many), or the error's type name."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _dtype(name: str):
-    if name == "auto":
-        return "auto"
-    import torch
-
-    dtype = getattr(torch, name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise UserError(f"unknown --dtype {name!r} (use auto, bfloat16, float16 or float32)")
-    return dtype
-
-
-def _check(args: argparse.Namespace) -> str:
-    if args.deprecated_max_frames is not None:
-        print("warning: --max-frames is deprecated here, use --max-core-frames", file=sys.stderr)
-        if args.max_core_frames is None:
-            args.max_core_frames = args.deprecated_max_frames
-    if not args.video.is_file():
-        raise UserError(f"{args.video}: file not found")
-    options = getattr(args, "options", None)
-    if options:
-        from videoespresso_hf.models.reasoner.configuration_reasoner import OPTION_LETTERS
-
-        if len(options) > len(OPTION_LETTERS):
-            raise UserError(f"--options: got {len(options)} options; at most {len(OPTION_LETTERS)} are supported")
-    if args.max_core_frames is not None and args.max_core_frames < 1:
-        raise UserError(f"--max-core-frames must be at least 1, got {args.max_core_frames}")
-    for name in ("reasoner", "selector"):
-        value = getattr(args, name, None)
-        if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
-            raise UserError(f"--{name} {value}: no such checkpoint folder")
-    strategy = args.strategy or ("model" if args.selector else "uniform")
-    if strategy in ("model", "embedding") and not args.selector:
-        raise UserError(f"--strategy {strategy} needs --selector PATH_OR_ID")
-    return strategy
-
-
-def _embedder(args: argparse.Namespace, strategy: str):
-    """The embedding strategy's text embedder, loaded here so that a bad path is a one-line error."""
-    if strategy != "embedding":
-        return None
-    from videoespresso_hf.embeddings import load_text_embedder
-    from videoespresso_hf.models.strategies import DEFAULT_EMBEDDER
-
-    name = args.embedding_model or DEFAULT_EMBEDDER
+def _evidence(value: str | None) -> str | None:
+    """``--evidence``: the text itself, or ``@FILE``'s content."""
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
     try:
-        return load_text_embedder(name)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the embedding model {name}: {first_line(error)}") from error
-
-
-def image_text_scorer(args: argparse.Namespace, strategy: str):
-    """The image_text strategy's scorer, loaded here so that a bad checkpoint is a one-line error."""
-    if strategy != "image_text":
-        return None
-    from videoespresso_hf.models.image_text import DEFAULT_IMAGE_TEXT_MODEL, ImageTextScorer
-
-    name = args.image_text_model or DEFAULT_IMAGE_TEXT_MODEL
-    try:
-        return ImageTextScorer.from_pretrained(name, dtype=_dtype(args.dtype), device_map=args.device_map)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the image-text model {name}: {first_line(error)}") from error
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise UserError(f"--evidence {value}: cannot read {path} ({error.strerror or error})") from error
 
 
 def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
@@ -156,14 +60,11 @@ def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
 
     kwargs = {
         "strategy": strategy,
-        "dtype": _dtype(args.dtype),
-        "device_map": args.device_map,
-        "attn_implementation": args.attn_implementation,
-        "trust_remote_code": args.trust_remote_code,
+        **load_kwargs(args),
         "max_core_frames": args.max_core_frames,
         "candidate_fps": args.candidate_fps,
-        "embedder": _embedder(args, strategy),
-        "image_text_scorer": image_text_scorer(args, strategy),
+        "embedder": load_embedder(args, strategy),
+        "image_text_scorer": load_image_text_scorer(args, strategy),
     }
     try:
         return HybridVideoQA.from_pretrained(reasoner, args.selector, **kwargs)
@@ -171,25 +72,17 @@ def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
         raise UserError(f"cannot load the models: {first_line(error)}") from error
 
 
-def check_video(path: Path) -> None:
-    """Fail on an unreadable video before spending minutes loading models."""
-    from videoespresso_hf.video import VideoError, probe
-
-    try:
-        probe(path)
-    except VideoError as error:
-        raise UserError(str(error)) from error
-
-
 def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.video import VideoError
 
-    strategy = _check(args)
+    strategy = check_model_arguments(args)
+    evidence = _evidence(args.evidence)
     check_video(args.video)
     qa = load_qa(args, args.reasoner, strategy)
+    print(f"reasoner on {qa.reasoner.device}", file=sys.stderr)
     generate = {"evidence_max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}
     try:
-        result = qa.answer(args.video, args.question, args.options, **generate)
+        result = qa.answer(args.video, args.question, args.options, evidence=evidence, **generate)
     except VideoError as error:
         raise UserError(str(error)) from error
     if args.json:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from videoespresso_hf.cli.answer import (
-    _check,
+from videoespresso_hf.cli._common import (
     add_model_arguments,
+    check_model_arguments,
     check_video,
     first_line,
-    image_text_scorer,
+    load_embedder,
+    load_image_text_scorer,
+    load_kwargs,
 )
 from videoespresso_hf.cli.main import UserError
 
@@ -21,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pick the core frames of a video for a question (frame selector or training-free strategy)",
         description="Print the frames the selector chooses, with timestamps, scores and captions.",
     )
-    add_model_arguments(parser, with_reasoner=False)
+    add_model_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.models.hybrid import HybridVideoQA
     from videoespresso_hf.video import VideoError
 
-    strategy = _check(args)
+    strategy = check_model_arguments(args)
     check_video(args.video)
     if strategy in ("model", "embedding"):
         qa = _selector_only(args, strategy)
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             strategy=strategy,
             max_core_frames=args.max_core_frames,
             candidate_fps=args.candidate_fps,
-            image_text_scorer=image_text_scorer(args, strategy),
+            image_text_scorer=load_image_text_scorer(args, strategy),
         )
     try:
         selection = qa.select(args.video, args.question)
@@ -59,13 +61,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _selector_only(args: argparse.Namespace, strategy: str):
-    from videoespresso_hf.cli.answer import _dtype, _embedder
     from videoespresso_hf.models.hybrid import HybridVideoQA, load_selector
 
+    load = load_kwargs(args)
     hub = {"trust_remote_code": args.trust_remote_code}
-    load = {"dtype": _dtype(args.dtype), "device_map": args.device_map, **hub}
-    if args.attn_implementation:
-        load["attn_implementation"] = args.attn_implementation
     try:
         selector, processor = load_selector(args.selector, load, hub)
     except (OSError, ValueError) as error:
@@ -78,5 +77,5 @@ def _selector_only(args: argparse.Namespace, strategy: str):
         strategy=strategy,
         max_core_frames=args.max_core_frames,
         candidate_fps=args.candidate_fps,
-        embedder=_embedder(args, strategy),
+        embedder=load_embedder(args, strategy),
     )

@@ -77,9 +77,15 @@ def create_model_card(
             "score_threshold": config.score_threshold,
         }
     else:
+        from videoespresso_hf.models.reasoner.backbones import backbone_for
+
+        backbone = backbone_for(config.model_type)
         base_models = [config.base_model_id] if config.base_model_id else []
         fields = {
-            "base_model": config.base_model_id or "a Qwen VLM",
+            # a local folder or a config-built model has no Hub id: name the family instead
+            "base_model": f"`{config.base_model_id}`" if config.base_model_id else f"a {backbone.display_name} model",
+            # the paper's own base (§4.2): its tables compare directly
+            "paper_backbone": config.base_model_id == backbone_for("llava").default_base_id,
             "architecture": type(config).__name__.replace("Config", ""),
             "evidence_prompt": config.evidence_prompt.replace("\n", "\\n"),
             "answer_prompt": config.answer_prompt.replace("\n", "\\n"),

@@ -311,10 +311,17 @@ class HybridVideoQA:
         question: str,
         options: Sequence[str] | None = None,
         fps: float | None = None,
+        *,
+        evidence: str | None = None,
         **generate_kwargs,
     ) -> HybridAnswer:
-        """Evidence and answer for one video (path, or decoded frames ``(N, H, W, 3)`` at ``fps``)."""
-        return self.answer_batch([video], [question], [options], fps=fps, **generate_kwargs)[0]
+        """Evidence and answer for one video (path, or decoded frames ``(N, H, W, 3)`` at ``fps``).
+
+        ``evidence``: ground-truth evidence (the paper's GT-CoT setting); the reasoner then skips stage 1.
+        """
+        return self.answer_batch(
+            [video], [question], [options], fps=fps, evidence=[evidence], **generate_kwargs
+        )[0]
 
     def answer_batch(
         self,
@@ -324,11 +331,13 @@ class HybridVideoQA:
         *,
         fps: float | None = None,
         batch_size: int = 4,
+        evidence: Sequence[str | None] | None = None,
         **generate_kwargs,
     ) -> list[HybridAnswer]:
         """Answer many (video, question[, options]); the reasoner runs ``batch_size`` questions at once.
 
         The same video may appear several times (its captions are computed once, see ``caption_cache``).
+        ``evidence``: per question, ground-truth evidence or ``None`` (stage 1 runs only for the ``None`` ones).
         """
         if len(videos) != len(questions):
             raise ValueError(f"got {len(videos)} videos for {len(questions)} questions")
@@ -362,6 +371,7 @@ class HybridVideoQA:
                 list(questions[start : start + batch_size]),
                 options[start : start + batch_size],
                 video_metadata=[metadata for _, metadata, _ in chunk],
+                evidence=evidence[start : start + batch_size] if evidence is not None else None,
                 **generate_kwargs,
             )
             for output, (_, _, selection), question in zip(
@@ -378,7 +388,7 @@ def reasoner_backbone(reasoner: str | Path, hub: dict) -> ReasonerBackbone:
 
     Raises:
         ValueError: not a family of :data:`~videoespresso_hf.models.reasoner.backbones.BACKBONES`
-            (Qwen2-VL, LLaVA-…), naming the supported families.
+            (Qwen2-VL, …), naming the supported families.
     """
     from transformers import AutoConfig
 

@@ -195,6 +195,10 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
     ) -> dict[str, torch.Tensor]:
         """Tokenize one chooser prompt per (question, caption, timestamp), left-padded.
 
+        A chooser tokenizer with a chat template (an instruct LM such as Qwen2.5-0.5B-Instruct) gets the
+        prompt as a user turn followed by its assistant header, the format it was tuned on; the answer
+        tokens then start the assistant's reply. A base LM (no template) reads the raw prompt.
+
         Returns:
             ``input_ids`` and ``attention_mask`` of shape ``(batch, length)``.
         """
@@ -203,6 +207,13 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
             self.config.chooser_prompt.format(question=question, caption=caption, timestamp=float(timestamp))
             for question, caption, timestamp in zip(questions, captions, timestamps, strict=False)
         ]
+        if tokenizer.chat_template:
+            prompts = [
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+                )
+                for prompt in prompts
+            ]
         rows = [ids + prefix for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
         length = max(len(row) for row in rows)
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

@@ -1,1 +1,1 @@
-"""Reasoner: a native Qwen VLM with two-stage (evidence → answer) inference (paper §4.2–4.4)."""
+"""Reasoner: a native LLaVA-NeXT-Interleave or Qwen VLM with two-stage (evidence → answer) inference (paper §4.2–4.4)."""

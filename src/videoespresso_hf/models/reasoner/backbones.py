@@ -65,6 +65,14 @@ BACKBONES: tuple[ReasonerBackbone, ...] = (
         model_class="VexQwen3VLReasonerForConditionalGeneration",
         processor_class="VexQwen3VLReasonerProcessor",
     ),
+    ReasonerBackbone(
+        family="llava",
+        display_name="LLaVA-NeXT-Interleave",
+        default_base_id="llava-hf/llava-interleave-qwen-7b-hf",
+        config_class="VexLlavaReasonerConfig",
+        model_class="VexLlavaReasonerForConditionalGeneration",
+        processor_class="VexLlavaReasonerProcessor",
+    ),
 )
 
 

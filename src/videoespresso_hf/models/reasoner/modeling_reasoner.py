@@ -1,12 +1,17 @@
-"""The VideoEspresso reasoning VLM: a native Qwen VLM that first writes evidence, then answers.
+"""The VideoEspresso reasoning VLM: a native VLM that first writes evidence, then answers.
 
 Paper §4.3/§4.4: stage 1 is prompted to "provide evidence to help answer the question" over the core
 frames; stage 2 receives that evidence in its input and is asked to "answer the question with the help
 of evidence". Both stages are the same weights; only the prompt (stored in the config) differs, so
 :meth:`TwoStageReasoningMixin.generate_two_stage` runs two batched ``generate`` calls.
 
+:func:`build_stage_inputs` is the one place that turns (frames, timestamps, question, options[, evidence
+or a training target]) into model inputs: inference calls it for both stages and training calls it for
+its examples, so both show the model the same text, frame presentation and pixel budget.
+
 Imports nothing but torch, transformers and sibling files (the configuration and the answer-letter rules):
-they are copied next to the weights so that ``trust_remote_code=True`` works in a process without ``videoespresso_hf``.
+they are copied next to the weights so that ``trust_remote_code=True`` works in a process without
+``videoespresso_hf``.
 """
 
 from __future__ import annotations
@@ -14,15 +19,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-from transformers import Qwen2_5_VLForConditionalGeneration, Qwen3VLForConditionalGeneration
+from transformers import (
+    BatchFeature,
+    LlavaForConditionalGeneration,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen3VLForConditionalGeneration,
+)
 from transformers.conversion_mapping import (
     get_checkpoint_conversion_mapping,
     register_checkpoint_conversion_mapping,
 )
 
 from .answer_letters import extract_robust
-from .configuration_reasoner import VexQwen2_5_VLReasonerConfig, VexQwen3VLReasonerConfig
+from .configuration_reasoner import (
+    VexLlavaReasonerConfig,
+    VexQwen2_5_VLReasonerConfig,
+    VexQwen3VLReasonerConfig,
+)
 
 
 @dataclass
@@ -34,7 +49,8 @@ class TwoStageOutput:
         answer: stage-2 text.
         letter: for multiple choice, the option letter read from ``answer`` (``None`` if none found or
             open-ended).
-        evidence_prompt / answer_prompt: the user texts of both stages, as sent (for inspection).
+        evidence_prompt: the stage-1 instruction as sent (``None`` when the evidence was given).
+        answer_prompt: the stage-2 instruction as sent (the frames precede both in the user turn).
         answer_input_ids: stage-2 prompt token ids, without padding, shape ``(prompt_len,)``; they
             contain the tokens of ``evidence``.
     """
@@ -42,7 +58,7 @@ class TwoStageOutput:
     evidence: str
     answer: str
     letter: str | None
-    evidence_prompt: str
+    evidence_prompt: str | None
     answer_prompt: str
     answer_input_ids: torch.Tensor | None = None
 
@@ -77,6 +93,207 @@ def stage_prompt(
     raise ValueError(f"unknown stage {stage!r}; use 'evidence' or 'answer'")
 
 
+def frame_timestamps(num_frames: int, video_metadata: dict | None = None, fps: float = 1.0) -> list[float]:
+    """Seconds of each frame: ``frames_indices / fps`` of ``video_metadata`` if given, else ``index / fps``."""
+    if video_metadata is not None:
+        indices = video_metadata.get("frames_indices") or range(num_frames)
+        return [index / video_metadata["fps"] for index in indices]
+    return [index / fps for index in range(num_frames)]
+
+
+def stage_messages(
+    config,
+    stage: str,
+    timestamps: Sequence[float],
+    question: str,
+    options: Sequence[str] | None = None,
+    evidence: str = "",
+    *,
+    image_token: str | None = None,
+) -> list[dict]:
+    """The user turn of one stage as chat messages, with the frames presented as ``config`` says.
+
+    ``"images"``: each frame is ``config.frame_label`` (its index and timestamp) followed by one image, then
+    the stage prompt. ``"video"``: one video part, then the prompt (the timestamps reach the model through
+    the video metadata). With ``image_token`` (backbones whose chat template renders every image before all
+    text, see ``frames_inline_in_text``) each frame is written into the text as that token instead of an
+    image part, so the processor still expands it in place.
+    """
+    prompt = stage_prompt(config, stage, question, options, evidence)
+    if config.frame_presentation == "video":
+        return [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
+    content: list[dict] = []
+    for index, timestamp in enumerate(timestamps, start=1):
+        label = config.frame_label.format(index=index, timestamp=timestamp)
+        if image_token is not None:
+            content.append({"type": "text", "text": f"{label}{image_token}\n"})
+        else:
+            content += [{"type": "text", "text": label}, {"type": "image"}, {"type": "text", "text": "\n"}]
+    content.append({"type": "text", "text": prompt})
+    return [{"role": "user", "content": content}]
+
+
+def _size(config, frames: int, video: bool) -> dict | None:
+    """The processor ``size`` that bounds each frame to ``config.min_pixels``..``config.max_pixels``."""
+    if config.min_pixels is None and config.max_pixels is None:
+        return None
+    # Qwen3-VL's video processor bounds the pixels of the whole clip: scale the per-frame bounds by its length
+    scale = frames if video and config.video_size_is_total else 1
+    size = {}
+    if config.min_pixels is not None:
+        size["shortest_edge"] = config.min_pixels * scale
+    if config.max_pixels is not None:
+        size["longest_edge"] = config.max_pixels * scale
+    return size
+
+
+_SEQUENCE_KEYS = {"input_ids": None, "attention_mask": 0, "mm_token_type_ids": 0, "token_type_ids": 0, "labels": -100}
+
+
+def _collate(features: list[BatchFeature], pad_token_id: int, padding_side: str) -> BatchFeature:
+    """One batch from single-example features: pad the token sequences, concatenate the visual tensors."""
+    length = max(feature["input_ids"].shape[1] for feature in features)
+    batch = {}
+    for key in features[0]:
+        values = [feature[key] for feature in features]
+        if key in _SEQUENCE_KEYS:
+            fill = pad_token_id if key == "input_ids" else _SEQUENCE_KEYS[key]
+            padded = []
+            for value in values:
+                pad = value.new_full((value.shape[0], length - value.shape[1]), fill)
+                padded.append(torch.cat([pad, value] if padding_side == "left" else [value, pad], dim=1))
+            values = padded
+        batch[key] = torch.cat(values)
+    return BatchFeature(batch)
+
+
+def build_stage_inputs(
+    config,
+    processor,
+    stage: str,
+    frames: Sequence,
+    questions: Sequence[str],
+    options: Sequence[Sequence[str] | None] | None = None,
+    evidence: Sequence[str] | None = None,
+    *,
+    timestamps: Sequence[Sequence[float]] | None = None,
+    video_metadata: Sequence[dict] | None = None,
+    targets: Sequence[str] | None = None,
+    padding_side: str = "left",
+) -> BatchFeature:
+    """Model inputs for one stage of a batch: THE helper that inference and training share.
+
+    Each example is rendered with :func:`stage_messages` and the processor's chat template, then processed
+    on its own, so that the per-frame pixel bounds of ``config`` apply to every clip whatever its length;
+    the examples are then padded into one batch.
+
+    Args:
+        config: the reasoner config (prompts, ``frame_presentation``, ``min_pixels``/``max_pixels``).
+        processor: the checkpoint's processor.
+        stage: ``"evidence"`` (stage 1) or ``"answer"`` (stage 2, needs ``evidence``).
+        frames: per example, uint8 frames ``(frames, height, width, 3)`` in temporal order.
+        questions / options: per example, the question and its options (``None`` for open-ended).
+        evidence: per example, the evidence stage 2 reads (stage 1's output, or the annotation).
+        timestamps: per example, the seconds of its frames (default: from ``video_metadata``, else
+            consecutive frames at ``config.video_fps``).
+        video_metadata: per example, ``{"total_num_frames", "fps", "frames_indices"}`` of the source
+            video; the ``"video"`` presentation hands it to the video processor (default: derived from the
+            timestamps).
+        targets: per example, the assistant text to learn (training): the turn is closed with the chat
+            template and ``labels`` holds the target's tokens, ``-100`` elsewhere.
+        padding_side: ``"left"`` for generation, ``"right"`` for training.
+
+    Returns:
+        A ``BatchFeature`` on the CPU (``input_ids``, ``attention_mask``, pixel tensors[, ``labels``]).
+    """
+    config.validate_two_stage()
+    count = len(questions)
+    if len(frames) != count:
+        raise ValueError(f"got {len(frames)} videos for {count} questions")
+    options = list(options) if options is not None else [None] * count
+    evidence = list(evidence) if evidence is not None else [""] * count
+    if stage == "answer" and any(text is None for text in evidence):
+        raise ValueError("stage 'answer' needs the evidence of every example")
+    image_token = processor.image_token if config.frames_inline_in_text else None
+    tokenizer = processor.tokenizer
+    features = []
+    for row in range(count):
+        clip = frames[row]
+        metadata = video_metadata[row] if video_metadata is not None else None
+        if timestamps is not None:
+            seconds = list(timestamps[row])
+        else:
+            seconds = frame_timestamps(len(clip), metadata, config.video_fps)
+        if len(seconds) != len(clip):
+            raise ValueError(f"example {row}: {len(clip)} frames but {len(seconds)} timestamps")
+        messages = stage_messages(
+            config, stage, seconds, questions[row], options[row], evidence[row], image_token=image_token
+        )
+        text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        target_text = None
+        if targets is not None:
+            turn = {"role": "assistant", "content": [{"type": "text", "text": targets[row]}]}
+            full = processor.apply_chat_template([*messages, turn], tokenize=False)
+            if not full.startswith(text):
+                raise ValueError("the chat template does not extend the prompt with the assistant turn")
+            text, target_text = full, full[len(text) :]
+        kwargs = {}
+        if config.frame_presentation == "video":
+            if metadata is None:
+                metadata = _metadata_from_timestamps(seconds, config.video_fps)
+            clip, metadata = _fill_temporal_patch(clip, metadata, processor.video_processor)
+            kwargs.update(videos=[clip], video_metadata=[metadata], do_sample_frames=False)
+            if (size := _size(config, len(clip), video=True)) is not None:
+                kwargs["videos_kwargs"] = {"size": size}
+        else:
+            kwargs["images"] = list(clip)
+            if (size := _size(config, 1, video=False)) is not None:
+                kwargs["images_kwargs"] = {"size": size}
+        feature = processor(text=[text], return_tensors="pt", **kwargs)
+        if target_text is not None:
+            target_length = len(tokenizer(target_text, add_special_tokens=False)["input_ids"])
+            labels = feature["input_ids"].clone()
+            labels[:, : labels.shape[1] - target_length] = -100
+            feature["labels"] = labels
+        features.append(feature)
+    return _collate(features, tokenizer.pad_token_id, padding_side)
+
+
+def _fill_temporal_patch(clip, metadata: dict, video_processor):
+    """Repeat the last frame of a clip shorter than one temporal patch (Qwen3-VL's video processor refuses
+    one frame; Qwen2.5-VL's repeats it the same way inside)."""
+    missing = getattr(video_processor, "temporal_patch_size", 1) - len(clip)
+    if missing <= 0:
+        return clip, metadata
+    clip = np.concatenate([np.asarray(clip)] + [np.asarray(clip[-1:])] * missing)
+    indices = list(metadata["frames_indices"])
+    return clip, {**metadata, "frames_indices": indices + indices[-1:] * missing}
+
+
+def _metadata_from_timestamps(seconds: Sequence[float], default_fps: float) -> dict:
+    """Video metadata that reproduces the given timestamps: one frame rate, frame indices at it."""
+    span = seconds[-1] - seconds[0] if len(seconds) > 1 else 0.0
+    fps = (len(seconds) - 1) / span if span > 0 else default_fps
+    indices = [round(second * fps) for second in seconds]
+    return {"total_num_frames": indices[-1] + 1, "fps": fps, "frames_indices": indices}
+
+
+def decode_generated(tokenizer, token_ids: torch.Tensor, keep: Sequence[str] = ()) -> list[str]:
+    """Decode generated rows, dropping special tokens (end of turn, padding, image markers) but ``keep``.
+
+    ``skip_special_tokens=True`` would also drop evidence tags that a fine-tune made special tokens, and
+    stage 2 would then read evidence that training never showed it.
+    """
+    keep_ids = {tokenizer.convert_tokens_to_ids(token) for token in keep}
+    # what skip_special_tokens=True drops: the named special tokens and every added token marked special
+    special = {index for index, token in tokenizer.added_tokens_decoder.items() if token.special}
+    drop_ids = (special | set(tokenizer.all_special_ids)) - keep_ids
+    return [
+        tokenizer.decode([i for i in row.tolist() if i not in drop_ids], skip_special_tokens=False).strip()
+        for row in token_ids
+    ]
+
+
 def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABCDEFGHIJ") -> str | None:
     """The option letter ``text`` names, by the scorer's robust rule set (:mod:`.answer_letters`), or ``None``.
 
@@ -88,70 +305,18 @@ def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABC
     return extract_robust(text, [str(option) for option in options], letters[: len(options)]).letter
 
 
-def _repeat_last_frame(videos: Sequence, video_metadata: Sequence[dict], factor: int) -> tuple[list, list[dict]]:
-    """Clips shorter than the temporal patch (Qwen: 2 frames) repeat their last frame up to it.
-
-    Qwen3-VL's video processor rejects them (``t:1 must be larger than temporal_factor:2``) while one core
-    frame is a normal selection; Qwen2.5-VL's processor pads the same way by itself.
-    """
-    padded_videos, padded_metadata = [], []
-    for video, metadata in zip(videos, video_metadata, strict=True):
-        missing = factor - len(video)
-        if missing > 0:
-            order = [*range(len(video)), *[len(video) - 1] * missing]
-            video = video[order] if hasattr(video, "shape") else [video[index] for index in order]
-            if "frames_indices" in metadata:
-                metadata = {**metadata, "frames_indices": [metadata["frames_indices"][i] for i in order]}
-        padded_videos.append(video)
-        padded_metadata.append(metadata)
-    return padded_videos, padded_metadata
+def _rows(values: Sequence | None, rows: Sequence[int]) -> list | None:
+    return [values[row] for row in rows] if values is not None else None
 
 
 class TwoStageReasoningMixin:
-    """Adds ``generate_two_stage`` / ``answer`` to a Qwen-family ``...ForConditionalGeneration``."""
-
-    def _stage_inputs(self, processor, videos, prompts: list[str], video_metadata):
-        texts = [
-            processor.apply_chat_template(
-                [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}],
-                add_generation_prompt=True,
-                tokenize=False,
-            )
-            for prompt in prompts
-        ]
-        if video_metadata is None:
-            video_metadata = [
-                {
-                    "total_num_frames": len(video),
-                    "fps": self.config.video_fps,
-                    "frames_indices": list(range(len(video))),
-                }
-                for video in videos
-            ]
-        videos, video_metadata = _repeat_last_frame(
-            videos, video_metadata, getattr(processor.video_processor, "temporal_patch_size", 1) or 1
-        )
-        tokenizer = processor.tokenizer
-        # Left padding: generate appends new tokens on the right of every row of the batch.
-        padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-        try:
-            inputs = processor(
-                text=texts,
-                videos=list(videos),
-                video_metadata=list(video_metadata),
-                do_sample_frames=False,
-                padding=True,
-                return_tensors="pt",
-            )
-        finally:
-            tokenizer.padding_side = padding_side
-        return inputs.to(self.device)
+    """Adds ``generate_two_stage`` / ``answer`` to a VLM ``...ForConditionalGeneration``."""
 
     def _generate_texts(self, processor, inputs, max_new_tokens: int, generate_kwargs) -> list[str]:
         kwargs = {"do_sample": False, **generate_kwargs, "max_new_tokens": max_new_tokens}
-        sequences = self.generate(**inputs, **kwargs)
+        sequences = self.generate(**inputs.to(self.device), **kwargs)
         new_tokens = sequences[:, inputs["input_ids"].shape[1] :]
-        return [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]
+        return decode_generated(processor.tokenizer, new_tokens, keep=self.config.evidence_tags)
 
     @torch.no_grad()
     def generate_two_stage(
@@ -162,6 +327,8 @@ class TwoStageReasoningMixin:
         options: Sequence[Sequence[str] | None] | None = None,
         video_metadata: Sequence[dict] | None = None,
         *,
+        timestamps: Sequence[Sequence[float]] | None = None,
+        evidence: Sequence[str | None] | None = None,
         evidence_max_new_tokens: int | None = None,
         answer_max_new_tokens: int | None = None,
         **generate_kwargs,
@@ -175,8 +342,10 @@ class TwoStageReasoningMixin:
             questions: the questions, ``len(videos)`` of them.
             options: per question, the multiple-choice options (``None`` or empty for open-ended).
             video_metadata: per clip, ``{"total_num_frames", "fps", "frames_indices"}`` of the source video
-                so that frame timestamps reach the model; default: consecutive frames at
-                ``config.video_fps``.
+                (gives the frame timestamps); default: consecutive frames at ``config.video_fps``.
+            timestamps: per clip, the seconds of its frames (instead of ``video_metadata``).
+            evidence: per question, ground-truth evidence (the paper's GT-CoT setting): stage 1 is skipped
+                for the questions that have one (``None`` entries still get generated evidence).
             evidence_max_new_tokens / answer_max_new_tokens: override the config's budgets.
             **generate_kwargs: passed to both ``generate`` calls (greedy by default).
 
@@ -186,34 +355,50 @@ class TwoStageReasoningMixin:
         if len(videos) != len(questions):
             raise ValueError(f"got {len(videos)} videos for {len(questions)} questions")
         config = self.config
-        options = list(options) if options is not None else [None] * len(questions)
-        evidence_prompts = [
-            stage_prompt(config, "evidence", question, opts)
-            for question, opts in zip(questions, options, strict=True)
-        ]
-        stage1 = self._stage_inputs(processor, videos, evidence_prompts, video_metadata)
-        evidences = self._generate_texts(
-            processor, stage1, evidence_max_new_tokens or config.evidence_max_new_tokens, generate_kwargs
-        )
+        count = len(questions)
+        options = list(options) if options is not None else [None] * count
+        evidences = list(evidence) if evidence is not None else [None] * count
+        if len(evidences) != count:
+            raise ValueError(f"got {len(evidences)} evidence texts for {count} questions")
+        if timestamps is None:
+            timestamps = [
+                frame_timestamps(len(video), video_metadata[row] if video_metadata else None, config.video_fps)
+                for row, video in enumerate(videos)
+            ]
+        shared = {"timestamps": timestamps, "video_metadata": video_metadata}
 
-        answer_prompts = [
-            stage_prompt(config, "answer", question, opts, evidence)
-            for question, opts, evidence in zip(questions, options, evidences, strict=True)
-        ]
-        stage2 = self._stage_inputs(processor, videos, answer_prompts, video_metadata)
+        missing = [row for row in range(count) if evidences[row] is None]
+        evidence_prompts: list[str | None] = [None] * count
+        if missing:
+            stage1 = build_stage_inputs(
+                config,
+                processor,
+                "evidence",
+                _rows(videos, missing),
+                _rows(questions, missing),
+                _rows(options, missing),
+                **{key: _rows(value, missing) for key, value in shared.items()},
+            )
+            generated = self._generate_texts(
+                processor, stage1, evidence_max_new_tokens or config.evidence_max_new_tokens, generate_kwargs
+            )
+            for row, text in zip(missing, generated, strict=True):
+                evidences[row] = text
+                evidence_prompts[row] = stage_prompt(config, "evidence", questions[row], options[row])
+
+        stage2 = build_stage_inputs(
+            config, processor, "answer", videos, questions, options, evidences, **shared
+        )
         answers = self._generate_texts(
             processor, stage2, answer_max_new_tokens or config.answer_max_new_tokens, generate_kwargs
         )
 
         outputs = []
-        for row, (evidence, answer, opts) in enumerate(zip(evidences, answers, options, strict=False)):
+        for row, (text, answer, opts) in enumerate(zip(evidences, answers, options, strict=True)):
             input_ids = stage2["input_ids"][row][stage2["attention_mask"][row].bool()].cpu()
             letter = extract_option_letter(answer, opts, config.option_letters) if opts else None
-            outputs.append(
-                TwoStageOutput(
-                    evidence, answer, letter, evidence_prompts[row], answer_prompts[row], input_ids
-                )
-            )
+            answer_prompt = stage_prompt(config, "answer", questions[row], opts, text)
+            outputs.append(TwoStageOutput(text, answer, letter, evidence_prompts[row], answer_prompt, input_ids))
         return outputs
 
     def save_pretrained(self, save_directory, *args, **kwargs):
@@ -251,10 +436,35 @@ class TwoStageReasoningMixin:
         )
 
     def answer(
-        self, processor, video, question: str, options: Sequence[str] | None = None, **kwargs
+        self,
+        processor,
+        video,
+        question: str,
+        options: Sequence[str] | None = None,
+        *,
+        timestamps: Sequence[float] | None = None,
+        evidence: str | None = None,
+        **kwargs,
     ) -> TwoStageOutput:
-        """:meth:`generate_two_stage` for one clip ``(frames, height, width, 3)`` and one question."""
-        return self.generate_two_stage(processor, [video], [question], [options], **kwargs)[0]
+        """:meth:`generate_two_stage` for one clip ``(frames, height, width, 3)`` and one question.
+
+        ``timestamps``: the seconds of its frames; ``evidence``: ground-truth evidence (skips stage 1).
+        """
+        return self.generate_two_stage(
+            processor,
+            [video],
+            [question],
+            [options],
+            timestamps=[timestamps] if timestamps is not None else None,
+            evidence=[evidence],
+            **kwargs,
+        )[0]
+
+
+class VexLlavaReasonerForConditionalGeneration(TwoStageReasoningMixin, LlavaForConditionalGeneration):
+    """LLaVA-NeXT-Interleave (the paper's backbone) with the two-stage evidence → answer inference."""
+
+    config_class = VexLlavaReasonerConfig
 
 
 class VexQwen2_5_VLReasonerForConditionalGeneration(
@@ -274,24 +484,34 @@ class VexQwen3VLReasonerForConditionalGeneration(TwoStageReasoningMixin, Qwen3VL
 __all__ = [
     "TwoStageOutput",
     "TwoStageReasoningMixin",
+    "VexLlavaReasonerForConditionalGeneration",
     "VexQwen2_5_VLReasonerForConditionalGeneration",
     "VexQwen3VLReasonerForConditionalGeneration",
+    "build_stage_inputs",
+    "decode_generated",
     "extract_option_letter",
     "format_options",
+    "frame_timestamps",
+    "stage_messages",
     "stage_prompt",
 ]
 
+VexLlavaReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
 VexQwen2_5_VLReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
 VexQwen3VLReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
 
-# Hub checkpoints of the base models (Qwen/Qwen2.5-VL-7B-Instruct) store weights under the pre-5.0 key names
+# Hub checkpoints of the base models (Qwen/Qwen2.5-VL-7B-Instruct, llava-hf/llava-interleave-qwen-7b-hf) store weights under the pre-5.0 key names
 # ("model.layers.*", "visual.*"). transformers renames them by class name and skips classes defined outside
 # transformers unless a mapping is registered for them: without this, fine-tuning from the base model would
 # silently start from random weights. Checked first: the remote-code copy of this file registers too.
 for _vex_class, _base_class in (
+    (VexLlavaReasonerForConditionalGeneration, LlavaForConditionalGeneration),
     (VexQwen2_5_VLReasonerForConditionalGeneration, Qwen2_5_VLForConditionalGeneration),
     (VexQwen3VLReasonerForConditionalGeneration, Qwen3VLForConditionalGeneration),
 ):
-    _mapping = get_checkpoint_conversion_mapping(_base_class.__name__)
+    # transformers keys some mappings by class name (Qwen), others by model type ("llava")
+    _mapping = get_checkpoint_conversion_mapping(_base_class.__name__) or get_checkpoint_conversion_mapping(
+        _base_class.config_class.model_type
+    )
     if _mapping is not None and get_checkpoint_conversion_mapping(_vex_class.__name__) is None:
         register_checkpoint_conversion_mapping(_vex_class.__name__, _mapping)

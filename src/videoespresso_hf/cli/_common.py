@@ -1,0 +1,167 @@
+"""Helpers shared by the model commands (``answer``, ``select``): their common arguments, the checks that
+turn bad input into one-line errors before any model loads, and how the arguments become load kwargs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from videoespresso_hf.cli.main import UserError
+
+DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
+STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The video, question, frame-selection and model-loading arguments of ``answer`` and ``select``."""
+    parser.add_argument("video", type=Path, help="video file")
+    parser.add_argument("--question", "-q", required=True, help="the question")
+    parser.add_argument(
+        "--selector", default=None, help=f"{DEFAULT_SELECTOR_NOTE}; needed by --strategy model/embedding"
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGY_CHOICES,
+        default=None,
+        help="frame selection: model (the selector, default when --selector is given), uniform (default "
+        "otherwise), fps, shots, embedding (question-caption similarity) or image_text (question-frame "
+        "similarity, SigLIP; no captions)",
+    )
+    parser.add_argument(
+        "--max-core-frames",
+        type=int,
+        default=None,
+        help="core frames handed to the reasoner at most (default: the selector's, else 3); not the number "
+        "of frames sampled for the selector (--candidate-fps)",
+    )
+    # Before the core/sampled split in names; `build --max-frames` caps *sampled* frames.
+    parser.add_argument("--max-frames", type=int, default=None, dest="deprecated_max_frames", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--candidate-fps", type=float, default=None, help="candidate sampling rate (default 1)"
+    )
+    parser.add_argument(
+        "--embedding-model",
+        default=None,
+        help="embedding strategy: sentence-transformers id or path (default all-MiniLM-L6-v2)",
+    )
+    parser.add_argument(
+        "--image-text-model",
+        default=None,
+        help="image_text strategy: SigLIP-style checkpoint, id or path (default google/siglip-base-patch16-224)",
+    )
+    parser.add_argument(
+        "--device-map",
+        default=None,
+        help='e.g. "auto" (accelerate) or "cpu" (default: "auto" when a GPU is present, else the CPU)',
+    )
+    parser.add_argument("--dtype", default="auto", help='"auto" (checkpoint dtype), "bfloat16", "float32"...')
+    parser.add_argument("--attn-implementation", default=None, help='"sdpa", "flash_attention_2", "eager"')
+    parser.add_argument(
+        "--trust-remote-code", action="store_true", help="load checkpoints with their own code"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def first_line(error: Exception) -> str:
+    """The first line of an error message (library errors often span many), or the error's type name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def check_model_arguments(args: argparse.Namespace) -> str:
+    """Refuse bad arguments before minutes of model loading; returns the frame-selection strategy."""
+    if args.deprecated_max_frames is not None:
+        print("warning: --max-frames is deprecated here, use --max-core-frames", file=sys.stderr)
+        if args.max_core_frames is None:
+            args.max_core_frames = args.deprecated_max_frames
+    if not args.video.is_file():
+        raise UserError(f"{args.video}: file not found")
+    options = getattr(args, "options", None)
+    if options:
+        from videoespresso_hf.models.reasoner.configuration_reasoner import OPTION_LETTERS
+
+        if len(options) > len(OPTION_LETTERS):
+            raise UserError(f"--options: got {len(options)} options; at most {len(OPTION_LETTERS)} are supported")
+    if args.max_core_frames is not None and args.max_core_frames < 1:
+        raise UserError(f"--max-core-frames must be at least 1, got {args.max_core_frames}")
+    for name in ("reasoner", "selector"):
+        value = getattr(args, name, None)
+        if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
+            raise UserError(f"--{name} {value}: no such checkpoint folder")
+    strategy = args.strategy or ("model" if args.selector else "uniform")
+    if strategy in ("model", "embedding") and not args.selector:
+        raise UserError(f"--strategy {strategy} needs --selector PATH_OR_ID")
+    return strategy
+
+
+def check_video(path: Path) -> None:
+    """Fail on an unreadable video before spending minutes loading models."""
+    from videoespresso_hf.video import VideoError, probe
+
+    try:
+        probe(path)
+    except VideoError as error:
+        raise UserError(str(error)) from error
+
+
+def parse_dtype(name: str):
+    """``--dtype``: ``"auto"`` or the name of a ``torch.dtype``."""
+    if name == "auto":
+        return "auto"
+    import torch
+
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise UserError(f"unknown --dtype {name!r} (use auto, bfloat16, float16 or float32)")
+    return dtype
+
+
+def device_map(requested: str | None) -> str | None:
+    """``--device-map`` as given, else ``"auto"`` when an accelerator is present (a 7B on the CPU takes minutes)."""
+    if requested is not None:
+        return requested
+    import torch
+
+    return "auto" if torch.cuda.is_available() else None
+
+
+def load_kwargs(args: argparse.Namespace) -> dict:
+    """``from_pretrained`` kwargs of every checkpoint a model command loads."""
+    load = {
+        "dtype": parse_dtype(args.dtype),
+        "device_map": device_map(args.device_map),
+        "trust_remote_code": args.trust_remote_code,
+    }
+    if args.attn_implementation:
+        load["attn_implementation"] = args.attn_implementation
+    return load
+
+
+def load_embedder(args: argparse.Namespace, strategy: str):
+    """The embedding strategy's text embedder, loaded here so that a bad path is a one-line error."""
+    if strategy != "embedding":
+        return None
+    from videoespresso_hf.embeddings import load_text_embedder
+    from videoespresso_hf.models.strategies import DEFAULT_EMBEDDER
+
+    name = args.embedding_model or DEFAULT_EMBEDDER
+    try:
+        return load_text_embedder(name)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load the embedding model {name}: {first_line(error)}") from error
+
+
+def load_image_text_scorer(args: argparse.Namespace, strategy: str):
+    """The image_text strategy's scorer, loaded here so that a bad checkpoint is a one-line error."""
+    if strategy != "image_text":
+        return None
+    from videoespresso_hf.models.image_text import DEFAULT_IMAGE_TEXT_MODEL, ImageTextScorer
+
+    name = args.image_text_model or DEFAULT_IMAGE_TEXT_MODEL
+    try:
+        return ImageTextScorer.from_pretrained(
+            name, dtype=parse_dtype(args.dtype), device_map=device_map(args.device_map)
+        )
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load the image-text model {name}: {first_line(error)}") from error
