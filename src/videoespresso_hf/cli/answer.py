@@ -107,7 +107,7 @@ def _embedder(args: argparse.Namespace, strategy: str):
     try:
         return load_text_embedder(name)
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the embedding model {name}: {first_line(error)}") from error
+        raise UserError(f"{first_line(error)} (--embedding-model)") from error
 
 
 def load_qa(args: argparse.Namespace, reasoner: str | None, strategy: str):
