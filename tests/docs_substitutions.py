@@ -59,6 +59,8 @@ TEXT: dict[str, str] = {
     "<a VideoEspresso frame selector>": "{selector}",
     # The paper's 2 GB embedder → the offline all-MiniLM-L6-v2 (same sentence-transformers code path).
     "BAAI/bge-m3": "{embedder}",
+    # CLIP for the training-free `embedding` frame selection → a tiny random CLIP (tests/doubles/grounding_models.py).
+    "openai/clip-vit-base-patch32": "{clip}",
     # A vLLM / OpenAI-compatible endpoint → the loopback server (tests/doubles/openai_server.py).
     "http://localhost:8000/v1": "{base_url}",
 }

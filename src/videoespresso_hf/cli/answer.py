@@ -18,14 +18,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool)
     parser.add_argument("video", type=Path, help="video file")
     parser.add_argument("--question", "-q", required=True, help="the question")
     parser.add_argument(
-        "--selector", default=None, help=f"{DEFAULT_SELECTOR_NOTE}; needed by --strategy model/embedding"
+        "--selector", default=None, help=f"{DEFAULT_SELECTOR_NOTE}; needed by --strategy model"
     )
     parser.add_argument(
         "--strategy",
         choices=STRATEGY_CHOICES,
         default=None,
         help="frame selection: model (the selector, default when --selector is given), uniform (default "
-        "otherwise), fps, shots or embedding (question-caption similarity)",
+        "otherwise), fps, shots or embedding (question-frame similarity in CLIP/SigLIP space; no selector)",
     )
     parser.add_argument("--max-frames", type=int, default=None, help="frames handed to the reasoner at most")
     parser.add_argument(
@@ -34,7 +34,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, with_reasoner: bool)
     parser.add_argument(
         "--embedding-model",
         default=None,
-        help="embedding strategy: sentence-transformers id or path (default all-MiniLM-L6-v2)",
+        help="embedding strategy: CLIP or SigLIP id or path (default openai/clip-vit-base-patch32)",
     )
     if with_reasoner:
         parser.add_argument(
@@ -91,21 +91,21 @@ def _check(args: argparse.Namespace) -> str:
         if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
             raise UserError(f"--{name} {value}: no such checkpoint folder")
     strategy = args.strategy or ("model" if args.selector else "uniform")
-    if strategy in ("model", "embedding") and not args.selector:
+    if strategy == "model" and not args.selector:
         raise UserError(f"--strategy {strategy} needs --selector PATH_OR_ID")
     return strategy
 
 
 def _embedder(args: argparse.Namespace, strategy: str):
-    """The embedding strategy's text embedder, loaded here so that a bad path is a one-line error."""
+    """The embedding strategy's image-text model, loaded here so that a bad path is a one-line error."""
     if strategy != "embedding":
         return None
-    from videoespresso_hf.embeddings import load_text_embedder
+    from videoespresso_hf.embeddings import load_image_text_embedder
     from videoespresso_hf.models.strategies import DEFAULT_EMBEDDER
 
     name = args.embedding_model or DEFAULT_EMBEDDER
     try:
-        return load_text_embedder(name)
+        return load_image_text_embedder(name)
     except (OSError, ValueError) as error:
         raise UserError(f"{first_line(error)} (--embedding-model)") from error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from videoespresso_hf.cli.answer import _check, add_model_arguments, check_video, first_line
+from videoespresso_hf.cli.answer import _check, _embedder, add_model_arguments, check_video, first_line
 from videoespresso_hf.cli.main import UserError
 
 
@@ -27,12 +27,13 @@ def run(args: argparse.Namespace) -> int:
 
     strategy = _check(args)
     check_video(args.video)
-    if strategy in ("model", "embedding"):
-        qa = _selector_only(args, strategy)
+    if strategy == "model":
+        qa = _selector_only(args)
     else:
         qa = HybridVideoQA(
-            None, None, strategy=strategy, max_frames=args.max_frames, candidate_fps=args.candidate_fps
-        )
+            None, None, strategy=strategy, max_frames=args.max_frames, candidate_fps=args.candidate_fps,
+            embedder=_embedder(args, strategy),
+        )  # fmt: skip
     try:
         selection = qa.select(args.video, args.question)
     except VideoError as error:
@@ -47,14 +48,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _selector_only(args: argparse.Namespace, strategy: str):
+def _selector_only(args: argparse.Namespace):
     from videoespresso_hf.models.hybrid import HybridVideoQA
     from videoespresso_hf.models.registration import ensure_registered
 
     ensure_registered()
     from transformers import AutoModel, AutoProcessor
 
-    from videoespresso_hf.cli.answer import _dtype, _embedder
+    from videoespresso_hf.cli.answer import _dtype
 
     load = {
         "dtype": _dtype(args.dtype),
@@ -73,8 +74,7 @@ def _selector_only(args: argparse.Namespace, strategy: str):
         None,
         selector,
         processor,
-        strategy=strategy,
+        strategy="model",
         max_frames=args.max_frames,
         candidate_fps=args.candidate_fps,
-        embedder=_embedder(args, strategy),
     )

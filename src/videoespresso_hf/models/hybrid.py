@@ -25,8 +25,8 @@ from videoespresso_hf.models.frame_selector.modeling_frame_selector import Frame
 from videoespresso_hf.models.strategies import (
     DEFAULT_EMBEDDER,
     STRATEGIES,
-    embedding_selection,
     fps_selection,
+    image_text_selection,
     shot_selection,
     thin_evenly,
     uniform_selection,
@@ -97,12 +97,12 @@ class HybridVideoQA:
     Args:
         reasoner / reasoner_processor: a VideoEspresso reasoner and its processor.
         selector / selector_processor: a :class:`VexFrameSelectorModel` and its processor; needed by the
-            ``model`` and ``embedding`` strategies (the latter uses only its captioner).
+            ``model`` strategy only.
         strategy: ``"model"`` (default), ``"uniform"``, ``"fps"``, ``"shots"`` or ``"embedding"``.
         max_frames: frames handed to the reasoner at most (default: the selector config's, else 3).
         candidate_fps / max_candidates: candidate sampling for ``model``/``embedding`` and the ``fps``
             strategy's rate (default: the selector config's, else 1 fps and 64).
-        embedder: texts → embeddings for the ``embedding`` strategy (default: ``load_text_embedder(DEFAULT_EMBEDDER)``).
+        embedder: the ``embedding`` strategy's image-text model (default: ``load_image_text_embedder(DEFAULT_EMBEDDER)``).
     """
 
     def __init__(
@@ -120,7 +120,7 @@ class HybridVideoQA:
     ):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-        if strategy in ("model", "embedding") and (selector is None or selector_processor is None):
+        if strategy == "model" and (selector is None or selector_processor is None):
             raise ValueError(f"strategy {strategy!r} needs a selector and its processor")
         selector_config = selector.config if selector is not None else None
         self.reasoner = reasoner
@@ -169,7 +169,7 @@ class HybridVideoQA:
         reasoner_model = _load_reasoner(reasoner, load).eval()
         reasoner_processor = AutoProcessor.from_pretrained(reasoner, trust_remote_code=trust_remote_code)
         selector_model = selector_processor = None
-        if selector is not None and strategy in ("model", "embedding"):
+        if selector is not None and strategy == "model":
             selector_model = AutoModel.from_pretrained(selector, **load).eval()
             selector_processor = AutoProcessor.from_pretrained(selector, trust_remote_code=trust_remote_code)
         return cls(
@@ -197,9 +197,9 @@ class HybridVideoQA:
 
     def _embedder_fn(self):
         if self._embedder is None:
-            from videoespresso_hf.embeddings import load_text_embedder
+            from videoespresso_hf.embeddings import load_image_text_embedder
 
-            self._embedder = load_text_embedder(DEFAULT_EMBEDDER)
+            self._embedder = load_image_text_embedder(DEFAULT_EMBEDDER)
         return self._embedder
 
     def _select(self, clip: _Clip, question: str, caption_cache: dict) -> FrameSelection:
@@ -213,15 +213,14 @@ class HybridVideoQA:
             return shot_selection(detect_shots(clip.path), clip.fps, self.max_frames)
         candidates = self._candidates(clip)
         timestamps = [index / clip.fps for index in candidates]
+        if self.strategy == "embedding":
+            frames = clip.frames_at(candidates)
+            return image_text_selection(question, frames, candidates, timestamps, self.max_frames, self._embedder_fn())
         if "captions" not in caption_cache:  # several questions on one video share the captions
             caption_cache["captions"] = self.selector.caption_frames(
                 self.selector_processor, clip.frames_at(candidates)
             )
         captions = caption_cache["captions"]
-        if self.strategy == "embedding":
-            return embedding_selection(
-                question, captions, candidates, timestamps, self.max_frames, self._embedder_fn()
-            )
         return self.selector.select(
             self.selector_processor,
             None,

@@ -7,12 +7,15 @@ with at most ``max_frames`` frames in temporal order, so strategies can be swapp
 * ``uniform`` — ``max_frames`` evenly spaced frames (no model; the usual VLM baseline);
 * ``fps`` — one frame every ``1/fps`` s, thinned evenly to ``max_frames`` (no model);
 * ``shots`` — the middle frame of the longest shots (PySceneDetect; no model);
-* ``embedding`` — cosine similarity of the question and each candidate's caption in a sentence-embedding
-  space (default ``sentence-transformers/all-MiniLM-L6-v2``); captions come from the selector's
-  captioner, so it costs the captioner but not the chooser;
+* ``embedding`` — cosine similarity of the question and each candidate frame in an image-text embedding
+  space (CLIP / SigLIP, default ``openai/clip-vit-base-patch32``): :func:`image_text_selection`. No selector,
+  no captions, nothing trained for the task: the usual "CLIP top-k" baseline;
 * ``model`` — :class:`VexFrameSelectorModel` (captioner + chooser), in ``modeling_frame_selector``.
 
-Functions here are pure (no decoding): they take frame counts, shots or captions.
+:func:`embedding_selection` scores captions instead of pixels (question-caption similarity in a sentence
+embedding space), for captions one already has (e.g. the selector's or the construction pipeline's).
+
+Functions here decode nothing: they take frame counts, shots, captions or decoded frames.
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from typing import Literal
 
 import numpy as np
 
-from videoespresso_hf.embeddings import cosine_matrix
+from videoespresso_hf.embeddings import DEFAULT_IMAGE_TEXT_MODEL, ImageTextEmbedder, cosine_matrix
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection, choose_frames
 from videoespresso_hf.video import Shot, fps_indices, timestamps_of, uniform_indices
 
 Strategy = Literal["model", "uniform", "fps", "shots", "embedding"]
 STRATEGIES: tuple[str, ...] = ("model", "uniform", "fps", "shots", "embedding")
-DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_EMBEDDER = DEFAULT_IMAGE_TEXT_MODEL  # what `strategy="embedding"` loads (`--embedding-model` overrides)
 
 __all__ = [
     "DEFAULT_EMBEDDER",
@@ -37,6 +40,7 @@ __all__ = [
     "Strategy",
     "embedding_selection",
     "fps_selection",
+    "image_text_selection",
     "shot_selection",
     "thin_evenly",
     "uniform_selection",
@@ -137,5 +141,36 @@ def embedding_selection(
         candidate_indices=[int(index) for index in candidate_indices],
         candidate_scores=similarities,
         candidate_captions=list(captions),
+        strategy="embedding",
+    )
+
+
+def image_text_selection(
+    question: str,
+    frames: np.ndarray,
+    candidate_indices: Sequence[int],
+    candidate_timestamps: Sequence[float],
+    max_frames: int,
+    embedder: ImageTextEmbedder,
+) -> FrameSelection:
+    """The ``max_frames`` candidate frames most similar to the question in an image-text space (CLIP, SigLIP).
+
+    Args:
+        frames: the decoded candidates ``(N, H, W, 3)`` uint8, in the order of ``candidate_indices``.
+        embedder: e.g. ``videoespresso_hf.embeddings.load_image_text_embedder()``.
+    """
+    _check_max_frames(max_frames)
+    if not len(frames):
+        raise ValueError("no candidate frames to select from")
+    if not len(frames) == len(candidate_indices) == len(candidate_timestamps):
+        raise ValueError("frames, candidate_indices and candidate_timestamps must have the same length")
+    similarities = (embedder.embed_images(frames) @ embedder.embed_texts([question])[0]).tolist()
+    chosen = choose_frames(similarities, max_frames, min_frames=max_frames, threshold=float("inf"))
+    return FrameSelection(
+        indices=[int(candidate_indices[position]) for position in chosen],
+        timestamps=[float(candidate_timestamps[position]) for position in chosen],
+        scores=[similarities[position] for position in chosen],
+        candidate_indices=[int(index) for index in candidate_indices],
+        candidate_scores=similarities,
         strategy="embedding",
     )
