@@ -239,7 +239,7 @@ def test_substitution_table_has_no_stale_entries():
     for word in TEXT:
         assert re.search(rf"(?<![\w/.-]){re.escape(word)}(?![\w/-])", texts), f"TEXT entry {word!r} is used by no doc"
     for name in FILES:
-        assert name.rstrip("/") in texts, f"FILES entry {name!r} is used by no doc"
+        assert name in texts, f"FILES entry {name!r} is used by no doc"
     for document in CARDS:
         assert document in document_paths(), f"CARDS entry {document!r} is not a document"
 
@@ -319,3 +319,21 @@ def test_readme_version_table_matches_pyproject_and_the_ci_pins():
             continue
         assert lower[name] == supported, f"README says {name} ≥ {supported}, pyproject says ≥ {lower[name]}"
         assert pins[name] == tested, f"README says CI tests {name} {tested}, requirements/dev.txt pins {pins[name]}"
+
+
+def test_citation_cff_matches_the_readme_and_the_package():
+    """GitHub's "Cite this repository" (CITATION.cff) says what the README's BibTeX says."""
+    import yaml
+
+    import videoespresso_hf
+    from videoespresso_hf.data.card import CITATION
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    software = next(entry for entry in bibtex_entries(document_text("README.md")) if entry.startswith("@software"))
+    assert cff["version"] == videoespresso_hf.__version__
+    assert cff["title"] == re.search(r"title\s*=\s*\{(.+)\},", software)[1].replace("\\_", "_")
+    assert f"url    = {{{cff['repository-code']}}}" in software
+    paper = cff["references"][0]
+    assert paper["title"] in CITATION and f"{paper['start']}--{paper['end']}" in CITATION
+    authors = " and ".join(f"{a['family-names']}, {a['given-names']}" for a in paper["authors"])
+    assert f"author    = {{{authors}}}" in CITATION
