@@ -1,8 +1,10 @@
 """Docs are code: every fenced command and snippet of the documentation runs, offline, as written.
 
 Each document's ``bash``/``shell`` commands and ``python`` snippets run in document order in a fresh folder;
-``videoespresso …`` runs in this process through the CLI's ``main`` (one import of torch for all), ``python …``
-in a subprocess. What is substituted to run offline, and why, is the table in ``tests/docs_substitutions.py``.
+``videoespresso …`` and ``python -m videoespresso_hf …`` run in this process through the CLI's ``main`` (one
+import of torch for all), other ``python …`` commands in a subprocess with scripts found in the checkout;
+``NAME=value`` before a command sets that variable for it. Pipes, ``&&`` and redirections are refused. What
+is substituted to run offline, and why, is the table in ``tests/docs_substitutions.py``.
 """
 
 from __future__ import annotations
@@ -174,18 +176,15 @@ def run_videoespresso(argv: list[str], capsys) -> tuple[int, str, str]:
     return status, out, err
 
 
-def run_shell_command(command: str, original: str, block: Block, capsys) -> None:
+def run_shell_command(command: str, original: str, block: Block, capsys, monkeypatch) -> None:
     tokens = shlex.split(command)
     if operators := SHELL_OPERATORS.intersection(tokens):
         pytest.fail(f"{block.where}: `{original}` uses {operators}: the docs test runs plain commands only")
-    if tokens[0] == "videoespresso":
-        status, out, err = run_videoespresso(tokens[1:], capsys)
-    elif tokens[0] in ("python", "python3"):
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-        done = subprocess.run([sys.executable, *tokens[1:]], capture_output=True, text=True, env=env, check=False)
-        status, out, err = done.returncode, done.stdout, done.stderr
-    else:
-        pytest.fail(f"{block.where}: no way to run `{original}`; add it to NOT_RUN in tests/docs_substitutions.py")
+    with monkeypatch.context() as scoped:
+        while tokens and re.fullmatch(r"[A-Za-z_]\w*=.*", tokens[0]):  # `NAME=value command`: for this command
+            name, _, value = tokens.pop(0).partition("=")
+            scoped.setenv(name, value)
+        status, out, err = run_tokens(tokens, original, block, capsys)
     expected = EXPECTED_ERRORS.get(matching(EXPECTED_ERRORS, original) or "")
     if expected is not None:
         lines = [line for line in err.splitlines() if line.strip() and not PROGRESS_BAR.search(line)]
@@ -193,6 +192,20 @@ def run_shell_command(command: str, original: str, block: Block, capsys) -> None
         assert re.search(expected.stderr, lines[0]), f"{block.where}: `{original}` printed\n{err}"
         return
     assert status == 0, f"{block.where}: `{original}` exited {status}\nstdout:\n{out[-3000:]}\nstderr:\n{err[-3000:]}"
+
+
+def run_tokens(tokens: list[str], original: str, block: Block, capsys) -> tuple[int, str, str]:
+    if tokens[0] == "videoespresso":
+        return run_videoespresso(tokens[1:], capsys)
+    if tokens[:3] in (["python", "-m", "videoespresso_hf"], ["python3", "-m", "videoespresso_hf"]):
+        return run_videoespresso(tokens[3:], capsys)  # the same CLI: no second import of torch
+    if tokens[0] in ("python", "python3"):
+        # Docs run scripts from the checkout's root (`python benchmarks/x.py`); the reader's folder has no copy.
+        arguments = [str(ROOT / t) if not Path(t).exists() and (ROOT / t).is_file() else t for t in tokens[1:]]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run([sys.executable, *arguments], capture_output=True, text=True, env=env, check=False)
+        return done.returncode, done.stdout, done.stderr
+    pytest.fail(f"{block.where}: no way to run `{original}`; add it to NOT_RUN in tests/docs_substitutions.py")
 
 
 def run_python_snippet(code: str, block: Block, namespace: dict) -> None:
@@ -204,7 +217,7 @@ def run_python_snippet(code: str, block: Block, namespace: dict) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("document", document_paths())
-def test_document_runs_as_written(document, context, workspace, capsys):
+def test_document_runs_as_written(document, context, workspace, capsys, monkeypatch):
     namespace: dict = {"__name__": "__main__"}  # snippets of one document build on each other, like a session
     ran = 0
     for block in fenced_blocks(document, document_text(document, context)):
@@ -215,7 +228,7 @@ def test_document_runs_as_written(document, context, workspace, capsys):
             for original in shell_commands(block):
                 if matching(NOT_RUN, original):
                     continue
-                run_shell_command(substitute(original, context), original, block, capsys)
+                run_shell_command(substitute(original, context), original, block, capsys, monkeypatch)
                 ran += 1
     assert ran, f"{document} has no command or snippet to run: drop it from DOCUMENTS"
 

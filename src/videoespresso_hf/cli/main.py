@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="videoespresso",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"`videoespresso COMMAND --help` for a command's options. Bugs: {ISSUES_URL} "
-        "(paste `videoespresso env`).",
+        epilog=f"`videoespresso COMMAND --help` for a command's options.\n"
+        f"Bugs and questions: {ISSUES_URL} (paste the output of `videoespresso env`).",
     )
     parser.add_argument("--version", action="version", version=f"videoespresso_hf {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
