@@ -159,6 +159,7 @@ def workspace(tmp_path, context, monkeypatch):
     # datasets caches a local folder by its name and card: each document gets its own cache.
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "datasets_cache")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)  # documented defaults (api.openai.com) are what runs
     yield folder
     clear_process_resources()  # models loaded by build stages (held per process) go with the workspace
 
@@ -241,6 +242,12 @@ def all_blocks() -> list[Block]:
 def test_every_fence_is_run_or_declared_shown_only():
     unknown = [(b.where, b.language) for b in all_blocks() if b.language not in (*RUN_LANGUAGES.values(), *SHOWN_LANGUAGES)]
     assert not unknown, f"fences in an unknown language (run: {sorted(RUN_LANGUAGES)}): {unknown}"
+    # A command in a fence without a language would be shown but never run.
+    hidden = [
+        b.where for b in all_blocks()
+        if b.language in SHOWN_LANGUAGES and re.search(r"^\s*(videoespresso|python3?|pip|make) ", b.text, re.M)
+    ]  # fmt: skip
+    assert not hidden, f"commands in fences that are not run (label them ```bash): {hidden}"
 
 
 def test_substitution_table_has_no_stale_entries():
