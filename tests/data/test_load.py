@@ -51,7 +51,7 @@ def test_bench_from_zip_loads_with_typed_features(bench_release, tmp_path, capsy
     assert card.data.license == "apache-2.0"
     assert card.data.configs[0]["data_files"][0]["path"] == "bench/test-*.parquet"
     assert "the video (absolute path on the machine that prepared this folder)" in card.text
-    assert "han2024videoespresso" in card.text and "Causal Analysis" in card.text
+    assert "han2025videoespresso" in card.text and "Causal Analysis" in card.text
 
 
 @pytest.mark.skipif(not datasets.config.TORCHCODEC_AVAILABLE, reason="torchcodec/FFmpeg not available to decode")

@@ -67,3 +67,72 @@ def test_thin_evenly_and_bad_max_core_frames():
     assert thin_evenly([5, 6], 4) == [5, 6]
     with pytest.raises(ValueError, match="max_core_frames must be at least 1"):
         uniform_selection(10, 1.0, 0)
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_path(tmp_path_factory) -> str:
+    """A tiny random CLIP saved as a checkpoint folder (what `--embedding-model` takes)."""
+    from doubles.grounding_models import tiny_clip
+
+    model, processor = tiny_clip(seed=1)
+    path = tmp_path_factory.mktemp("tiny-clip")
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return str(path)
+
+
+def test_image_text_strategy_ranks_frames_as_clip_itself_does(video, tiny_clip_path):
+    """Random weights say nothing about quality, but the ranking must be the dual encoder's own similarity."""
+    import torch
+    from transformers import CLIPModel, CLIPProcessor
+
+    from videoespresso_hf.models.image_text import ImageTextScorer
+    from videoespresso_hf.models.strategies import image_text_selection
+    from videoespresso_hf.video import read_frames
+
+    path, _spec = video
+    meta = probe(path)
+    candidates = list(range(0, meta.num_frames, 12))
+    frames = read_frames(path, candidates)
+    question = "When does the picture start to move?"
+    scorer = ImageTextScorer.from_pretrained(tiny_clip_path)
+    selection = image_text_selection(
+        scorer.embed_text(question), scorer.embed_frames(frames), candidates, [i / meta.fps for i in candidates], 2
+    )
+    model, processor = CLIPModel.from_pretrained(tiny_clip_path), CLIPProcessor.from_pretrained(tiny_clip_path)
+    with torch.inference_mode():
+        logits = model(**processor(text=[question], images=list(frames), return_tensors="pt", padding=True)).logits_per_image
+    best_two = sorted(torch.argsort(logits[:, 0], descending=True)[:2].tolist())
+    assert selection.indices == [candidates[position] for position in best_two]
+    assert selection.timestamps == [candidates[position] / meta.fps for position in best_two]
+    np.testing.assert_allclose(
+        np.asarray(selection.candidate_scores) * model.logit_scale.exp().item(), logits[:, 0].numpy(), rtol=1e-4, atol=1e-4
+    )
+
+
+def test_image_text_strategy_needs_no_selector(video, tiny_clip_path, capsys):
+    """Training-free for real: HybridVideoQA and `videoespresso select` run it with no selector at all."""
+    import json
+
+    from videoespresso_hf.cli.main import main
+    from videoespresso_hf.models.hybrid import HybridVideoQA
+    from videoespresso_hf.models.image_text import ImageTextScorer
+
+    path, _spec = video
+    scorer = ImageTextScorer.from_pretrained(tiny_clip_path)
+    qa = HybridVideoQA(None, None, strategy="image_text", max_core_frames=2, image_text_scorer=scorer)
+    selection = qa.select(path, "Why?")
+    assert selection.strategy == "image_text" and len(selection.indices) == 2 and len(selection.candidate_scores) == 6
+    argv = ["select", str(path), "-q", "Why?", "--strategy", "image_text", "--max-core-frames", "2", "--json"]
+    assert main([*argv, "--image-text-model", tiny_clip_path]) == 0
+    assert json.loads(capsys.readouterr().out)["indices"] == selection.indices
+
+
+def test_image_text_strategy_with_an_unloadable_model_is_one_line(video, tmp_path, capsys):
+    from videoespresso_hf.cli.main import main
+
+    path, _spec = video
+    missing = str(tmp_path / "no-clip")
+    assert main(["select", str(path), "-q", "Why?", "--strategy", "image_text", "--image-text-model", missing]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"cannot load the image-text model {missing}" in err and "--image-text-model" in err

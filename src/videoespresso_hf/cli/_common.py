@@ -149,7 +149,7 @@ def load_embedder(args: argparse.Namespace, strategy: str):
     try:
         return load_text_embedder(name)
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the embedding model {name}: {first_line(error)}") from error
+        raise UserError(f"cannot load the embedding model {name}: {first_line(error)} (set --embedding-model)") from error
 
 
 def load_image_text_scorer(args: argparse.Namespace, strategy: str):
@@ -164,4 +164,4 @@ def load_image_text_scorer(args: argparse.Namespace, strategy: str):
             name, dtype=parse_dtype(args.dtype), device_map=device_map(args.device_map)
         )
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the image-text model {name}: {first_line(error)}") from error
+        raise UserError(f"cannot load the image-text model {name}: {first_line(error)} (set --image-text-model)") from error

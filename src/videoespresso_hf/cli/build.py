@@ -183,7 +183,13 @@ def run(args: argparse.Namespace) -> int:
     if args.runner == "ray" and args.ray_address:
         from videoespresso_hf.pipeline.runners.ray_runner import RayRunner
 
-        runner = RayRunner(address=args.ray_address)
+        try:
+            runner = RayRunner(address=args.ray_address)
+        except ConnectionError as error:  # e.g. `auto` with no cluster started (`ray start --head`)
+            raise UserError(
+                f"no Ray cluster at --ray-address {args.ray_address} ({str(error).splitlines()[0]}); start one "
+                "with `ray start --head`, or leave out --ray-address to run a local Ray"
+            ) from None
     summary = run_build(
         videos,
         out,

@@ -9,6 +9,7 @@ import platform
 import shutil
 
 from videoespresso_hf import __version__
+from videoespresso_hf.cli.main import ISSUES_URL
 
 _PACKAGES = (
     "torch", "torchvision", "transformers", "tokenizers", "datasets", "huggingface_hub", "accelerate", "safetensors",
@@ -18,7 +19,9 @@ _PACKAGES = (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("env", help="print versions and capabilities for bug reports")
+    parser = subparsers.add_parser(
+        "env", help="print versions and capabilities for bug reports", description=f"Paste the output into {ISSUES_URL}."
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,4 +48,5 @@ def environment_report() -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     for key, value in environment_report().items():
         print(f"- {key}: {value}")
+    print(f"\nReport bugs at {ISSUES_URL} with this output, the command you ran and its error.")
     return 0

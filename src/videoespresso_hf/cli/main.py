@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from videoespresso_hf import __version__
 
-# Order is the order of ``--help``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("demo", "score", "judge", "data", "build", "select", "answer", "predict", "train", "env")
+# Order is the order of ``--help``; a module missing from this build is left out of the parser and the help.
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "demo", "score", "judge", "data", "build", "select", "answer", "train", "predict", "env",
+)  # fmt: skip
+ISSUES_URL = "https://github.com/videoespresso-hf/videoespresso_hf/issues"
 
 
 class UserError(Exception):
@@ -26,7 +30,9 @@ class UserError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="videoespresso",
-        description="VideoEspresso on the Hugging Face stack: build, load, train and score.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"`videoespresso COMMAND --help` for a command's options.\n"
+        f"Bugs and questions: {ISSUES_URL} (paste the output of `videoespresso env`).",
     )
     parser.add_argument("--version", action="version", version=f"videoespresso_hf {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -38,7 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # subcommand not shipped in this build
             raise
         module.register(subparsers)
+    # The summary names the commands actually registered, so it cannot promise one that is not there.
+    parser.description = "VideoEspresso on the Hugging Face stack: " + ", ".join(subparsers.choices) + "."
     return parser
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``videoespresso score … | head``), send what Python still flushes at exit to
+    /dev/null, as the Python docs recommend for SIGPIPE, so the exit prints no second traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,10 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that went away is noticed here, not at exit
+        return status
     except UserError as error:
         print(f"videoespresso {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
     except KeyboardInterrupt:
         print("interrupted; finished work is saved and a re-run resumes", file=sys.stderr)
         return 130

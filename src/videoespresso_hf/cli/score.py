@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         except PredictionsError as error:
             raise UserError(str(error)) from None
         except OSError as error:  # e.g. the embedding model is not in the local cache while offline
-            raise UserError(f"cannot load the embedding model: {error}") from None
+            raise UserError(f"{error} (set --embedding-model to a local folder or a model in the Hub cache)") from None
 
     def text(fmt: str) -> str:
         if len(results) == 1:
