@@ -177,14 +177,10 @@ def step_select(context: DemoContext) -> str | None:
 
 
 def step_compute(context: DemoContext) -> str | None:
-    import subprocess
-    import sys
+    from videoespresso_hf.models.compute_report import main as compute_report
 
-    script = Path(__file__).resolve().parents[3] / "benchmarks" / "hybrid_inference_flops.py"
-    if not script.is_file():
-        return "the compute benchmark ships with the repository: clone it and run benchmarks/hybrid_inference_flops.py"
     print("Analytic FLOPs at the real default configs (selector counted, unlike the paper's 14.7%):\n", flush=True)
-    subprocess.run([sys.executable, str(script)], check=True)
+    compute_report([])
     return None
 
 
