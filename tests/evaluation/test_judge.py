@@ -120,3 +120,17 @@ def test_cli_unusable_cache_path_is_a_one_line_error(tmp_path, capsys):
     assert main(["judge", str(predictions), "--cache", str(blocker / "cache.sqlite"), "--dry-run"]) == 2
     err = capsys.readouterr().err.strip()
     assert "cannot open the cache" in err and len(err.splitlines()) == 1
+
+
+def test_failure_records_are_not_sent_and_score_the_minimum(judge_server, tmp_path):
+    # `predict` writes an item that failed (missing video, endpoint error) with model_output null: the judge
+    # must not be paid for it, and it must not vanish from the means either.
+    records = [*RECORDS, {"question": "Why?", "answer": "Because.", "model_output": None, "task": "Traffic Analysis"}]
+    with make_client(judge_server, tmp_path) as client:
+        result = judge_open_ended(records, client)
+    assert judge_server.count("POST /v1/chat/completions") == 3
+    overall = result["overall"]
+    assert (overall["n"], overall["judged"], overall["unanswered"], overall["failed"]) == (4, 3, 1, 0)
+    assert overall["accuracy"] == pytest.approx((9 + 3 + 9 + 1) / 4 * 10, abs=0.01)
+    assert result["tasks"]["Traffic Analysis"]["n"] == 3
+    assert result["distribution"]["overall"][0] == 1  # one answer at score 1

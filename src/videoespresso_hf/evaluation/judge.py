@@ -60,7 +60,7 @@ class JudgeItem:
     index: int
     question: str
     reference: str
-    candidate: str
+    candidate: str | None  # None: a failure record (no answer), never sent to the judge
     evidence: str | None
     task: str | None  # leaderboard name, when the record has one
 
@@ -95,7 +95,7 @@ def validate_judge_records(records: Iterable[Any]) -> list[JudgeItem]:
                 index=index,
                 question=record["question"] or "",
                 reference=record["answer"] or "",
-                candidate=record["model_output"] or "",
+                candidate=record["model_output"],
                 evidence=evidence or None,
                 task=task,
             )
@@ -113,6 +113,13 @@ def build_judge_request(item: JudgeItem, prompt_version: str = JUDGE_PROMPT_VERS
     return LLMRequest([user_message(prompt)], prompt_version=prompt_version, stage="judge", response_model=JudgeScores)
 
 
+# What an item without an answer (``model_output`` null: the model or its endpoint failed) scores: the scale's
+# minimum on every criterion, without paying a judge call for it. Counted, like unanswered items in accuracy.
+NO_ANSWER = JudgeScores(
+    logic=1, factuality=1, accuracy=1, conciseness=1, overall=1, rationale="no answer (a failure record); not judged"
+)
+
+
 def _means(scores: Sequence[JudgeScores]) -> dict[str, float | None]:
     if not scores:
         return dict.fromkeys(CRITERIA)
@@ -121,14 +128,19 @@ def _means(scores: Sequence[JudgeScores]) -> dict[str, float | None]:
 
 def aggregate_judgements(
     items: Sequence[JudgeItem],
-    results: Sequence[LLMResult],
+    results: Sequence[LLMResult | None],
     *,
     judge_model: str,
     prompt_version: str = JUDGE_PROMPT_VERSION,
 ) -> dict[str, Any]:
-    """Criterion means on 0–100 (×10, as in the paper's Table 2), overall and per task, plus failures."""
-    judged = [(item, result.parsed) for item, result in zip(items, results, strict=True) if result.ok]
-    failures = [{"index": item.index, "error": result.error} for item, result in zip(items, results, strict=True) if not result.ok]
+    """Criterion means on 0–100 (×10, as in the paper's Table 2), overall and per task, plus failures.
+
+    A ``None`` result is an item without an answer: it scores :data:`NO_ANSWER` and is counted as unanswered.
+    """
+    pairs = list(zip(items, results, strict=True))
+    judged = [(item, NO_ANSWER if result is None else result.parsed) for item, result in pairs if result is None or result.ok]
+    failures = [{"index": item.index, "error": result.error} for item, result in pairs if result is not None and not result.ok]
+    unanswered = sum(result is None for _, result in pairs)
     by_task: dict[str, list[JudgeScores]] = {}
     for item, scores in judged:
         if item.task:
@@ -137,12 +149,12 @@ def aggregate_judgements(
         "protocol": "llm-judge",
         "judge_model": judge_model,
         "prompt_version": prompt_version,
-        "overall": {**_means([s for _, s in judged]), "n": len(items), "judged": len(judged), "failed": len(failures)},
+        "overall": {**_means([s for _, s in judged]), "n": len(items), "judged": len(judged) - unanswered, "unanswered": unanswered, "failed": len(failures)},
         "tasks": {task: {**_means(scores), "n": len(scores)} for task, scores in sorted(by_task.items())},
         # answers per score 1..10 for each criterion: the spread that the means hide (plotted by the HTML report)
         "distribution": {name: [sum(getattr(s, name) == score for _, s in judged) for score in range(1, 11)] for name in CRITERIA},
         "failures": failures,
-        "cost_usd": round(sum(result.cost_usd for result in results), 6),
+        "cost_usd": round(sum(result.cost_usd for result in results if result is not None), 6),
     }
 
 
@@ -156,6 +168,8 @@ def judge_open_ended(
 ) -> dict[str, Any]:
     """Judge free-form answers with ``client`` (any OpenAI-compatible endpoint) and aggregate."""
     items = validate_judge_records(records)
-    requests = [build_judge_request(item, prompt_version) for item in items]
-    results = client.map(requests, max_concurrency=max_concurrency, progress=progress)
+    answered = [item for item in items if item.candidate is not None]
+    requests = [build_judge_request(item, prompt_version) for item in answered]
+    sent = iter(client.map(requests, max_concurrency=max_concurrency, progress=progress))
+    results = [next(sent) if item.candidate is not None else None for item in items]
     return aggregate_judgements(items, results, judge_model=client.config.model, prompt_version=prompt_version)
