@@ -60,6 +60,17 @@ def test_frames_at_indices_are_exact(request, backend, video):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_frame_by_frame_requests_on_one_reader(tmp_path, backend):
+    """One frame per call, forward: the decoder is reused across calls, so a frame that an earlier call
+    sent to it as unwanted (skipped, or held for B-frame reordering) must still come back when asked for.
+    A 4-frame clip at 2 fps failed here with 'frame 2 could not be decoded'."""
+    spec = make_video(tmp_path / "short.mp4", [Segment("moving", 2.0, seed=5)], fps=2, stamp_index=True)
+    with VideoReader(spec.path, backend=backend) as reader:
+        for order in ([0], [2], [3], [1]), ([1], [0], [2]), ([0], [1], [2], [3]):
+            assert [stamps(reader.get_frames(indices)) for indices in order] == list(order)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_close_twice_is_harmless(stamped_video, backend):
     with VideoReader(stamped_video.path, backend=backend) as reader:
         reader.get_frames([0])

@@ -61,11 +61,15 @@ class _Lane:
         self.stream.thread_count = threads
         self.decoder = None  # live frame iterator; valid while position is meaningful
         self.position = -1  # presentation index of the last frame the decoder returned
+        # pts of packets sent with skip_frame=NONREF since the last seek: the decoder may hold them (B-frame
+        # reordering, frame threading), already dropped, when a later request wants one of them.
+        self.skipped: set[int] = set()
 
     def seek(self, index: int) -> None:
         self.container.seek(self.backend.pts[index], stream=self.stream, backward=True, any_frame=False)
         self.decoder = self._decode_from_here()
         self.position = -1
+        self.skipped = set()
 
     def _decode_from_here(self):
         """Decoded frames from the demuxer's position on, in presentation order.
@@ -75,10 +79,12 @@ class _Lane:
         x264 stream), which saves their decoding; reference frames are always decoded.
         """
         context = self.stream.codec_context
-        wanted, skip_unwanted = self.backend.wanted, self.backend.skip_unwanted
+        backend = self.backend
         for packet in self.container.demux(self.stream):
-            if skip_unwanted:
-                skip = "DEFAULT" if packet.pts is None or packet.pts in wanted else "NONREF"
+            if backend.skip_unwanted:  # backend.wanted is read per packet: each get() call sets its own
+                skip = "DEFAULT" if packet.pts is None or packet.pts in backend.wanted else "NONREF"
+                if skip == "NONREF":
+                    self.skipped.add(packet.pts)
                 if context.skip_frame != skip:
                     context.skip_frame = skip
             yield from context.decode(packet)
@@ -86,6 +92,8 @@ class _Lane:
     def needs_seek(self, target: int) -> bool:
         backend = self.backend
         if self.decoder is None or self.position >= target or backend.strategy == "seek":
+            return True
+        if not self.skipped.isdisjoint(backend.wanted):  # an earlier request had a wanted frame dropped
             return True
         if backend.strategy == "sequential":
             return False
