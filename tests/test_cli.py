@@ -84,6 +84,7 @@ def test_ray_address_without_a_cluster_is_one_line(tmp_path, capsys, monkeypatch
     # case under test, no cluster at all, is what Ray sees.
     monkeypatch.setattr(ray_services, "find_gcs_addresses", functools.cache(lambda: []))  # Ray clears its cache
     monkeypatch.setattr(ray_services, "find_bootstrap_address", lambda temp_dir: None)
+    (tmp_path / "v.mp4").write_bytes(b"")  # an input that exists: the cluster is checked before any video is read
     argv = ["build", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "out"), "--until", "frames",
             "--runner", "ray", "--ray-address", "auto"]  # fmt: skip
     assert main(argv) == 2

@@ -68,4 +68,10 @@ def test_an_old_build_resumes_with_no_new_request_and_the_same_dataset(old_build
     assert sum(stage["reused"] for stage in per_video) == 2 * PER_VIDEO_STAGES - (2 if forget else 0)
     assert sum(stage["executed"] for stage in per_video) == (2 if forget else 0)
     for name in OUTPUTS:
-        assert _normalised((out / name).read_text(), root, origin["root"]) == expected[name], name
+        written = _normalised((out / name).read_text(), root, origin["root"])
+        if name == "generated/README.md":
+            # The card is re-rendered at no cost; cards now also carry a digest of the data files (so that
+            # `datasets` never serves a stale cache of a same-named folder). Everything else is unchanged.
+            assert "Content sha256: " in written
+            written = "\n".join(line for line in written.split("\n") if "Content sha256: " not in line)
+        assert written == expected[name], name
