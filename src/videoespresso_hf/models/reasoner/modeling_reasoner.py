@@ -123,42 +123,53 @@ def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABC
     return None
 
 
+def stage_inputs(processor, config, videos: Sequence, prompts: Sequence[str], video_metadata=None):
+    """Processor inputs (on CPU) of one stage: each clip shown with its stage prompt as the user turn.
+
+    The one place that decides how frames and prompt are presented to the reasoner; inference
+    (:meth:`TwoStageReasoningMixin.generate_two_stage`) and training (``videoespresso_hf.training``)
+    both call it, so a fine-tuned model sees exactly the inputs it will be asked about. Ends with the
+    generation prompt (the assistant turn starts right after); rows are left-padded.
+    """
+    texts = [
+        processor.apply_chat_template(
+            [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}],
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+        for prompt in prompts
+    ]
+    if video_metadata is None:
+        video_metadata = [
+            {
+                "total_num_frames": len(video),
+                "fps": config.video_fps,
+                "frames_indices": list(range(len(video))),
+            }
+            for video in videos
+        ]
+    tokenizer = processor.tokenizer
+    # Left padding: generate appends new tokens on the right of every row of the batch.
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    try:
+        inputs = processor(
+            text=texts,
+            videos=list(videos),
+            video_metadata=list(video_metadata),
+            do_sample_frames=False,
+            padding=True,
+            return_tensors="pt",
+        )
+    finally:
+        tokenizer.padding_side = padding_side
+    return inputs
+
+
 class TwoStageReasoningMixin:
     """Adds ``generate_two_stage`` / ``answer`` to a Qwen-family ``...ForConditionalGeneration``."""
 
     def _stage_inputs(self, processor, videos, prompts: list[str], video_metadata):
-        texts = [
-            processor.apply_chat_template(
-                [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}],
-                add_generation_prompt=True,
-                tokenize=False,
-            )
-            for prompt in prompts
-        ]
-        if video_metadata is None:
-            video_metadata = [
-                {
-                    "total_num_frames": len(video),
-                    "fps": self.config.video_fps,
-                    "frames_indices": list(range(len(video))),
-                }
-                for video in videos
-            ]
-        tokenizer = processor.tokenizer
-        # Left padding: generate appends new tokens on the right of every row of the batch.
-        padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-        try:
-            inputs = processor(
-                text=texts,
-                videos=list(videos),
-                video_metadata=list(video_metadata),
-                do_sample_frames=False,
-                padding=True,
-                return_tensors="pt",
-            )
-        finally:
-            tokenizer.padding_side = padding_side
-        return inputs.to(self.device)
+        return stage_inputs(processor, self.config, videos, prompts, video_metadata).to(self.device)
 
     def _generate_texts(self, processor, inputs, max_new_tokens: int, generate_kwargs) -> list[str]:
         kwargs = {"do_sample": False, **generate_kwargs, "max_new_tokens": max_new_tokens}
@@ -279,6 +290,7 @@ __all__ = [
     "VexQwen3VLReasonerForConditionalGeneration",
     "extract_option_letter",
     "format_options",
+    "stage_inputs",
     "stage_prompt",
 ]
 
