@@ -1,0 +1,201 @@
+"""Two-stage reasoner training on a tiny prepared dataset of real videos, with tiny random Qwen reasoners."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from training.conftest import BAD_IDS, GOOD_IDS
+
+from videoespresso_hf.cli.main import main
+from videoespresso_hf.training import LLM_LORA_PATTERN, ReasonerTrainingArguments, train_reasoner
+from videoespresso_hf.training.reasoner_data import build_sample, stage_user_prompt
+from videoespresso_hf.training.rows import decode_core_frames, load_rows
+
+QUIET = {"activation_checkpointing": False}
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+def test_lora_lands_on_the_language_model_only(family):
+    from doubles.tiny_models import build_tiny_reasoner
+    from peft import LoraConfig, get_peft_model
+
+    model, _ = build_tiny_reasoner(family)
+    bare_names = LoraConfig(target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    bare = [n for n, _ in get_peft_model(build_tiny_reasoner(family)[0], bare_names).named_modules() if n.endswith("lora_A")]
+    lora = [n for n, _ in get_peft_model(model, LoraConfig(target_modules=LLM_LORA_PATTERN)).named_modules() if n.endswith("lora_A")]
+    assert len(lora) == 2 * 7  # 2 layers × q, k, v, o, gate, up, down
+    assert all(".language_model." in name and "visual" not in name for name in lora)
+    if family == "qwen2_5_vl":  # the trap the pattern avoids: the ViT's MLP has the same names
+        assert any("visual" in name for name in bare)
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+@pytest.mark.parametrize("stage", ["1", "2"])
+def test_training_prompt_is_token_identical_to_inference(prepared_data, family, stage):
+    from doubles.tiny_models import build_tiny_reasoner
+
+    model, processor = build_tiny_reasoner(family)
+    rows = load_rows(prepared_data, "generated")
+    # Has options and two core frames (Qwen3-VL's video processor rejects a one-frame clip).
+    row = next(row for row in rows if row["id"] == GOOD_IDS[3])
+    sample = build_sample(processor, model.config, row, stage, frame_size=224, max_length=6144)
+    # What generate_two_stage feeds the model for the same frames, prompt and metadata.
+    clip = decode_core_frames(row, 224)
+    inference = model._stage_inputs(processor, [clip.frames], [stage_user_prompt(model.config, row, stage, "evidence_raw")],
+                                    [clip.metadata])  # fmt: skip
+    prompt_length = inference["input_ids"].shape[1]
+    assert torch.equal(sample["input_ids"][:prompt_length], inference["input_ids"][0])
+    assert torch.equal(sample["pixel_values_videos"], inference["pixel_values_videos"])
+    assert (sample["labels"][:prompt_length] == -100).all() and (sample["labels"][prompt_length:] != -100).all()
+    target = processor.tokenizer.decode(sample["input_ids"][prompt_length:])
+    expected = row["evidence_raw"] if stage == "1" else "(C) a green cup"
+    assert target == expected + "<|im_end|>\n"
+    prompt = processor.tokenizer.decode(sample["input_ids"][:prompt_length])
+    assert "(C) a green cup" in prompt and ("Evidence: A green cup stands there." in prompt) == (stage == "2")
+
+
+def _args(reasoner_path, data, out, **overrides) -> ReasonerTrainingArguments:
+    settings = dict(model=str(reasoner_path), data=str(data), config="generated", output_dir=str(out),
+                    effective_batch_size=4, per_device_batch_size=4, dataloader_num_workers=0, logging_steps=1,
+                    save_steps=50, trainer_overrides=dict(QUIET))  # fmt: skip
+    settings.update(overrides)
+    return ReasonerTrainingArguments(**settings)
+
+
+@pytest.mark.slow
+def test_loss_falls_by_half_on_four_rows(reasoner_path, prepared_data, tmp_path):
+    out = train_reasoner(_args(reasoner_path, prepared_data, tmp_path / "out", stage="1", max_steps=30,
+                               learning_rate_stage1=2e-2, lr_scheduler_type="constant", warmup_ratio=0.0))  # fmt: skip
+    losses = json.loads((out["stage1"] / "training_summary.json").read_text())["losses"]
+    assert len(losses) == 30
+    assert losses[-1] <= losses[0] / 2, losses
+
+
+@pytest.mark.slow
+def test_cli_both_stages_merge_and_answer(reasoner_path, prepared_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["train", "reasoner", "--model", str(reasoner_path), "--data", str(prepared_data), "--config", "generated",
+            "--output", str(out), "--stage", "both", "--max-steps", "2", "--effective-batch-size", "2",
+            "--per-device-batch-size", "2", "--workers", "0", "--merge", "--set", "activation_checkpointing=false"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "learning_rate_stage1             2e-05" in printed and "lora_r" in printed  # defaults printed
+    for stage in ("stage1", "stage2"):
+        assert (out / stage / "adapter_model.safetensors").is_file()
+        summary = json.loads((out / stage / "training_summary.json").read_text())
+        assert summary["global_step"] == 2 and summary["train_rows"] == 4
+    assert json.loads((out / "stage2" / "training_summary.json").read_text())["init_adapter"] == str(out / "stage1")
+    assert json.loads((out / "stage2" / "training_summary.json").read_text())["learning_rate"] == 1e-5
+    skipped = [json.loads(line) for line in (out / "skipped_rows.jsonl").read_text().splitlines()]
+    assert {entry["id"] for entry in skipped} == set(BAD_IDS)
+    for entry in skipped:
+        assert entry["reason"].startswith(BAD_IDS[entry["id"]])
+    card = (out / "merged" / "README.md").read_text()
+    assert "Base model" in card and "generated" in card and "learning_rate_stage2" in card and "transformers" in card
+
+    # Merged checkpoint == base + adapter (same logits), and loads through the Auto classes.
+    from peft import PeftModel
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from videoespresso_hf.training.reasoner import load_reasoner_for_training
+
+    base, processor = load_reasoner_for_training(str(reasoner_path), dtype=torch.float32)
+    adapted = PeftModel.from_pretrained(base, str(out / "stage2")).eval()
+    merged = AutoModelForImageTextToText.from_pretrained(out / "merged", trust_remote_code=True).eval()
+    assert type(merged).__name__ == "VexQwen2_5_VLReasonerForConditionalGeneration"
+    row = next(row for row in load_rows(prepared_data, "generated") if row["id"] == GOOD_IDS[0])
+    sample = build_sample(AutoProcessor.from_pretrained(out / "merged"), merged.config, row, "2", frame_size=224, max_length=512)
+    inputs = {key: value.unsqueeze(0) if key in ("input_ids", "attention_mask", "mm_token_type_ids") else value
+              for key, value in sample.items() if key != "labels"}  # fmt: skip
+    with torch.no_grad():
+        difference = (adapted(**inputs).logits - merged(**inputs).logits).abs().max().item()
+    assert difference < 1e-4  # float32 merge: W + BA folded once; observed ~1e-6
+
+    code = main(["answer", row["video"]["path"], "-q", row["question"], "--reasoner", str(out / "merged"),
+                 "--strategy", "uniform", "--max-frames", "2", "--json"])  # fmt: skip
+    assert code == 0
+    answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert answer["question"] == row["question"] and len(answer["frames"]["indices"]) == 2
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys, torch
+    torch.set_num_threads(1)
+    from transformers import TrainerCallback
+    import videoespresso_hf
+    from videoespresso_hf.training import ReasonerTrainingArguments, train_reasoner
+
+    class Steps(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            with open(sys.argv[3], "a") as log:
+                log.write(f"{state.global_step}\\n")
+            if sys.argv[4] == "kill" and state.global_step == 3:
+                os.kill(os.getpid(), signal.SIGKILL)  # a real kill: no cleanup, no final save
+
+    train_reasoner(ReasonerTrainingArguments(
+        model=sys.argv[1], data=sys.argv[2], config="generated", output_dir=sys.argv[5], stage="1", max_steps=5,
+        effective_batch_size=2, per_device_batch_size=2, dataloader_num_workers=0, save_steps=2, logging_steps=1,
+        trainer_overrides={"activation_checkpointing": False}), callbacks=[Steps()])
+    """
+)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_the_checkpoint(reasoner_path, prepared_data, tmp_path):
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    out, steps = tmp_path / "out", tmp_path / "steps.txt"
+
+    def run(mode: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), str(reasoner_path), str(prepared_data), str(steps), mode, str(out)],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+
+    killed = run("kill")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert (out / "stage1" / "checkpoint-2").is_dir() and not (out / "stage1" / "training_summary.json").exists()
+    resumed = run("resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming from" in resumed.stdout and "checkpoint-2" in resumed.stdout
+    # Steps 1-3 ran before the kill; the re-run continues at 3 (step 3 was not checkpointed) and ends at 5.
+    assert steps.read_text().split() == ["1", "2", "3", "3", "4", "5"]
+    state = json.loads((out / "stage1" / "checkpoint-4" / "trainer_state.json").read_text())
+    logged = [entry["step"] for entry in state["log_history"] if "loss" in entry]
+    assert logged == [1, 2, 3, 4]  # each step once in the history of the resumed run
+    assert json.loads((out / "stage1" / "training_summary.json").read_text())["global_step"] == 5
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--push-to-hub", "not a repo!!"], "--push-to-hub"),
+        (["--set", "no_such_setting=1"], "--set no_such_setting: not a field of SFTConfig"),
+        (["--set", "learning_rate"], "expected NAME=VALUE"),
+        (["--effective-batch-size", "3", "--per-device-batch-size", "2"], "not a multiple"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(prepared_data, tmp_path, capsys, extra, message):
+    argv = ["train", "reasoner", "--data", str(prepared_data), "--config", "generated", "--output", str(tmp_path / "o"), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o" / "stage1").exists()  # nothing trained, nothing downloaded
+
+
+def test_set_values_are_typed(tmp_path):
+    from trl import SFTConfig
+
+    from videoespresso_hf.cli.train import trainer_overrides
+
+    assert trainer_overrides(["activation_checkpointing=false", "optim=adamw_torch", "max_grad_norm=0.5"], SFTConfig) == {
+        "activation_checkpointing": False, "optim": "adamw_torch", "max_grad_norm": 0.5}  # fmt: skip
+
+
+def test_missing_data_folder_is_a_one_line_error(tmp_path, capsys):
+    assert main(["train", "reasoner", "--data", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
+    assert "no such folder" in capsys.readouterr().err
