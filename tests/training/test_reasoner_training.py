@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -110,7 +111,7 @@ def test_cli_both_stages_merge_and_answer(reasoner_path, prepared_data, tmp_path
 
     from videoespresso_hf.training.reasoner import load_reasoner_for_training
 
-    base, processor = load_reasoner_for_training(str(reasoner_path), dtype=torch.float32)
+    base, _ = load_reasoner_for_training(str(reasoner_path), dtype=torch.float32)
     adapted = PeftModel.from_pretrained(base, str(out / "stage2")).eval()
     merged = AutoModelForImageTextToText.from_pretrained(out / "merged", trust_remote_code=True).eval()
     assert type(merged).__name__ == "VexQwen2_5_VLReasonerForConditionalGeneration"
@@ -160,7 +161,8 @@ def test_killed_run_resumes_from_the_checkpoint(reasoner_path, prepared_data, tm
 
     def run(mode: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, str(script), str(reasoner_path), str(prepared_data), str(steps), mode, str(out)],
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf_cache")})  # fmt: skip
 
     killed = run("kill")
     assert killed.returncode == -9, killed.stderr[-2000:]

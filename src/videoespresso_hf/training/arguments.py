@@ -77,6 +77,19 @@ class _CommonArguments:
     # Any other SFTConfig / TrainingArguments field, applied last (e.g. {"gradient_checkpointing": True}).
     trainer_overrides: dict[str, Any] = field(default_factory=dict)
 
+    def cpu_only(self) -> bool:
+        """Train on CPU: asked for (``use_cpu``) or no CUDA device. Under ``accelerate launch --multi_gpu``
+        on a machine without GPUs this gives gloo DDP over CPU processes (accelerate's MULTI_CPU)."""
+        import torch
+
+        return bool(self.trainer_overrides.get("use_cpu")) or not torch.cuda.is_available()
+
+    def process_state(self):
+        """accelerate's process state, created with the CPU flag before any trainer (it is a singleton)."""
+        from accelerate import PartialState
+
+        return PartialState(cpu=self.cpu_only())
+
     def resolved_bf16(self) -> bool:
         """``bf16`` as given, else on exactly when a CUDA device supports it."""
         if self.bf16 is not None:

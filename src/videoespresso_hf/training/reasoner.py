@@ -23,7 +23,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.training.arguments import ReasonerTrainingArguments, gradient_accumulation_for, settings_table
+from videoespresso_hf.training.arguments import (
+    ReasonerTrainingArguments,
+    gradient_accumulation_for,
+    settings_table,
+)
 from videoespresso_hf.training.cards import write_training_card
 from videoespresso_hf.training.reasoner_data import ReasonerCollator, SampleBuilder
 from videoespresso_hf.training.rows import SKIPPED_ROWS_FILE, SkipLog, check_rows, load_rows
@@ -50,12 +54,6 @@ def load_reasoner_for_training(model: str, *, dtype=None, trust_remote_code: boo
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot load the reasoner {model}: {str(error).splitlines()[0]}") from error
     return reasoner, processor
-
-
-def _world_size() -> int:
-    from accelerate import PartialState
-
-    return PartialState().num_processes
 
 
 def _required_text(arguments: ReasonerTrainingArguments, stage: str) -> tuple[str, ...]:
@@ -85,6 +83,7 @@ def _sft_config(arguments: ReasonerTrainingArguments, stage: str, output_dir: Pa
         "dataloader_num_workers": arguments.dataloader_num_workers,
         "seed": arguments.seed,
         "report_to": "none",
+        "use_cpu": arguments.cpu_only(),
         # Samples are built by our collator from decoded frames: TRL must neither tokenize nor drop columns.
         "dataset_kwargs": {"skip_prepare_dataset": True},
         "remove_unused_columns": False,
@@ -112,12 +111,10 @@ def _finished(stage_dir: Path) -> bool:
 def _run_stage(
     arguments: ReasonerTrainingArguments, stage: str, rows, skip_log: SkipLog, init_adapter: Path | None, callbacks
 ) -> Path:
-    from accelerate import PartialState
+    import torch
     from peft import PeftModel
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
-
-    import torch
 
     stage_dir = Path(arguments.output_dir) / f"stage{stage}"
     if _finished(stage_dir):
@@ -125,7 +122,7 @@ def _run_stage(
         return stage_dir
     stage_dir.mkdir(parents=True, exist_ok=True)
     # Every process checks the rows (same result); the main one logs them.
-    check_log = skip_log if PartialState().is_main_process else _NullLog()
+    check_log = skip_log if arguments.process_state().is_main_process else _NullLog()
     positions, reasons = check_rows(rows, _required_text(arguments, stage), check_log, stage)
     print(f"stage {stage}: {len(positions)} rows to train on, {sum(reasons.values())} skipped {dict(reasons)}")
     if not positions:
@@ -142,7 +139,7 @@ def _run_stage(
     else:
         peft_config = _lora_config(arguments)
     accumulation = gradient_accumulation_for(
-        arguments.effective_batch_size, arguments.per_device_batch_size, _world_size()
+        arguments.effective_batch_size, arguments.per_device_batch_size, arguments.process_state().num_processes
     )
     config = _sft_config(arguments, stage, stage_dir, accumulation)
     dataset = SampleBuilder(
@@ -176,7 +173,7 @@ def _run_stage(
             "train_loss": result.training_loss,
             "effective_batch_size": arguments.effective_batch_size,
             "gradient_accumulation_steps": accumulation,
-            "world_size": _world_size(),
+            "world_size": arguments.process_state().num_processes,
             "learning_rate": config.learning_rate,
             "init_adapter": str(init_adapter) if init_adapter else None,
             "arguments": asdict(arguments),
@@ -196,9 +193,8 @@ def _check_lora_placement(model) -> None:
 
 def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Path:
     """Write ``OUT/merged``: the base reasoner with the adapter merged in, loadable with the Auto classes."""
-    from peft import PeftModel
-
     import torch
+    from peft import PeftModel
 
     dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
     model, processor = load_reasoner_for_training(
@@ -237,9 +233,8 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks=None) -> dict
     Raises:
         ValueError: bad settings, an unloadable model, or no usable row (one-line messages).
     """
-    from accelerate import PartialState
 
-    state = PartialState()
+    state = arguments.process_state()
     output = Path(arguments.output_dir)
     skip_log = SkipLog(output / SKIPPED_ROWS_FILE)
     accumulation = gradient_accumulation_for(

@@ -23,10 +23,21 @@ from typing import Any
 
 import numpy as np
 
-from videoespresso_hf.training.arguments import SelectorTrainingArguments, gradient_accumulation_for, settings_table
+from videoespresso_hf.training.arguments import (
+    SelectorTrainingArguments,
+    gradient_accumulation_for,
+    settings_table,
+)
 from videoespresso_hf.training.caption_cache import CaptionCache, captioner_key
 from videoespresso_hf.training.cards import write_training_card
-from videoespresso_hf.training.rows import SKIPPED_ROWS_FILE, SkipLog, check_rows, core_frame_times, load_rows, video_file
+from videoespresso_hf.training.rows import (
+    SKIPPED_ROWS_FILE,
+    SkipLog,
+    check_rows,
+    core_frame_times,
+    load_rows,
+    video_file,
+)
 
 __all__ = ["SelectorItem", "build_selector_items", "candidate_frames", "label_agreement", "train_selector"]
 
@@ -155,12 +166,11 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks=None) -> dict
         ValueError: bad settings, an unloadable selector, or no usable row (one-line messages).
     """
     import datasets
-    from accelerate import PartialState
     from huggingface_hub import constants
     from transformers import Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
-    state = PartialState()
+    state = arguments.process_state()
     output = Path(arguments.output_dir)
     skip_log = SkipLog(output / SKIPPED_ROWS_FILE)
     accumulation = gradient_accumulation_for(
@@ -217,6 +227,7 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks=None) -> dict
         "dataloader_num_workers": arguments.dataloader_num_workers,
         "seed": arguments.seed,
         "report_to": "none",
+        "use_cpu": arguments.cpu_only(),
         "remove_unused_columns": False,
         **arguments.trainer_overrides,
     }
