@@ -98,3 +98,21 @@ def selector_path(tiny_dir):
     from doubles.tiny_models import save_tiny_selector
 
     return save_tiny_selector(tiny_dir / "selector", max_frames=2)
+
+
+@pytest.fixture(scope="session")
+def prepared_multi_image(tmp_path_factory) -> Path:
+    """``VideoEspresso_train_multi_image`` in the authors' layout (byte-split zip of JPEGs + JSON) → prepared."""
+    from videoespresso_hf.demo.releases import tiny_jpeg, train_record, write_byte_split, zip_bytes
+
+    release = tmp_path_factory.mktemp("train_multi_image")
+    records = [train_record(index, "vatex/vatex_image/RgtipEqA7ZA_000046_000056", "path") for index in range(2)]
+    members = {"merged_ano_all.json": json.dumps(records).encode()}
+    for index, record in enumerate(records):
+        for number, path in enumerate(record["path"]):
+            members[path] = tiny_jpeg((60 * index, 100 + 50 * number, 200))
+    write_byte_split(zip_bytes(members), release, piece_size=700)
+    out = tmp_path_factory.mktemp("prepared_multi_image")
+    argv = ["data", "prepare", "--quiet", "--config", "train_multi_image", "--data-dir", str(release), "--out", str(out), "--fps", "1"]
+    assert main(argv) == 0
+    return out

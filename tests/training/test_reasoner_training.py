@@ -207,3 +207,21 @@ def test_set_values_are_typed(tmp_path):
 def test_missing_data_folder_is_a_one_line_error(tmp_path, capsys):
     assert main(["train", "reasoner", "--data", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_multi_image_rows_train_from_their_key_frame_images(prepared_multi_image, tmp_path):
+    from doubles.tiny_models import build_tiny_reasoner
+
+    from videoespresso_hf.training.rows import SkipLog, check_rows
+
+    model, processor = build_tiny_reasoner("qwen2_5_vl")
+    rows = load_rows(prepared_multi_image, "train_multi_image")
+    positions, reasons = check_rows(rows, ("question", "evidence_raw"), SkipLog(tmp_path / "skipped.jsonl"), "1")
+    assert positions == [0, 1] and not reasons
+    clip = decode_core_frames(rows[1], 224)
+    # Two key frames (0.jpg and 31.jpg at 1 fps), longer side 224, with their annotated indices.
+    assert clip.frames.shape == (2, 168, 224, 3) and clip.metadata["frames_indices"] == [0, 31]
+    assert clip.frames[0, 0, 0, 1] < clip.frames[1, 0, 0, 1]  # green 100 then 150: temporal order kept
+    sample = build_sample(processor, model.config, rows[1], "1", frame_size=224, max_length=6144)
+    target = processor.tokenizer.decode(sample["input_ids"][sample["labels"] != -100])
+    assert target == rows[1]["evidence_raw"] + "<|im_end|>\n" and "<obj_start>chef<obj_end>" in target

@@ -1,7 +1,8 @@
 """Rows of a prepared config → what training needs: checked rows, decoded core frames, a skip log.
 
-A bad row (video missing or unreadable, a core frame without a time or past the end, empty
-evidence or answer) is never fatal and never silently dropped: it is counted and written with its id
+Core frames come from the row's video (``train_video``, ``generated``) or, for image-only rows
+(``train_multi_image``), from its key-frame images. A bad row (video or image missing or unreadable,
+a core frame without a time or past the end, empty evidence or answer) is never fatal and never silently dropped: it is counted and written with its id
 and reason to ``OUT/skipped_rows.jsonl``. Rows are checked before training from the container
 headers only (no frame is decoded), so a 200k-row config is checked in minutes; a frame that fails
 to decode later, mid-run, is logged the same way (see :class:`SkipLog`).
@@ -52,6 +53,22 @@ def video_file(row: Mapping[str, Any]) -> str | None:
     video = row.get("video")
     path = video.get("path") if isinstance(video, Mapping) else video
     return str(path) if path else None
+
+
+def _image_sources(row: Mapping[str, Any]) -> list | None:
+    """The row's key-frame images (``train_multi_image``) when every core frame has one, else ``None``."""
+    images = row.get("images") or []
+    if not images or len(images) != len(row.get("core_frames") or []):
+        return None
+    sources = []
+    for image in images:
+        if isinstance(image, Mapping) and (image.get("bytes") or image.get("path")):
+            sources.append(image.get("bytes") or image.get("path"))
+        elif isinstance(image, str) and image:
+            sources.append(image)
+        else:
+            return None
+    return sources
 
 
 def core_frame_times(row: Mapping[str, Any]) -> list[float]:
@@ -113,7 +130,11 @@ def _row_problem(
         return "core frame without time", str(error)
     path = video_file(row)
     if path is None:
-        return "no video", ""
+        images = _image_sources(row)
+        if images is None:
+            return "no video", "and no key-frame image for every core frame"
+        missing = [image for image in images if isinstance(image, str) and not Path(image).is_file()]
+        return ("missing key-frame image", missing[0]) if missing else None
     if path not in durations:
         try:
             durations[path] = probe(path).duration
@@ -176,7 +197,7 @@ def decode_core_frames(row: Mapping[str, Any], frame_size: int | None) -> CoreCl
     """
     path = video_file(row)
     if path is None:
-        raise ValueError("no video")
+        return _decode_key_frame_images(row, frame_size)
     times = sorted(core_frame_times(row))
     size = None
     if frame_size:
@@ -187,3 +208,31 @@ def decode_core_frames(row: Mapping[str, Any], frame_size: int | None) -> CoreCl
         frames = reader.get_frames(indices)
         meta = {"total_num_frames": reader.num_frames, "fps": reader.metadata.fps, "frames_indices": indices}
     return CoreClip(frames, meta)
+
+
+def _decode_key_frame_images(row: Mapping[str, Any], frame_size: int | None) -> CoreClip:
+    """Core frames of an image-only row (``train_multi_image``): its key-frame images, in temporal order.
+
+    The metadata gives each frame its annotated index at the row's sampling fps, so the reasoner sees
+    the same timestamps as for a video row.
+    """
+    import io
+
+    from PIL import Image
+
+    sources = _image_sources(row)
+    if sources is None:
+        raise ValueError("no video and no key-frame image for every core frame")
+    times = core_frame_times(row)
+    order = sorted(range(len(times)), key=times.__getitem__)
+    pictures = []
+    for position in order:
+        source = sources[position]
+        picture = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source).convert("RGB")
+        size = _scaled_size(*picture.size, frame_size) if frame_size else picture.size
+        # Frames of one clip share a size: later images follow the first one's.
+        pictures.append(picture.resize(pictures[0].size if pictures else size, Image.Resampling.BICUBIC))
+    fps = float(row.get("fps") or 1.0)
+    indices = [round(times[position] * fps) for position in order]
+    meta = {"total_num_frames": max(indices) + 1, "fps": fps, "frames_indices": indices}
+    return CoreClip(np.stack([np.asarray(picture) for picture in pictures]), meta)
