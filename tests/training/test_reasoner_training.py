@@ -83,12 +83,21 @@ def test_loss_falls_by_half_on_four_rows(tiny_dir, prepared_data, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_both_stages_merge_and_answer(reasoner_path, prepared_data, tmp_path, capsys):
+def test_cli_both_stages_merge_and_answer(reasoner_path, prepared_data, tmp_path, capsys, monkeypatch):
+    from huggingface_hub import HfApi
+
+    # No network here: record what would be uploaded instead of uploading it.
+    uploads = []
+    monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **kwargs: uploads.append(("create", repo_id)))
+    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kwargs: uploads.append(("upload", kwargs)) or "url")
     out = tmp_path / "out"
     argv = ["train", "reasoner", "--model", str(reasoner_path), "--data", str(prepared_data), "--config", "generated",
             "--output", str(out), "--stage", "both", "--max-steps", "2", "--effective-batch-size", "2",
-            "--per-device-batch-size", "2", "--workers", "0", "--merge", "--set", "activation_checkpointing=false"]  # fmt: skip
+            "--per-device-batch-size", "2", "--workers", "0", "--merge", "--set", "activation_checkpointing=false",
+            "--push-to-hub", "someone/tiny-reasoner"]  # fmt: skip
     assert main(argv) == 0
+    assert uploads[0] == ("create", "someone/tiny-reasoner")
+    assert uploads[1][1]["repo_id"] == "someone/tiny-reasoner" and uploads[1][1]["folder_path"] == str(out / "merged")
     printed = capsys.readouterr().out
     settings = dict(line.split(None, 1) for line in printed.splitlines() if line.startswith("  ") and len(line.split()) >= 2)
     assert settings["learning_rate_stage1"] == "2e-05" and settings["lora_r"] == "16" and settings["weight_decay"] == "0.02"
@@ -154,22 +163,28 @@ KILLER = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_from_the_checkpoint(reasoner_path, prepared_data, tmp_path):
+def test_killed_run_resumes_from_the_checkpoint(reasoner_path, prepared_data, tmp_path, capsys):
+    from transformers import TrainerCallback
+
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
     out, steps = tmp_path / "out", tmp_path / "steps.txt"
-
-    def run(mode: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(script), str(reasoner_path), str(prepared_data), str(steps), mode, str(out)],
-                              capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf_cache")})  # fmt: skip
-
-    killed = run("kill")
+    killed = subprocess.run(
+        [sys.executable, str(script), str(reasoner_path), str(prepared_data), str(steps), "kill", str(out)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf_cache")},
+    )  # fmt: skip
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert (out / "stage1" / "checkpoint-2").is_dir() and not (out / "stage1" / "training_summary.json").exists()
-    resumed = run("resume")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resuming from" in resumed.stdout and "checkpoint-2" in resumed.stdout
+
+    class Steps(TrainerCallback):  # the same settings as the killed run, in this process
+        def on_step_end(self, args, state, control, **kwargs):
+            with steps.open("a") as log:
+                log.write(f"{state.global_step}\n")
+
+    train_reasoner(_args(reasoner_path, prepared_data, out, stage="1", max_steps=5, effective_batch_size=2,
+                         per_device_batch_size=2, save_steps=2), callbacks=[Steps()])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "resuming from" in printed and "checkpoint-2" in printed
     # Steps 1-3 ran before the kill; the re-run continues at 3 (step 3 was not checkpointed) and ends at 5.
     assert steps.read_text().split() == ["1", "2", "3", "3", "4", "5"]
     state = json.loads((out / "stage1" / "checkpoint-4" / "trainer_state.json").read_text())

@@ -57,3 +57,16 @@ def test_selector_cli_rejects_an_unknown_setting(prepared_data, tmp_path, capsys
             "--set", "no_such=1"]  # fmt: skip
     assert main(argv) == 2
     assert "--set no_such: not a field of TrainingArguments" in capsys.readouterr().err
+
+
+def test_rows_that_carry_every_frame_caption_need_no_captioner(selector_path, prepared_data, tmp_path):
+    from transformers import AutoModel, AutoProcessor
+
+    model, processor = AutoModel.from_pretrained(selector_path), AutoProcessor.from_pretrained(selector_path)
+    row = dict(load_rows(prepared_data, "generated")[0])  # 2-s clip at 8 fps: candidates 0 and 8 at 1 fps
+    row["metadata"] = json.dumps({"frame_captions": {"0": "a red screen", "8": "a blue screen", "4": "unused"}})
+    cache = CaptionCache(tmp_path / "captions", "unused")
+    (item,) = build_selector_items([row], [0], model, processor, cache)
+    assert item.frame_indices == [0, 8] and item.captions == ["a red screen", "a blue screen"]
+    assert item.labels == [1, 1]  # core frames at 0.25 s and 1.5 s: nearest candidates 0 s and 1 s
+    assert cache.computed == 0 and not any(cache.folder.iterdir())
