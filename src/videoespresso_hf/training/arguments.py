@@ -17,6 +17,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from videoespresso_hf.models.frame_selector.configuration_frame_selector import (
+    DEFAULT_CAPTIONER as DEFAULT_SELECTOR_CAPTIONER,
+)
+from videoespresso_hf.models.frame_selector.configuration_frame_selector import (
+    DEFAULT_CHOOSER as DEFAULT_SELECTOR_CHOOSER,
+)
+from videoespresso_hf.models.reasoner.configuration_reasoner import (
+    DEFAULT_QWEN2_5_VL_REASONER as DEFAULT_REASONER_BASE,
+)
+
 __all__ = [
     "LLM_LORA_PATTERN",
     "ReasonerTrainingArguments",
@@ -28,10 +38,6 @@ __all__ = [
 # Qwen2.5-VL's vision blocks also have gate/up/down_proj: bare names would put LoRA on the ViT.
 # Anchored on "language_model", the pattern cannot match a module of the vision tower.
 LLM_LORA_PATTERN = r".*language_model.*\.(q|k|v|o|gate|up|down)_proj"
-
-DEFAULT_REASONER_BASE = "Qwen/Qwen2.5-VL-7B-Instruct"
-DEFAULT_SELECTOR_CAPTIONER = "OpenGVLab/InternVL3-1B-hf"
-DEFAULT_SELECTOR_CHOOSER = "Qwen/Qwen2.5-0.5B-Instruct"
 
 
 def gradient_accumulation_for(effective_batch_size: int, per_device_batch_size: int, world_size: int) -> int:

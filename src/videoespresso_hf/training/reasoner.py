@@ -116,15 +116,16 @@ def _run_stage(
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
+    main_process = arguments.process_state().is_main_process
+    say = print if main_process else (lambda *_: None)
     stage_dir = Path(arguments.output_dir) / f"stage{stage}"
     if _finished(stage_dir):
-        print(f"stage {stage}: already finished in {stage_dir} (delete it to train again)")
+        say(f"stage {stage}: already finished in {stage_dir} (delete it to train again)")
         return stage_dir
     stage_dir.mkdir(parents=True, exist_ok=True)
     # Every process checks the rows (same result); the main one logs them.
-    check_log = skip_log if arguments.process_state().is_main_process else _NullLog()
-    positions, reasons = check_rows(rows, _required_text(arguments, stage), check_log, stage)
-    print(f"stage {stage}: {len(positions)} rows to train on, {sum(reasons.values())} skipped {dict(reasons)}")
+    positions, reasons = check_rows(rows, _required_text(arguments, stage), skip_log if main_process else _NullLog(), stage)
+    say(f"stage {stage}: {len(positions)} rows to train on, {sum(reasons.values())} skipped {dict(reasons)}")
     if not positions:
         raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}); see {skip_log.path}")
 
@@ -135,9 +136,11 @@ def _run_stage(
     peft_config = None
     if init_adapter is not None:
         model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
-        print(f"stage {stage}: continuing the adapter in {init_adapter}")
+        say(f"stage {stage}: continuing the adapter in {init_adapter}")
     else:
         peft_config = _lora_config(arguments)
+        if stage == "2":
+            say("stage 2: a new LoRA adapter (no stage-1 adapter given with init_adapter, none in OUT/stage1)")
     accumulation = gradient_accumulation_for(
         arguments.effective_batch_size, arguments.per_device_batch_size, arguments.process_state().num_processes
     )
@@ -158,7 +161,7 @@ def _run_stage(
     _check_lora_placement(trainer.model)
     last_checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
     if last_checkpoint:
-        print(f"stage {stage}: resuming from {last_checkpoint}")
+        say(f"stage {stage}: resuming from {last_checkpoint}")
     result = trainer.train(resume_from_checkpoint=last_checkpoint)
     trainer.save_model(str(stage_dir))
     if trainer.is_world_process_zero():

@@ -144,18 +144,17 @@ def load_selector(arguments: SelectorTrainingArguments):
     from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
     from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
 
+    components = arguments.model == "components"
+    name = f"{arguments.captioner_id} + {arguments.chooser_id}" if components else arguments.model
     try:
-        if arguments.model == "components":
+        if components:
             model = VexFrameSelectorModel.from_components(arguments.captioner_id, arguments.chooser_id)
             processor = VexFrameSelectorProcessor.from_components(arguments.captioner_id, arguments.chooser_id)
-            name = f"{arguments.captioner_id} + {arguments.chooser_id}"
         else:
             model = AutoModel.from_pretrained(arguments.model, trust_remote_code=arguments.trust_remote_code)
             processor = AutoProcessor.from_pretrained(arguments.model, trust_remote_code=arguments.trust_remote_code)
-            name = arguments.model
     except (OSError, ValueError) as error:
-        raise ValueError(f"cannot load the selector {name if arguments.model != 'components' else arguments.model}: "
-                         f"{str(error).splitlines()[0]}") from error  # fmt: skip
+        raise ValueError(f"cannot load the selector {name}: {str(error).splitlines()[0]}") from error
     return model, processor
 
 
