@@ -111,6 +111,11 @@ def test_cli_both_stages_merge_and_answer(reasoner_path, prepared_data, tmp_path
     assert {entry["id"] for entry in skipped} == set(BAD_IDS)
     for entry in skipped:
         assert entry["reason"].startswith(BAD_IDS[entry["id"]])
+    # A re-run finds both stages finished: nothing is trained again.
+    assert main(argv) == 0
+    rerun = capsys.readouterr().out
+    assert "stage 1: already finished" in rerun and "stage 2: already finished" in rerun
+    assert json.loads((out / "stage2" / "training_summary.json").read_text())["global_step"] == 2
     card = (out / "merged" / "README.md").read_text()
     assert "Base model" in card and "generated" in card and "learning_rate_stage2" in card and "transformers" in card
 

@@ -130,7 +130,17 @@ def _run(train, arguments) -> int:
     return 0
 
 
+def _require_training_extra() -> None:
+    """The reasoner recipe needs trl and peft (the ``train`` extra); the selector's needs neither."""
+    import importlib.util
+
+    missing = [name for name in ("trl", "peft") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserError(f"training needs {' and '.join(missing)}: pip install 'videoespresso-hf[train]'")
+
+
 def run_reasoner(args: argparse.Namespace) -> int:
+    _require_training_extra()
     from trl import SFTConfig
 
     from videoespresso_hf.training.arguments import ReasonerTrainingArguments
