@@ -45,10 +45,20 @@ def test_training_prompt_is_token_identical_to_inference(prepared_data, family, 
     # Has options and two core frames (Qwen3-VL's video processor rejects a one-frame clip).
     row = next(row for row in rows if row["id"] == GOOD_IDS[3])
     sample = build_sample(processor, model.config, row, stage, frame_size=224, max_length=6144)
-    # What generate_two_stage feeds the model for the same frames, prompt and metadata.
+    # What inference (generate_two_stage) feeds the model for the same frames and metadata, recorded at
+    # `generate`; stage 1 "writes" the row's evidence so that stage 2's prompt carries it.
     clip = decode_core_frames(row, 224)
-    inference = model._stage_inputs(processor, [clip.frames], [stage_user_prompt(model.config, row, stage, "evidence_raw")],
-                                    [clip.metadata])  # fmt: skip
+    evidence_ids = processor.tokenizer(row["evidence_raw"], add_special_tokens=False, return_tensors="pt")["input_ids"]
+    recorded = []
+
+    def generate(**inputs):
+        recorded.append(inputs)
+        return torch.cat([inputs["input_ids"], evidence_ids], dim=1)
+
+    model.generate = generate
+    output = model.answer(processor, clip.frames, row["question"], row["options"], video_metadata=[clip.metadata])
+    assert output.evidence == row["evidence_raw"] and output.answer_prompt == stage_user_prompt(model.config, row, "2", "evidence_raw")
+    inference = recorded[int(stage) - 1]
     prompt_length = inference["input_ids"].shape[1]
     assert torch.equal(sample["input_ids"][:prompt_length], inference["input_ids"][0])
     assert torch.equal(sample["pixel_values_videos"], inference["pixel_values_videos"])
