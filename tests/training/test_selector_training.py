@@ -14,13 +14,32 @@ from videoespresso_hf.training.rows import load_rows
 from videoespresso_hf.training.selector import build_selector_items, label_agreement
 
 
+@pytest.fixture(scope="module")
+def selector_std02(tiny_dir):
+    """A tiny selector whose chooser weights have std 0.2 (not 0.02): with 0.02, 60 steps of a 2-layer
+    64-wide chooser only learn the label prior (loss → ln 2), whatever the recipe."""
+    import torch
+    from doubles.tiny_models import build_tiny_selector
+
+    model, processor = build_tiny_selector(max_frames=2)
+    torch.manual_seed(1)
+    for parameter in model.chooser.parameters():
+        if parameter.dim() > 1:
+            torch.nn.init.normal_(parameter, std=0.2)
+    path = tiny_dir / "selector_std02"
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
 @pytest.mark.slow
-def test_trained_chooser_agrees_with_labels_better_and_captions_are_cached(selector_path, prepared_data, tmp_path):
+def test_trained_chooser_agrees_with_labels_better_and_captions_are_cached(selector_std02, prepared_data, tmp_path):
     from transformers import AutoModel, AutoProcessor
 
+    selector_path = selector_std02
     cache = tmp_path / "captions"
     settings = dict(model=str(selector_path), data=str(prepared_data), config="generated", caption_cache_dir=str(cache),
-                    candidate_fps=4, max_steps=60, effective_batch_size=8, per_device_batch_size=8, learning_rate=1e-2,
+                    candidate_fps=4, max_steps=60, effective_batch_size=8, per_device_batch_size=8, learning_rate=3e-3,
                     logging_steps=10, save_steps=100, dataloader_num_workers=0)  # fmt: skip
     first = train_selector(SelectorTrainingArguments(output_dir=str(tmp_path / "run1"), **settings))
     # 5 usable rows (the selector needs no evidence) on 2 videos × 8 candidates at 4 fps: 16 captions, once.
@@ -40,8 +59,8 @@ def test_trained_chooser_agrees_with_labels_better_and_captions_are_cached(selec
     items = build_selector_items(rows, good, trained, processor, CaptionCache(cache, "reuse-check"))
     assert all(sum(item.labels) == len(rows[i]["core_frames"]) for i, item in zip(good, items, strict=True))
     before, after = label_agreement(untrained, processor, items), label_agreement(trained, processor, items)
-    # Measured on this data: 0.0 before, 0.2 after (mean Jaccard of chosen vs. labelled candidates).
-    assert after > before and after >= 0.2, (before, after)
+    # Measured on this data: 0.20 before, 0.57 after (mean Jaccard of chosen vs. labelled candidates).
+    assert after >= before + 0.2 and after >= 0.5, (before, after)
     assert abs(after - first["label_agreement"]) < 1e-6
     selection = trained.select(processor, None, items[0].question, frame_indices=items[0].frame_indices,
                                timestamps=items[0].timestamps, captions=items[0].captions)  # fmt: skip

@@ -158,6 +158,8 @@ class SelectorTrainingArguments(_CommonArguments):
         candidate_fps / max_candidates: override the selector config's candidate rule (saved with
             the trained selector, so inference samples candidates as training did).
         learning_rate: chooser learning rate.
+        balance_labels: repeat the positive (core-frame) examples so that an epoch holds about as many
+            positives as negatives (~3 core frames among up to 64 candidates would otherwise teach "no").
     """
 
     model: str = "components"
@@ -167,6 +169,7 @@ class SelectorTrainingArguments(_CommonArguments):
     candidate_fps: float | None = None
     max_candidates: int | None = None
     learning_rate: float = 1e-5
+    balance_labels: bool = True
     caption_batch_size: int = 8
 
 

@@ -117,6 +117,23 @@ def label_agreement(model, processor, items: list[SelectorItem]) -> float:
     return float(np.mean(overlaps)) if overlaps else 0.0
 
 
+def chooser_examples(items: list[SelectorItem], balance_labels: bool):
+    """One ``{"question", "caption", "timestamp", "label"}`` example per candidate, positives repeated
+    ``negatives // positives`` times when ``balance_labels``."""
+    import datasets
+
+    examples = [
+        {"question": item.question, "caption": caption, "timestamp": time, "label": label}
+        for item in items
+        for caption, time, label in zip(item.captions, item.timestamps, item.labels, strict=True)
+    ]
+    positives = sum(example["label"] for example in examples)
+    if balance_labels and positives:
+        repeat = max(1, (len(examples) - positives) // positives)
+        examples = [copy for example in examples for copy in [example] * (repeat if example["label"] else 1)]
+    return datasets.Dataset.from_list(examples)
+
+
 class ChooserCollator:
     """(question, caption, timestamp, label) examples → left-padded chooser prompts + float labels."""
 
@@ -164,7 +181,6 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks=None) -> dict
     Raises:
         ValueError: bad settings, an unloadable selector, or no usable row (one-line messages).
     """
-    import datasets
     from huggingface_hub import constants
     from transformers import Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
@@ -201,13 +217,7 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks=None) -> dict
         print(f"selector: {len(items)} rows, {sum(len(i.labels) for i in items)} candidates "
               f"({cache.computed} captions computed, {cache.reused} from the cache in {cache.folder}); "
               f"{sum(reasons.values())} rows skipped {dict(reasons)}")  # fmt: skip
-    examples = datasets.Dataset.from_list(
-        [
-            {"question": item.question, "caption": caption, "timestamp": time, "label": label}
-            for item in items
-            for caption, time, label in zip(item.captions, item.timestamps, item.labels, strict=True)
-        ]
-    )
+    examples = chooser_examples(items, arguments.balance_labels)
     settings = {
         "output_dir": str(output),
         "learning_rate": arguments.learning_rate,
