@@ -72,6 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     selector.add_argument("--candidate-fps", type=float, default=None, help="override the selector's candidate rate")
     selector.add_argument("--max-candidates", type=int, default=None)
     selector.add_argument("--lr", type=float, default=1e-5)
+    selector.add_argument("--no-balance-labels", dest="balance_labels", action="store_false",
+                          help="do not repeat core-frame (positive) examples to balance the labels")  # fmt: skip
     selector.set_defaults(func=run_selector)
 
 
@@ -171,6 +173,7 @@ def run_selector(args: argparse.Namespace) -> int:
     arguments = SelectorTrainingArguments(
         **_common_fields(args), **components, caption_cache_dir=args.caption_cache,
         candidate_fps=args.candidate_fps, max_candidates=args.max_candidates, learning_rate=args.lr,
+        balance_labels=args.balance_labels,
         trainer_overrides=trainer_overrides(args.settings, TrainingArguments),
     )  # fmt: skip
     return _run(train_selector, arguments)
