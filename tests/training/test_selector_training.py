@@ -89,3 +89,13 @@ def test_rows_that_carry_every_frame_caption_need_no_captioner(selector_path, pr
     assert item.frame_indices == [0, 8] and item.captions == ["a red screen", "a blue screen"]
     assert item.labels == [1, 1]  # core frames at 0.25 s and 1.5 s: nearest candidates 0 s and 1 s
     assert cache.computed == 0 and not any(cache.folder.iterdir())
+
+
+def test_image_only_rows_are_skipped_and_listed_for_the_selector(prepared_multi_image, tmp_path):
+    from videoespresso_hf.training.rows import SkipLog, check_rows
+
+    log = SkipLog(tmp_path / "skipped.jsonl")
+    positions, reasons = check_rows(load_rows(prepared_multi_image, "train_multi_image"), ("question",), log, "selector",
+                                    require_video=True)  # fmt: skip
+    assert positions == [] and reasons == {"no video": 2}
+    assert [entry["id"] for entry in log.entries()] == ["train-000000", "train-000001"]

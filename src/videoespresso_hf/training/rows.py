@@ -116,7 +116,7 @@ class SkipLog:
 
 
 def _row_problem(
-    row: Mapping[str, Any], required_text: Sequence[str], durations: dict[str, Any]
+    row: Mapping[str, Any], required_text: Sequence[str], durations: dict[str, Any], require_video: bool
 ) -> tuple[str, str] | None:
     """``(reason, detail)`` of what makes the row unusable, or ``None``."""
     for name in required_text:
@@ -131,6 +131,8 @@ def _row_problem(
     path = video_file(row)
     if path is None:
         images = _image_sources(row)
+        if require_video:
+            return "no video", "candidate frames are sampled from the video"
         if images is None:
             return "no video", "and no key-frame image for every core frame"
         missing = [image for image in images if isinstance(image, str) and not Path(image).is_file()]
@@ -151,19 +153,21 @@ def _row_problem(
 
 
 def check_rows(
-    rows: Iterable[Mapping[str, Any]], required_text: Sequence[str], skip_log: SkipLog, stage: str
-) -> tuple[list[int], Counter]:
+    rows: Iterable[Mapping[str, Any]], required_text: Sequence[str], skip_log: SkipLog, stage: str,
+    *, require_video: bool = False,
+) -> tuple[list[int], Counter]:  # fmt: skip
     """Positions of the usable rows; every other row is logged with its reason.
 
     Args:
         required_text: row fields that must be non-empty (e.g. ``("question", "evidence_raw")``).
+        require_video: image-only rows are unusable too (selector training samples from the video).
 
     Returns:
         ``(good_positions, reasons)`` — ``reasons`` counts the skipped rows by reason.
     """
     good, reasons, durations = [], Counter(), {}
     for position, row in enumerate(rows):
-        problem = _row_problem(row, required_text, durations)
+        problem = _row_problem(row, required_text, durations, require_video)
         if problem is None:
             good.append(position)
             continue

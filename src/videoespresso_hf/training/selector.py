@@ -206,7 +206,7 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks=None) -> dict
 
     rows = load_rows(arguments.data, arguments.config, arguments.split, arguments.max_rows)
     check_log = skip_log if state.is_main_process else SkipLog(Path("/dev/null"))
-    positions, reasons = check_rows(rows, ("question",), check_log, "selector")
+    positions, reasons = check_rows(rows, ("question",), check_log, "selector", require_video=True)
     if not positions:
         raise ValueError(f"no usable row in {arguments.data} ({arguments.config}); see {skip_log.path}")
     cache_root = arguments.caption_cache_dir or str(Path(constants.HF_HOME) / "videoespresso_hf" / "captions")
