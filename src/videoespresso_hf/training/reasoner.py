@@ -19,9 +19,10 @@ of the unfinished stage; a finished stage (its ``training_summary.json`` exists)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.training.arguments import (
     ReasonerTrainingArguments,
@@ -32,7 +33,10 @@ from videoespresso_hf.training.cards import write_training_card
 from videoespresso_hf.training.reasoner_data import ReasonerCollator, SampleBuilder
 from videoespresso_hf.training.rows import SKIPPED_ROWS_FILE, SkipLog, check_rows, load_rows
 
-__all__ = ["SUMMARY_FILE", "load_reasoner_for_training", "train_reasoner"]
+if TYPE_CHECKING:
+    from transformers import TrainerCallback
+
+__all__ = ["SUMMARY_FILE", "load_reasoner_for_training", "merge_adapter", "push_folder", "train_reasoner"]
 
 SUMMARY_FILE = "training_summary.json"
 
@@ -124,7 +128,8 @@ def _run_stage(
         return stage_dir
     stage_dir.mkdir(parents=True, exist_ok=True)
     # Every process checks the rows (same result); the main one logs them.
-    positions, reasons = check_rows(rows, _required_text(arguments, stage), skip_log if main_process else _NullLog(), stage)
+    check_log = SkipLog(skip_log.path, enabled=main_process)
+    positions, reasons = check_rows(rows, _required_text(arguments, stage), check_log, stage)
     say(f"stage {stage}: {len(positions)} rows to train on, {sum(reasons.values())} skipped {dict(reasons)}")
     if not positions:
         raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}); see {skip_log.path}")
@@ -226,7 +231,7 @@ def push_folder(folder: Path, repo_id: str) -> str:
     return str(getattr(info, "commit_url", info))
 
 
-def train_reasoner(arguments: ReasonerTrainingArguments, callbacks=None) -> dict[str, Path]:
+def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[TrainerCallback] | None = None) -> dict[str, Path]:
     """Run the configured stage(s); returns the folders written (``stage1``, ``stage2``, ``merged``).
 
     Args:
@@ -275,12 +280,3 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks=None) -> dict
     state.wait_for_everyone()
     return written
 
-
-class _NullLog(SkipLog):
-    """Skip log of non-main processes: the main process logs each bad row once."""
-
-    def __init__(self):
-        super().__init__("/dev/null")
-
-    def add(self, row_id: str, reason: str, stage: str) -> None:
-        return None

@@ -26,7 +26,7 @@ from videoespresso_hf.training.rows import SkipLog, decode_core_frames
 __all__ = ["STAGES", "ReasonerCollator", "SampleBuilder", "build_sample", "stage_target", "stage_user_prompt"]
 
 IGNORE_INDEX = -100
-# Per stage: the name stage_prompt knows and the row fields a sample needs.
+# Stage number (CLI, output folders) → the stage name stage_prompt knows.
 STAGES = {"1": "evidence", "2": "answer"}
 
 

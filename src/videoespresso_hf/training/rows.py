@@ -96,10 +96,13 @@ class SkipLog:
     killed run stays listed after the resumed one.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, enabled: bool = True):
         self.path = Path(path)
+        self.enabled = enabled  # off in all processes but the main one for checks every process repeats
 
     def add(self, row_id: str, reason: str, stage: str) -> None:
+        if not self.enabled:
+            return
         line = json.dumps({"id": row_id, "reason": reason, "stage": stage}, ensure_ascii=False) + "\n"
         descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

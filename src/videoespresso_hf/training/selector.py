@@ -17,9 +17,10 @@ selector: ``AutoModel.from_pretrained(OUT)`` selects with the trained chooser.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from videoespresso_hf.training.rows import (
     load_rows,
     video_file,
 )
+
+if TYPE_CHECKING:
+    from transformers import TrainerCallback
 
 __all__ = ["SelectorItem", "build_selector_items", "candidate_frames", "label_agreement", "train_selector"]
 
@@ -175,7 +179,7 @@ def load_selector(arguments: SelectorTrainingArguments):
     return model, processor
 
 
-def train_selector(arguments: SelectorTrainingArguments, callbacks=None) -> dict[str, Any]:
+def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[TrainerCallback] | None = None) -> dict[str, Any]:
     """Train the chooser; returns ``{"output_dir", "label_agreement", "captions_computed", "captions_reused"}``.
 
     Raises:
@@ -205,7 +209,7 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks=None) -> dict
     model.set_answer_tokens(tokenizer)
 
     rows = load_rows(arguments.data, arguments.config, arguments.split, arguments.max_rows)
-    check_log = skip_log if state.is_main_process else SkipLog(Path("/dev/null"))
+    check_log = SkipLog(skip_log.path, enabled=state.is_main_process)
     positions, reasons = check_rows(rows, ("question",), check_log, "selector", require_video=True)
     if not positions:
         raise ValueError(f"no usable row in {arguments.data} ({arguments.config}); see {skip_log.path}")
