@@ -255,3 +255,26 @@ def test_multi_image_rows_train_from_their_key_frame_images(prepared_multi_image
     sample = build_sample(processor, model.config, rows[1], "1", frame_size=224, max_length=6144)
     target = processor.tokenizer.decode(sample["input_ids"][sample["labels"] != -100])
     assert target == rows[1]["evidence_raw"] + "<|im_end|>\n" and "<obj_start>chef<obj_end>" in target
+
+
+@pytest.mark.slow
+def test_stage2_alone_from_a_base_qwen_checkpoint_continues_a_given_adapter(prepared_data, tmp_path):
+    """The default --model is a base Qwen VLM: it trains in the VideoEspresso class inference loads it into,
+    and --stage 2 with --init-adapter continues that stage-1 adapter (not a fresh one)."""
+    from doubles.tiny_models import build_tiny_captioner
+    from safetensors.torch import load_file
+
+    base, processor = build_tiny_captioner("qwen2_5_vl", seed=3)
+    base.save_pretrained(tmp_path / "base")
+    processor.save_pretrained(tmp_path / "base")
+    first = train_reasoner(_args(tmp_path / "base", prepared_data, tmp_path / "one", stage="1", max_steps=1,
+                                 learning_rate_stage1=1e-2, warmup_ratio=0.0))["stage1"]  # fmt: skip
+    second = train_reasoner(_args(tmp_path / "base", prepared_data, tmp_path / "two", stage="2", max_steps=1,
+                                  init_adapter=str(first)))["stage2"]  # fmt: skip
+    summary = json.loads((second / "training_summary.json").read_text())
+    assert summary["init_adapter"] == str(first) and summary["learning_rate"] == 1e-5
+    before, after = load_file(first / "adapter_model.safetensors"), load_file(second / "adapter_model.safetensors")
+    assert before.keys() == after.keys() and all(".language_model." in key for key in after)
+    # lora_B starts at zero in a fresh adapter; here it starts from stage 1's (non-zero) values.
+    b_key = next(key for key in before if "lora_B" in key)
+    assert before[b_key].abs().sum() > 0 and (after[b_key] - before[b_key]).abs().max() < before[b_key].abs().max()
