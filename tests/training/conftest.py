@@ -97,7 +97,7 @@ def reasoner3_path(tiny_dir):
 def selector_path(tiny_dir):
     from doubles.tiny_models import save_tiny_selector
 
-    return save_tiny_selector(tiny_dir / "selector", max_frames=2)
+    return save_tiny_selector(tiny_dir / "selector", max_core_frames=2)
 
 
 @pytest.fixture(scope="session")
