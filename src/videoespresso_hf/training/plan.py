@@ -3,9 +3,10 @@
 Every number is derived from the stated assumptions (change them with the function's arguments):
 
 * rows: 202,164 training QAs per stage (paper Table 7), 1 epoch, effective batch 16 (Table 8);
-* vision tokens: ``frames`` core frames (2.98 on average, the annotated ones) at 224×224 through
-  Qwen2.5-VL's video path — 14-px patches, 2×2 merge, 2 frames per temporal patch — so
-  ``ceil(frames / 2) × (224/28)²`` tokens (3 frames → 2 × 64 = 128 tokens);
+* vision tokens: ``frames`` core frames (2.98 on average, the annotated ones), each a separate image
+  (the reasoner's default ``frame_presentation="images"``) bounded to a 224-px square's pixels
+  (``apply_frame_size``) — Qwen2.5-VL: 14-px patches, 2×2 merge — so ``frames × (224/28)²`` tokens
+  (3 frames → 3 × 64 = 192 tokens), plus ``frame_text_tokens`` per frame for its label and markers;
 * text tokens: question + options + instruction ≈ ``prompt_text_tokens``, evidence ≈ ``evidence_tokens``,
   answer ≈ ``answer_tokens`` (stage 1 predicts the evidence; stage 2 reads it and predicts the answer);
 * FLOPs per token of a LoRA step on a frozen LLM of ``llm_params`` parameters: forward 2N + backward
@@ -36,10 +37,12 @@ class StagePlan:
 
 
 def tokens_per_row(stage: str, frames: float = 2.98, frame_size: int = 224, prompt_text_tokens: int = 110,
-                   evidence_tokens: int = 160, answer_tokens: int = 30) -> tuple[int, int]:  # fmt: skip
+                   evidence_tokens: int = 160, answer_tokens: int = 30,
+                   frame_text_tokens: int = 14) -> tuple[int, int]:  # fmt: skip
     """``(vision_tokens, total_tokens)`` of one sample of ``stage`` (``"1"`` or ``"2"``)."""
-    vision = math.ceil(frames / 2) * (frame_size // 28) ** 2
+    vision = math.ceil(frames * (frame_size // 28) ** 2)
     text = prompt_text_tokens + evidence_tokens + (answer_tokens if stage == "2" else 0)
+    text += math.ceil(frames * frame_text_tokens)  # "Frame 1 (at 3.0 s): " + vision start/end markers
     return vision, vision + text
 
 
