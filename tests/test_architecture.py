@@ -14,8 +14,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "videoespresso_hf"
 
 # Leaf modules every room may import: the task vocabulary, the one answer-letter rule set (scorer and
-# reasoner read letters alike) and two small shared utilities.
-LEAVES = {"tasks", "answer_letters", "sqlite", "embeddings"}
+# reasoner read letters alike) and three small shared utilities (the process pool in ``workers``).
+LEAVES = {"tasks", "answer_letters", "sqlite", "embeddings", "workers"}
 
 # room -> rooms it may import (besides LEAVES). ``cli`` may import everything; nothing imports ``cli``.
 ALLOWED: dict[str, set[str]] = {
@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "answer_letters": set(),
     "sqlite": set(),
     "embeddings": set(),
+    "workers": set(),
     "video": set(),
     "llm": set(),
     # data -> video: the dataset viewer decodes the core frames it draws boxes on.

@@ -29,14 +29,14 @@ from videoespresso_hf.models.reasoner.backbones import ReasonerBackbone, backbon
 from videoespresso_hf.models.strategies import (
     DEFAULT_EMBEDDER,
     STRATEGIES,
+    candidate_indices,
     embedding_selection,
     fps_selection,
     image_text_selection,
     shot_selection,
-    thin_evenly,
     uniform_selection,
 )
-from videoespresso_hf.video import VideoReader, detect_shots, fps_indices
+from videoespresso_hf.video import VideoReader, detect_shots
 
 __all__ = [
     "HybridAnswer",
@@ -240,8 +240,7 @@ class HybridVideoQA:
         return _Clip(len(frames), float(fps or self.candidate_fps), frames=frames)
 
     def _candidates(self, clip: _Clip) -> list[int]:
-        candidates = fps_indices(clip.num_frames, clip.fps, self.candidate_fps).tolist()
-        return thin_evenly(candidates, self.max_candidates)
+        return candidate_indices(clip.num_frames, clip.fps, self.candidate_fps, self.max_candidates)
 
     def _embedder_fn(self):
         if self._embedder is None:

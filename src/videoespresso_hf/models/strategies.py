@@ -38,6 +38,7 @@ __all__ = [
     "STRATEGIES",
     "FrameSelection",
     "Strategy",
+    "candidate_indices",
     "embedding_selection",
     "fps_selection",
     "image_text_selection",
@@ -60,6 +61,13 @@ def thin_evenly(indices: Sequence[int], limit: int) -> list[int]:
     if len(indices) <= limit:
         return indices
     return [indices[position] for position in uniform_indices(len(indices), limit)]
+
+
+def candidate_indices(num_frames: int, video_fps: float, candidate_fps: float, max_candidates: int) -> list[int]:
+    """The selector's candidate frames (paper eq. 4): one every ``1/candidate_fps`` s, thinned evenly to
+    ``max_candidates``. Hybrid inference and selector training both sample by this rule, so the chooser is
+    trained on the candidates it will be shown."""
+    return thin_evenly(fps_indices(num_frames, video_fps, candidate_fps).tolist(), max_candidates)
 
 
 def uniform_selection(num_frames: int, video_fps: float, max_core_frames: int) -> FrameSelection:

@@ -22,10 +22,8 @@ video...) and is not retried unless the caller asks (``retry_failed``); ``error`
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import sqlite3
 import time
 from contextlib import AbstractContextManager
@@ -35,15 +33,12 @@ from typing import Any, Literal
 
 from videoespresso_hf.pipeline.stages.base import StageUsage
 from videoespresso_hf.sqlite import Database
+from videoespresso_hf.video.identity import VideoIdentity, video_identity
 
 __all__ = ["StageResult", "StateStore", "VideoIdentity", "VideoRow", "video_identity"]
 
 ResultStatus = Literal["done", "failed", "error"]
 VideoStatus = Literal["pending", "done", "failed"]
-
-# Hashing whole multi-GB videos would dominate start-up on large collections; the size plus the first
-# and last MiB identify a file in practice (a re-encode or truncation changes them).
-_CONTENT_SAMPLE_BYTES = 1 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos (
@@ -83,52 +78,6 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER
 );
 """
-
-
-@dataclass(frozen=True)
-class VideoIdentity:
-    """How the store recognises a video across runs.
-
-    ``video_id`` is ``"<file stem>-<10 hex of the content key>"``: readable, stable when the file is moved
-    or renamed, and different when its content changes. A missing file gets a key from its path.
-    """
-
-    video_id: str
-    path: str
-    size: int | None
-    mtime_ns: int | None
-    content_key: str
-    exists: bool
-
-
-def video_identity(path: str | Path) -> VideoIdentity:
-    """Identify ``path`` by size and the first/last MiB of its bytes (no full-file hash)."""
-    resolved = Path(path).expanduser().resolve()
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", resolved.stem)[:48] or "video"
-    try:
-        stat = resolved.stat()
-        if not resolved.is_file():
-            raise IsADirectoryError(str(resolved))
-    except OSError:
-        key = hashlib.sha256(f"missing:{resolved}".encode()).hexdigest()
-        return VideoIdentity(f"{stem}-{key[:10]}", str(resolved), None, None, key, exists=False)
-    digest = hashlib.sha256(f"size:{stat.st_size}".encode())
-    try:
-        with resolved.open("rb") as handle:
-            digest.update(handle.read(_CONTENT_SAMPLE_BYTES))
-            if stat.st_size > _CONTENT_SAMPLE_BYTES:
-                # The last MiB, or everything after the first one for files under 2 MiB.
-                handle.seek(max(_CONTENT_SAMPLE_BYTES, stat.st_size - _CONTENT_SAMPLE_BYTES))
-                digest.update(handle.read(_CONTENT_SAMPLE_BYTES))
-    except OSError:
-        key = hashlib.sha256(f"unreadable:{resolved}".encode()).hexdigest()
-        return VideoIdentity(
-            f"{stem}-{key[:10]}", str(resolved), stat.st_size, stat.st_mtime_ns, key, exists=False
-        )
-    key = digest.hexdigest()
-    return VideoIdentity(
-        f"{stem}-{key[:10]}", str(resolved), stat.st_size, stat.st_mtime_ns, key, exists=True
-    )
 
 
 @dataclass

@@ -60,7 +60,7 @@ class VideoRecord(BaseModel):
     """Everything the pipeline knows about one video, growing stage by stage.
 
     Attributes:
-        video_id: stable id (file stem + content key, see :func:`~videoespresso_hf.pipeline.state.video_identity`).
+        video_id: stable id (file stem + content key, see :func:`~videoespresso_hf.video.video_identity`).
         path: absolute path of the source video.
         fps / num_frames / duration / width / height: probed metadata (``frames`` stage).
         sampling: how frames were sampled (strategy and per-segment rates), for provenance.

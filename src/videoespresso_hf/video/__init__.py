@@ -23,6 +23,7 @@ from .adaptive import (
 from .backends import available_backends
 from .decode import DEFAULT_BACKEND, VideoReader, read_frames, read_frames_at
 from .errors import FrameIndexError, VideoError
+from .identity import VideoIdentity, video_identity
 from .metadata import VideoMetadata, probe
 from .sampling import SampledFrames, fps_indices, sample_fps, sample_uniform, timestamps_of, uniform_indices
 from .shots import Shot, detect_shots
@@ -36,6 +37,7 @@ __all__ = [
     "Shot",
     "ShotSampling",
     "VideoError",
+    "VideoIdentity",
     "VideoMetadata",
     "VideoReader",
     "available_backends",
@@ -52,4 +54,5 @@ __all__ = [
     "sample_uniform",
     "timestamps_of",
     "uniform_indices",
+    "video_identity",
 ]

@@ -1,0 +1,75 @@
+"""Model cards of trained adapters, merged reasoners and selectors: what was trained on what, how.
+
+The card lists the base model, the data config and its row counts (trained / skipped by reason),
+every hyper-parameter, a loss-curve summary and the library versions, so a checkpoint on the Hub
+says how to reproduce it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import ModelCard, ModelCardData
+
+__all__ = ["library_versions", "loss_summary", "write_training_card"]
+
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "training_card.md.jinja"
+LIBRARIES = ("videoespresso-hf", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "av")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def loss_summary(losses: list[float]) -> dict[str, Any]:
+    """First / last / min logged loss and the mean of each tenth of the run (a text "curve")."""
+    if not losses:
+        return {"logged_points": 0}
+    tenth = max(1, len(losses) // 10)
+    curve = [round(sum(losses[i : i + tenth]) / len(losses[i : i + tenth]), 4) for i in range(0, len(losses), tenth)]
+    return {
+        "logged_points": len(losses),
+        "first": round(losses[0], 4),
+        "last": round(losses[-1], 4),
+        "min": round(min(losses), 4),
+        "curve": curve,
+    }
+
+
+def write_training_card(
+    folder: Path, *, kind: str, base_model: str, summary: dict[str, Any], merged: bool = False
+) -> Path:
+    """Render ``folder/README.md`` for a trained ``kind`` (``"reasoner"`` or ``"selector"``)."""
+    arguments = summary["arguments"]
+    card_data = ModelCardData(
+        license="apache-2.0",
+        library_name="transformers" if merged or kind == "selector" else "peft",
+        base_model=base_model if "/" in base_model and not Path(base_model).exists() else None,
+        pipeline_tag="video-text-to-text",
+        tags=["videoespresso", "video-question-answering", kind, *([] if merged or kind == "selector" else ["lora"])],
+    )
+    card = ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATE),
+        kind=kind,
+        merged=merged,
+        base_model=base_model,
+        data=arguments["data"],
+        data_config=arguments["config"],
+        split=arguments["split"],
+        summary=summary,
+        hyperparameters={k: v for k, v in sorted(arguments.items()) if k not in ("data", "output_dir")},
+        loss=loss_summary(summary.get("losses") or []),
+        versions=library_versions(),
+    )
+    path = Path(folder) / "README.md"
+    card.save(path)
+    return path

@@ -1,0 +1,88 @@
+"""Paper-scale training plan, computed from FLOPs: ``python -m videoespresso_hf.training.plan``.
+
+Every number is derived from the stated assumptions (change them with the function's arguments):
+
+* rows: 202,164 training QAs per stage (paper Table 7), 1 epoch, effective batch 16 (Table 8);
+* vision tokens: ``frames`` core frames (2.98 on average, the annotated ones), each a separate image
+  (the reasoner's default ``frame_presentation="images"``) bounded to a 224-px square's pixels
+  (``apply_frame_size``) — Qwen2.5-VL: 14-px patches, 2×2 merge — so ``frames × (224/28)²`` tokens
+  (3 frames → 3 × 64 = 192 tokens), plus ``frame_text_tokens`` per frame for its label and markers;
+* text tokens: question + options + instruction ≈ ``prompt_text_tokens``, evidence ≈ ``evidence_tokens``,
+  answer ≈ ``answer_tokens`` (stage 1 predicts the evidence; stage 2 reads it and predicts the answer);
+* FLOPs per token of a LoRA step on a frozen LLM of ``llm_params`` parameters: forward 2N + backward
+  through the activations 2N (no weight gradients except LoRA's, negligible) + forward recomputed by
+  activation checkpointing 2N = 6N; the frozen ViT (``vit_params``) runs forward only: 2·N_vit per
+  patch (4 patches per merged token);
+* hardware: A100 bf16 dense peak 312 TFLOP/s at ``mfu`` model-FLOPs utilisation (0.35 is typical
+  for LoRA on short multimodal sequences with DDP).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["StagePlan", "paper_scale_plan", "step_seconds", "tokens_per_row"]
+
+A100_BF16_FLOPS = 312e12
+
+
+@dataclass
+class StagePlan:
+    stage: str
+    tokens_per_row: int
+    flops_per_row: float
+    optimizer_steps: int
+    hours_by_gpus: dict[int, float]
+
+
+def tokens_per_row(stage: str, frames: float = 2.98, frame_size: int = 224, prompt_text_tokens: int = 110,
+                   evidence_tokens: int = 160, answer_tokens: int = 30,
+                   frame_text_tokens: int = 14) -> tuple[int, int]:  # fmt: skip
+    """``(vision_tokens, total_tokens)`` of one sample of ``stage`` (``"1"`` or ``"2"``)."""
+    vision = math.ceil(frames * (frame_size // 28) ** 2)
+    text = prompt_text_tokens + evidence_tokens + (answer_tokens if stage == "2" else 0)
+    text += math.ceil(frames * frame_text_tokens)  # "Frame 1 (at 3.0 s): " + vision start/end markers
+    return vision, vision + text
+
+
+def flops_per_row(stage: str, llm_params: float = 7.07e9, vit_params: float = 0.67e9, **token_kwargs) -> float:
+    vision, total = tokens_per_row(stage, **token_kwargs)
+    return 6 * llm_params * total + 2 * vit_params * 4 * vision
+
+
+def step_seconds(stage: str = "1", samples: int = 1, mfu: float = 0.35, **kwargs) -> float:
+    """Seconds one A100 needs for ``samples`` samples of a 7B LoRA step (forward + backward)."""
+    return samples * flops_per_row(stage, **kwargs) / (A100_BF16_FLOPS * mfu)
+
+
+def paper_scale_plan(rows: int = 202_164, effective_batch: int = 16, mfu: float = 0.35,
+                     gpu_counts: tuple[int, ...] = (8, 16, 32), **kwargs) -> list[StagePlan]:  # fmt: skip
+    """Hours per stage on 8 × A100 (one node, the paper's setup) and on 2 and 4 such nodes."""
+    plans = []
+    for stage in ("1", "2"):
+        per_row = flops_per_row(stage, **kwargs)
+        total = per_row * rows
+        hours = {gpus: total / (gpus * A100_BF16_FLOPS * mfu) / 3600 for gpus in gpu_counts}
+        plans.append(
+            StagePlan(stage, tokens_per_row(stage)[1], per_row, math.ceil(rows / effective_batch), hours)
+        )
+    return plans
+
+
+def main() -> None:
+    plans = paper_scale_plan()
+    print("VideoEspresso reasoner, paper scale (202,164 rows, 1 epoch, effective batch 16, A100 bf16 at 35% MFU)")
+    print(f"{'stage':<6}{'tokens/row':>11}{'TFLOPs/row':>12}{'steps':>8}"
+          f"{'8 GPUs (1 node) h':>19}{'16 GPUs (2 nodes) h':>21}{'32 GPUs (4 nodes) h':>21}")  # fmt: skip
+    for plan in plans:
+        hours = "".join(f"{plan.hours_by_gpus[g]:>{w}.2f}" for g, w in ((8, 19), (16, 21), (32, 21)))
+        print(f"{plan.stage:<6}{plan.tokens_per_row:>11}{plan.flops_per_row / 1e12:>12.1f}{plan.optimizer_steps:>8}{hours}")
+    total = sum(plan.hours_by_gpus[8] for plan in plans)
+    print(f"both stages on one 8 × A100 node: {total:.1f} h (multi-node: linear scaling assumed, minus all-reduce)")
+    print(f"one 7B LoRA sample on one A100: {step_seconds('1') * 1000:.0f} ms → the data path must deliver "
+          f"{1 / step_seconds('1'):.1f} samples/s per GPU to keep it busy")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""Two-stage LoRA fine-tuning of the reasoner (paper §4.3): evidence first, then answers.
+
+>>> from videoespresso_hf.training import ReasonerTrainingArguments, train_reasoner
+>>> train_reasoner(ReasonerTrainingArguments(model="Qwen/Qwen2.5-VL-7B-Instruct", data="prepared/",
+...                                          config="train_video", output_dir="out/"))
+
+Layout of ``output_dir``::
+
+    stage1/   LoRA adapter (safetensors) + processor + README.md card + checkpoint-*/ while running
+    stage2/   the same, continuing the stage-1 adapter (PeftModel.from_pretrained(..., is_trainable=True))
+    merged/   with merge=True: a full reasoner checkpoint (Auto classes, trust_remote_code)
+    skipped_rows.jsonl
+
+Runs unchanged under ``accelerate launch`` (DDP, DeepSpeed ZeRO-2/3, FSDP from the config files in
+``videoespresso_hf/training/accelerate_configs``). A killed run resumes from the last ``checkpoint-*``
+of the unfinished stage; a finished stage (its ``training_summary.json`` exists) is not run again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from videoespresso_hf.training.arguments import (
+    ReasonerTrainingArguments,
+    gradient_accumulation_for,
+    settings_table,
+)
+from videoespresso_hf.training.cards import write_training_card
+from videoespresso_hf.training.reasoner_data import ReasonerCollator, SampleBuilder, apply_frame_size
+from videoespresso_hf.training.rows import SKIPPED_ROWS_FILE, SkipLog, check_rows, load_rows
+
+if TYPE_CHECKING:
+    from transformers import TrainerCallback
+
+__all__ = ["SUMMARY_FILE", "load_reasoner_for_training", "merge_adapter", "push_folder", "train_reasoner"]
+
+SUMMARY_FILE = "training_summary.json"
+
+
+def load_reasoner_for_training(
+    model: str, *, dtype=None, trust_remote_code: bool = False, frame_size: int | None = None
+):
+    """The reasoner class for ``model`` (a base VLM of a supported family or a reasoner checkpoint) and its
+    processor, with the training frame size in its config (:func:`apply_frame_size`).
+
+    Loaded by :func:`videoespresso_hf.models.hybrid.load_reasoner`, the loader inference uses, so the adapter
+    lands on the module tree ``HybridVideoQA.from_pretrained`` builds.
+    """
+    from videoespresso_hf.models.hybrid import load_reasoner
+
+    hub = {"trust_remote_code": trust_remote_code}
+    try:
+        reasoner, processor = load_reasoner(model, {"dtype": dtype or "auto", "device_map": None, **hub}, hub)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot load the reasoner {model}: {str(error).splitlines()[0]}") from error
+    apply_frame_size(reasoner.config, frame_size)
+    return reasoner, processor
+
+
+def _required_text(arguments: ReasonerTrainingArguments, stage: str) -> tuple[str, ...]:
+    """Row fields a sample of ``stage`` cannot do without (stage 2 reads the evidence too)."""
+    return ("question", arguments.evidence_field) + (("answer",) if stage == "2" else ())
+
+
+def _sft_config(arguments: ReasonerTrainingArguments, stage: str, output_dir: Path, accumulation: int):
+    from trl import SFTConfig
+
+    settings: dict[str, Any] = {
+        "output_dir": str(output_dir),
+        "learning_rate": arguments.learning_rate_stage1 if stage == "1" else arguments.learning_rate_stage2,
+        "per_device_train_batch_size": arguments.per_device_batch_size,
+        "gradient_accumulation_steps": accumulation,
+        "num_train_epochs": arguments.num_train_epochs,
+        "max_steps": arguments.max_steps,
+        "lr_scheduler_type": arguments.lr_scheduler_type,
+        "warmup_steps": arguments.warmup_ratio,  # transformers 5: a float below 1 is a ratio
+        "weight_decay": arguments.weight_decay,
+        "bf16": arguments.resolved_bf16(),
+        "max_length": arguments.max_length,
+        "save_strategy": "steps",
+        "save_steps": arguments.save_steps,
+        "save_total_limit": arguments.save_total_limit,
+        "logging_steps": arguments.logging_steps,
+        "dataloader_num_workers": arguments.dataloader_num_workers,
+        "seed": arguments.seed,
+        "report_to": "none",
+        "use_cpu": arguments.cpu_only(),
+        # Samples are built by our collator from decoded frames: TRL must neither tokenize nor drop columns.
+        "dataset_kwargs": {"skip_prepare_dataset": True},
+        "remove_unused_columns": False,
+        **arguments.trainer_overrides,
+    }
+    return SFTConfig(**settings)
+
+
+def _lora_config(arguments: ReasonerTrainingArguments):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=arguments.lora_r,
+        lora_alpha=arguments.lora_alpha,
+        lora_dropout=arguments.lora_dropout,
+        target_modules=arguments.lora_target_modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def _finished(stage_dir: Path) -> bool:
+    return (stage_dir / SUMMARY_FILE).is_file()
+
+
+def _run_stage(
+    arguments: ReasonerTrainingArguments, stage: str, rows, skip_log: SkipLog, init_adapter: Path | None, callbacks
+) -> Path:
+    import torch
+    from peft import PeftModel
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTTrainer
+
+    main_process = arguments.process_state().is_main_process
+    say = print if main_process else (lambda *_: None)
+    stage_dir = Path(arguments.output_dir) / f"stage{stage}"
+    if _finished(stage_dir):
+        say(f"stage {stage}: already finished in {stage_dir} (delete it to train again)")
+        return stage_dir
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    # Every process checks the rows (same result); the main one logs them.
+    check_log = SkipLog(skip_log.path, enabled=main_process)
+    positions, reasons = check_rows(rows, _required_text(arguments, stage), check_log, stage)
+    say(f"stage {stage}: {len(positions)} rows to train on, {sum(reasons.values())} skipped {dict(reasons)}")
+    if not positions:
+        raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}); see {skip_log.path}")
+
+    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
+    model, processor = load_reasoner_for_training(
+        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
+    )
+    peft_config = None
+    if init_adapter is not None:
+        model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
+        say(f"stage {stage}: continuing the adapter in {init_adapter}")
+    else:
+        peft_config = _lora_config(arguments)
+        if stage == "2":
+            say("stage 2: a new LoRA adapter (no stage-1 adapter given with init_adapter, none in OUT/stage1)")
+    accumulation = gradient_accumulation_for(
+        arguments.effective_batch_size, arguments.per_device_batch_size, arguments.process_state().num_processes
+    )
+    config = _sft_config(arguments, stage, stage_dir, accumulation)
+    dataset = SampleBuilder(
+        rows, positions, processor, model.config, stage, max_length=arguments.max_length,
+        evidence_field=arguments.evidence_field, skip_log=skip_log,
+    ).dataset()  # fmt: skip
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=dataset,
+        data_collator=ReasonerCollator(processor.tokenizer.pad_token_id),
+        processing_class=processor,
+        peft_config=peft_config,
+        callbacks=list(callbacks or []),
+    )
+    _check_lora_placement(trainer.model)
+    last_checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+    if last_checkpoint:
+        say(f"stage {stage}: resuming from {last_checkpoint}")
+    result = trainer.train(resume_from_checkpoint=last_checkpoint)
+    trainer.save_model(str(stage_dir))
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(str(stage_dir))
+        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        summary = {
+            "stage": stage,
+            "global_step": trainer.state.global_step,
+            "train_rows": len(positions),
+            "skipped_rows": dict(reasons),
+            "losses": losses,
+            "train_loss": result.training_loss,
+            "effective_batch_size": arguments.effective_batch_size,
+            "gradient_accumulation_steps": accumulation,
+            "world_size": arguments.process_state().num_processes,
+            "learning_rate": config.learning_rate,
+            # the per-frame bounds frames were sized by; inference from the adapter needs the same in its config
+            "frame_pixels": {"min_pixels": model.config.min_pixels, "max_pixels": model.config.max_pixels},
+            "init_adapter": str(init_adapter) if init_adapter else None,
+            "arguments": asdict(arguments),
+        }
+        write_training_card(stage_dir, kind="reasoner", base_model=arguments.model, summary=summary)
+        (stage_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    trainer.accelerator.wait_for_everyone()
+    return stage_dir
+
+
+def _check_lora_placement(model) -> None:
+    """Fail before training if a LoRA layer landed outside the language model (e.g. on the ViT)."""
+    stray = [name for name, _ in model.named_modules() if name.endswith("lora_A") and "language_model" not in name]
+    if stray:
+        raise ValueError(f"LoRA layers outside the language model: {stray[:3]}; fix --lora-target-modules")
+
+
+def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Path:
+    """Write ``OUT/merged``: the base reasoner with the adapter merged in, loadable with the Auto classes."""
+    import torch
+    from peft import PeftModel
+
+    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
+    model, processor = load_reasoner_for_training(
+        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
+    )
+    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    merged.config.base_model_id = arguments.model
+    out = Path(arguments.output_dir) / "merged"
+    merged.save_pretrained(str(out))
+    processor.save_pretrained(str(out))
+    summary = json.loads((adapter_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    write_training_card(out, kind="reasoner", base_model=arguments.model, summary=summary, merged=True)
+    return out
+
+
+def push_folder(folder: Path, repo_id: str) -> str:
+    """Create (if needed) and upload ``folder`` — adapter or merged model with its card — to ``repo_id``."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, exist_ok=True)
+    info = api.upload_folder(
+        repo_id=repo_id, folder_path=str(folder), ignore_patterns=["checkpoint-*", "checkpoint-*/**"],
+        commit_message="videoespresso train reasoner",
+    )  # fmt: skip
+    return str(getattr(info, "commit_url", info))
+
+
+def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[TrainerCallback] | None = None) -> dict[str, Path]:
+    """Run the configured stage(s); returns the folders written (``stage1``, ``stage2``, ``merged``).
+
+    Args:
+        arguments: the settings (defaults: Table 8).
+        callbacks: extra ``transformers.TrainerCallback`` objects (notebooks, monitoring).
+
+    Raises:
+        ValueError: bad settings, an unloadable model, or no usable row (one-line messages).
+    """
+
+    state = arguments.process_state()
+    output = Path(arguments.output_dir)
+    skip_log = SkipLog(output / SKIPPED_ROWS_FILE)
+    accumulation = gradient_accumulation_for(
+        arguments.effective_batch_size, arguments.per_device_batch_size, state.num_processes
+    )
+    if state.is_main_process:
+        output.mkdir(parents=True, exist_ok=True)
+        derived = {
+            "world_size": state.num_processes,
+            "gradient_accumulation_steps": accumulation,
+            "bf16 (resolved)": arguments.resolved_bf16(),
+        }
+        print("videoespresso train reasoner — settings (defaults: paper Table 8)\n" + settings_table(arguments, derived))
+    state.wait_for_everyone()
+    rows = load_rows(arguments.data, arguments.config, arguments.split, arguments.max_rows)
+
+    written: dict[str, Path] = {}
+    stages = ["1", "2"] if arguments.stage == "both" else [arguments.stage]
+    init_adapter = Path(arguments.init_adapter) if arguments.init_adapter else None
+    for stage in stages:
+        if stage == "2" and init_adapter is None and _finished(output / "stage1"):
+            init_adapter = output / "stage1"
+        written[f"stage{stage}"] = _run_stage(
+            arguments, stage, rows, skip_log, init_adapter if stage == "2" else None, callbacks
+        )
+    final = written[f"stage{stages[-1]}"]
+    if state.is_main_process:
+        if arguments.merge:
+            written["merged"] = merge_adapter(arguments, final)
+        if arguments.push_to_hub:
+            url = push_folder(written.get("merged", final), arguments.push_to_hub)
+            print(f"pushed {written.get('merged', final)} to {url}")
+        skipped = skip_log.entries()
+        print(f"done: {', '.join(f'{k}={v}' for k, v in written.items())}; {len(skipped)} skipped rows in {skip_log.path}")
+    state.wait_for_everyone()
+    return written
+
