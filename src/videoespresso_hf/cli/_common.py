@@ -1,9 +1,12 @@
-"""Helpers shared by the model commands (``answer``, ``select``): their common arguments, the checks that
+"""Helpers shared by the commands: writing result files and argparse types (``score``, ``judge``,
+``predict``), and for the model commands (``answer``, ``select``) their common arguments, the checks that
 turn bad input into one-line errors before any model loads, and how the arguments become load kwargs."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +14,38 @@ from videoespresso_hf.cli.main import UserError
 
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
 STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def write_output(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (a line of text, or bytes as they are) beside ``path`` and rename it there: a failure
+    never leaves a half-written file.
+
+    Raises:
+        UserError: the file cannot be written (one line; the temporary file is removed).
+    """
+    # A plain open() (not tempfile, which creates files 0600) so the result follows the umask and
+    # colleagues on a shared cluster can read it.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with temporary.open("wb") as handle:
+            handle.write(text if isinstance(text, bytes) else (text + "\n").encode("utf-8"))
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

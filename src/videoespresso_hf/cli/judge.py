@@ -8,8 +8,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from videoespresso_hf.cli._common import positive_int
 from videoespresso_hf.cli.main import UserError
-from videoespresso_hf.cli.score import positive_int
 
 DEFAULT_JUDGE_MODEL = "gpt-4o-2024-08-06"  # the paper's judge is GPT-4o; pinned so results stay comparable
 
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoespresso_hf.cli.score import write_output
+    from videoespresso_hf.cli._common import write_output
     from videoespresso_hf.evaluation.judge import (
         build_judge_request,
         judge_open_ended,

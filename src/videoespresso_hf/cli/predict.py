@@ -13,8 +13,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from videoespresso_hf.cli._common import positive_int
 from videoespresso_hf.cli.main import UserError
-from videoespresso_hf.cli.score import positive_int
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_FRAMES = "uniform:16"

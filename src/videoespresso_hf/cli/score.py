@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 from pathlib import Path
 
+from videoespresso_hf.cli._common import positive_int, write_output
 from videoespresso_hf.cli.main import UserError
 
 FORMATS = ("table", "markdown", "json")  # printed (and written with --output)
 FILE_FORMATS = ("html", "png")  # written to --output only
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,27 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the 95%% interval")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run)
-
-
-def write_output(path: Path, text: str | bytes) -> None:
-    """Write ``text`` (a line of text, or bytes as they are) beside ``path`` and rename it there: a failure
-    never leaves a half-written file.
-
-    Raises:
-        UserError: the file cannot be written (one line; the temporary file is removed).
-    """
-    # A plain open() (not tempfile, which creates files 0600) so the result follows the umask and
-    # colleagues on a shared cluster can read it.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with temporary.open("wb") as handle:
-            handle.write(text if isinstance(text, bytes) else (text + "\n").encode("utf-8"))
-        os.replace(temporary, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def run(args: argparse.Namespace) -> int:
