@@ -56,6 +56,7 @@ TEXT: dict[str, str] = {
     "REASONER": "{reasoner}",
     "path/or/id/of/selector": "{selector}",
     "SEL": "{selector}",
+    "SELECTOR": "{selector}",
     "<a VideoEspresso frame selector>": "{selector}",
     # The paper's 2 GB embedder → the offline all-MiniLM-L6-v2 (same sentence-transformers code path).
     "BAAI/bge-m3": "{embedder}",
@@ -141,6 +142,9 @@ def build_folder(path: Path, context: Context) -> None:
 FILES: dict[str, Callable[[Path, Context], None]] = {
     "predictions.json": predictions_json,
     "predictions.jsonl": predictions_jsonl,
+    "model_a.json": predictions_json,
+    "model_b.json": predictions_json,
+    "answers.json": predictions_json,
     "clip.mp4": clip,
     "video.mp4": clip,
     "videos/": video_folder,
@@ -165,6 +169,14 @@ EXPECTED_ERRORS: dict[str, ExpectedError] = {
         r"^videoespresso judge: error: .*OPENAI_API_KEY.*--base-url",
         "calls the OpenAI API (no key in CI); the same command with --base-url runs against the loopback server",
     ),
+    "videoespresso judge preds/open.jsonl --model gpt-4o-2024-08-06": ExpectedError(
+        r"^videoespresso judge: error: .*OPENAI_API_KEY.*--base-url",
+        "calls the OpenAI API (no key in CI); `judge --base-url` runs against the loopback server",
+    ),
+    "videoespresso predict --data data/videoespresso --backend openai --model gpt-4o-2024-08-06": ExpectedError(
+        r"^videoespresso predict: error: no API key: set \$OPENAI_API_KEY .*--base-url",
+        "calls the OpenAI API (no key in CI); the request path runs against the loopback server in tests/predict",
+    ),
     "videoespresso data push": ExpectedError(
         r"^videoespresso data: error: cannot push to \S+/VideoEspresso: HF_HUB_OFFLINE=1 is set$",
         "uploads to the Hub; everything before the upload (manifest, media-path check, card) runs",
@@ -176,6 +188,10 @@ EXPECTED_ERRORS: dict[str, ExpectedError] = {
 NOT_RUN: dict[str, str] = {
     "make demo": "runs `videoespresso demo`: tests/test_demo.py runs it",
     "make test": "runs the test suite, this test included",
+    "bash scripts/setup_lmms_eval.sh": "builds the separate .venv-lmms virtualenv (lmms-eval pins av<16): "
+    "tests/integrations builds and uses it",
+    ".venv-lmms/bin/python -m lmms_eval": "lmms-eval is not installed in the main environment: tests/integrations "
+    "runs the shipped tasks through it",
     "pip install": "installs from PyPI or the checkout: test_install_lines checks the package name and every "
     "extra it names against pyproject.toml",
 }
