@@ -56,6 +56,8 @@ TEXT: dict[str, str] = {
     "REASONER": "{reasoner}",
     "path/or/id/of/selector": "{selector}",
     "SEL": "{selector}",
+    # `train selector --model components`: a selector built from its components → the tiny selector.
+    "components": "{selector}",
     "SELECTOR": "{selector}",
     "<a VideoEspresso frame selector>": "{selector}",
     # The paper's 2 GB embedder → the offline all-MiniLM-L6-v2 (same sentence-transformers code path).
@@ -109,7 +111,8 @@ def bench_release(path: Path, context: Context) -> None:
 
 def train_video_release(path: Path, context: Context) -> None:
     """``VideoEspresso_train_video`` as downloaded: annotations + an Info-ZIP split archive of the videos."""
-    from videoespresso_hf.demo.releases import tiny_video, train_record, write_json, write_split_zip
+    from videoespresso_hf.demo.releases import train_record, write_json, write_split_zip
+    from videoespresso_hf.demo.videos import Segment, make_video
 
     frame_dirs = ["CUVA/2_image/00299", "vatex/vatex_image/RgtipEqA7ZA_000046_000056"]
     path.mkdir(parents=True)
@@ -117,8 +120,11 @@ def train_video_release(path: Path, context: Context) -> None:
     members = {}
     for index, frames in enumerate(frame_dirs):
         source, stem = frames.split("/")[0], frames.split("/")[-1]
-        members[f"VideoEspresso_train_video/{source}/{stem}.mp4"] = tiny_video(path / f".{index}.mp4", index).read_bytes()
-        (path / f".{index}.mp4").unlink()
+        # 5 s at 8 fps: the records' key frames (frame numbers 0 and 30-33) lie inside the video, so the
+        # Train section's commands have rows to train on.
+        video = make_video(path / f".{index}.mp4", [Segment("moving", 5.0, seed=index)], fps=8, size=(64, 48)).path
+        members[f"VideoEspresso_train_video/{source}/{stem}.mp4"] = video.read_bytes()
+        video.unlink()
     write_split_zip(members, path / "VideoEspresso_train_video.zip", part_size=1500)
 
 
@@ -139,6 +145,17 @@ def build_folder(path: Path, context: Context) -> None:
     (path / "build_config.json").write_text(json.dumps(config, indent=2))
 
 
+def prepared_train_video(path: Path, context: Context) -> None:
+    """``prepared/``: the synthetic ``train_video`` release through ``videoespresso data prepare``, what the
+    Train section's commands read (4 rows over 2 real videos)."""
+    from videoespresso_hf.cli.main import main
+
+    release = path.parent / ".train_video_release"
+    train_video_release(release, context)
+    argv = ["data", "prepare", "--quiet", "--config", "train_video", "--data-dir", str(release), "--out", str(path)]
+    assert main(argv) == 0
+
+
 FILES: dict[str, Callable[[Path, Context], None]] = {
     "predictions.json": predictions_json,
     "predictions.jsonl": predictions_jsonl,
@@ -152,6 +169,7 @@ FILES: dict[str, Callable[[Path, Context], None]] = {
     "raw/VideoEspresso-Test": bench_release,
     "raw/VideoEspresso_train_video": train_video_release,
     "build/": build_folder,
+    "prepared/": prepared_train_video,
 }
 
 
@@ -186,6 +204,8 @@ EXPECTED_ERRORS: dict[str, ExpectedError] = {
 
 # ---------------------------------------------------------------------------------------------- NOT_RUN
 NOT_RUN: dict[str, str] = {
+    "accelerate launch": "launches the shipped multi-GPU config (8 processes on GPUs); tests/training/test_distributed.py "
+    "runs the same commands under `accelerate launch --multi_gpu --num_processes 2` on the CPU",
     "make demo": "runs `videoespresso demo`: tests/test_demo.py runs it",
     "make test": "runs the test suite, this test included",
     "bash scripts/setup_lmms_eval.sh": "builds the separate .venv-lmms virtualenv (lmms-eval pins av<16): "

@@ -10,6 +10,7 @@ to decode later, mid-run, is logged the same way (see :class:`SkipLog`).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections import Counter
@@ -72,20 +73,37 @@ def _image_sources(row: Mapping[str, Any]) -> list | None:
 
 
 def core_frame_times(row: Mapping[str, Any]) -> list[float]:
-    """Seconds of each core frame: its ``timestamp``, else ``frame_index / fps`` of the row.
+    """Seconds of each core frame: its ``timestamp``, else ``frame_index / fps``.
+
+    The fps is the row's, else its video's: the released ``train_video`` annotations name key frames by
+    their frame number in the video (``…/4560.jpg``) and store no fps.
 
     Raises:
-        ValueError: a core frame has neither.
+        ValueError: a core frame has neither a timestamp nor a frame index with a known fps.
     """
-    times = []
+    times, fps = [], None
     for frame in row.get("core_frames") or []:
         if frame.get("timestamp") is not None:
             times.append(float(frame["timestamp"]))
-        elif frame.get("frame_index") is not None and row.get("fps"):
-            times.append(frame["frame_index"] / float(row["fps"]))
+            continue
+        if fps is None:
+            fps = float(row.get("fps") or 0) or _video_fps(video_file(row))
+        if frame.get("frame_index") is not None and fps:
+            times.append(frame["frame_index"] / fps)
         else:
-            raise ValueError("a core frame has no timestamp and the row no fps")
+            raise ValueError("a core frame has no timestamp, and neither the row nor its video gives an fps")
     return times
+
+
+@functools.lru_cache(maxsize=4096)
+def _video_fps(path: str | None) -> float | None:
+    """The video's frame rate, probed once per file; ``None`` without a readable video."""
+    if path is None:
+        return None
+    try:
+        return probe(path).fps or None
+    except VideoError:
+        return None
 
 
 class SkipLog:
