@@ -358,7 +358,8 @@ class GroundingSettings(BaseModel):
             BGE-M3 by default, as in the paper).
         spatial: False skips GroundingDINO/CLIP (every key object gets ``box_status="empty"``).
         detector / clip: model ids or local folders (GroundingDINO base, CLIP ViT-B/32 by default).
-        box_threshold ... background_prompts: see :class:`SpatialGrounder`.
+        box_threshold / text_threshold / max_boxes_per_object / min_box_side / clip_min_prob /
+            background_prompts: detection and verification thresholds, see :class:`SpatialGrounder`.
         save_frames: write each core frame as ``OUT/generated/frames/<video_id>/<frame_index>.jpg``.
         device: torch device of the grounding models (not part of the fingerprint).
     """
