@@ -240,6 +240,8 @@ class OpenAICompatibleServer:
         batch_polls_before_done: ``batches.retrieve`` calls answered ``in_progress`` before completion.
         retry_after_s: value of the ``Retry-After`` header sent with injected 429s (None: no header).
         api_key: when set, requests without ``Authorization: Bearer <api_key>`` get a 401.
+        serve_only_model: answer only chat requests for ``model`` and refuse others with a 404
+            ``model_not_found``, as a vLLM server started with one model does (default: answer any model).
     """
 
     def __init__(
@@ -252,6 +254,7 @@ class OpenAICompatibleServer:
         batch_polls_before_done: int = 0,
         retry_after_s: float | None = None,
         api_key: str | None = None,
+        serve_only_model: bool = False,
         port: int = 0,
     ) -> None:
         self.responder = responder or default_responder
@@ -261,6 +264,7 @@ class OpenAICompatibleServer:
         self.batch_polls_before_done = batch_polls_before_done
         self.retry_after_s = retry_after_s
         self.api_key = api_key
+        self.serve_only_model = serve_only_model
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._counts: Counter[str] = Counter()
@@ -435,6 +439,9 @@ class OpenAICompatibleServer:
     def _chat(self, request: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         with self._lock:
             self.chat_requests.append(request)
+        if self.serve_only_model and request.get("model") != self.model:
+            message = f"The model `{request.get('model')}` does not exist."
+            return 404, {"error": {"message": message, "type": "NotFoundError", "code": "model_not_found"}}, {}
         fault = self._next_fault(request)
         if self.latency_s:
             time.sleep(self.latency_s)

@@ -35,7 +35,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--captioner", choices=("openai", "transformers"), default=None, help="caption backend"
     )
-    parser.add_argument("--model", default=None, help="captioning model id (endpoint model or HF checkpoint)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="captioning model id (endpoint model or HF checkpoint); with --base-url and no --llm-model, the QA "
+        "stages use it too (a vLLM server serves one model)",
+    )
+    parser.add_argument(
+        "--llm-model",
+        default=None,
+        help="model of the QA, filter, evidence and distractor stages (default: gpt-4o-2024-08-06, or --model "
+        "when --base-url is given)",
+    )
     parser.add_argument(
         "--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://host:8000/v1"
     )
@@ -44,11 +55,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sampling", choices=("adaptive", "fps", "uniform"), default=None, help="frame sampling"
     )
     parser.add_argument("--max-frames", type=int, default=None, help="cap on sampled frames per video")
-    parser.add_argument("--embedder", default=None, help="sentence-transformers model for redundancy removal")
+    parser.add_argument(
+        "--embedding-model",
+        "--embedder",
+        dest="embedder",
+        default=None,
+        help="sentence-transformers model for redundancy removal, grounding and distractors (default: BAAI/bge-m3)",
+    )
+    parser.add_argument(
+        "--detector-model",
+        default=None,
+        help="GroundingDINO checkpoint boxing key objects (default: IDEA-Research/grounding-dino-base)",
+    )
+    parser.add_argument(
+        "--clip-model",
+        default=None,
+        help="CLIP checkpoint verifying each box (default: openai/clip-vit-base-patch32)",
+    )
+    parser.add_argument(
+        "--no-grounding",
+        action="store_true",
+        help="skip spatial grounding (no GroundingDINO/CLIP download; key objects get no boxes)",
+    )
     parser.add_argument("--tau", type=float, default=None, help="redundancy threshold (cosine similarity)")
     parser.add_argument("--group-size", type=int, default=None, help="captions per group (paper: 15)")
     parser.add_argument(
         "--max-cost", type=float, default=None, help="stop before LLM spend exceeds this (USD)"
+    )
+    parser.add_argument(
+        "--price-per-1m-input",
+        type=float,
+        default=None,
+        help="USD per 1M prompt tokens of the endpoint's models (needed for --max-cost when the price is unknown)",
+    )
+    parser.add_argument(
+        "--price-per-1m-output",
+        type=float,
+        default=None,
+        help="USD per 1M completion tokens of the endpoint's models (with --price-per-1m-input)",
     )
     parser.add_argument(
         "--batch",
@@ -62,6 +106,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --batch: seconds to wait for a batch before stopping (0: submit and exit; re-run to collect)",
     )
     parser.add_argument("--dry-run", action="store_true", help="sample frames and estimate the LLM cost only")
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective build config (JSON: --config or OUT/build_config.json, then flags) and exit",
+    )
     parser.add_argument("--retry-failed", action="store_true", help="retry videos that failed on their input")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -100,6 +149,7 @@ def _load_config(args: argparse.Namespace):
     updates = {
         ("captions", "backend"): args.captioner,
         ("captions", "model"): args.model,
+        ("llm", "model"): args.llm_model,
         ("llm", "base_url"): args.base_url,
         ("llm", "max_concurrency"): args.concurrency,
         ("llm", "budget_usd"): args.max_cost,
@@ -108,11 +158,24 @@ def _load_config(args: argparse.Namespace):
         ("dedup", "embedder"): args.embedder,
         ("dedup", "tau"): args.tau,
         ("groups", "size"): args.group_size,
+        ("grounding", "detector"): args.detector_model,
+        ("grounding", "clip"): args.clip_model,
+        ("grounding", "spatial"): False if args.no_grounding else None,
     }
+    if args.llm_model is None and args.base_url and args.model and args.captioner != "transformers":
+        # A self-hosted OpenAI-compatible server (vLLM, TGI) serves the one model it was started with: asking
+        # it for GPT-4o would fail, so the QA stages follow the captioner's model there.
+        updates["llm", "model"] = args.model
     data = config.model_dump()
     for (section, key), value in updates.items():
         if value is not None:
             data[section][key] = value
+    if (args.price_per_1m_input is None) != (args.price_per_1m_output is None):
+        raise UserError("--price-per-1m-input and --price-per-1m-output go together: pass both")
+    if args.price_per_1m_input is not None:
+        price = (args.price_per_1m_input, args.price_per_1m_output)
+        for model in _endpoint_models(BuildConfig.model_validate(data)):
+            data["llm"]["prices"][model] = price
     if args.batch or args.batch_wait is not None:
         data["llm_batch"]["enabled"] = True
         if args.batch_wait is not None:
@@ -121,6 +184,38 @@ def _load_config(args: argparse.Namespace):
         return BuildConfig.model_validate(data)
     except ValueError as error:
         raise UserError(f"invalid setting: {' '.join(str(error).split())[:300]}") from None
+
+
+def _endpoint_models(config, chain=None) -> list[str]:
+    """The models the build asks the endpoint for (those of ``chain``'s stages when given)."""
+    from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
+    from videoespresso_hf.pipeline.stages.llm_calls import LLMStage
+
+    models = []
+    for stage in chain if chain is not None else CONSTRUCTION_CHAIN:
+        if not stage.needs_llm(config):
+            continue
+        if isinstance(stage, LLMStage):
+            models.append(stage.settings(config).resolved_model(config))
+        elif stage.name == "captions":
+            models.append(config.captions.resolved_model)
+    return list(dict.fromkeys(models))
+
+
+def _check_budget(config, chain) -> None:
+    """A budget needs a price for every model it pays for; without one the cap would silently cap nothing."""
+    from videoespresso_hf.cli.main import UserError
+
+    if config.llm.budget_usd is None:
+        return
+    unpriced = [
+        model for model in _endpoint_models(config, chain) if config.llm.model_copy(update={"model": model}).price_per_1m() is None
+    ]
+    if unpriced:
+        raise UserError(
+            f"--max-cost cannot be enforced: no price is known for {', '.join(unpriced)}; pass "
+            "--price-per-1m-input and --price-per-1m-output (USD per 1M tokens, 0 for a free local server)"
+        )
 
 
 def _check_endpoint(config, chain, dry_run: bool) -> None:
@@ -160,6 +255,10 @@ def run(args: argparse.Namespace) -> int:
         names = ", ".join(stage.name for stage in CONSTRUCTION_CHAIN)
         raise UserError(f"unknown stage {args.until!r} (--until); stages: {names}") from None
     config = _load_config(args)
+    if args.print_config:
+        print(config.model_dump_json(indent=2))
+        return 0
+    _check_budget(config, chain)
     missing = [str(path) for path in videos if not path.exists()]
     if missing:
         raise UserError(f"no such file: {', '.join(missing)} (fix the path or leave it out)")

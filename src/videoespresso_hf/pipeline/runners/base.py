@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, StageUsage
+from videoespresso_hf.pipeline.stages.base import ModelLoadError, Stage, StageContext, StageError, StageUsage
 
 __all__ = ["FatalBuildError", "Runner", "StageOutcome", "StageTask", "execute_stage"]
 
@@ -88,7 +88,7 @@ def _is_fatal(exc: BaseException) -> bool:
     """Every remaining video would fail the same way: stop instead of marking them all."""
     from videoespresso_hf.llm import FATAL_ERRORS
 
-    return isinstance(exc, (*FATAL_ERRORS, FatalBuildError))
+    return isinstance(exc, (*FATAL_ERRORS, FatalBuildError, ModelLoadError))
 
 
 def execute_stage(stage: Stage, task: StageTask, ctx: StageContext) -> StageOutcome:
@@ -105,6 +105,8 @@ def execute_stage(stage: Stage, task: StageTask, ctx: StageContext) -> StageOutc
         output = stage.run(record, ctx)
         status, record_json, error = "done", output.model_dump_json(), None
     except Exception as exc:
+        if isinstance(exc, ModelLoadError):
+            raise FatalBuildError(str(exc)) from exc
         if _is_fatal(exc):
             raise FatalBuildError(_one_line(exc)) from exc
         status = "failed" if _is_permanent(exc) else "error"

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DatasetResult",
     "DatasetStage",
+    "ModelLoadError",
     "Stage",
     "StageContext",
     "StageError",
@@ -61,6 +62,29 @@ __all__ = [
 
 class StageError(Exception):
     """The input of a stage is unusable (empty video, no frames, ...): the video fails with this reason."""
+
+
+T = TypeVar("T")
+
+# The flag and config key that choose the build's embedding model (named when it cannot be loaded).
+EMBEDDING_MODEL_SETTING = "--embedding-model or dedup.embedder"
+
+
+class ModelLoadError(RuntimeError):
+    """A model of the build cannot be loaded (offline, gated, misspelt): every video would fail the same way,
+    and re-running changes nothing, so the run stops. The message names the model and the setting to change."""
+
+
+def load_model(kind: str, model_id: str, setting: str, factory: Callable[[], T]) -> T:
+    """``factory()``, with a load failure turned into one :class:`ModelLoadError` line naming ``model_id`` and
+    ``setting`` (the flag and config key that choose it)."""
+    try:
+        return factory()
+    except (OSError, ValueError, ImportError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if reason.startswith("cannot load"):  # already names the model (EmbeddingModelError)
+            reason = reason.split(": ", 1)[-1]
+        raise ModelLoadError(f"cannot load the {kind} {model_id}: {reason} (change it with {setting})") from error
 
 
 @dataclass
@@ -120,7 +144,6 @@ class StageUsage:
 # Heavy objects (LLM clients, captioning models, embedders) live once per worker process.
 _PROCESS_RESOURCES: dict[str, Any] = {}
 
-T = TypeVar("T")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from videoespresso_hf.pipeline.captioning import (
     TransformersCaptioner,
     resize_frames,
 )
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, StageUsage
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, StageUsage, load_model
 from videoespresso_hf.pipeline.video_record import VideoRecord
 
 # Frames decoded per chunk: bounds memory on long videos while keeping the LLM client's pool busy.
@@ -34,7 +34,12 @@ def build_captioner(ctx: StageContext) -> Captioner:
         )
     return ctx.resource(
         "captioner::transformers::" + config.model_dump_json(),
-        lambda: TransformersCaptioner(config.resolved_model, config),
+        lambda: load_model(
+            "captioning model",
+            config.resolved_model,
+            "--model or captions.model",
+            lambda: TransformersCaptioner(config.resolved_model, config),
+        ),
     )
 
 

@@ -11,7 +11,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from videoespresso_hf.pipeline.redundancy import redundancy_trace
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError
+from videoespresso_hf.pipeline.stages.base import (
+    EMBEDDING_MODEL_SETTING,
+    Stage,
+    StageContext,
+    StageError,
+    load_model,
+)
 from videoespresso_hf.pipeline.video_record import VideoRecord
 
 
@@ -21,7 +27,12 @@ def build_embedder(ctx: StageContext):
     dedup = ctx.config.dedup
 
     def factory():
-        embedder = load_text_embedder(dedup.embedder, dedup.device)
+        embedder = load_model(
+            "embedding model",
+            dedup.embedder,
+            EMBEDDING_MODEL_SETTING,
+            lambda: load_text_embedder(dedup.embedder, dedup.device),
+        )
         embedder.batch_size = dedup.batch_size
         return embedder
 

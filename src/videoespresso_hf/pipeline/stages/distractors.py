@@ -35,7 +35,7 @@ from videoespresso_hf.embeddings import load_text_embedder
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.stages.answer_models import DistractorCandidates
-from videoespresso_hf.pipeline.stages.base import StageContext
+from videoespresso_hf.pipeline.stages.base import EMBEDDING_MODEL_SETTING, StageContext, load_model
 from videoespresso_hf.pipeline.stages.llm_calls import LLMStage, LLMStepSettings, answer_all
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord
 
@@ -255,7 +255,10 @@ class DistractorsStage(LLMStage):
         model = settings.resolved_model(ctx.config)
         embed = None
         if settings.paraphrase_check:
-            embed = load_text_embedder(ctx.config.dedup.embedder)  # loaded once per process
+            embedder_id = ctx.config.dedup.embedder
+            embed = load_model(  # loaded once per process
+                "embedding model", embedder_id, EMBEDDING_MODEL_SETTING, lambda: load_text_embedder(embedder_id)
+            )
         pools: dict[str, list[str]] = {item.qa_id: [] for item in items}
         nothing = choose_distractors("", [])
         choices: dict[str, DistractorChoice] = {item.qa_id: nothing for item in items}

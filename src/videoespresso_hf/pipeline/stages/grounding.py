@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.data.evidence import render_evidence
 from videoespresso_hf.embeddings import load_text_embedder
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, load_model
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id, group_by_id
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
@@ -344,6 +344,12 @@ def _tag_evidence(evidence: str, objects: Sequence[dict[str, Any]]) -> str:
     return render_evidence(segments)
 
 
+# The flags and config keys that choose the grounding models (named when one cannot be loaded).
+DETECTOR_MODEL_SETTING = "--detector-model or grounding.detector (--no-grounding skips it)"
+CLIP_MODEL_SETTING = "--clip-model or grounding.clip (--no-grounding skips it)"
+GROUNDING_EMBEDDER_SETTING = "grounding.embedder, or --embedding-model / dedup.embedder when unset"
+
+
 class GroundingSettings(BaseModel):
     """``config.grounding``.
 
@@ -352,7 +358,8 @@ class GroundingSettings(BaseModel):
             BGE-M3 by default, as in the paper).
         spatial: False skips GroundingDINO/CLIP (every key object gets ``box_status="empty"``).
         detector / clip: model ids or local folders (GroundingDINO base, CLIP ViT-B/32 by default).
-        box_threshold ... background_prompts: see :class:`SpatialGrounder`.
+        box_threshold / text_threshold / max_boxes_per_object / min_box_side / clip_min_prob /
+            background_prompts: detection and verification thresholds, see :class:`SpatialGrounder`.
         save_frames: write each core frame as ``OUT/generated/frames/<video_id>/<frame_index>.jpg``.
         device: torch device of the grounding models (not part of the fingerprint).
     """
@@ -395,10 +402,15 @@ class GroundingStage(Stage):
         return data
 
     def _grounder(self, ctx: StageContext, settings: GroundingSettings) -> SpatialGrounder:
-        key = "grounder::" + settings.model_dump_json()
-        return ctx.resource(
-            key,
-            lambda: SpatialGrounder.from_pretrained(
+        def load() -> SpatialGrounder:
+            # Load each model on its own first, so a failure names the one at fault and its setting.
+            from transformers import AutoConfig
+
+            load_model(
+                "detector model", settings.detector, DETECTOR_MODEL_SETTING, lambda: AutoConfig.from_pretrained(settings.detector)
+            )
+            load_model("CLIP model", settings.clip, CLIP_MODEL_SETTING, lambda: AutoConfig.from_pretrained(settings.clip))
+            return SpatialGrounder.from_pretrained(
                 settings.detector,
                 settings.clip,
                 device=settings.device,
@@ -408,13 +420,16 @@ class GroundingStage(Stage):
                 min_box_side=settings.min_box_side,
                 clip_min_prob=settings.clip_min_prob,
                 background_prompts=settings.background_prompts,
-            ),
-        )
+            )
+
+        return ctx.resource("grounder::" + settings.model_dump_json(), load)
 
     def run(self, qa: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
         embedder_id = settings.resolved_embedder(ctx.config)
-        embed = load_text_embedder(embedder_id)  # loaded once per process
+        embed = load_model(  # loaded once per process
+            "embedding model", embedder_id, GROUNDING_EMBEDDER_SETTING, lambda: load_text_embedder(embedder_id)
+        )
         record = qa.video
         groups = group_by_id(record)
         placed = [self._place(item, groups[item.group_id], record, embed) for item in qa.items]
