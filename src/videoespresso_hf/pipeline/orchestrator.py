@@ -132,7 +132,7 @@ class BuildSummary:
             f"{'paid calls':>10} {'cached':>6} {'prompt tok':>10} {'compl tok':>9} {'cost $':>9} {'total $':>9}"
         )
         lines += [header, "-" * len(header)]
-        counters = []
+        counters, faults = [], []
         for stats in self.stages:
             usage, total = stats.usage, stats.total_usage
             lines.append(
@@ -144,8 +144,13 @@ class BuildSummary:
             shown = {key: value for key, value in usage.counters.items() if key != "http_attempts"}
             if shown:
                 counters.append(f"  {stats.name}: " + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))
+            if usage.retries or usage.faults:
+                kinds = ", ".join(f"{kind}={n}" for kind, n in sorted(usage.faults.items()))
+                faults.append(f"  {stats.name}: {usage.retries} retries; faults {sum(usage.faults.values())} ({kinds})")
         if counters:
             lines += ["this run's counts:", *counters]
+        if faults:
+            lines += ["LLM faults met (retried where they could be):", *faults]
         frames = f"frames: {self.frames_sampled} sampled"
         if self.frames_kept is not None and self.frames_sampled:
             saved = 1 - self.frames_kept / self.frames_sampled
