@@ -268,6 +268,7 @@ class OpenAICompatibleServer:
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._counts: Counter[str] = Counter()
+        self.faults_served: list[tuple[str, dict[str, Any]]] = []  # (fault kind, the request it hit)
         self.chat_requests: list[dict[str, Any]] = []
         self.authorization_headers: set[str] = set()
         self.files: dict[str, dict[str, Any]] = {}
@@ -352,6 +353,7 @@ class OpenAICompatibleServer:
         with self._lock:
             self._counts.clear()
             self.chat_requests.clear()
+            self.faults_served.clear()
 
     # ------------------------------------------------------------------ request handling
 
@@ -370,6 +372,7 @@ class OpenAICompatibleServer:
                     and (fault.when is None or fault.when(request))
                 ):
                     fault.remaining -= 1
+                    self.faults_served.append((fault.kind, request))
                     return fault.kind
         return None
 

@@ -69,6 +69,19 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | NotACompletionError)
 
 
+def fault_kind(exc: BaseException) -> str:
+    """A short name for what went wrong with one HTTP attempt, for counting faults in summaries."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection"
+    if isinstance(exc, openai.APIStatusError):
+        return "5xx" if exc.status_code >= 500 else str(exc.status_code)
+    if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | NotACompletionError):
+        return "malformed"  # the HTTP body was not a chat completion (cut off, not JSON, ...)
+    return type(exc).__name__
+
+
 def retry_after_s(exc: BaseException) -> float | None:
     """The server's ``retry-after(-ms)`` header in seconds, if it sent one."""
     response = getattr(exc, "response", None)

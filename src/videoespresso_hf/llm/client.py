@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 
 from videoespresso_hf.llm._http import (
     NotACompletionError,
+    fault_kind,
     is_retryable,
     is_unreachable,
     one_line,
@@ -285,6 +287,7 @@ class LLMClient:
             "stage": request.stage,
         }
         attempts, paid, text, usage, error = 0, 0.0, None, Usage(), None
+        faults: Counter[str] = Counter()  # what went wrong on the way, by kind, absorbed or not
         kind = ErrorKind.PERMANENT  # unless the endpoint failed us: the answer itself stayed unusable
         for parse_attempt in range(1, self.config.max_parse_attempts + 1):
             reserved = self.ledger.reserve(estimated_cost)
@@ -292,7 +295,7 @@ class LLMClient:
             # concurrent call could reserve against a total that misses this one and overspend the cap.
             try:
                 try:
-                    completion, tries = self._send(body)
+                    completion, tries = self._send(body, faults)
                 except _RequestFailed as exc:
                     attempts, error, text, kind = attempts + exc.attempts, str(exc), None, exc.kind
                     break
@@ -322,8 +325,15 @@ class LLMClient:
                     **record,
                 )
                 return LLMResult(
-                    key=key, text=text, parsed=parsed, usage=usage, cost_usd=paid, attempts=attempts
+                    key=key,
+                    text=text,
+                    parsed=parsed,
+                    usage=usage,
+                    cost_usd=paid,
+                    attempts=attempts,
+                    faults=dict(faults),
                 )
+            faults["malformed_answer"] += 1
             if parse_attempt < self.config.max_parse_attempts:
                 logger.warning("llm %s: %s; asking again", key[:12], error)
         logger.warning("llm %s failed after %d attempts: %s", key[:12], attempts, error)
@@ -338,11 +348,21 @@ class LLMClient:
             **record,
         )
         return LLMResult(
-            key=key, text=text, usage=usage, error=error, error_kind=kind, cost_usd=paid, attempts=attempts
+            key=key,
+            text=text,
+            usage=usage,
+            error=error,
+            error_kind=kind,
+            cost_usd=paid,
+            attempts=attempts,
+            faults=dict(faults),
         )
 
-    def _send(self, body: dict[str, Any]) -> tuple[ChatCompletion, int]:
+    def _send(self, body: dict[str, Any], faults: Counter[str]) -> tuple[ChatCompletion, int]:
         """POST the body, retrying transient failures; returns (completion, attempts used).
+
+        Each failed attempt is counted in ``faults`` by :func:`fault_kind`, so retries that end well
+        still show in the build summary instead of vanishing inside the client.
 
         Raises ``_RequestFailed`` when retries run out or the endpoint rejects this request (4xx), and
         the fatal SDK errors (authentication, permission, unknown model) as they are.
@@ -357,6 +377,7 @@ class LLMClient:
             except FATAL_ERRORS:
                 raise
             except Exception as exc:
+                faults[fault_kind(exc)] += 1
                 if is_unreachable(exc):  # a refused connection is not a busy server: waiting will not help
                     where = self.config.resolved_base_url() or "the OpenAI API"
                     message = f"cannot connect to {where}: {one_line(root_cause(exc))}"

@@ -79,6 +79,9 @@ class LLMResult:
         error_kind: what kind of failure ``error`` is (None on success); decide on this, not on the text.
         cost_usd: paid cost of this call, all attempts included (0 for cache hits).
         attempts: HTTP attempts made for this call.
+        faults: what went wrong on the way, by kind (``"timeout"``, ``"5xx"``, ``"429"``, ``"malformed"``
+            for a body that is not a completion, ``"malformed_answer"`` for an answer that failed to
+            parse, ...), whether a retry absorbed it or not; empty for cache hits.
     """
 
     key: str
@@ -90,6 +93,7 @@ class LLMResult:
     error_kind: ErrorKind | None = None
     cost_usd: float = 0.0
     attempts: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -41,6 +41,7 @@ from videoespresso_hf.pipeline.stages.base import (
     stage_chain,
     stage_fingerprints,
 )
+from videoespresso_hf.pipeline.stages.distractors import split_for
 from videoespresso_hf.pipeline.state import StageResult, StateStore, video_identity
 from videoespresso_hf.pipeline.video_record import VideoRecord
 
@@ -86,6 +87,9 @@ class BuildSummary:
     dry_run: bool = False
     estimate: StageUsage | None = None
     estimate_stage: str | None = None
+    # Dry run: at most how many requests each later LLM stage would send, and the assumption behind it.
+    projected_requests: dict[str, int] = field(default_factory=dict)
+    projection_assumption: str | None = None
     stopped: str | None = None  # why the run stopped early (budget, missing key, ...)
     recomputed: list[str] = field(default_factory=list)  # stages whose settings changed since the last run
     problems: list[str] = field(default_factory=list)  # why the result is not usable (every video failed, ...)
@@ -132,7 +136,7 @@ class BuildSummary:
             f"{'paid calls':>10} {'cached':>6} {'prompt tok':>10} {'compl tok':>9} {'cost $':>9} {'total $':>9}"
         )
         lines += [header, "-" * len(header)]
-        counters = []
+        counters, faults = [], []
         for stats in self.stages:
             usage, total = stats.usage, stats.total_usage
             lines.append(
@@ -144,8 +148,13 @@ class BuildSummary:
             shown = {key: value for key, value in usage.counters.items() if key != "http_attempts"}
             if shown:
                 counters.append(f"  {stats.name}: " + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))
+            if usage.retries or usage.faults:
+                kinds = ", ".join(f"{kind}={n}" for kind, n in sorted(usage.faults.items()))
+                faults.append(f"  {stats.name}: {usage.retries} retries; faults {sum(usage.faults.values())} ({kinds})")
         if counters:
             lines += ["this run's counts:", *counters]
+        if faults:
+            lines += ["LLM faults met (retried where they could be):", *faults]
         frames = f"frames: {self.frames_sampled} sampled"
         if self.frames_kept is not None and self.frames_sampled:
             saved = 1 - self.frames_kept / self.frames_sampled
@@ -158,8 +167,17 @@ class BuildSummary:
                 f"dry run: stage {self.estimate_stage!r} would send {self.estimate.llm_calls} requests "
                 f"({self.estimate.cached_calls} already cached): ~{self.estimate.prompt_tokens} prompt + "
                 f"~{self.estimate.completion_tokens} completion tokens, ~{format_usd(self.estimate.cost_usd)}; "
-                "later stages are not estimated (their inputs do not exist yet)"
+                + (
+                    "later stages' inputs do not exist yet, so they are projected below"
+                    if self.projected_requests
+                    else "no later stage calls the LLM"
+                )
             )
+            if self.projected_requests:
+                lines.append(f"later LLM stages, {self.projection_assumption}:")
+                lines += [f"  {name}: at most {n} requests" for name, n in self.projected_requests.items()]
+                total = self.estimate.llm_calls + sum(self.projected_requests.values())
+                lines.append(f"  total: at most {total} requests (all LLM stages)")
         for title, items in (
             ("failed (not retried; --retry-failed to retry)", self.failed),
             ("errors (retried on the next run)", self.pending),
@@ -283,6 +301,11 @@ def run_build(
                     if usage is not None:
                         estimate.merge(usage)
                 summary.estimate, summary.estimate_stage = estimate, stage.name
+                later = [after for after in per_video[per_video.index(stage) + 1 :] if after.needs_llm(config)]
+                records = {task.video_id: stage.input_type.model_validate_json(task.record_json) for task in tasks}
+                summary.projected_requests, summary.projection_assumption = _project_requests(
+                    later, records, config
+                )
                 inputs = {}
                 break
 
@@ -361,6 +384,41 @@ def run_build(
         state.finish_run(run_id, status, summary.to_dict())
         state.close()
     return summary
+
+
+def _project_requests(
+    stages: Sequence[Stage], records: dict[str, Any], config: BuildConfig
+) -> tuple[dict[str, int], str]:
+    """At most how many requests each of ``stages`` sends for ``records`` (video id -> the dry run's input).
+
+    Groups do not exist before captioning and redundancy removal, so a video's groups are bounded by its
+    sampled frames cut into ``groups.size`` (no frame dropped as redundant); every group asks for
+    ``pairs_per_group`` QA items and none is filtered out. Upper bounds are what a budget needs.
+    """
+    size, pairs = config.groups.size, config.qa_generation.pairs_per_group
+    groups = {
+        video_id: len(record.groups) or -(-len(record.frames) // size) for video_id, record in records.items()
+    }
+    test_videos = [
+        video_id
+        for video_id in groups
+        if split_for(video_id, config.distractors.test_fraction, config.distractors.split_seed) == "test"
+    ]
+    per_stage = {
+        "qa_generation": sum(groups.values()),
+        "qa_filter": sum(groups.values()),
+        "cot_evidence": sum(groups.values()) * pairs,
+        "distractors": sum(groups[video_id] for video_id in test_videos) * pairs * config.distractors.max_rounds,
+    }
+    projected = {stage.name: per_stage[stage.name] for stage in stages if stage.name in per_stage}
+    frames = sum(len(record.frames) for record in records.values())
+    assumption = (
+        f"assuming at most {sum(groups.values())} groups for {len(records)} videos (their {frames} sampled "
+        f"frames in groups of {size}, none dropped as redundant; config groups.size) and {pairs} QA items per "
+        f"group (config qa_generation.pairs_per_group), none filtered out; distractors: {len(test_videos)} "
+        f"test-split videos, up to {config.distractors.max_rounds} requests per item (config distractors)"
+    )
+    return projected, assumption
 
 
 def _probe_endpoint(ctx: StageContext) -> str | None:

@@ -97,6 +97,8 @@ class StageUsage:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)  # stage-specific counts, e.g. frames_kept
+    retries: int = 0  # HTTP attempts beyond the first per request (transport retries and re-asks)
+    faults: dict[str, int] = field(default_factory=dict)  # faults the LLM client met, by kind ("timeout", ...)
 
     def count(self, key: str, value: int = 1) -> None:
         self.counters[key] = self.counters.get(key, 0) + int(value)
@@ -109,6 +111,12 @@ class StageUsage:
         self.cost_usd += other.cost_usd
         for key, value in other.counters.items():
             self.count(key, value)
+        self.retries += other.retries
+        self._add_faults(other.faults)
+
+    def _add_faults(self, faults: dict[str, int]) -> None:
+        for kind, value in faults.items():
+            self.faults[kind] = self.faults.get(kind, 0) + int(value)
 
     def add_llm_results(self, results: Iterable[Any]) -> None:
         """Account ``videoespresso_hf.llm`` results: cache hits are free, answered requests were paid, and
@@ -129,6 +137,8 @@ class StageUsage:
             else:
                 self.llm_calls += int(result.answered)
                 self.count("http_attempts", result.attempts)
+                self.retries += max(0, result.attempts - 1)
+                self._add_faults(result.faults)
             self.prompt_tokens += int(result.usage.input_tokens)
             self.completion_tokens += int(result.usage.output_tokens)
             self.cost_usd += float(result.cost_usd)

