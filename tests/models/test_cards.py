@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from doubles.tiny_models import build_tiny_reasoner, build_tiny_selector
 from huggingface_hub import HfApi, ModelCard
@@ -133,15 +135,18 @@ def _python_block(text: str, heading: str) -> str:
 def test_selector_card_training_snippet_runs_and_says_what_the_data_has():
     model, processor = build_tiny_selector(seed=6)  # set_answer_tokens never called
     card = create_model_card(model, "me/vex-selector")
+    # The snippet continues the card's usage example: what that example leaves behind is given here.
+    candidates = np.array([0, 8])
     namespace = {
         "selector": model,
         "processor": processor,
-        "questions": ["Why?", "Why?"],
-        "captions": ["a red car", "a dog"],
+        "candidates": candidates,
+        "frames": np.random.default_rng(0).integers(0, 255, (2, 48, 64, 3), dtype=np.uint8),
         "timestamps": [0.0, 1.0],
-        "core_frame_labels": [1, 0],
+        "selection": SimpleNamespace(indices=[8]),
     }
     exec(_python_block(card.text, "## Training"), namespace)
+    assert namespace["core_frame_labels"] == [0.0, 1.0] and len(namespace["captions"]) == 2
     assert namespace["loss"].ndim == 0 and namespace["loss"].item() > 0
     assert "3–4 key-frame captions per question" in card.text and "per-frame captions" not in card.text
     assert "not fine-tuned for frame selection" in card.text and "its own training" not in card.text

@@ -215,8 +215,12 @@ def config_reference() -> str:
         "",
         "A build reads its settings from `--config FILE`, else from `OUT/build_config.json` (written by every run),",
         "else from these defaults; command-line flags then override single keys.",
-        "`videoespresso build VIDEOS --out OUT --print-config` prints the effective configuration as JSON and exits:",
-        "save it, edit it, and pass it back with `--config`.",
+        "`--print-config` prints the effective configuration as JSON and exits: save it (`> my_build_config.json`),",
+        "edit it, and pass it back with `--config my_build_config.json`.",
+        "",
+        "```bash",
+        "videoespresso build videos/ --out build/ --print-config",
+        "```",
     ]
     for section, field in BuildConfig.model_fields.items():
         model = field.annotation
