@@ -14,32 +14,6 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("tiny_checkpoints")
-
-
-@pytest.fixture(scope="session")
-def reasoner_path(tiny_dir):
-    from doubles.tiny_models import save_tiny_reasoner
-
-    return save_tiny_reasoner(tiny_dir / "reasoner_qwen2_5_vl", "qwen2_5_vl")
-
-
-@pytest.fixture(scope="session")
-def reasoner3_path(tiny_dir):
-    from doubles.tiny_models import save_tiny_reasoner
-
-    return save_tiny_reasoner(tiny_dir / "reasoner_qwen3_vl", "qwen3_vl")
-
-
-@pytest.fixture(scope="session")
-def selector_path(tiny_dir):
-    from doubles.tiny_models import save_tiny_selector
-
-    return save_tiny_selector(tiny_dir / "selector", max_core_frames=2)
-
-
-@pytest.fixture(scope="session")
 def video(tmp_path_factory):
     """A 6-second h264 clip at 12 fps: three 2-second shots (static, moving, static) with hard cuts."""
     from videoespresso_hf.demo.videos import Segment, make_video

@@ -75,32 +75,6 @@ def _private_datasets_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("tiny_checkpoints")
-
-
-@pytest.fixture(scope="session")
-def reasoner_path(tiny_dir):
-    from doubles.tiny_models import save_tiny_reasoner
-
-    return save_tiny_reasoner(tiny_dir / "reasoner_qwen2_5_vl", "qwen2_5_vl")
-
-
-@pytest.fixture(scope="session")
-def reasoner3_path(tiny_dir):
-    from doubles.tiny_models import save_tiny_reasoner
-
-    return save_tiny_reasoner(tiny_dir / "reasoner_qwen3_vl", "qwen3_vl")
-
-
-@pytest.fixture(scope="session")
-def selector_path(tiny_dir):
-    from doubles.tiny_models import save_tiny_selector
-
-    return save_tiny_selector(tiny_dir / "selector", max_core_frames=2)
-
-
-@pytest.fixture(scope="session")
 def prepared_multi_image(tmp_path_factory) -> Path:
     """``VideoEspresso_train_multi_image`` in the authors' layout (byte-split zip of JPEGs + JSON) → prepared."""
     from videoespresso_hf.demo.releases import tiny_jpeg, train_record, write_byte_split, zip_bytes
