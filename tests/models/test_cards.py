@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from doubles.hub import RecordingApi
 from doubles.tiny_models import build_tiny_reasoner, build_tiny_selector
-from huggingface_hub import HfApi, ModelCard
+from huggingface_hub import ModelCard
 from huggingface_hub.errors import OfflineModeIsEnabled
 
 from videoespresso_hf.models.cards import CardEvalResult, create_model_card
-
-
-class RecordingApi(HfApi):
-    """Stands in for the Hub (unreachable here): records the repo and the files of the one upload."""
-
-    def __init__(self):
-        super().__init__(token="hf_test")
-        self.uploads: list[tuple[str, dict[str, bytes], str]] = []
-
-    def create_repo(self, repo_id, **kwargs):
-        self.created = (repo_id, kwargs)
-        return type("RepoUrl", (), {"repo_id": repo_id})()
-
-    def upload_folder(self, *, repo_id, folder_path, commit_message=None, **kwargs):
-        files = {
-            str(p.relative_to(folder_path)): p.read_bytes()
-            for p in Path(folder_path).rglob("*")
-            if p.is_file()
-        }
-        self.uploads.append((repo_id, files, commit_message))
-        return "commit"
 
 
 def test_reasoner_card_metadata_and_results(tmp_path):

@@ -23,7 +23,7 @@ import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.data.card import content_fingerprint
 from videoespresso_hf.data.schema import CONFIG_NAMES, SCHEMA_VERSION, arrow_schema, encode_row
@@ -33,6 +33,9 @@ from videoespresso_hf.data.sources import (
     ReleaseReader,
     SourceOptions,
 )
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 __all__ = [
     "MANIFEST_NAME",
@@ -295,8 +298,11 @@ def push_dataset_folder(
     revision: str | None = None,
     allow_local_paths: bool = False,
     commit_message: str = "Upload VideoEspresso (videoespresso data prepare)",
+    api: HfApi | None = None,
 ) -> str:
     """Upload a prepared folder to a Hub dataset repository (created if needed); returns the commit URL.
+
+    ``api`` is the ``huggingface_hub.HfApi`` to upload with (default: one built from ``token``).
 
     Raises:
         DataError: the folder was not prepared, or it stores local video paths (which would not
@@ -319,7 +325,7 @@ def push_dataset_folder(
     manifest["repo_id"] = repo_id
     _write_json_atomically(manifest_path, manifest)
     write_card(out_dir, repo_id)
-    api = HfApi(token=token)
+    api = api or HfApi(token=token)
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         commit = api.upload_folder(
