@@ -197,7 +197,7 @@ EXPECTED_ERRORS: dict[str, ExpectedError] = {
     ),
     "videoespresso data push": ExpectedError(
         r"^videoespresso data: error: cannot push to \S+/VideoEspresso: HF_HUB_OFFLINE=1 is set$",
-        "uploads to the Hub; everything before the upload (manifest, media-path check, card) runs",
+        "uploads to the Hub; everything before the upload (manifest, card, the copy with relative media paths) runs",
     ),
 }
 

@@ -57,13 +57,14 @@ def register(subparsers) -> None:
     prepare.add_argument("--quiet", action="store_true", help="no progress bars")
     prepare.set_defaults(func=run_prepare)
 
-    push = commands.add_parser("push", help="upload a prepared folder to a Hub dataset repository")
+    push = commands.add_parser(
+        "push",
+        help="upload a prepared folder to a Hub dataset repository (media paths made relative to the unpacked release)",
+    )
     push.add_argument("out", help="the folder written by `videoespresso data prepare`")
     push.add_argument("--repo-id", required=True)
     push.add_argument("--private", action="store_true")
     push.add_argument("--revision", default=None)
-    push.add_argument("--allow-local-paths", action="store_true",
-                      help="upload even if media are stored as this machine's paths (not embedded)")  # fmt: skip
     push.set_defaults(func=run_push)
 
     view = commands.add_parser("view", help="write a static HTML site of a prepared config (open it from disk or publish it)")
@@ -127,8 +128,7 @@ def run_push(args: argparse.Namespace) -> int:
     from videoespresso_hf.data.hub import push_dataset_folder
 
     try:
-        url = push_dataset_folder(args.out, args.repo_id, private=args.private, revision=args.revision,
-                                  allow_local_paths=args.allow_local_paths)  # fmt: skip
+        url = push_dataset_folder(args.out, args.repo_id, private=args.private, revision=args.revision)
     except _user_errors() as error:
         raise UserError(str(error)) from None
     print(f"pushed {args.out} to {args.repo_id}: {url}")

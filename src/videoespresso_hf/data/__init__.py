@@ -41,6 +41,7 @@ _EXPORTS = {
     "prepare_dataset_folder": "hub",
     "download_release": "hub",
     "push_dataset_folder": "hub",
+    "attach_media": "hub",
     "ViewerOptions": "viewer",
     "build_viewer": "viewer",
 }

@@ -58,13 +58,25 @@ def _size_category(rows: int) -> str:
     return "1M<n<10M"
 
 
-def _video_storage(embedded: list[bool]) -> str:
-    """What the card's ``video`` field holds, given which configs embed their media."""
-    if embedded and all(embedded):
-        return "embedded bytes"
-    if any(embedded):
-        return "embedded bytes or an absolute path, per config (see Configs)"
-    return "absolute path on the machine that prepared this folder"
+# How a config stores its media → (the card's ``video`` field alone, the same among others, the Configs table).
+_MEDIA_STORAGE = {
+    "embedded": ("embedded bytes", "embedded bytes", "embedded"),
+    "relative": ("a path relative to the unpacked release (see Attaching the media)", "a relative path", "relative paths"),
+    "absolute": ("absolute path on the machine that prepared this folder", "an absolute path", "local paths"),
+}
+
+
+def _media_storage(entry: Mapping[str, Any]) -> str:
+    """How a config's rows hold their media: ``embedded``, ``relative`` (a pushed copy) or ``absolute`` (local)."""
+    return "embedded" if entry.get("embedded") else entry.get("media_paths", "absolute")
+
+
+def _video_storage(storages: list[str]) -> str:
+    """What the card's ``video`` field holds, given how each config stores its media."""
+    kinds = list(dict.fromkeys(storages)) or ["absolute"]
+    if len(kinds) == 1:
+        return _MEDIA_STORAGE[kinds[0]][0]
+    return " or ".join(_MEDIA_STORAGE[kind][1] for kind in kinds) + ", per config (see Configs)"
 
 
 def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspresso") -> DatasetCard:
@@ -74,7 +86,8 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
         manifest: the folder's ``videoespresso_prepare.json`` content: ``{"configs": {name: {...}}}`` with,
             per config, ``splits`` (split → rows), ``task_counts``, ``omitted`` (examples),
             ``omitted_count``, ``missing_videos``, ``embedded``, ``media``, ``description``, ``repo_id``,
-            ``fingerprint``. Splits with no rows are left out of the card: ``datasets`` cannot load an empty
+            ``fingerprint``, and for a copy made by ``push``, ``media_paths`` (``"relative"``) and
+            ``media_left_out`` (rows whose media lay outside the unpacked release). Splits with no rows are left out of the card: ``datasets`` cannot load an empty
             split (``Instruction "test" corresponds to no data!``).
         repo_id: the Hub id used in the card's usage snippet.
     """
@@ -95,7 +108,9 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
                 "description": entry.get("description", ""),
                 "fingerprint": entry.get("fingerprint"),
                 "media_kind": media_kind,
-                "media_note": f"{media_kind}, " + ("embedded" if entry.get("embedded") else "local paths"),
+                "media_storage": _media_storage(entry),
+                "media_note": f"{media_kind}, {_MEDIA_STORAGE[_media_storage(entry)][2]}",
+                "media_left_out": int(entry.get("media_left_out", 0)),
                 "task_counts": dict(entry.get("task_counts", {})),
                 "omitted_count": int(entry.get("omitted_count", 0)),
                 "omitted_examples": list(entry.get("omitted", []))[:10],
@@ -142,7 +157,7 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
         configs=configs,
         tasks=[{"name": task.leaderboard_name, "group": task.group} for task in TASKS],
         task_groups=list(TASK_GROUPS),
-        video_storage=_video_storage([bool(entry.get("embedded")) for entry in entries.values()]),
+        video_storage=_video_storage([_media_storage(entry) for entry in entries.values()]),
         homepage=HOMEPAGE,
         citation=CITATION,
         license=LICENSE,

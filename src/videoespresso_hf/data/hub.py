@@ -13,16 +13,23 @@
 (ClassLabel, Video, List …) are restored from the Parquet schema metadata. Each config is written
 to a temporary folder and swapped in when complete, so an interrupted run leaves the previous
 version intact, and preparing another config into the same folder keeps the ones already there.
+
+Without ``--embed-videos`` the prepared rows point at media by absolute path, so the folder works on the
+machine that prepared it. ``push_dataset_folder`` uploads a copy in which every such path is made relative
+to the folder the media were unpacked into (``--data-dir``, or ``--extract-dir``), and the manifest loses its
+local folders: no path of the preparing machine reaches the Hub. :func:`attach_media` points the rows of the
+pushed copy at the user's own unpacked release.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.data.card import content_fingerprint
@@ -35,10 +42,12 @@ from videoespresso_hf.data.sources import (
 )
 
 if TYPE_CHECKING:
+    from datasets import Dataset, IterableDataset
     from huggingface_hub import HfApi
 
 __all__ = [
     "MANIFEST_NAME",
+    "attach_media",
     "download_release",
     "prepare_dataset_folder",
     "push_dataset_folder",
@@ -239,7 +248,9 @@ def prepare_dataset_folder(
         ],
         "fps": options.fps,
         "fps_by_source": options.fps_by_source,
+        # The folders media paths are under: push makes the paths relative to them (and drops these two).
         "data_dir": str(Path(data_dir).resolve()),
+        "extract_dir": str(Path(options.extract_dir).resolve()) if options.extract_dir else None,
     }
     manifest = _read_manifest(out_dir)
     manifest["schema_version"] = SCHEMA_VERSION
@@ -289,6 +300,88 @@ def download_release(
     return Path(path)
 
 
+def _relative_media_path(path: str, roots: Sequence[Path]) -> str | None:
+    """``path`` relative to the deepest of ``roots`` holding it (posix form); ``None`` when none does."""
+    for root in roots:
+        if Path(path).is_relative_to(root):
+            return Path(path).relative_to(root).as_posix()
+    return None
+
+
+def _hub_media(value: Mapping[str, Any] | None, roots: Sequence[Path]) -> dict[str, Any] | None:
+    """A ``{"bytes", "path"}`` media value as the Hub copy stores it: no absolute path of this machine.
+
+    A path-only value gets its path relative to ``roots``, or becomes ``None`` when the file lies outside
+    them (a relative path there would name a file nobody can find). Embedded bytes keep at most the file
+    name as their path (``datasets`` only reads its extension).
+    """
+    if value is None or not value.get("path") or not os.path.isabs(value["path"]):
+        return None if value is None else dict(value)
+    relative = _relative_media_path(value["path"], roots)
+    if value.get("bytes") is not None:
+        return {"bytes": value["bytes"], "path": relative or PurePath(value["path"]).name}
+    return {"bytes": None, "path": relative} if relative else None
+
+
+def _write_hub_shard(source: Path, target: Path, roots: Sequence[Path]) -> tuple[int, int, str]:
+    """Copy one Parquet shard with its media paths made relative; returns (rows left without media, Arrow bytes, split)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shard = pq.ParquetFile(source)
+    schema = shard.schema_arrow
+    left_out = arrow_bytes = 0
+    with pq.ParquetWriter(target, schema) as writer:
+        for index in range(shard.num_row_groups):
+            table = shard.read_row_group(index)
+            videos = table.column("video").to_pylist()
+            hub_videos = [_hub_media(video, roots) for video in videos]
+            images = [row or [] for row in table.column("images").to_pylist()]
+            hub_images = [[_hub_media(image, roots) for image in row] for row in images]
+            left_out += sum(
+                (video is not None and hub_video is None)
+                or any(image is not None and hub_image is None for image, hub_image in zip(row, hub_row, strict=True))
+                for video, hub_video, row, hub_row in zip(videos, hub_videos, images, hub_images, strict=True)
+            )
+            for name, values in (("video", hub_videos), ("images", hub_images)):
+                field = schema.field(name)
+                table = table.set_column(schema.get_field_index(name), field, pa.array(values, type=field.type))
+            writer.write_table(table, row_group_size=1_000)
+            arrow_bytes += table.nbytes
+    return left_out, arrow_bytes, source.name.rsplit("-", 3)[0]
+
+
+def _stage_for_hub(out_dir: Path, staging: Path, repo_id: str) -> None:
+    """Write into ``staging`` the prepared folder as the Hub gets it: shards with relative media paths, and
+    a manifest and card without the folders of this machine."""
+    manifest = copy.deepcopy(_read_manifest(out_dir))
+    for name, entry in manifest.get("configs", {}).items():
+        folders = [entry.pop("extract_dir", None), entry.pop("data_dir", None)]
+        roots = sorted({Path(folder) for folder in folders if folder}, key=lambda root: len(root.parts), reverse=True)
+        (staging / name).mkdir()
+        left_out, split_bytes = 0, Counter()
+        for shard in sorted((out_dir / name).glob("*.parquet")):
+            rows_left_out, arrow_bytes, split = _write_hub_shard(shard, staging / name / shard.name, roots)
+            left_out += rows_left_out
+            split_bytes[split] += arrow_bytes
+        shards = list((staging / name).glob("*.parquet"))
+        entry.update(
+            media_paths="embedded" if entry.get("embedded") else "relative",
+            media_left_out=left_out,
+            split_bytes=dict(split_bytes),
+            parquet_bytes=sum(path.stat().st_size for path in shards),
+            fingerprint=content_fingerprint(shards, staging / name),
+            omitted=[
+                {**omission, "path": (_relative_media_path(omission["path"], roots) or PurePath(omission["path"]).name)
+                 if os.path.isabs(omission["path"]) else omission["path"]}
+                for omission in entry.get("omitted", [])
+            ],
+        )  # fmt: skip
+    manifest["repo_id"] = repo_id
+    _write_json_atomically(staging / MANIFEST_NAME, manifest)
+    write_card(staging, repo_id)
+
+
 def push_dataset_folder(
     out_dir: str | os.PathLike,
     repo_id: str,
@@ -296,17 +389,20 @@ def push_dataset_folder(
     private: bool = False,
     token: str | None = None,
     revision: str | None = None,
-    allow_local_paths: bool = False,
     commit_message: str = "Upload VideoEspresso (videoespresso data prepare)",
     api: HfApi | None = None,
 ) -> str:
     """Upload a prepared folder to a Hub dataset repository (created if needed); returns the commit URL.
 
+    What is uploaded is a copy written next to the folder (``OUT/.push.tmp``, removed afterwards): media
+    paths relative to the folder the media were unpacked into (see :func:`attach_media`), media outside
+    it left out and counted in the card, and no local folder in the manifest. The local folder keeps its
+    absolute paths (it is for this machine); its card is re-rendered for ``repo_id``.
+
     ``api`` is the ``huggingface_hub.HfApi`` to upload with (default: one built from ``token``).
 
     Raises:
-        DataError: the folder was not prepared, or it stores local video paths (which would not
-            resolve for anyone else) and ``allow_local_paths`` is false, or the upload fails.
+        DataError: the folder was not prepared, or the upload fails.
     """
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
@@ -316,24 +412,64 @@ def push_dataset_folder(
     if not manifest_path.is_file():
         raise DataError(f"{out_dir} is not a prepared folder (no {MANIFEST_NAME}); run `videoespresso data prepare`")
     manifest = _read_manifest(out_dir)
-    local = [name for name, entry in manifest.get("configs", {}).items() if not entry.get("embedded")]
-    if local and not allow_local_paths:
-        raise DataError(
-            f"config(s) {', '.join(local)} store absolute media paths of this machine; prepare them with "
-            "--embed-videos, or pass --allow-local-paths to upload the annotations anyway"
-        )
     manifest["repo_id"] = repo_id
     _write_json_atomically(manifest_path, manifest)
     write_card(out_dir, repo_id)
+    staging = out_dir / ".push.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
     api = api or HfApi(token=token)
     try:
+        _stage_for_hub(out_dir, staging, repo_id)
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         commit = api.upload_folder(
-            repo_id=repo_id, repo_type="dataset", folder_path=str(out_dir), revision=revision,
-            commit_message=commit_message, ignore_patterns=[".*.tmp/**", "*.tmp"],
+            repo_id=repo_id, repo_type="dataset", folder_path=str(staging), revision=revision,
+            commit_message=commit_message,
         )  # fmt: skip
     except OfflineModeIsEnabled:
         raise DataError(f"cannot push to {repo_id}: HF_HUB_OFFLINE=1 is set") from None
     except (HfHubHTTPError, OSError) as error:
         raise DataError(f"cannot push to {repo_id}: {str(error).splitlines()[0]}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return str(getattr(commit, "commit_url", commit))
+
+
+def attach_media(dataset: Dataset | IterableDataset, root: str | os.PathLike) -> Dataset | IterableDataset:
+    """Point the relative media paths of a pushed path-only config (``train_video`` …) at ``root``.
+
+    ``data push`` uploads such configs with each video (or image) path relative to the folder it was
+    unpacked into, since the preparer's absolute paths resolve for nobody else. ``root`` is that folder on
+    your machine: the release you fetched with ``videoespresso data download --config CONFIG --data-dir
+    ROOT``, with its archives unpacked there (``videoespresso data prepare`` does it on the way). Embedded
+    media and rows without media are left as they are; the features stay those of ``dataset``.
+
+    Raises:
+        DataError: ``root`` is not a folder, or a row's media file is not under it (raised when that row is
+            mapped: at once for a ``Dataset``, on iteration for an ``IterableDataset``).
+    """
+    import datasets
+
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder: pass the folder the release's media were unpacked into")
+
+    def absolute(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        if not value or value.get("bytes") is not None or not value.get("path") or os.path.isabs(value["path"]):
+            return value
+        path = root / value["path"]
+        if not path.is_file():
+            raise DataError(
+                f"{value['path']} is not under {root}: download and unpack the release there "
+                "(videoespresso data download, then data prepare) or pass the folder that holds it"
+            )
+        return {"bytes": None, "path": str(path)}
+
+    def attach(row: Mapping[str, Any]) -> dict[str, Any]:
+        return {"video": absolute(row["video"]), "images": [absolute(image) for image in row["images"]]}
+
+    features = dataset.features
+    paths = dataset.cast_column("video", datasets.Video(decode=False))
+    paths = paths.cast_column("images", datasets.List(datasets.Image(decode=False)))
+    attached = paths.map(attach, features=paths.features)
+    return attached.cast_column("video", features["video"]).cast_column("images", features["images"])
