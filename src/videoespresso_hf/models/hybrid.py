@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "HybridAnswer",
     "HybridVideoQA",
     "VideoInput",
+    "adapter_base_model",
     "answer_video",
     "check_selector",
     "load_reasoner",
@@ -192,6 +194,8 @@ class HybridVideoQA:
         token: str | bool | None = None,
         cache_dir: str | Path | None = None,
         local_files_only: bool = False,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
         **kwargs,
     ) -> HybridVideoQA:
         """Load reasoner (and selector) checkpoints by path or Hub id.
@@ -201,6 +205,9 @@ class HybridVideoQA:
         ``dtype``, ``device_map`` (e.g. ``"auto"`` through accelerate) and ``attn_implementation``
         (``"sdpa"``, ``"flash_attention_2"``) go to both models' ``from_pretrained``; the Hub arguments
         (``revision``, ``token``, ``cache_dir``, ``local_files_only``) to every model and processor load.
+        ``reasoner`` may also be a LoRA adapter saved by training (see :func:`load_reasoner`): it loads on its
+        base model with the frame pixel bounds it was trained with. ``min_pixels`` / ``max_pixels`` set the
+        reasoner's per-frame pixel bounds instead of the checkpoint's (or the adapter's).
         Other ``kwargs`` go to :class:`HybridVideoQA`.
         """
         hub = {
@@ -216,7 +223,9 @@ class HybridVideoQA:
         use_selector = selector is not None and strategy in ("model", "embedding")
         if use_selector:  # both configs are checked before either model's weights load
             check_selector(selector, hub)
-        reasoner_model, reasoner_processor = load_reasoner(reasoner, load, hub)
+        bounds = {name: value for name, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels))
+                  if value is not None}  # fmt: skip
+        reasoner_model, reasoner_processor = load_reasoner(reasoner, {**load, **bounds}, hub)
         selector_model = selector_processor = None
         if use_selector:
             selector_model, selector_processor = load_selector(selector, load, hub)
@@ -401,19 +410,49 @@ def reasoner_backbone(reasoner: str | Path, hub: dict) -> ReasonerBackbone:
     return backbone
 
 
+def adapter_base_model(reasoner: str | Path, hub: dict) -> str | None:
+    """The base model a LoRA adapter folder or repo names (its ``adapter_config.json``); ``None`` for a full checkpoint."""
+    from transformers.utils import find_adapter_config_file
+
+    download = {key: hub[key] for key in ("revision", "token", "cache_dir", "local_files_only") if key in hub}
+    config_file = find_adapter_config_file(str(reasoner), **download)
+    if config_file is None:
+        return None
+    return json.loads(Path(config_file).read_text(encoding="utf-8"))["base_model_name_or_path"]
+
+
 def load_reasoner(reasoner: str | Path, load: dict, hub: dict):
     """A VideoEspresso reasoner checkpoint, or a stock checkpoint of a supported family (the CLI default
     ``Qwen/Qwen2.5-VL-7B-Instruct``) loaded into the family's VideoEspresso class: same weights, two-stage
     prompts from the config defaults, ``base_model_id`` = that checkpoint's Hub id.
+
+    A LoRA adapter saved by ``videoespresso train reasoner`` (``OUT/stage2``) loads too, the way transformers
+    loads any adapter: its base model, then the adapter (peft). The adapter has no config, so the frame
+    pixel bounds training used come from the processor saved with it (see
+    :func:`~videoespresso_hf.models.reasoner.modeling_reasoner.save_frame_bounds`); ``min_pixels`` /
+    ``max_pixels`` given in ``load`` win over them.
 
     An unsupported family is refused (:func:`reasoner_backbone`) before any weights load.
 
     Returns:
         ``(model in eval mode, processor)``.
     """
-    _, model_class, processor_class = reasoner_backbone(reasoner, hub).classes()
+    from transformers.utils import is_peft_available
+
+    from videoespresso_hf.models.reasoner.modeling_reasoner import frame_bounds
+
+    base = adapter_base_model(reasoner, hub)
+    if base is not None and not is_peft_available():
+        raise ValueError(f"{reasoner} is a LoRA adapter: loading it needs peft (pip install 'videoespresso-hf[train]')")
+    family_of = (base, {**hub, "revision": None}) if base else (reasoner, hub)  # the revision pins the adapter, not its base
+    _, model_class, processor_class = reasoner_backbone(*family_of).classes()
     model = model_class.from_pretrained(reasoner, **load).eval()
-    return model, processor_class.from_pretrained(reasoner, **hub)
+    processor = processor_class.from_pretrained(reasoner, **hub)
+    if base is not None:
+        for name, value in frame_bounds(processor).items():
+            if load.get(name) is None:
+                setattr(model.config, name, value)
+    return model, processor
 
 
 def check_selector(selector: str | Path, hub: dict) -> None:

@@ -120,9 +120,9 @@ class ReasonerTrainingArguments(_CommonArguments):
         learning_rate_stage1 / learning_rate_stage2: Table 8.
         lora_r / lora_alpha / lora_dropout / lora_target_modules: LoRA (paper: r 16, α 32).
         frame_size: every core frame gets the pixels of a ``frame_size``-px square (Table 8: 224), written
-            into the reasoner config's ``min_pixels``/``max_pixels`` (saved with the merged model, so
-            inference sizes frames alike); ``None`` keeps the config's bounds; fixed-size families (LLaVA)
-            ignore it.
+            into the reasoner config's ``min_pixels``/``max_pixels`` (saved with the merged model) and the
+            processor (saved with each adapter), so inference from either sizes frames alike; ``None`` keeps
+            the config's bounds; fixed-size families (LLaVA) ignore it.
         max_length: tokens per sample at most (Table 8: 6144); the target is cut, never the frames.
         evidence_field: the row column used as stage-1 target and stage-2 input (``evidence_raw``
             keeps the ``<obj_start>…<box_end>`` tags as the row has them; ``evidence`` is plain text).

@@ -6,7 +6,8 @@
 
 Layout of ``output_dir``::
 
-    stage1/   LoRA adapter (safetensors) + processor + README.md card + checkpoint-*/ while running
+    stage1/   LoRA adapter (safetensors) + processor (with the training frame bounds) + README.md card
+              + checkpoint-*/ while running
     stage2/   the same, continuing the stage-1 adapter (PeftModel.from_pretrained(..., is_trainable=True))
     merged/   with merge=True: a full reasoner checkpoint (Auto classes, trust_remote_code)
     skipped_rows.jsonl
@@ -45,12 +46,15 @@ def load_reasoner_for_training(
     model: str, *, dtype=None, trust_remote_code: bool = False, frame_size: int | None = None
 ):
     """The reasoner class for ``model`` (a base VLM of a supported family or a reasoner checkpoint) and its
-    processor, with the training frame size in its config (:func:`apply_frame_size`).
+    processor, with the training frame size in its config (:func:`apply_frame_size`) and in the processor
+    (:func:`~videoespresso_hf.models.reasoner.modeling_reasoner.save_frame_bounds`): the processor is saved
+    with every adapter, which has no config of its own to carry the bounds.
 
     Loaded by :func:`videoespresso_hf.models.hybrid.load_reasoner`, the loader inference uses, so the adapter
     lands on the module tree ``HybridVideoQA.from_pretrained`` builds.
     """
     from videoespresso_hf.models.hybrid import load_reasoner
+    from videoespresso_hf.models.reasoner.modeling_reasoner import save_frame_bounds
 
     hub = {"trust_remote_code": trust_remote_code}
     try:
@@ -58,6 +62,7 @@ def load_reasoner_for_training(
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot load the reasoner {model}: {str(error).splitlines()[0]}") from error
     apply_frame_size(reasoner.config, frame_size)
+    save_frame_bounds(reasoner.config, processor)
     return reasoner, processor
 
 
@@ -184,7 +189,7 @@ def _run_stage(
             "gradient_accumulation_steps": accumulation,
             "world_size": arguments.process_state().num_processes,
             "learning_rate": config.learning_rate,
-            # the per-frame bounds frames were sized by; inference from the adapter needs the same in its config
+            # the per-frame bounds frames were sized by (saved in the processor too, which loading an adapter reads)
             "frame_pixels": {"min_pixels": model.config.min_pixels, "max_pixels": model.config.max_pixels},
             "init_adapter": str(init_adapter) if init_adapter else None,
             "arguments": asdict(arguments),

@@ -147,6 +147,31 @@ def _size(config, frames: int, video: bool) -> dict | None:
     return size
 
 
+def save_frame_bounds(config, processor) -> None:
+    """Give ``processor`` the per-frame pixel bounds of ``config`` as its own ``size``, in place.
+
+    The config is where the bounds live, but a LoRA adapter folder holds no config: the processor saved next
+    to the adapter is what carries training's bounds, so ``AutoProcessor.from_pretrained(adapter)`` sizes
+    frames as training did and :func:`frame_bounds` gives them back to the loader. Qwen3-VL's video processor
+    bounds a whole clip, not a frame, so only the image processor takes them there. A fixed-size family
+    (LLaVA: no bounds) is left unchanged.
+    """
+    size = _size(config, 1, video=False)
+    if size is None:
+        return
+    processor.image_processor.size = size
+    if not config.video_size_is_total and getattr(processor, "video_processor", None) is not None:
+        processor.video_processor.size = size
+
+
+def frame_bounds(processor) -> dict[str, int]:
+    """``{"min_pixels", "max_pixels"}`` held by ``processor``'s image ``size`` (see :func:`save_frame_bounds`);
+    empty for a processor that resizes to a fixed size."""
+    size = getattr(processor.image_processor, "size", None) or {}
+    bounds = {"min_pixels": size.get("shortest_edge"), "max_pixels": size.get("longest_edge")}
+    return {name: value for name, value in bounds.items() if value is not None}
+
+
 _SEQUENCE_KEYS = {"input_ids": None, "attention_mask": 0, "mm_token_type_ids": 0, "token_type_ids": 0, "labels": -100}
 
 
@@ -491,7 +516,9 @@ __all__ = [
     "decode_generated",
     "extract_option_letter",
     "format_options",
+    "frame_bounds",
     "frame_timestamps",
+    "save_frame_bounds",
     "stage_messages",
     "stage_prompt",
 ]
