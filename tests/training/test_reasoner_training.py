@@ -173,6 +173,10 @@ def test_cli_both_stages_merge_and_answer(reasoner_path, prepared_data, tmp_path
     assert code == 0
     answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert answer["question"] == row["question"] and len(answer["frames"]["indices"]) == 2
+    # The stage-2 adapter itself is a --reasoner too: its base model, the adapter, training's frame bounds.
+    code = main(["answer", row["video"]["path"], "-q", row["question"], "--reasoner", str(out / "stage2"),
+                 "--strategy", "uniform", "--max-frames", "2", "--json"])  # fmt: skip
+    assert code == 0 and json.loads(capsys.readouterr().out.strip().splitlines()[-1])["question"] == row["question"]
 
 
 KILLER = textwrap.dedent(
