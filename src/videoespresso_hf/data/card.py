@@ -61,7 +61,9 @@ def _size_category(rows: int) -> str:
 # How a config stores its media → (the card's ``video`` field alone, the same among others, the Configs table).
 _MEDIA_STORAGE = {
     "embedded": ("embedded bytes", "embedded bytes", "embedded"),
-    "relative": ("a path relative to the unpacked release (see Attaching the media)", "a relative path", "relative paths"),
+    "relative": (
+        "a path relative to the unpacked release (see Attaching the media)", "a relative path", "relative paths"
+    ),
     "absolute": ("absolute path on the machine that prepared this folder", "an absolute path", "local paths"),
 }
 

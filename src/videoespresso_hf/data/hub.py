@@ -308,6 +308,13 @@ def _relative_media_path(path: str, roots: Sequence[Path]) -> str | None:
     return None
 
 
+def _shareable_path(path: str, roots: Sequence[Path]) -> str:
+    """``path`` unchanged if relative, else relative to ``roots``, else its file name."""
+    if not os.path.isabs(path):
+        return path
+    return _relative_media_path(path, roots) or PurePath(path).name
+
+
 def _hub_media(value: Mapping[str, Any] | None, roots: Sequence[Path]) -> dict[str, Any] | None:
     """A ``{"bytes", "path"}`` media value as the Hub copy stores it: no absolute path of this machine.
 
@@ -324,7 +331,11 @@ def _hub_media(value: Mapping[str, Any] | None, roots: Sequence[Path]) -> dict[s
 
 
 def _write_hub_shard(source: Path, target: Path, roots: Sequence[Path]) -> tuple[int, int, str]:
-    """Copy one Parquet shard with its media paths made relative; returns (rows left without media, Arrow bytes, split)."""
+    """Copy one Parquet shard with its media paths made relative.
+
+    Returns:
+        ``(rows left without media, Arrow bytes, split name)``.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -371,12 +382,12 @@ def _stage_for_hub(out_dir: Path, staging: Path, repo_id: str) -> None:
             split_bytes=dict(split_bytes),
             parquet_bytes=sum(path.stat().st_size for path in shards),
             fingerprint=content_fingerprint(shards, staging / name),
+            # The card lists rows left out by their media path: the released (relative) one, or for an
+            # absolute one (generated rows) what can be said of it without naming this machine's folders.
             omitted=[
-                {**omission, "path": (_relative_media_path(omission["path"], roots) or PurePath(omission["path"]).name)
-                 if os.path.isabs(omission["path"]) else omission["path"]}
-                for omission in entry.get("omitted", [])
+                {**omission, "path": _shareable_path(omission["path"], roots)} for omission in entry.get("omitted", [])
             ],
-        )  # fmt: skip
+        )
     manifest["repo_id"] = repo_id
     _write_json_atomically(staging / MANIFEST_NAME, manifest)
     write_card(staging, repo_id)

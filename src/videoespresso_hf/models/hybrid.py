@@ -411,7 +411,7 @@ def reasoner_backbone(reasoner: str | Path, hub: dict) -> ReasonerBackbone:
 
 
 def adapter_base_model(reasoner: str | Path, hub: dict) -> str | None:
-    """The base model a LoRA adapter folder or repo names (its ``adapter_config.json``); ``None`` for a full checkpoint."""
+    """The base model a LoRA adapter folder or repo names (``adapter_config.json``); ``None`` for a full checkpoint."""
     from transformers.utils import find_adapter_config_file
 
     download = {key: hub[key] for key in ("revision", "token", "cache_dir", "local_files_only") if key in hub}
@@ -444,7 +444,8 @@ def load_reasoner(reasoner: str | Path, load: dict, hub: dict):
     base = adapter_base_model(reasoner, hub)
     if base is not None and not is_peft_available():
         raise ValueError(f"{reasoner} is a LoRA adapter: loading it needs peft (pip install 'videoespresso-hf[train]')")
-    family_of = (base, {**hub, "revision": None}) if base else (reasoner, hub)  # the revision pins the adapter, not its base
+    # The family is the base model's; a revision pins the adapter, not its base.
+    family_of = (base, {**hub, "revision": None}) if base else (reasoner, hub)
     _, model_class, processor_class = reasoner_backbone(*family_of).classes()
     model = model_class.from_pretrained(reasoner, **load).eval()
     processor = processor_class.from_pretrained(reasoner, **hub)
