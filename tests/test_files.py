@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from videoespresso_hf.files import (
+    atomic_path,
     write_bytes_atomic,
     write_json_atomic,
     write_jsonl_atomic,
@@ -62,3 +63,18 @@ def test_the_written_file_follows_the_umask(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "shared.txt").stat().st_mode) == 0o640
+
+
+def test_a_path_writer_replaces_the_target_only_when_its_block_ends(tmp_path):
+    from PIL import Image
+
+    target = tmp_path / "frame.jpg"
+    with atomic_path(target) as temporary:
+        Image.new("RGB", (8, 8), "red").save(temporary, format="JPEG")
+        assert not target.exists() and temporary.parent == tmp_path
+    assert Image.open(target).size == (8, 8)
+    with pytest.raises(OSError, match="No space"), atomic_path(target) as temporary:
+        temporary.write_bytes(b"\xff\xd8 half a JPEG")
+        raise OSError(28, "No space left on device")
+    assert Image.open(target).getpixel((4, 4))[0] > 200  # still the red frame
+    assert [path.name for path in tmp_path.iterdir()] == ["frame.jpg"]

@@ -20,12 +20,18 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_bytes_atomic", "write_json_atomic", "write_jsonl_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic", "write_jsonl_atomic", "write_text_atomic"]
 
 
 @contextlib.contextmanager
-def _written_beside(path: Path) -> Iterator[Path]:
-    """Yield the temporary path to write; on success it replaces ``path``, on any error it is removed."""
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield the temporary path to write ``path``'s new content to; when the block ends it replaces ``path``,
+    when the block raises it is removed. For writers that take a path (``PIL.Image.save``)::
+
+        with atomic_path(target) as temporary:
+            image.save(temporary, format="JPEG")
+    """
+    path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield temporary
@@ -39,7 +45,7 @@ def _written_beside(path: Path) -> Iterator[Path]:
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Replace ``path`` with ``text`` (UTF-8, written as given: add the final newline yourself)."""
     path = Path(path)
-    with _written_beside(path) as temporary:
+    with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return path
 
@@ -47,7 +53,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Replace ``path`` with ``data`` (an image, a rendered report)."""
     path = Path(path)
-    with _written_beside(path) as temporary:
+    with atomic_path(path) as temporary:
         temporary.write_bytes(data)
     return path
 
@@ -63,7 +69,7 @@ def write_jsonl_atomic(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) 
     Values JSON cannot encode (dates, paths) are written as their ``str``.
     """
     count = 0
-    with _written_beside(Path(path)) as temporary, temporary.open("w", encoding="utf-8") as handle:
+    with atomic_path(Path(path)) as temporary, temporary.open("w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
             count += 1
