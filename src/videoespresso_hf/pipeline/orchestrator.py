@@ -27,10 +27,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.files import write_jsonl_atomic, write_text_atomic
 from videoespresso_hf.llm.ledger import format_usd
 from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
 from videoespresso_hf.pipeline.config import BuildConfig
-from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
 from videoespresso_hf.pipeline.projection import project_stages
 from videoespresso_hf.pipeline.runners import make_runner
 from videoespresso_hf.pipeline.runners.base import FatalBuildError, Runner, StageOutcome, StageTask
