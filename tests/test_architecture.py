@@ -14,8 +14,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "videoespresso_hf"
 
 # Leaf modules every room may import: the task vocabulary, the one answer-letter rule set (scorer and
-# reasoner read letters alike) and three small shared utilities (the process pool in ``workers``).
-LEAVES = {"tasks", "answer_letters", "sqlite", "embeddings", "workers"}
+# reasoner read letters alike) and small shared utilities (the process pool in ``workers``, the atomic
+# file writers in ``files``, the lazy package exports in ``_lazy``).
+LEAVES = {"tasks", "answer_letters", "sqlite", "embeddings", "workers", "files", "_lazy"}
 
 # room -> rooms it may import (besides LEAVES). ``cli`` may import everything; nothing imports ``cli``.
 ALLOWED: dict[str, set[str]] = {
@@ -26,6 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "sqlite": set(),
     "embeddings": set(),
     "workers": set(),
+    "files": set(),
+    "_lazy": set(),
     "video": set(),
     "llm": set(),
     # data -> video: the dataset viewer decodes the core frames it draws boxes on.

@@ -136,7 +136,8 @@ def test_dry_run_estimates_caption_cost_without_requests(tmp_path, colour_videos
     )
     assert server.count(CHAT) == 0
     assert summary.estimate_stage == "captions"
-    assert summary.estimate.llm_calls == summary.frames_sampled
+    # Every sampled frame is asked for once: identical frames are answered by the cache.
+    assert summary.estimate.llm_calls + summary.estimate.cached_calls == summary.frames_sampled
     assert summary.estimate.cost_usd > 0 and summary.estimate.prompt_tokens > 0
     assert "dry run" in summary.format()
     assert not (tmp_path / "out" / "groups.jsonl").exists()

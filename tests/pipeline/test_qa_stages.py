@@ -320,7 +320,7 @@ def test_dry_run_estimate_costs_nothing_and_counts_only_uncached_requests(
         estimate.counters["estimated_requests"] == 2 and estimate.cost_usd > 0 and estimate.prompt_tokens > 0
     )
     QAGenerationStage().run(record, ctx)
-    again = QAGenerationStage().estimate(record, ctx)
+    again = QAGenerationStage().estimate(record, make_ctx(construction_server, tmp_path, tiny_grounding_models))
     assert again.counters["estimated_requests"] == 0 and again.cached_calls == 2 and again.cost_usd == 0
     batch = make_ctx(construction_server, tmp_path / "b", tiny_grounding_models, llm_batch={"enabled": True})
     assert QAGenerationStage().estimate(record, batch).cost_usd == pytest.approx(estimate.cost_usd / 2)

@@ -55,6 +55,23 @@ def test_frames_reach_the_model(family, prepared_bench, tiny_vlm_dir):
         assert inputs["video_grid_thw"].tolist() == [[2, 4, 4]]  # 3 frames (padded to 4) → 2 temporal patches, 56² → 4x4
 
 
+def test_an_item_that_breaks_its_batch_fails_alone(prepared_bench, tiny_vlm_dir):
+    """The local backends' batch loop: a batch that raises is answered again item by item."""
+    from videoespresso_hf.predict.backends import GenerationSettings, Request, TransformersBackend
+    from videoespresso_hf.predict.frames import FrameSampler, parse_frame_rule
+    from videoespresso_hf.predict.items import load_bench_items
+
+    items = load_bench_items(prepared_bench)[:3]
+    sampler = FrameSampler(parse_frame_rule("uniform:2"))
+    requests = [Request(item, "Which option?", sampler.sample(item.video, item.question)) for item in items]
+    requests[1].frames = None  # the processor cannot build this item's inputs
+    backend = TransformersBackend(str(tiny_vlm_dir("qwen2_5_vl")), GenerationSettings(max_new_tokens=1))
+    outcomes = backend.predict(requests)
+    assert [outcome.error is None for outcome in outcomes] == [True, False, True]
+    assert outcomes[1].error.startswith("generation failed: AttributeError") and outcomes[1].output is None
+    assert outcomes[0].output in {"A", "B", "C", "D"} and outcomes[2].output in {"A", "B", "C", "D"}
+
+
 def test_open_ended_prompt_has_no_options(prepared_bench, tiny_vlm_dir, tmp_path):
     from videoespresso_hf.predict.prompts import render_prompt
 

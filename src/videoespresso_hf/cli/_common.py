@@ -5,12 +5,11 @@ turn bad input into one-line errors before any model loads, and how the argument
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.files import write_bytes_atomic, write_text_atomic
 
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
 STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
@@ -28,23 +27,19 @@ def positive_int(text: str) -> int:
 
 
 def write_output(path: Path, text: str | bytes) -> None:
-    """Write ``text`` (a line of text, or bytes as they are) beside ``path`` and rename it there: a failure
-    never leaves a half-written file.
+    """Write ``text`` (a line of text, or bytes as they are) to ``path`` atomically (``videoespresso_hf.files``),
+    creating its folder: a failure never leaves a half-written file.
 
     Raises:
         UserError: the file cannot be written (one line; the temporary file is removed).
     """
-    # A plain open() (not tempfile, which creates files 0600) so the result follows the umask and
-    # colleagues on a shared cluster can read it.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with temporary.open("wb") as handle:
-            handle.write(text if isinstance(text, bytes) else (text + "\n").encode("utf-8"))
-        os.replace(temporary, path)
+        if isinstance(text, bytes):
+            write_bytes_atomic(path, text)
+        else:
+            write_text_atomic(path, text + "\n")
     except OSError as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
 
 

@@ -105,7 +105,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="with --batch: seconds to wait for a batch before stopping (0: submit and exit; re-run to collect)",
     )
-    parser.add_argument("--dry-run", action="store_true", help="sample frames and estimate the LLM cost only")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="sample frames and estimate every LLM stage's cost (captions exactly, later ones as upper bounds); "
+        "no call",
+    )
     parser.add_argument(
         "--print-config",
         action="store_true",

@@ -7,53 +7,44 @@ imported lazily so that ``from videoespresso_hf.data import parse_evidence`` doe
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from videoespresso_hf._lazy import lazy_exports
 
 _EXPORTS = {
-    "KeyObject": "evidence",
-    "ParsedEvidence": "evidence",
-    "parse_evidence": "evidence",
-    "render_evidence": "evidence",
-    "render_key_object": "evidence",
-    "strip_evidence_tags": "evidence",
-    "CONFIG_NAMES": "schema",
-    "FIELDS": "schema",
-    "SCHEMA_VERSION": "schema",
-    "features": "schema",
-    "empty_row": "schema",
-    "encode_row": "schema",
-    "release_record_to_row": "records",
-    "generated_record_to_row": "records",
-    "ArchiveError": "archives",
-    "UnsafeArchiveMemberError": "archives",
-    "SplitZipFile": "archives",
-    "find_archives": "archives",
-    "open_archive": "archives",
-    "extract_members": "archives",
-    "DataError": "sources",
-    "MissingMediaError": "sources",
-    "ReleaseReader": "sources",
-    "SourceOptions": "sources",
-    "VideoEspresso": "builder",
-    "VideoEspressoConfig": "builder",
-    "load_videoespresso": "builder",
-    "prepare_dataset_folder": "hub",
-    "download_release": "hub",
-    "push_dataset_folder": "hub",
-    "attach_media": "hub",
-    "ViewerOptions": "viewer",
-    "build_viewer": "viewer",
+    "KeyObject": ".evidence",
+    "ParsedEvidence": ".evidence",
+    "parse_evidence": ".evidence",
+    "render_evidence": ".evidence",
+    "render_key_object": ".evidence",
+    "strip_evidence_tags": ".evidence",
+    "CONFIG_NAMES": ".schema",
+    "FIELDS": ".schema",
+    "SCHEMA_VERSION": ".schema",
+    "features": ".schema",
+    "empty_row": ".schema",
+    "encode_row": ".schema",
+    "release_record_to_row": ".records",
+    "generated_record_to_row": ".records",
+    "ArchiveError": ".archives",
+    "UnsafeArchiveMemberError": ".archives",
+    "SplitZipFile": ".archives",
+    "find_archives": ".archives",
+    "open_archive": ".archives",
+    "extract_members": ".archives",
+    "DataError": ".sources",
+    "MissingMediaError": ".sources",
+    "ReleaseReader": ".sources",
+    "SourceOptions": ".sources",
+    "VideoEspresso": ".builder",
+    "VideoEspressoConfig": ".builder",
+    "load_videoespresso": ".builder",
+    "prepare_dataset_folder": ".hub",
+    "download_release": ".hub",
+    "push_dataset_folder": ".hub",
+    "attach_media": ".hub",
+    "ViewerOptions": ".viewer",
+    "build_viewer": ".viewer",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

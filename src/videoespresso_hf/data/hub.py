@@ -40,6 +40,7 @@ from videoespresso_hf.data.sources import (
     ReleaseReader,
     SourceOptions,
 )
+from videoespresso_hf.files import write_json_atomic
 
 if TYPE_CHECKING:
     from datasets import Dataset, IterableDataset
@@ -132,12 +133,6 @@ def _read_manifest(out_dir: Path) -> dict[str, Any]:
         except ValueError:
             raise DataError(f"{path} is not valid JSON; delete it and prepare again") from None
     return {"schema_version": SCHEMA_VERSION, "configs": {}}
-
-
-def _write_json_atomically(path: Path, value: Any) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def write_card(out_dir: str | os.PathLike, repo_id: str | None = None) -> Path:
@@ -255,7 +250,7 @@ def prepare_dataset_folder(
     manifest = _read_manifest(out_dir)
     manifest["schema_version"] = SCHEMA_VERSION
     manifest.setdefault("configs", {})[config] = entry
-    _write_json_atomically(out_dir / MANIFEST_NAME, manifest)
+    write_json_atomic(out_dir / MANIFEST_NAME, manifest)
     write_card(out_dir)
     return entry
 
@@ -389,7 +384,7 @@ def _stage_for_hub(out_dir: Path, staging: Path, repo_id: str) -> None:
             ],
         )
     manifest["repo_id"] = repo_id
-    _write_json_atomically(staging / MANIFEST_NAME, manifest)
+    write_json_atomic(staging / MANIFEST_NAME, manifest)
     write_card(staging, repo_id)
 
 
@@ -424,7 +419,7 @@ def push_dataset_folder(
         raise DataError(f"{out_dir} is not a prepared folder (no {MANIFEST_NAME}); run `videoespresso data prepare`")
     manifest = _read_manifest(out_dir)
     manifest["repo_id"] = repo_id
-    _write_json_atomically(manifest_path, manifest)
+    write_json_atomic(manifest_path, manifest)
     write_card(out_dir, repo_id)
     staging = out_dir / ".push.tmp"
     shutil.rmtree(staging, ignore_errors=True)

@@ -32,6 +32,7 @@ from typing import Any
 from videoespresso_hf.data.boxes import BOX_CONVENTIONS, BoxConvention, decide_box_convention, place_box
 from videoespresso_hf.data.evidence import parse_evidence
 from videoespresso_hf.data.sources import CONFIG_SPECS, DataError
+from videoespresso_hf.files import atomic_path, write_bytes_atomic, write_text_atomic
 from videoespresso_hf.tasks import LEADERBOARD_TASKS, TASK_GROUPS, task_group
 
 __all__ = ["DEFAULT_LIMIT", "DEFAULT_PAGE_SIZE", "THUMBNAIL_MAX_SIDE", "ViewerOptions", "ViewerSite", "build_viewer"]
@@ -130,9 +131,8 @@ class _FrameStore:
         thumbnail = image.convert("RGB")
         thumbnail.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE))
         name = f"{key}.jpg"
-        temporary = self.folder / f".{name}.tmp"
-        thumbnail.save(temporary, format="JPEG", quality=85)
-        os.replace(temporary, self.folder / name)
+        with atomic_path(self.folder / name) as temporary:
+            thumbnail.save(temporary, format="JPEG", quality=85)
         self.written += 1
         return self.remember(key, {"file": name, "width": width, "height": height})
 
@@ -141,9 +141,7 @@ class _FrameStore:
         return entry
 
     def flush(self) -> None:
-        temporary = self.index_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.index, indent=0, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, self.index_path)
+        write_text_atomic(self.index_path, json.dumps(self.index, indent=0, sort_keys=True))
 
     def video_file(self, video: Mapping[str, Any] | None) -> tuple[Path | None, str | None]:
         """A decodable file for the row's video (embedded bytes are written once under ``videos/``)."""
@@ -155,9 +153,7 @@ class _FrameStore:
             target = self.videos / f"{hashlib.sha1(data).hexdigest()[:20]}{suffix}"
             if not target.is_file():
                 self.videos.mkdir(parents=True, exist_ok=True)
-                temporary = target.with_name(f".{target.name}.tmp")
-                temporary.write_bytes(data)
-                os.replace(temporary, target)
+                write_bytes_atomic(target, data)
             return target, None
         path = Path(str(video.get("path") or ""))
         if path.is_file():
@@ -462,11 +458,7 @@ def build_viewer(prepared_dir: str | os.PathLike, out_dir: str | os.PathLike, op
             task_rows=task_rows, groups=TASK_GROUPS, convention=convention,
             tasks_on_page=sorted({item["task"] for item in page_items}),
         )  # fmt: skip
-        path = site / name
-        temporary = path.with_name(f".{name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-        pages.append(path)
+        pages.append(write_text_atomic(site / name, text))
     return ViewerSite(
         index=site / "index.html", pages=pages, items=len(items), rows=rows, task_counts=dict(counts),
         box_convention=convention, frames_written=store.written, frames_reused=store.reused,

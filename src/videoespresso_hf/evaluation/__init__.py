@@ -7,22 +7,22 @@ package never imports ``models`` or ``pipeline``.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Any
+
+from videoespresso_hf._lazy import lazy_exports
 
 # Imported on first use: ``import videoespresso_hf.evaluation`` stays cheap (no numpy) for callers
 # that need one function.
 _EXPORTS = {
-    "Extraction": "extraction",
-    "extract_official": "extraction",
-    "extract_robust": "extraction",
-    "PredictionsError": "predictions",
-    "load_prediction_records": "predictions",
-    "validate_records": "predictions",
-    "render": "report",
-    "score_file": "scorer",
-    "score_records": "scorer",
+    "Extraction": ".extraction",
+    "extract_official": ".extraction",
+    "extract_robust": ".extraction",
+    "PredictionsError": ".predictions",
+    "load_prediction_records": ".predictions",
+    "validate_records": ".predictions",
+    "render": ".report",
+    "score_file": ".scorer",
+    "score_records": ".scorer",
 }
 
 
@@ -33,17 +33,7 @@ _TASK_EXPORTS = ("LEADERBOARD_TASKS", "TASK_GROUPS", "TASKS", "canonical_task", 
 
 __all__ = sorted([*_EXPORTS, *_TASK_EXPORTS, "metric_path"])
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    if name in _TASK_EXPORTS:
-        return getattr(importlib.import_module("videoespresso_hf.tasks"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, {**_EXPORTS, **dict.fromkeys(_TASK_EXPORTS, "videoespresso_hf.tasks")})
 
 
 def metric_path() -> str:

@@ -15,7 +15,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import openai
@@ -246,7 +246,7 @@ class LLMClient:
                 futures = {pool.submit(self._run, key, request): key for key, request in unique.items()}
                 pending: set[Future[LLMResult]] = set(futures)
                 while pending:
-                    finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
                         error = future.exception()
                         if error is not None:
@@ -264,15 +264,23 @@ class LLMClient:
                 bar.close()
         return [results[key] for key in keys]
 
-    def estimate(self, requests: Iterable[LLMRequest]) -> CostEstimate:
-        """Dry run: the estimated cost of the requests not already answered in the cache. No HTTP."""
+    def estimate(self, requests: Iterable[LLMRequest], *, estimated: set[str] | None = None) -> CostEstimate:
+        """Dry run: the estimated cost of the requests not already answered in the cache. No HTTP.
+
+        A request identical to an earlier one counts as cached, as :meth:`map` sends it once and the cache
+        answers the copies. ``estimated`` carries the keys seen across calls (e.g. the videos of one dry
+        run) and is extended with these requests' keys.
+        """
+        estimated = set() if estimated is None else estimated
         to_send, cached = [], 0
         for request in requests:
-            entry = self.cache.get(request_key(request, self.config))
-            if entry is not None and entry.ok:
+            key = request_key(request, self.config)
+            entry = self.cache.get(key)
+            if key in estimated or (entry is not None and entry.ok):
                 cached += 1
             else:
                 to_send.append(request_body(request, self.config))
+            estimated.add(key)
         return estimate_cost(to_send, self.config, cached=cached)
 
     # ------------------------------------------------------------------ internals

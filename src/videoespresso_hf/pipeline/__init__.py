@@ -26,9 +26,12 @@ How to add a stage
    (``record.model_copy(update=...)``, or :meth:`QARecord.advance` for a QA stage); never mutate the input.
    Optional: ``needs_llm(config)`` (the CLI then checks the endpoint first), ``summary_counts(record)`` (run
    summary totals), ``output_file`` + ``output_rows(record)`` (a JSONL file the driver writes),
-   ``estimate`` (the dry run). LLM calls go through ``ctx.llm_client(model=...)`` (cached in
-   ``OUT/llm_cache.sqlite``, budgeted, retried; the QA stages use
-   :func:`~videoespresso_hf.pipeline.stages.llm_calls.answer_all`); add counts with ``ctx.usage.count``;
+   ``estimate`` (the dry run), ``progress_unit`` (what you report to ``ctx.progress`` inside a video). LLM
+   calls go through ``ctx.llm_client(model=...)`` (cached in ``OUT/llm_cache.sqlite``, budgeted, retried);
+   a QA stage derives from :class:`~videoespresso_hf.pipeline.stages.llm_calls.LLMStage`, calls
+   :func:`~videoespresso_hf.pipeline.stages.llm_calls.answer_all` (which counts requests in the progress
+   bar) and returns from ``projected_requests`` what it would send for one group, so a dry run that stops
+   before your stage can still price it (:mod:`~videoespresso_hf.pipeline.projection`); add counts with ``ctx.usage.count``;
    load heavy objects once with ``ctx.resource(key, factory)``. Raise
    :class:`~videoespresso_hf.pipeline.stages.base.StageError` when the input is unusable (that video fails
    with your message; the run goes on); other exceptions are retried on the next run.

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from videoespresso_hf.pipeline.config import CaptionConfig
 from videoespresso_hf.pipeline.prompts import render_prompt
-from videoespresso_hf.pipeline.stages.base import StageUsage
+from videoespresso_hf.pipeline.stages.base import StageUsage, WorkProgress
 
 __all__ = [
     "CaptionError",
@@ -47,8 +47,11 @@ class Captioner(Protocol):
 
     model_id: str
 
-    def caption(self, frames: Sequence[np.ndarray], usage: StageUsage) -> list[str]:
-        """Caption ``frames`` (each ``(H, W, 3)`` uint8 RGB); add LLM/model usage to ``usage``."""
+    def caption(
+        self, frames: Sequence[np.ndarray], usage: StageUsage, progress: WorkProgress | None = None
+    ) -> list[str]:
+        """Caption ``frames`` (each ``(H, W, 3)`` uint8 RGB); add LLM/model usage to ``usage``, and count the
+        captioned frames in ``progress`` as they come."""
         ...
 
 
@@ -101,8 +104,10 @@ class OpenAICaptioner:
             for frame in frames
         ]
 
-    def caption(self, frames: Sequence[np.ndarray], usage: StageUsage) -> list[str]:
-        results = self.client.map(self.requests(frames))
+    def caption(
+        self, frames: Sequence[np.ndarray], usage: StageUsage, progress: WorkProgress | None = None
+    ) -> list[str]:
+        results = (progress or WorkProgress()).map(self.client, self.requests(frames))
         usage.add_llm_results(results)
         failed = [result for result in results if not result.ok]
         if failed:
@@ -111,18 +116,13 @@ class OpenAICaptioner:
             )
         return [" ".join(result.parsed.caption.split()) for result in results]
 
-    def estimate(self, frames: Sequence[np.ndarray]) -> StageUsage:
-        """Dry run: the cost of captioning ``frames`` (cached answers are free). No HTTP."""
-        estimate = self.client.estimate(self.requests(frames))
-        usage = StageUsage(
-            prompt_tokens=estimate.input_tokens,
-            completion_tokens=estimate.output_tokens,
-            cost_usd=estimate.cost_usd,
-            cached_calls=estimate.cached,
-            llm_calls=estimate.requests - estimate.cached,
-        )
-        usage.count("estimated_requests", estimate.requests - estimate.cached)
-        return usage
+    def estimate(self, frames: Sequence[np.ndarray], *, estimated: set[str] | None = None) -> StageUsage:
+        """Dry run: the cost of captioning ``frames``. No HTTP.
+
+        Cached answers are free, and so is a frame identical to one estimated before (in ``frames`` or, via
+        ``estimated``, in an earlier call): the client sends it once and the cache answers the copies.
+        """
+        return StageUsage.from_estimate(self.client.estimate(self.requests(frames), estimated=estimated))
 
 
 class TransformersCaptioner:
@@ -162,13 +162,17 @@ class TransformersCaptioner:
         ]
         return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
-    def caption(self, frames: Sequence[np.ndarray], usage: StageUsage) -> list[str]:
+    def caption(
+        self, frames: Sequence[np.ndarray], usage: StageUsage, progress: WorkProgress | None = None
+    ) -> list[str]:
         import torch
         from PIL import Image
 
         text = self._prompt_text()
         captions: list[str] = []
         frames = resize_frames(frames, self.config.image_max_side)
+        if progress is not None:
+            progress.plan(len(frames))
         for start in range(0, len(frames), self.config.batch_size):
             batch = [Image.fromarray(frame) for frame in frames[start : start + self.config.batch_size]]
             inputs = self.processor(text=[text] * len(batch), images=batch, padding=True, return_tensors="pt")
@@ -184,4 +188,6 @@ class TransformersCaptioner:
             usage.prompt_tokens += int(inputs["attention_mask"].sum())
             usage.completion_tokens += int(new_tokens.numel())
             usage.count("model_batches")
+            if progress is not None:
+                progress.advance(len(batch))
         return captions

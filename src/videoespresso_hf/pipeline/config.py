@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from videoespresso_hf.embeddings import DEFAULT_EMBEDDING_MODEL
+from videoespresso_hf.files import write_text_atomic
 from videoespresso_hf.llm.config import LLMConfig
-from videoespresso_hf.pipeline.files import write_text_atomic
 from videoespresso_hf.pipeline.stages.cot_evidence import CoTEvidenceSettings
 from videoespresso_hf.pipeline.stages.distractors import DistractorSettings
 from videoespresso_hf.pipeline.stages.export import ExportSettings

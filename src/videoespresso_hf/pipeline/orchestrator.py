@@ -27,10 +27,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.files import write_jsonl_atomic, write_text_atomic
 from videoespresso_hf.llm.ledger import format_usd
 from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
 from videoespresso_hf.pipeline.config import BuildConfig
-from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
+from videoespresso_hf.pipeline.projection import project_stages
 from videoespresso_hf.pipeline.runners import make_runner
 from videoespresso_hf.pipeline.runners.base import FatalBuildError, Runner, StageOutcome, StageTask
 from videoespresso_hf.pipeline.stages.base import (
@@ -38,10 +39,11 @@ from videoespresso_hf.pipeline.stages.base import (
     Stage,
     StageContext,
     StageUsage,
+    WorkProgress,
     stage_chain,
     stage_fingerprints,
 )
-from videoespresso_hf.pipeline.stages.distractors import split_for
+from videoespresso_hf.pipeline.stages.llm_calls import LLMStage
 from videoespresso_hf.pipeline.state import StageResult, StateStore, video_identity
 from videoespresso_hf.pipeline.video_record import VideoRecord
 
@@ -87,8 +89,8 @@ class BuildSummary:
     dry_run: bool = False
     estimate: StageUsage | None = None
     estimate_stage: str | None = None
-    # Dry run: at most how many requests each later LLM stage would send, and the assumption behind it.
-    projected_requests: dict[str, int] = field(default_factory=dict)
+    # Dry run: the most each later LLM stage would use (requests, tokens, cost), and the assumption behind it.
+    projected: dict[str, StageUsage] = field(default_factory=dict)
     projection_assumption: str | None = None
     stopped: str | None = None  # why the run stopped early (budget, missing key, ...)
     recomputed: list[str] = field(default_factory=list)  # stages whose settings changed since the last run
@@ -164,20 +166,21 @@ class BuildSummary:
         lines.append(frames)
         if self.estimate is not None:
             lines.append(
-                f"dry run: stage {self.estimate_stage!r} would send {self.estimate.llm_calls} requests "
-                f"({self.estimate.cached_calls} already cached): ~{self.estimate.prompt_tokens} prompt + "
-                f"~{self.estimate.completion_tokens} completion tokens, ~{format_usd(self.estimate.cost_usd)}; "
+                f"dry run: stage {self.estimate_stage!r} would send {_usage_line(self.estimate)} "
+                f"({self.estimate.cached_calls} answered by the cache); "
                 + (
                     "later stages' inputs do not exist yet, so they are projected below"
-                    if self.projected_requests
+                    if self.projected
                     else "no later stage calls the LLM"
                 )
             )
-            if self.projected_requests:
+            if self.projected:
                 lines.append(f"later LLM stages, {self.projection_assumption}:")
-                lines += [f"  {name}: at most {n} requests" for name, n in self.projected_requests.items()]
-                total = self.estimate.llm_calls + sum(self.projected_requests.values())
-                lines.append(f"  total: at most {total} requests (all LLM stages)")
+                lines += [f"  {name}: at most {_usage_line(usage)}" for name, usage in self.projected.items()]
+                total = StageUsage()
+                for usage in [self.estimate, *self.projected.values()]:
+                    total.merge(usage)
+                lines.append(f"  total: at most {_usage_line(total)} (all LLM stages)")
         for title, items in (
             ("failed (not retried; --retry-failed to retry)", self.failed),
             ("errors (retried on the next run)", self.pending),
@@ -196,10 +199,46 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
+def _usage_line(usage: StageUsage) -> str:
+    return (
+        f"{usage.llm_calls} requests, ~{usage.prompt_tokens} prompt + ~{usage.completion_tokens} completion "
+        f"tokens, ~{format_usd(usage.cost_usd)}"
+    )
 
-    return tqdm(total=total, desc=desc, unit="video", disable=not enabled or total == 0, file=sys.stderr)
+
+class _StageBar(WorkProgress):
+    """The driver's bar for one stage: work units inside the videos (frames, requests) when the stage reports
+    them in this process, else finished videos; the videos done always show after the bar."""
+
+    def __init__(self, stage: Stage, videos: int, in_driver: bool, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.counts_units = in_driver and stage.progress_unit != "video"
+        self.videos, self.videos_done = videos, 0
+        self.bar = tqdm(
+            total=0 if self.counts_units else videos,
+            desc=stage.name,
+            unit=stage.progress_unit if self.counts_units else "video",
+            disable=not enabled or videos == 0,
+            file=sys.stderr,
+        )
+
+    def plan(self, units: int) -> None:
+        self.bar.total += units
+        self.bar.refresh()
+
+    def advance(self, units: int = 1) -> None:
+        self.bar.update(units)
+
+    def video_done(self) -> None:
+        self.videos_done += 1
+        if self.counts_units:
+            self.bar.set_postfix_str(f"{self.videos_done}/{self.videos} videos")
+        else:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _is_paid(stage: Stage) -> bool:
@@ -230,7 +269,8 @@ def run_build(
         runner: ``"local"``, ``"ray"`` or a :class:`Runner` instance.
         workers: local process count / Ray local CPUs (None: ``min(cpu count, videos)``).
         retry_failed: also re-run (video, stage) pairs that failed because of their input.
-        dry_run: run the free stages, estimate the first paid stage's cost, and stop (no paid call).
+        dry_run: run the free stages, estimate the first paid stage with work left, project the LLM stages
+            after it (:mod:`~videoespresso_hf.pipeline.projection`), and stop (no paid call).
         progress: show tqdm bars on stderr.
         argv: the command line, recorded in the ``runs`` table.
         stages: the chain to run (default :data:`~videoespresso_hf.pipeline.chain.CONSTRUCTION_CHAIN`).
@@ -294,18 +334,23 @@ def run_build(
                 else:
                     tasks.append(StageTask(video_id, stage.name, fingerprint, record_json))
 
-            if dry_run and _is_paid(stage):
+            if dry_run and _is_paid(stage) and tasks:
+                # The first paid stage with work left: estimate it exactly, project the LLM stages after it.
+                records = {task.video_id: stage.input_type.model_validate_json(task.record_json) for task in tasks}
                 estimate = StageUsage()
-                for task in tasks:
-                    usage = stage.estimate(stage.input_type.model_validate_json(task.record_json), ctx)
+                for record in records.values():
+                    usage = stage.estimate(record, ctx)
                     if usage is not None:
                         estimate.merge(usage)
                 summary.estimate, summary.estimate_stage = estimate, stage.name
-                later = [after for after in per_video[per_video.index(stage) + 1 :] if after.needs_llm(config)]
-                records = {task.video_id: stage.input_type.model_validate_json(task.record_json) for task in tasks}
-                summary.projected_requests, summary.projection_assumption = _project_requests(
-                    later, records, config
-                )
+                later = [
+                    after
+                    for after in per_video[per_video.index(stage) + 1 :]
+                    if isinstance(after, LLMStage) and after.needs_llm(config)
+                ]
+                if later:
+                    projection = project_stages(later, records, config)
+                    summary.projected, summary.projection_assumption = projection.usage, projection.assumption
                 inputs = {}
                 break
 
@@ -320,13 +365,14 @@ def run_build(
                 if active_runner is None:
                     active_runner = make_runner(runner, workers=workers) if own_runner else runner  # type: ignore[arg-type]
                 stage_started = time.perf_counter()
-                bar = _progress(len(tasks), stage.name, progress)
+                bar = _StageBar(stage, len(tasks), active_runner.runs_in_driver(stage), progress)
+                ctx.progress = bar
                 try:
                     for outcome in active_runner.map(stage, tasks, ctx):
                         _commit(
                             state, outcome, stats, summary, paths, outputs, is_last=stage is per_video[-1]
                         )
-                        bar.update(1)
+                        bar.video_done()
                 except FatalBuildError as error:
                     summary.stopped = str(error)
                 except Exception as error:  # Ray wraps task errors; unwrap ours
@@ -336,6 +382,7 @@ def run_build(
                     summary.stopped = cause
                 finally:
                     bar.close()
+                    ctx.progress = WorkProgress()
                     stats.wall_s = time.perf_counter() - stage_started
             else:
                 for video_id in outputs:
@@ -384,41 +431,6 @@ def run_build(
         state.finish_run(run_id, status, summary.to_dict())
         state.close()
     return summary
-
-
-def _project_requests(
-    stages: Sequence[Stage], records: dict[str, Any], config: BuildConfig
-) -> tuple[dict[str, int], str]:
-    """At most how many requests each of ``stages`` sends for ``records`` (video id -> the dry run's input).
-
-    Groups do not exist before captioning and redundancy removal, so a video's groups are bounded by its
-    sampled frames cut into ``groups.size`` (no frame dropped as redundant); every group asks for
-    ``pairs_per_group`` QA items and none is filtered out. Upper bounds are what a budget needs.
-    """
-    size, pairs = config.groups.size, config.qa_generation.pairs_per_group
-    groups = {
-        video_id: len(record.groups) or -(-len(record.frames) // size) for video_id, record in records.items()
-    }
-    test_videos = [
-        video_id
-        for video_id in groups
-        if split_for(video_id, config.distractors.test_fraction, config.distractors.split_seed) == "test"
-    ]
-    per_stage = {
-        "qa_generation": sum(groups.values()),
-        "qa_filter": sum(groups.values()),
-        "cot_evidence": sum(groups.values()) * pairs,
-        "distractors": sum(groups[video_id] for video_id in test_videos) * pairs * config.distractors.max_rounds,
-    }
-    projected = {stage.name: per_stage[stage.name] for stage in stages if stage.name in per_stage}
-    frames = sum(len(record.frames) for record in records.values())
-    assumption = (
-        f"assuming at most {sum(groups.values())} groups for {len(records)} videos (their {frames} sampled "
-        f"frames in groups of {size}, none dropped as redundant; config groups.size) and {pairs} QA items per "
-        f"group (config qa_generation.pairs_per_group), none filtered out; distractors: {len(test_videos)} "
-        f"test-split videos, up to {config.distractors.max_rounds} requests per item (config distractors)"
-    )
-    return projected, assumption
 
 
 def _probe_endpoint(ctx: StageContext) -> str | None:

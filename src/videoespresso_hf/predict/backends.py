@@ -114,7 +114,39 @@ def _load_error(model_id: str, error: BaseException) -> ValueError:
     return ValueError(f"cannot load the model {model_id}: {one_line(error)}")
 
 
-class TransformersBackend(Backend):
+class _LocalModelBackend(Backend):
+    """A model run in this process (``hf``, ``hybrid``): one batch loop for both.
+
+    A batch that raises is answered again one item at a time, so a bad video or an out-of-memory batch costs
+    its own items, never the batch's neighbours; an item that still raises becomes a failure outcome.
+    Subclasses set ``generation`` and implement :meth:`_predict_batch`.
+    """
+
+    generation: GenerationSettings
+
+    def _predict_batch(self, requests: Sequence[Request]) -> list[Outcome]:
+        raise NotImplementedError
+
+    def predict(self, requests: Sequence[Request]) -> list[Outcome]:
+        try:
+            return self._predict_batch(requests)
+        except Exception as error:  # isolate the failing item instead of losing the whole batch
+            if len(requests) == 1:
+                return [Outcome(error=f"generation failed: {one_line(error)}")]
+            return [outcome for request in requests for outcome in self.predict([request])]
+
+    def _sampling_kwargs(self, requests: Sequence[Request]) -> dict[str, Any]:
+        """``do_sample`` (and ``temperature``) for generation; when sampling, torch is seeded for this batch so
+        that a re-run of the same batch samples the same."""
+        if not self.generation.do_sample:
+            return {"do_sample": False}
+        import torch
+
+        torch.manual_seed(_batch_seed(self.generation.seed, requests))
+        return {"do_sample": True, "temperature": self.generation.temperature}
+
+
+class TransformersBackend(_LocalModelBackend):
     """``AutoModelForImageTextToText`` + ``AutoProcessor``, batched greedy (or official sampling) generation.
 
     Args:
@@ -191,14 +223,11 @@ class TransformersBackend(Backend):
             tokenizer.padding_side = padding_side
         return inputs.to(self.model.device)
 
-    def _generate(self, requests: Sequence[Request]) -> list[Outcome]:
+    def _predict_batch(self, requests: Sequence[Request]) -> list[Outcome]:
         import torch
 
         inputs = self._inputs(requests)
-        kwargs: dict[str, Any] = {"max_new_tokens": self.generation.max_new_tokens, "do_sample": self.generation.do_sample}
-        if self.generation.do_sample:
-            kwargs["temperature"] = self.generation.temperature
-            torch.manual_seed(_batch_seed(self.generation.seed, requests))
+        kwargs = {"max_new_tokens": self.generation.max_new_tokens, **self._sampling_kwargs(requests)}
         with torch.no_grad():
             sequences = self.model.generate(**inputs, **kwargs)
         prompt_length = inputs["input_ids"].shape[1]
@@ -212,16 +241,8 @@ class TransformersBackend(Backend):
             outcomes.append(Outcome(output=text.strip(), input_tokens=used, output_tokens=generated))
         return outcomes
 
-    def predict(self, requests: Sequence[Request]) -> list[Outcome]:
-        try:
-            return self._generate(requests)
-        except Exception as error:  # isolate the failing item instead of losing the whole batch
-            if len(requests) == 1:
-                return [Outcome(error=f"generation failed: {one_line(error)}")]
-            return [outcome for request in requests for outcome in self.predict([request])]
 
-
-class HybridBackend(Backend):
+class HybridBackend(_LocalModelBackend):
     """Selector (or a training-free strategy) + two-stage reasoner (:class:`~videoespresso_hf.models.hybrid.HybridVideoQA`).
 
     The frame rule maps onto the hybrid's strategies: ``uniform:N`` / ``shots:N`` keep N frames, ``fps:X``
@@ -274,13 +295,8 @@ class HybridBackend(Backend):
             },
         )  # fmt: skip
 
-    def _answer(self, requests: Sequence[Request]) -> list[Outcome]:
-        import torch
-
-        kwargs: dict[str, Any] = {"answer_max_new_tokens": self.generation.max_new_tokens, "do_sample": self.generation.do_sample}
-        if self.generation.do_sample:
-            kwargs["temperature"] = self.generation.temperature
-            torch.manual_seed(_batch_seed(self.generation.seed, requests))
+    def _predict_batch(self, requests: Sequence[Request]) -> list[Outcome]:
+        kwargs = {"answer_max_new_tokens": self.generation.max_new_tokens, **self._sampling_kwargs(requests)}
         answers = self.qa.answer_batch(
             [request.item.video for request in requests],
             [request.item.question for request in requests],
@@ -299,14 +315,6 @@ class HybridBackend(Backend):
             )
             for answer in answers
         ]
-
-    def predict(self, requests: Sequence[Request]) -> list[Outcome]:
-        try:
-            return self._answer(requests)
-        except Exception as error:  # isolate the failing item instead of losing the whole batch
-            if len(requests) == 1:
-                return [Outcome(error=f"generation failed: {one_line(error)}")]
-            return [outcome for request in requests for outcome in self.predict([request])]
 
 
 class EndpointBackend(Backend):

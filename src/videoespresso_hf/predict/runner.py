@@ -47,6 +47,17 @@ class RunSummary:
     def items_per_second(self) -> float:
         return self.written / self.seconds if self.seconds else 0.0
 
+    def add(self, outcome: Outcome) -> None:
+        """Count one written record: its tokens and cost, and, for a failure, the kind of failure (the text
+        before the first colon, e.g. ``missing video``)."""
+        self.written += 1
+        self.input_tokens += outcome.input_tokens
+        self.output_tokens += outcome.output_tokens
+        self.cost_usd += outcome.cost_usd
+        if outcome.error is not None:
+            self.failures += 1
+            self.failure_reasons[outcome.error.split(":")[0]] += 1
+
 
 @dataclass
 class _Prepared:
@@ -153,13 +164,7 @@ def run_predictions(
                 for entry in prepared:
                     outcome = next(outcomes) if entry.request is not None else Outcome(error=entry.error)
                     store.append(prediction_record(entry.item, outcome, entry.frames, sampler.rule.spec))
-                    summary.written += 1
-                    summary.input_tokens += outcome.input_tokens
-                    summary.output_tokens += outcome.output_tokens
-                    summary.cost_usd += outcome.cost_usd
-                    if outcome.error is not None:
-                        summary.failures += 1
-                        summary.failure_reasons[outcome.error.split(":")[0]] += 1
+                    summary.add(outcome)
                 if bar is not None:
                     bar.update(len(batch))
                     bar.set_postfix(failures=summary.failures, refresh=False)

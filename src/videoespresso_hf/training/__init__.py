@@ -9,31 +9,22 @@ imports (torch, trl, peft) happen on first use of a name below.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from videoespresso_hf._lazy import lazy_exports
 
 _EXPORTS = {
-    "ReasonerTrainingArguments": "arguments",
-    "SelectorTrainingArguments": "arguments",
-    "LLM_LORA_PATTERN": "arguments",
-    "gradient_accumulation_for": "arguments",
-    "train_reasoner": "reasoner",
-    "merge_adapter": "reasoner",
-    "load_reasoner_for_training": "reasoner",
-    "train_selector": "selector",
-    "accelerate_config_path": "launch",
-    "ACCELERATE_CONFIGS": "launch",
-    "paper_scale_plan": "plan",
+    "ReasonerTrainingArguments": ".arguments",
+    "SelectorTrainingArguments": ".arguments",
+    "LLM_LORA_PATTERN": ".arguments",
+    "gradient_accumulation_for": ".arguments",
+    "train_reasoner": ".reasoner",
+    "merge_adapter": ".reasoner",
+    "load_reasoner_for_training": ".reasoner",
+    "train_selector": ".selector",
+    "accelerate_config_path": ".launch",
+    "ACCELERATE_CONFIGS": ".launch",
+    "paper_scale_plan": ".plan",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from videoespresso_hf.files import write_text_atomic
 from videoespresso_hf.video import video_identity
 
 __all__ = ["CaptionCache", "captioner_key"]
@@ -52,9 +52,7 @@ class CaptionCache:
         missing = [index for index in dict.fromkeys(frame_indices) if str(index) not in known]
         if missing:
             known.update({str(index): text for index, text in zip(missing, caption(missing), strict=True)})
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(known, ensure_ascii=False), encoding="utf-8")
-            temporary.replace(path)  # atomic: a killed run never leaves half a file
+            write_text_atomic(path, json.dumps(known, ensure_ascii=False))  # a killed run never leaves half a file
         self.computed += len(missing)
         self.reused += len(frame_indices) - len(missing)
         return [known[str(index)] for index in frame_indices]

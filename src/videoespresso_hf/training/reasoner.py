@@ -25,14 +25,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from videoespresso_hf.training.arguments import (
-    ReasonerTrainingArguments,
-    gradient_accumulation_for,
-    settings_table,
-)
+from videoespresso_hf.training.arguments import ReasonerTrainingArguments
 from videoespresso_hf.training.cards import write_training_card
 from videoespresso_hf.training.reasoner_data import ReasonerCollator, SampleBuilder, apply_frame_size
-from videoespresso_hf.training.rows import SKIPPED_ROWS_FILE, SkipLog, check_rows, load_rows
+from videoespresso_hf.training.rows import SkipLog, check_rows, load_rows
+from videoespresso_hf.training.startup import TrainingRun, start_training
 
 if TYPE_CHECKING:
     from transformers import TrainerCallback
@@ -119,26 +116,26 @@ def _finished(stage_dir: Path) -> bool:
 
 
 def _run_stage(
-    arguments: ReasonerTrainingArguments, stage: str, rows, skip_log: SkipLog, init_adapter: Path | None, callbacks
+    arguments: ReasonerTrainingArguments, stage: str, rows, run: TrainingRun, init_adapter: Path | None, callbacks
 ) -> Path:
     import torch
     from peft import PeftModel
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
-    main_process = arguments.process_state().is_main_process
+    main_process = run.state.is_main_process
     say = print if main_process else (lambda *_: None)
-    stage_dir = Path(arguments.output_dir) / f"stage{stage}"
+    stage_dir = run.output / f"stage{stage}"
     if _finished(stage_dir):
         say(f"stage {stage}: already finished in {stage_dir} (delete it to train again)")
         return stage_dir
     stage_dir.mkdir(parents=True, exist_ok=True)
     # Every process checks the rows (same result); the main one logs them.
-    check_log = SkipLog(skip_log.path, enabled=main_process)
+    check_log = SkipLog(run.skip_log.path, enabled=main_process)
     positions, reasons = check_rows(rows, _required_text(arguments, stage), check_log, stage)
     say(f"stage {stage}: {len(positions)} rows to train on, {sum(reasons.values())} skipped {dict(reasons)}")
     if not positions:
-        raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}); see {skip_log.path}")
+        raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}); see {run.skip_log.path}")
 
     dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
     model, processor = load_reasoner_for_training(
@@ -152,13 +149,10 @@ def _run_stage(
         peft_config = _lora_config(arguments)
         if stage == "2":
             say("stage 2: a new LoRA adapter (no stage-1 adapter given with init_adapter, none in OUT/stage1)")
-    accumulation = gradient_accumulation_for(
-        arguments.effective_batch_size, arguments.per_device_batch_size, arguments.process_state().num_processes
-    )
-    config = _sft_config(arguments, stage, stage_dir, accumulation)
+    config = _sft_config(arguments, stage, stage_dir, run.accumulation)
     dataset = SampleBuilder(
         rows, positions, processor, model.config, stage, max_length=arguments.max_length,
-        evidence_field=arguments.evidence_field, skip_log=skip_log,
+        evidence_field=arguments.evidence_field, skip_log=run.skip_log,
     ).dataset()  # fmt: skip
     trainer = SFTTrainer(
         model=model,
@@ -186,8 +180,8 @@ def _run_stage(
             "losses": losses,
             "train_loss": result.training_loss,
             "effective_batch_size": arguments.effective_batch_size,
-            "gradient_accumulation_steps": accumulation,
-            "world_size": arguments.process_state().num_processes,
+            "gradient_accumulation_steps": run.accumulation,
+            "world_size": run.state.num_processes,
             "learning_rate": config.learning_rate,
             # the per-frame bounds frames were sized by (saved in the processor too, which loading an adapter reads)
             "frame_pixels": {"min_pixels": model.config.min_pixels, "max_pixels": model.config.max_pixels},
@@ -249,21 +243,12 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[Tra
     Raises:
         ValueError: bad settings, an unloadable model, or no usable row (one-line messages).
     """
-
-    state = arguments.process_state()
-    output = Path(arguments.output_dir)
-    skip_log = SkipLog(output / SKIPPED_ROWS_FILE)
-    accumulation = gradient_accumulation_for(
-        arguments.effective_batch_size, arguments.per_device_batch_size, state.num_processes
+    run = start_training(
+        arguments,
+        "videoespresso train reasoner — settings (defaults: paper Table 8)",
+        {"bf16 (resolved)": arguments.resolved_bf16()},
     )
-    if state.is_main_process:
-        output.mkdir(parents=True, exist_ok=True)
-        derived = {
-            "world_size": state.num_processes,
-            "gradient_accumulation_steps": accumulation,
-            "bf16 (resolved)": arguments.resolved_bf16(),
-        }
-        print("videoespresso train reasoner — settings (defaults: paper Table 8)\n" + settings_table(arguments, derived))
+    state, output, skip_log = run.state, run.output, run.skip_log
     state.wait_for_everyone()
     rows = load_rows(arguments.data, arguments.config, arguments.split, arguments.max_rows)
 
@@ -274,7 +259,7 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[Tra
         if stage == "2" and init_adapter is None and _finished(output / "stage1"):
             init_adapter = output / "stage1"
         written[f"stage{stage}"] = _run_stage(
-            arguments, stage, rows, skip_log, init_adapter if stage == "2" else None, callbacks
+            arguments, stage, rows, run, init_adapter if stage == "2" else None, callbacks
         )
     final = written[f"stage{stages[-1]}"]
     if state.is_main_process:

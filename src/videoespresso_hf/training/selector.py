@@ -24,21 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from videoespresso_hf.training.arguments import (
-    SelectorTrainingArguments,
-    gradient_accumulation_for,
-    settings_table,
-)
+from videoespresso_hf.training.arguments import SelectorTrainingArguments
 from videoespresso_hf.training.caption_cache import CaptionCache, captioner_key
 from videoespresso_hf.training.cards import write_training_card
-from videoespresso_hf.training.rows import (
-    SKIPPED_ROWS_FILE,
-    SkipLog,
-    check_rows,
-    core_frame_times,
-    load_rows,
-    video_file,
-)
+from videoespresso_hf.training.rows import SkipLog, check_rows, core_frame_times, load_rows, video_file
+from videoespresso_hf.training.startup import start_training
 
 if TYPE_CHECKING:
     from transformers import TrainerCallback
@@ -184,16 +174,8 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
     from transformers import Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
-    state = arguments.process_state()
-    output = Path(arguments.output_dir)
-    skip_log = SkipLog(output / SKIPPED_ROWS_FILE)
-    accumulation = gradient_accumulation_for(
-        arguments.effective_batch_size, arguments.per_device_batch_size, state.num_processes
-    )
-    if state.is_main_process:
-        output.mkdir(parents=True, exist_ok=True)
-        derived = {"world_size": state.num_processes, "gradient_accumulation_steps": accumulation}
-        print("videoespresso train selector — settings\n" + settings_table(arguments, derived))
+    run = start_training(arguments, "videoespresso train selector — settings")
+    state, output, skip_log, accumulation = run.state, run.output, run.skip_log, run.accumulation
     model, processor = load_selector(arguments)
     for parameter in model.captioner.parameters():
         parameter.requires_grad_(False)

@@ -63,6 +63,9 @@ class LocalRunner:
             for future in pending:
                 future.cancel()
 
+    def runs_in_driver(self, stage: Stage) -> bool:
+        return not stage.fan_out or self.workers == 1
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

@@ -85,6 +85,9 @@ class RayRunner:
         for row in dataset.iter_rows():
             yield StageOutcome.from_row(row)
 
+    def runs_in_driver(self, stage: Stage) -> bool:
+        return False  # every stage runs in Ray tasks
+
     def close(self) -> None:
         if self._started_here:
             import ray

@@ -14,8 +14,8 @@ A **per-video stage** is a class with
 
 and optionally ``needs_llm(config)`` (the CLI checks the endpoint before such a chain starts),
 ``summary_counts(record)`` (totals the driver adds up for the run summary), ``output_file`` /
-``output_rows(record)`` (a JSONL file the driver writes from the stage's outputs) and ``estimate``
-(the dry run). A **dataset stage** (:class:`DatasetStage`, e.g. the final export) instead has
+``output_rows(record)`` (a JSONL file the driver writes from the stage's outputs), ``estimate``
+(the dry run) and ``progress_unit`` (what ``ctx.progress`` counts while one video runs). A **dataset stage** (:class:`DatasetStage`, e.g. the final export) instead has
 ``finalize(records, ctx) -> dict`` and runs once, in the driver process, over every video that completed
 the per-video chain. Stages never name each other: their order is the chain
 (:data:`videoespresso_hf.pipeline.chain.CONSTRUCTION_CHAIN`), and the driver hands each one its upstream
@@ -45,6 +45,7 @@ from pydantic import BaseModel
 from videoespresso_hf.pipeline.video_record import VideoRecord
 
 if TYPE_CHECKING:
+    from videoespresso_hf.llm.ledger import CostEstimate
     from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "StageContext",
     "StageError",
     "StageUsage",
+    "WorkProgress",
     "stage_chain",
     "stage_fingerprints",
 ]
@@ -150,6 +152,48 @@ class StageUsage:
     def from_dict(cls, data: dict[str, Any]) -> StageUsage:
         return cls(**data)
 
+    @classmethod
+    def from_estimate(cls, estimate: CostEstimate, *, batch: bool = False) -> StageUsage:
+        """Dry run: the usage of an estimate (its cache hits are free; ``batch`` prices at the Batch API rate)."""
+        usage = cls(
+            llm_calls=estimate.requests - estimate.cached,
+            cached_calls=estimate.cached,
+            prompt_tokens=estimate.input_tokens,
+            completion_tokens=estimate.output_tokens,
+            cost_usd=estimate.batch_cost_usd if batch else estimate.cost_usd,
+        )
+        usage.count("estimated_requests", usage.llm_calls)
+        return usage
+
+
+class WorkProgress:
+    """Progress of the work *inside* one video: frames captioned, requests answered.
+
+    Captioning one long video takes hours; a bar counting videos would sit at 0 all that time. Stages whose
+    ``progress_unit`` is not ``"video"`` report here and the driver shows it. This base class is the
+    no-op used where nobody watches (worker processes, Ray tasks, direct calls of ``stage.run``).
+    """
+
+    def plan(self, units: int) -> None:
+        """``units`` more units of work are coming."""
+
+    def advance(self, units: int = 1) -> None:
+        """``units`` units of work are done."""
+
+    def map(self, client: Any, requests: Sequence[Any]) -> list[Any]:
+        """``client.map(requests)`` (an :class:`~videoespresso_hf.llm.LLMClient`), counted one answer at a time."""
+        self.plan(len(requests))
+        reported = 0
+
+        def on_answer(done: int, _total: int) -> None:
+            nonlocal reported
+            self.advance(done - reported)
+            reported = done
+
+        results = client.map(requests, progress=on_answer)
+        self.advance(len(requests) - reported)  # copies of identical requests, answered with their original
+        return results
+
 
 # Heavy objects (LLM clients, captioning models, embedders) live once per worker process.
 _PROCESS_RESOURCES: dict[str, Any] = {}
@@ -164,12 +208,17 @@ class StageContext:
         config: the build configuration.
         out_dir: the output folder (holds ``state.sqlite``, ``llm_cache.sqlite``, ...).
         usage: usage of the current execution; stages add to it (the runner resets it per execution).
+        progress: where the stage reports work done inside a video (a no-op outside the driver).
+        estimated_keys: dry run: cache keys of the requests already estimated, so a request identical to
+            one estimated before (a repeated frame) counts as a cache hit, as it will be when the build runs.
     """
 
     config: BuildConfig
     out_dir: Path
     dry_run: bool = False
     usage: StageUsage = field(default_factory=StageUsage)
+    progress: WorkProgress = field(default_factory=WorkProgress)
+    estimated_keys: set[str] = field(default_factory=set)
 
     @property
     def llm_cache_path(self) -> Path:
@@ -206,6 +255,8 @@ class StageContext:
             "out_dir": self.out_dir,
             "dry_run": self.dry_run,
             "usage": StageUsage(),
+            "progress": WorkProgress(),  # the driver's bar does not cross processes
+            "estimated_keys": set(),
         }
 
 
@@ -234,6 +285,9 @@ class Stage:
     # A JSONL file (relative to the output folder) the driver writes from this stage's outputs with
     # ``output_rows``; when several stages of a chain name the same file, the last one reached writes it.
     output_file: ClassVar[str | None] = None
+    # What ``ctx.progress`` counts while this stage runs a video ("frame", "request"); "video" when the stage
+    # reports nothing and the driver's bar counts finished videos.
+    progress_unit: ClassVar[str] = "video"
 
     def config_slice(self, config: BuildConfig) -> dict[str, Any]:
         """The settings that change this stage's output (JSON-serialisable)."""

@@ -47,6 +47,7 @@ class CaptionStage(Stage):
     name = "captions"
     version = "1"
     fan_out = False  # one client (one budget, one thread pool) or one loaded model serves every video
+    progress_unit = "frame"
     output_file = "frames.jsonl"  # one row per sampled frame with its caption
 
     def needs_llm(self, config) -> bool:
@@ -84,7 +85,7 @@ class CaptionStage(Stage):
         captioner = build_captioner(ctx)
         captioned = []
         for chunk, frames in self._chunks(record, ctx):
-            captions = captioner.caption(frames, ctx.usage)
+            captions = captioner.caption(frames, ctx.usage, ctx.progress)
             captioned.extend(
                 frame.model_copy(update={"caption": caption})
                 for frame, caption in zip(chunk, captions, strict=True)
@@ -100,5 +101,5 @@ class CaptionStage(Stage):
         captioner = build_captioner(ctx)
         total = StageUsage()
         for _, frames in self._chunks(record, ctx):
-            total.merge(captioner.estimate(frames))
+            total.merge(captioner.estimate(frames, estimated=ctx.estimated_keys))
         return total

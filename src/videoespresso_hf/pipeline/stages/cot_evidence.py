@@ -95,6 +95,12 @@ class CoTEvidenceStage(LLMStage):
             ctx.usage.count(f"cot_{row.kind}:{row.criterion}")
         return record.advance(done, dropped)
 
+    def projected_requests(
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+    ) -> list[LLMRequest]:
+        settings = self.settings(config)
+        return [cot_evidence_request(group, item, settings) for item in items]
+
     def estimate(self, record: QARecord, ctx: StageContext) -> StageUsage | None:
         settings = self.settings(ctx.config)
         return estimate_all(ctx, settings.resolved_model(ctx.config), self._requests(record, settings)[1])

@@ -38,6 +38,7 @@ from videoespresso_hf.pipeline.stages.answer_models import DistractorCandidates
 from videoespresso_hf.pipeline.stages.base import EMBEDDING_MODEL_SETTING, StageContext, load_model
 from videoespresso_hf.pipeline.stages.llm_calls import LLMStage, LLMStepSettings, answer_all
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord
+from videoespresso_hf.pipeline.video_record import CaptionGroup
 
 if TYPE_CHECKING:
     from videoespresso_hf.pipeline.config import BuildConfig
@@ -245,9 +246,21 @@ class DistractorsStage(LLMStage):
             "embedder": config.dedup.embedder if settings.paraphrase_check else None,
         }
 
+    def asks_for(self, video_id: str, config: BuildConfig) -> bool:
+        settings = self.settings(config)
+        return split_for(video_id, settings.test_fraction, settings.split_seed) == "test"
+
+    def projected_requests(
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+    ) -> list[LLMRequest]:
+        settings = self.settings(config)  # every round asked: the most a balanced item can take
+        return [
+            distractor_request(item, settings, round) for round in range(1, settings.max_rounds + 1) for item in items
+        ]
+
     def run(self, record: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
-        split = split_for(record.video.video_id, settings.test_fraction, settings.split_seed)
+        split = "test" if self.asks_for(record.video.video_id, ctx.config) else "train"
         items = [item.model_copy(update={"split": split}) for item in record.items]
         if split == "train" or not items:
             ctx.usage.count(f"{split}_items", len(items))

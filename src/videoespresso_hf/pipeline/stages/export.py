@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from videoespresso_hf.data.schema import FIELDS, SCHEMA_VERSION, empty_row
-from videoespresso_hf.pipeline.files import write_jsonl_atomic, write_text_atomic
+from videoespresso_hf.files import write_jsonl_atomic, write_text_atomic
 from videoespresso_hf.pipeline.stages.base import DatasetResult, DatasetStage, StageContext
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id
 from videoespresso_hf.pipeline.video_record import VideoRecord

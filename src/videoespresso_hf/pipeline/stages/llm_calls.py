@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.llm import ErrorKind, LLMRequest, LLMResult
 from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage
-from videoespresso_hf.pipeline.stages.qa_items import QARecord
+from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord
+from videoespresso_hf.pipeline.video_record import CaptionGroup
 
 if TYPE_CHECKING:
     from videoespresso_hf.pipeline.config import BuildConfig
@@ -100,12 +101,14 @@ def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) ->
         from videoespresso_hf.llm import BatchRunner
 
         runner = BatchRunner(client, poll_interval_s=batch.poll_interval_s, max_wait_s=batch.max_wait_s)
+        ctx.progress.plan(len(requests))
         try:
             results = runner.run(list(requests))
         except TimeoutError as exc:
             raise LLMUnavailableError(f"{exc}") from exc
+        ctx.progress.advance(len(requests))
     else:
-        results = client.map(list(requests))
+        results = ctx.progress.map(client, list(requests))
     ctx.usage.add_llm_results(results)
     transient = [result for result in results if result.error_kind is ErrorKind.TRANSIENT]
     if transient:
@@ -117,18 +120,9 @@ def answer_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) ->
 
 
 def estimate_all(ctx: StageContext, model: str, requests: Sequence[LLMRequest]) -> StageUsage:
-    """Dry run: the usage ``requests`` would have (cached answers are free). No HTTP."""
-    estimate = ctx.llm_client(model=model).estimate(list(requests))
-    batch = ctx.config.llm_batch
-    usage = StageUsage(
-        prompt_tokens=estimate.input_tokens,
-        completion_tokens=estimate.output_tokens,
-        cost_usd=estimate.batch_cost_usd if batch.enabled else estimate.cost_usd,
-        cached_calls=estimate.cached,
-        llm_calls=estimate.requests - estimate.cached,
-    )
-    usage.count("estimated_requests", estimate.requests - estimate.cached)
-    return usage
+    """Dry run: the usage ``requests`` would have (cached answers and repeats of earlier requests are free)."""
+    estimate = ctx.llm_client(model=model).estimate(list(requests), estimated=ctx.estimated_keys)
+    return StageUsage.from_estimate(estimate, batch=ctx.config.llm_batch.enabled)
 
 
 class LLMStage(Stage):
@@ -141,6 +135,7 @@ class LLMStage(Stage):
     input_type = QARecord
     output_type = QARecord
     fan_out = False  # one LLM client (thread pool, budget, ledger) for the whole run
+    progress_unit = "request"
     # The name under which the number of items this stage passes on is reported in the dataset manifest's
     # ``qa`` section (e.g. ``"kept_by_filter"``); None reports nothing.
     tally_as: ClassVar[str | None] = None
@@ -151,6 +146,21 @@ class LLMStage(Stage):
 
     def needs_llm(self, config: BuildConfig) -> bool:
         return True
+
+    def asks_for(self, video_id: str, config: BuildConfig) -> bool:
+        """Whether this stage sends requests for ``video_id``'s items at all (e.g. only test-split videos)."""
+        return True
+
+    def projected_requests(
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+    ) -> list[LLMRequest]:  # pragma: no cover - abstract
+        """Dry run: the requests this stage sends for one caption group that yields ``items``.
+
+        A dry run stops at the first paid stage, before the groups and items later stages work on exist;
+        it estimates those stages from the requests this returns for a group and items of the assumed size
+        (see :mod:`videoespresso_hf.pipeline.projection`). Mirror what :meth:`run` sends, at most.
+        """
+        raise NotImplementedError
 
     def config_slice(self, config: BuildConfig) -> dict[str, Any]:
         settings = self.settings(config)

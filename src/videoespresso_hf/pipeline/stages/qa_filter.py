@@ -146,6 +146,12 @@ class QAFilterStage(LLMStage):
             ctx.usage.count(f"qa_{row.kind}:{row.criterion}")
         return record.advance(kept, dropped, tally_as=self.tally_as)
 
+    def projected_requests(
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+    ) -> list[LLMRequest]:
+        settings = self.settings(config)
+        return [qa_filter_request(group, items, settings)] if settings.enabled and items else []
+
     def estimate(self, record: QARecord, ctx: StageContext) -> StageUsage | None:
         settings = self.settings(ctx.config)
         if not settings.enabled:

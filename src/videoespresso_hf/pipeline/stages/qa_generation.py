@@ -81,8 +81,17 @@ class QAGenerationStage(LLMStage):
     def settings(self, config: BuildConfig) -> QAGenerationSettings:
         return config.qa_generation
 
+    def _asked(self, group: CaptionGroup, settings: QAGenerationSettings) -> bool:
+        return len(group.captions) >= settings.min_group_size
+
     def _groups(self, record: VideoRecord, settings: QAGenerationSettings) -> list[CaptionGroup]:
-        return [group for group in record.groups if len(group.captions) >= settings.min_group_size]
+        return [group for group in record.groups if self._asked(group, settings)]
+
+    def projected_requests(
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+    ) -> list[LLMRequest]:
+        settings = self.settings(config)
+        return [qa_generation_request(group, settings)] if self._asked(group, settings) else []
 
     def run(self, record: VideoRecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
@@ -97,7 +106,7 @@ class QAGenerationStage(LLMStage):
                 reason=f"{len(group.captions)} caption(s) < min_group_size {settings.min_group_size}",
             )
             for group in record.groups
-            if len(group.captions) < settings.min_group_size
+            if not self._asked(group, settings)
         ]
         results = answer_all(ctx, model, [qa_generation_request(group, settings) for group in groups])
         items: list[QAItem] = []
