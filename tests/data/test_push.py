@@ -12,7 +12,7 @@ from pathlib import Path
 
 import datasets
 import pyarrow.parquet as pq
-from doubles.hub import RecordingApi
+from doubles.recording_hub import RecordingApi
 
 from videoespresso_hf.data import attach_media
 from videoespresso_hf.data.hub import prepare_dataset_folder, push_dataset_folder

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from doubles.hub import RecordingApi
+from doubles.recording_hub import RecordingApi
 from doubles.tiny_models import build_tiny_reasoner, build_tiny_selector
 from huggingface_hub import ModelCard
 from huggingface_hub.errors import OfflineModeIsEnabled
