@@ -289,12 +289,7 @@ class LLMClient:
         body = request_body(request, self.config)
         estimate_in, estimate_out = estimate_body(body, self.config)
         estimated_cost = self.config.cost_usd(estimate_in, estimate_out)
-        record = {
-            "model": self.config.model,
-            "prompt_version": request.prompt_version,
-            "stage": request.stage,
-        }
-        attempts, paid, text, usage, error = 0, 0.0, None, Usage(), None
+        attempts, paid, text, usage, parsed, error = 0, 0.0, None, Usage(), None, None
         faults: Counter[str] = Counter()  # what went wrong on the way, by kind, absorbed or not
         kind = ErrorKind.PERMANENT  # unless the endpoint failed us: the answer itself stayed unusable
         for parse_attempt in range(1, self.config.max_parse_attempts + 1):
@@ -324,43 +319,31 @@ class LLMClient:
             finally:
                 self.ledger.release(reserved)
             if error is None:
-                self.cache.put_ok(
-                    key,
-                    text=text,
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    attempts=attempts,
-                    **record,
-                )
-                return LLMResult(
-                    key=key,
-                    text=text,
-                    parsed=parsed,
-                    usage=usage,
-                    cost_usd=paid,
-                    attempts=attempts,
-                    faults=dict(faults),
-                )
+                break
             faults["malformed_answer"] += 1
             if parse_attempt < self.config.max_parse_attempts:
                 logger.warning("llm %s: %s; asking again", key[:12], error)
-        logger.warning("llm %s failed after %d attempts: %s", key[:12], attempts, error)
-        self.cache.put_failure(
-            key,
-            error=error or "unknown error",
-            error_kind=kind,
-            text=text,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            attempts=attempts,
-            **record,
-        )
+        stored = {
+            "model": self.config.model,
+            "prompt_version": request.prompt_version,
+            "stage": request.stage,
+            "text": text,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "attempts": attempts,
+        }
+        if error is None:
+            self.cache.put_ok(key, **stored)
+        else:
+            logger.warning("llm %s failed after %d attempts: %s", key[:12], attempts, error)
+            self.cache.put_failure(key, error=error or "unknown error", error_kind=kind, **stored)
         return LLMResult(
             key=key,
             text=text,
+            parsed=parsed,
             usage=usage,
             error=error,
-            error_kind=kind,
+            error_kind=None if error is None else kind,
             cost_usd=paid,
             attempts=attempts,
             faults=dict(faults),
