@@ -8,6 +8,7 @@ them back exactly. The QA stages wrap it in a :class:`~videoespresso_hf.pipeline
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -80,6 +81,11 @@ class VideoRecord(BaseModel):
     sampling: dict[str, Any] = Field(default_factory=dict)
     frames: list[FrameRecord] = Field(default_factory=list)
     groups: list[CaptionGroup] = Field(default_factory=list)
+
+    def frame_rows(self) -> Iterator[dict[str, Any]]:
+        """One ``frames.jsonl`` row per sampled frame: the video's id and path, then the frame's fields."""
+        for frame in self.frames:
+            yield {"video_id": self.video_id, "video_path": self.path, **frame.model_dump()}
 
     @model_validator(mode="before")
     @classmethod

@@ -54,8 +54,7 @@ class CaptionStage(Stage):
         return config.captions.backend == "openai"
 
     def output_rows(self, record: VideoRecord) -> Iterable[dict[str, Any]]:
-        for frame in record.frames:
-            yield {"video_id": record.video_id, "video_path": record.path, **frame.model_dump()}
+        return record.frame_rows()
 
     def config_slice(self, config) -> dict[str, Any]:
         captions = config.captions

@@ -49,8 +49,7 @@ class DedupStage(Stage):
         return {"frames_kept": sum(1 for frame in record.frames if frame.kept)}
 
     def output_rows(self, record: VideoRecord) -> Iterable[dict[str, Any]]:
-        for frame in record.frames:
-            yield {"video_id": record.video_id, "video_path": record.path, **frame.model_dump()}
+        return record.frame_rows()
 
     def config_slice(self, config) -> dict[str, Any]:
         return config.dedup.model_dump(include={"embedder", "tau", "compare_to"})
