@@ -105,10 +105,9 @@ def execute_stage(stage: Stage, task: StageTask, ctx: StageContext) -> StageOutc
         output = stage.run(record, ctx)
         status, record_json, error = "done", output.model_dump_json(), None
     except Exception as exc:
-        if isinstance(exc, ModelLoadError):
-            raise FatalBuildError(str(exc)) from exc
         if _is_fatal(exc):
-            raise FatalBuildError(_one_line(exc)) from exc
+            # A ModelLoadError is already the line the user reads (the model and the setting to change).
+            raise FatalBuildError(str(exc) if isinstance(exc, ModelLoadError) else _one_line(exc)) from exc
         status = "failed" if _is_permanent(exc) else "error"
         record_json = None
         error = exc.reason if hasattr(exc, "reason") and status == "failed" else _one_line(exc)
