@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from videoespresso_hf.llm.client import request_body
 from videoespresso_hf.llm.ledger import CHARS_PER_TOKEN, estimate_cost
+from videoespresso_hf.llm.request import request_body
 from videoespresso_hf.pipeline.stages.base import StageUsage
 from videoespresso_hf.pipeline.stages.llm_calls import LLMStage
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord
