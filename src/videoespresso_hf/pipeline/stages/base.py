@@ -15,9 +15,10 @@ A **per-video stage** is a class with
 and optionally ``needs_llm(config)`` (the CLI checks the endpoint before such a chain starts),
 ``summary_counts(record)`` (totals the driver adds up for the run summary), ``output_file`` /
 ``output_rows(record)`` (a JSONL file the driver writes from the stage's outputs), ``estimate``
-(the dry run) and ``progress_unit`` (what ``ctx.progress`` counts while one video runs). A **dataset stage** (:class:`DatasetStage`, e.g. the final export) instead has
-``finalize(records, ctx) -> dict`` and runs once, in the driver process, over every video that completed
-the per-video chain. Stages never name each other: their order is the chain
+(the dry run) and ``progress_unit`` (what ``ctx.progress`` counts while one video runs). A **dataset
+stage** (:class:`DatasetStage`, e.g. the final export) instead has
+``finalize(records, ctx, unfinished) -> DatasetResult`` and runs once, in the driver process, over every
+video that completed the per-video chain. Stages never name each other: their order is the chain
 (:data:`videoespresso_hf.pipeline.chain.CONSTRUCTION_CHAIN`), and the driver hands each one its upstream
 stage's output.
 
@@ -197,7 +198,6 @@ class WorkProgress:
 
 # Heavy objects (LLM clients, captioning models, embedders) live once per worker process.
 _PROCESS_RESOURCES: dict[str, Any] = {}
-
 
 
 @dataclass
