@@ -90,6 +90,14 @@ def load_model(kind: str, model_id: str, setting: str, factory: Callable[[], T])
         raise ModelLoadError(f"cannot load the {kind} {model_id}: {reason} (change it with {setting})") from error
 
 
+
+def load_embedder(model_id: str, setting: str = EMBEDDING_MODEL_SETTING, device: str | None = None) -> Any:
+    """The process's text embedder ``model_id`` (a :class:`videoespresso_hf.embeddings.TextEmbedder`, loaded
+    once per process and shared by every stage), a load failure named with ``setting``."""
+    from videoespresso_hf.embeddings import load_text_embedder
+
+    return load_model("embedding model", model_id, setting, lambda: load_text_embedder(model_id, device))
+
 @dataclass
 class StageUsage:
     """What one stage execution consumed; summed per stage in the run summary."""

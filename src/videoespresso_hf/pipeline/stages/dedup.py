@@ -11,28 +11,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from videoespresso_hf.pipeline.redundancy import redundancy_trace
-from videoespresso_hf.pipeline.stages.base import (
-    EMBEDDING_MODEL_SETTING,
-    Stage,
-    StageContext,
-    StageError,
-    load_model,
-)
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError, load_embedder
 from videoespresso_hf.pipeline.video_record import VideoRecord
 
 
 def build_embedder(ctx: StageContext):
-    from videoespresso_hf.embeddings import TextEmbedder, load_text_embedder
+    from videoespresso_hf.embeddings import TextEmbedder
 
     dedup = ctx.config.dedup
 
     def factory():
-        shared = load_model(
-            "embedding model",
-            dedup.embedder,
-            EMBEDDING_MODEL_SETTING,
-            lambda: load_text_embedder(dedup.embedder, dedup.device),
-        )
+        shared = load_embedder(dedup.embedder, device=dedup.device)
         # The model is the process's one copy (grounding and distractors embed with it too); only the
         # batch size is this stage's, so it goes on a wrapper of its own, not on the shared embedder.
         return TextEmbedder(shared.model, shared.model_id, batch_size=dedup.batch_size)

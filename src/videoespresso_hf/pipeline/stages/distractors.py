@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from videoespresso_hf.embeddings import load_text_embedder
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.stages.answer_models import DistractorCandidates
-from videoespresso_hf.pipeline.stages.base import EMBEDDING_MODEL_SETTING, StageContext, load_model
+from videoespresso_hf.pipeline.stages.base import StageContext, load_embedder
 from videoespresso_hf.pipeline.stages.llm_calls import LLMStage, LLMStepSettings, answer_all
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord
 from videoespresso_hf.pipeline.video_record import CaptionGroup
@@ -268,10 +267,7 @@ class DistractorsStage(LLMStage):
         model = settings.resolved_model(ctx.config)
         embed = None
         if settings.paraphrase_check:
-            embedder_id = ctx.config.dedup.embedder
-            embed = load_model(  # loaded once per process
-                "embedding model", embedder_id, EMBEDDING_MODEL_SETTING, lambda: load_text_embedder(embedder_id)
-            )
+            embed = load_embedder(ctx.config.dedup.embedder)
         pools: dict[str, list[str]] = {item.qa_id: [] for item in items}
         nothing = choose_distractors("", [])
         choices: dict[str, DistractorChoice] = {item.qa_id: nothing for item in items}

@@ -25,8 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.data.evidence import render_evidence
-from videoespresso_hf.embeddings import load_text_embedder
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, load_model
+from videoespresso_hf.pipeline.stages.base import Stage, StageContext, load_embedder, load_model
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id, group_by_id
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
@@ -427,9 +426,7 @@ class GroundingStage(Stage):
     def run(self, qa: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
         embedder_id = settings.resolved_embedder(ctx.config)
-        embed = load_model(  # loaded once per process
-            "embedding model", embedder_id, GROUNDING_EMBEDDER_SETTING, lambda: load_text_embedder(embedder_id)
-        )
+        embed = load_embedder(embedder_id, GROUNDING_EMBEDDER_SETTING)
         record = qa.video
         groups = group_by_id(record)
         placed = [self._place(item, groups[item.group_id], record, embed) for item in qa.items]
