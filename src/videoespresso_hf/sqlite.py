@@ -55,6 +55,16 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def ensure_column(self, table: str, column: str, declaration: str) -> None:
+        """Add ``column`` to ``table`` if a file written before the column existed lacks it.
+
+        ``CREATE TABLE IF NOT EXISTS`` leaves an older table as it was; this brings it up to the schema.
+        """
+        with self._lock:
+            columns = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -70,9 +70,7 @@ class ResponseCache:
     def __init__(self, path: str | Path | None = None, *, db: Database | None = None) -> None:
         self.db = db if db is not None else Database(path)
         self.db.executescript(_SCHEMA)
-        columns = {row["name"] for row in self.db.query("PRAGMA table_info(llm_responses)")}
-        if "error_kind" not in columns:  # a cache written before failures had a kind
-            self.db.execute("ALTER TABLE llm_responses ADD COLUMN error_kind TEXT")
+        self.db.ensure_column("llm_responses", "error_kind", "TEXT")  # a cache from before failures had a kind
 
     def get(self, key: str) -> CacheEntry | None:
         rows = self.db.query("SELECT * FROM llm_responses WHERE key = ?", (key,))

@@ -117,8 +117,7 @@ class StateStore:
         self.path = Path(path)
         self._db = Database(self.path)
         self._db.executescript(_SCHEMA)
-        if "pid" not in {row["name"] for row in self._query("PRAGMA table_info(runs)")}:
-            self._db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")  # a state from before it was kept
+        self._db.ensure_column("runs", "pid", "INTEGER")  # a state from before the driver's pid was kept
 
     # ------------------------------------------------------------------ plumbing
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
