@@ -13,7 +13,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from videoespresso_hf.cli._common import positive_int
+from videoespresso_hf.cli._common import parse_dtype, positive_int
 from videoespresso_hf.cli.main import UserError
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -87,17 +87,6 @@ def run_lmms_eval_task(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dtype(name: str):
-    if name == "auto":
-        return "auto"
-    import torch
-
-    dtype = getattr(torch, name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise UserError(f"unknown --dtype {name!r} (use auto, bfloat16, float16 or float32)")
-    return dtype
-
-
 def _environment() -> dict:
     versions = {}
     for name in _VERSIONED:
@@ -112,7 +101,7 @@ def _environment() -> dict:
 def _load_backend(args: argparse.Namespace, rule, generation):
     from videoespresso_hf.predict.backends import EndpointBackend, HybridBackend, TransformersBackend
 
-    local = {"dtype": _dtype(args.dtype), "device_map": args.device_map, "attn_implementation": args.attn_implementation,
+    local = {"dtype": parse_dtype(args.dtype), "device_map": args.device_map, "attn_implementation": args.attn_implementation,
              "trust_remote_code": args.trust_remote_code}  # fmt: skip
     try:
         if args.backend == "hf":
