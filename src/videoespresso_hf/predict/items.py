@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from videoespresso_hf.data.sources import DataError
+from videoespresso_hf.files import write_bytes_atomic
 
 __all__ = ["BenchItem", "dataset_fingerprint", "load_bench_items", "release_record", "resolve_video"]
 
@@ -71,9 +72,7 @@ def resolve_video(value: Any) -> str | None:
         path = _video_cache_dir() / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
+            write_bytes_atomic(path, data)
         return str(path)
     return value.get("path") or None
 
