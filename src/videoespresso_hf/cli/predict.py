@@ -13,7 +13,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from videoespresso_hf.cli._common import parse_dtype, positive_int
+from videoespresso_hf.cli._common import missing_local_folder, parse_dtype, positive_int
 from videoespresso_hf.cli.main import UserError
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_lmms_eval_task(args: argparse.Namespace) -> int:
     from videoespresso_hf.integrations.lmms_eval import write_task_folder
 
-    if args.data.startswith(("/", ".", "~")) and not Path(args.data).expanduser().is_dir():
+    if missing_local_folder(args.data):
         raise UserError(f"--data {args.data}: no such folder (prepare one with `videoespresso data prepare`)")
     try:
         folder = write_task_folder(args.out, args.data, args.config, args.split).resolve()
@@ -149,9 +149,10 @@ def run(args: argparse.Namespace) -> int:
         rule = parse_frame_rule(args.frames)
     except ValueError as error:
         raise UserError(str(error)) from None
-    for flag, value in (("--model", args.model if args.backend != "openai" else None), ("--frames selector:", rule.selector)):
-        if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
-            raise UserError(f"{flag}{'' if flag.endswith(':') else ' '}{value}: no such checkpoint folder")
+    if args.backend != "openai" and missing_local_folder(args.model):  # an endpoint's model is a name, not a path
+        raise UserError(f"--model {args.model}: no such checkpoint folder")
+    if missing_local_folder(rule.selector):
+        raise UserError(f"--frames selector:{rule.selector}: no such checkpoint folder")
     if args.max_cost is not None and not args.max_cost >= 0:
         raise UserError(f"--max-cost must be an amount >= 0, got {args.max_cost}")
     if args.batch_size > 1 and args.backend == "openai":
