@@ -85,7 +85,8 @@ def _load_rows(data: str, config: str, split: str):
     mode = "force_redownload" if Path(data).is_dir() else None
     try:
         dataset = datasets.load_dataset(data, config, split=split, download_mode=mode)
-    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+    # ConnectionError: a Hub id that cannot be reached (offline, no network).
+    except (FileNotFoundError, ConnectionError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"cannot load --data {data} (config {config!r}, split {split!r}): {first}") from None
     missing = {"id", "question", "options", "task", "video"} - set(dataset.column_names)
