@@ -80,11 +80,10 @@ def resolve_video(value: Any) -> str | None:
 def _load_rows(data: str, config: str, split: str):
     import datasets
 
-    # A local folder is re-read every time: `datasets` caches a local folder under a key that two folders
-    # of the same name, card and file sizes share, so another prepared copy came back with its videos.
-    mode = "force_redownload" if Path(data).is_dir() else None
+    # `datasets` caches a local folder by its name and card; the card of a prepared folder carries its content
+    # fingerprint (data.card.content_fingerprint), so another folder of the same name never serves its rows here.
     try:
-        dataset = datasets.load_dataset(data, config, split=split, download_mode=mode)
+        dataset = datasets.load_dataset(data, config, split=split)
     # ConnectionError: a Hub id that cannot be reached (offline, no network).
     except (FileNotFoundError, ConnectionError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
