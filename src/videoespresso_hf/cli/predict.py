@@ -98,7 +98,7 @@ def _environment() -> dict:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
 
 
-def _load_backend(args: argparse.Namespace, rule, generation):
+def _load_backend(args: argparse.Namespace, rule, generation, prompt_name: str):
     from videoespresso_hf.predict.backends import EndpointBackend, HybridBackend, TransformersBackend
 
     local = {"dtype": parse_dtype(args.dtype), "device_map": args.device_map, "attn_implementation": args.attn_implementation,
@@ -111,12 +111,9 @@ def _load_backend(args: argparse.Namespace, rule, generation):
     except ValueError as error:
         raise UserError(str(error)) from None
     cache = args.cache or args.output.with_name(args.output.name + ".llm.sqlite")
-    from videoespresso_hf.predict.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT
-
     return EndpointBackend(
         args.model, generation, base_url=args.base_url, cache_path=cache, budget_usd=args.max_cost,
-        concurrency=args.concurrency, image_detail=args.image_detail,
-        prompt_version=OPEN_ENDED_PROMPT if args.open_ended else MULTIPLE_CHOICE_PROMPT,
+        concurrency=args.concurrency, image_detail=args.image_detail, prompt_version=prompt_name,
     )  # fmt: skip
 
 
@@ -177,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     except RunMismatchError as error:
         raise UserError(str(error)) from None
     items = items[: args.limit] if args.limit else items
-    backend = _load_backend(args, rule, generation)
+    backend = _load_backend(args, rule, generation, prompt_name)
     sampler = FrameSampler(rule, device_map=args.device_map)
     if backend.decodes_frames:  # the hybrid loads its own selector
         try:
