@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.data.records import LETTERS  # the option labels release_record_to_row reads back
 from videoespresso_hf.data.sources import DataError
 from videoespresso_hf.files import write_bytes_atomic
 
 __all__ = ["BenchItem", "dataset_fingerprint", "load_bench_items", "release_record", "resolve_video"]
-
-LETTERS = "ABCDEFGH"
 
 
 @dataclass(frozen=True)
