@@ -51,3 +51,14 @@ def test_bad_selector_is_one_line_error(prepared_bench, tiny_vlm_dir, tmp_path, 
     assert code == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "no such checkpoint folder" in error
+
+
+def test_a_checkpoint_that_is_no_selector_is_one_line_error(prepared_bench, tiny_vlm_dir, tmp_path, capsys):
+    vlm = tiny_vlm_dir("qwen2_5_vl")
+    code = main(["predict", "--data", str(prepared_bench), "--model", str(vlm), "--frames", f"selector:{vlm}",
+                 "--output", str(tmp_path / "x.jsonl")])  # fmt: skip
+    assert code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # above it: progress bars of the data and model loads
+    assert last.startswith("videoespresso predict: error: cannot load the frame selector")
+    assert "not a VideoEspresso frame selector" in last
+    assert not (tmp_path / "x.jsonl").exists()  # refused before any item ran

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from videoespresso_hf.cli.main import main
 from videoespresso_hf.demo.videos import Segment, make_video
 from videoespresso_hf.predict.frames import FrameSampler, parse_frame_rule
 from videoespresso_hf.predict.items import load_bench_items
@@ -67,3 +68,12 @@ def test_two_prepared_folders_of_the_same_name_are_not_confused(prepared_bench_t
         release = Path(shutil.copytree(prepared_bench_template / "release", tmp_path / name / "release"))
         hub = prepare_bench(release, tmp_path / name / "hub")
         assert load_bench_items(hub)[0].video.startswith(str(release))
+
+
+@pytest.mark.parametrize("data", ["someone/not-a-dataset", "{missing}"])
+def test_data_that_cannot_be_loaded_is_one_line_error(data, tmp_path, capsys):
+    data = data.format(missing=tmp_path / "not-prepared")
+    # Offline (the test session is), a Hub id cannot be reached: datasets raises ConnectionError.
+    assert main(["predict", "--data", data, "--output", str(tmp_path / "p.jsonl")]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"videoespresso predict: error: cannot load --data {data} (config 'bench', split 'test')")

@@ -99,6 +99,12 @@ def first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def missing_local_folder(value: str | None) -> bool:
+    """``value`` is written as a local path (``/``, ``.``, ``~``) yet names no folder: a typo, refused at once,
+    where any other value may be a Hub id that the load will fetch."""
+    return bool(value) and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir()
+
+
 def check_model_arguments(args: argparse.Namespace) -> str:
     """Refuse bad arguments before minutes of model loading; returns the frame-selection strategy."""
     if args.deprecated_max_frames is not None:
@@ -117,7 +123,7 @@ def check_model_arguments(args: argparse.Namespace) -> str:
         raise UserError(f"--max-core-frames must be at least 1, got {args.max_core_frames}")
     for name in ("reasoner", "selector"):
         value = getattr(args, name, None)
-        if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
+        if missing_local_folder(value):
             raise UserError(f"--{name} {value}: no such checkpoint folder")
     strategy = args.strategy or ("model" if args.selector else "uniform")
     if strategy in ("model", "embedding") and not args.selector:

@@ -79,14 +79,20 @@ def step_data(context: DemoContext) -> str | None:
     return None
 
 
-def step_see(context: DemoContext) -> str | None:
+def _prepared_bench(context: DemoContext) -> Path:
+    """The prepared synthetic bench folder: the data step's, or prepared now when that step was left out (--only)."""
     from videoespresso_hf.demo.releases import write_bench_release
 
     hub = context.workdir / "videoespresso-hub"
-    if not (hub / "bench").is_dir():  # the data step made it, unless it was left out with --only
+    if not (hub / "bench").is_dir():
         release = write_bench_release(context.workdir / "VideoEspresso-Test")
         if _run_cli("data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(release), "--out", str(hub)):
             raise RuntimeError("data prepare failed")
+    return hub
+
+
+def step_see(context: DemoContext) -> str | None:
+    hub = _prepared_bench(context)
     site = context.workdir / "site"
     if _run_cli("data", "view", str(hub), "--config", "bench", "--out", str(site)):
         raise RuntimeError("data view failed")
@@ -189,7 +195,6 @@ def step_predict(context: DemoContext) -> str | None:
     from huggingface_hub import try_to_load_from_cache
 
     from videoespresso_hf.cli.predict import DEFAULT_MODEL
-    from videoespresso_hf.demo.releases import write_bench_release
 
     if context.base_url:
         model_args = ["--backend", "openai", "--base-url", context.base_url, "--model", context.model or "gpt-4o-2024-08-06"]
@@ -201,11 +206,7 @@ def step_predict(context: DemoContext) -> str | None:
             "or an OpenAI-compatible endpoint: `videoespresso demo --only predict --base-url http://HOST:PORT/v1 --model ID`.\n"
             "Then: videoespresso predict --data PREPARED_DIR --model MODEL --output preds.jsonl && videoespresso score preds.jsonl"
         )
-    hub = context.workdir / "videoespresso-hub"
-    if not (hub / "bench").is_dir():
-        release = write_bench_release(context.workdir / "VideoEspresso-Test")
-        if _run_cli("data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(release), "--out", str(hub)):
-            raise RuntimeError("data prepare failed")
+    hub = _prepared_bench(context)
     output = context.workdir / "preds.jsonl"
     print("The SYNTHETIC bench's questions are templated: the table shows the wiring, not the model's quality.\n")
     if _run_cli("predict", "--data", str(hub), *model_args, "--frames", "uniform:8", "--output", str(output), "--no-progress") > 1:

@@ -13,7 +13,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from videoespresso_hf.cli._common import positive_int
+from videoespresso_hf.cli._common import missing_local_folder, parse_dtype, positive_int
 from videoespresso_hf.cli.main import UserError
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_lmms_eval_task(args: argparse.Namespace) -> int:
     from videoespresso_hf.integrations.lmms_eval import write_task_folder
 
-    if args.data.startswith(("/", ".", "~")) and not Path(args.data).expanduser().is_dir():
+    if missing_local_folder(args.data):
         raise UserError(f"--data {args.data}: no such folder (prepare one with `videoespresso data prepare`)")
     try:
         folder = write_task_folder(args.out, args.data, args.config, args.split).resolve()
@@ -85,17 +85,6 @@ def run_lmms_eval_task(args: argparse.Namespace) -> int:
           f"  python -m lmms_eval --model qwen2_5_vl --model_args pretrained=Qwen/Qwen2.5-VL-7B-Instruct "
           f"--tasks videoespresso --include_path {folder} --batch_size 1 --log_samples --output_path results/")  # fmt: skip
     return 0
-
-
-def _dtype(name: str):
-    if name == "auto":
-        return "auto"
-    import torch
-
-    dtype = getattr(torch, name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise UserError(f"unknown --dtype {name!r} (use auto, bfloat16, float16 or float32)")
-    return dtype
 
 
 def _environment() -> dict:
@@ -109,10 +98,10 @@ def _environment() -> dict:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
 
 
-def _load_backend(args: argparse.Namespace, rule, generation):
+def _load_backend(args: argparse.Namespace, rule, generation, prompt_name: str):
     from videoespresso_hf.predict.backends import EndpointBackend, HybridBackend, TransformersBackend
 
-    local = {"dtype": _dtype(args.dtype), "device_map": args.device_map, "attn_implementation": args.attn_implementation,
+    local = {"dtype": parse_dtype(args.dtype), "device_map": args.device_map, "attn_implementation": args.attn_implementation,
              "trust_remote_code": args.trust_remote_code}  # fmt: skip
     try:
         if args.backend == "hf":
@@ -122,12 +111,9 @@ def _load_backend(args: argparse.Namespace, rule, generation):
     except ValueError as error:
         raise UserError(str(error)) from None
     cache = args.cache or args.output.with_name(args.output.name + ".llm.sqlite")
-    from videoespresso_hf.predict.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT
-
     return EndpointBackend(
         args.model, generation, base_url=args.base_url, cache_path=cache, budget_usd=args.max_cost,
-        concurrency=args.concurrency, image_detail=args.image_detail,
-        prompt_version=OPEN_ENDED_PROMPT if args.open_ended else MULTIPLE_CHOICE_PROMPT,
+        concurrency=args.concurrency, image_detail=args.image_detail, prompt_version=prompt_name,
     )  # fmt: skip
 
 
@@ -160,9 +146,10 @@ def run(args: argparse.Namespace) -> int:
         rule = parse_frame_rule(args.frames)
     except ValueError as error:
         raise UserError(str(error)) from None
-    for flag, value in (("--model", args.model if args.backend != "openai" else None), ("--frames selector:", rule.selector)):
-        if value and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir():
-            raise UserError(f"{flag}{'' if flag.endswith(':') else ' '}{value}: no such checkpoint folder")
+    if args.backend != "openai" and missing_local_folder(args.model):  # an endpoint's model is a name, not a path
+        raise UserError(f"--model {args.model}: no such checkpoint folder")
+    if missing_local_folder(rule.selector):
+        raise UserError(f"--frames selector:{rule.selector}: no such checkpoint folder")
     if args.max_cost is not None and not args.max_cost >= 0:
         raise UserError(f"--max-cost must be an amount >= 0, got {args.max_cost}")
     if args.batch_size > 1 and args.backend == "openai":
@@ -187,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     except RunMismatchError as error:
         raise UserError(str(error)) from None
     items = items[: args.limit] if args.limit else items
-    backend = _load_backend(args, rule, generation)
+    backend = _load_backend(args, rule, generation, prompt_name)
     sampler = FrameSampler(rule, device_map=args.device_map)
     if backend.decodes_frames:  # the hybrid loads its own selector
         try:

@@ -35,17 +35,18 @@ def run(args: argparse.Namespace) -> int:
 
     strategy = check_model_arguments(args)
     check_video(args.video)
-    if strategy in ("model", "embedding"):
-        qa = _selector_only(args, strategy)
-    else:
-        qa = HybridVideoQA(
-            None,
-            None,
-            strategy=strategy,
-            max_core_frames=args.max_core_frames,
-            candidate_fps=args.candidate_fps,
-            image_text_scorer=load_image_text_scorer(args, strategy),
-        )
+    selector, processor = _load_selector(args) if strategy in ("model", "embedding") else (None, None)
+    qa = HybridVideoQA(
+        None,  # no reasoner: selection only
+        None,
+        selector,
+        processor,
+        strategy=strategy,
+        max_core_frames=args.max_core_frames,
+        candidate_fps=args.candidate_fps,
+        embedder=load_embedder(args, strategy),
+        image_text_scorer=load_image_text_scorer(args, strategy),
+    )
     try:
         selection = qa.select(args.video, args.question)
     except VideoError as error:
@@ -60,22 +61,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _selector_only(args: argparse.Namespace, strategy: str):
-    from videoespresso_hf.models.hybrid import HybridVideoQA, load_selector
+def _load_selector(args: argparse.Namespace):
+    """``(selector model, processor)`` of ``--selector`` (one-line error for a bad checkpoint)."""
+    from videoespresso_hf.models.hybrid import load_selector
 
-    load = load_kwargs(args)
-    hub = {"trust_remote_code": args.trust_remote_code}
     try:
-        selector, processor = load_selector(args.selector, load, hub)
+        return load_selector(args.selector, load_kwargs(args), {"trust_remote_code": args.trust_remote_code})
     except (OSError, ValueError) as error:
         raise UserError(f"cannot load the selector: {first_line(error)}") from error
-    return HybridVideoQA(
-        None,
-        None,
-        selector,
-        processor,
-        strategy=strategy,
-        max_core_frames=args.max_core_frames,
-        candidate_fps=args.candidate_fps,
-        embedder=load_embedder(args, strategy),
-    )

@@ -23,7 +23,6 @@ pushed copy at the user's own unpacked release.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -357,10 +356,10 @@ def _write_hub_shard(source: Path, target: Path, roots: Sequence[Path]) -> tuple
     return left_out, arrow_bytes, source.name.rsplit("-", 3)[0]
 
 
-def _stage_for_hub(out_dir: Path, staging: Path, repo_id: str) -> None:
+def _stage_for_hub(manifest: dict[str, Any], out_dir: Path, staging: Path) -> None:
     """Write into ``staging`` the prepared folder as the Hub gets it: shards with relative media paths, and
-    a manifest and card without the folders of this machine."""
-    manifest = copy.deepcopy(_read_manifest(out_dir))
+    a manifest and card without the folders of this machine. ``manifest`` (``out_dir``'s, with its
+    ``repo_id``) is edited into the Hub copy's."""
     for name, entry in manifest.get("configs", {}).items():
         folders = [entry.pop("extract_dir", None), entry.pop("data_dir", None)]
         roots = sorted({Path(folder) for folder in folders if folder}, key=lambda root: len(root.parts), reverse=True)
@@ -383,9 +382,8 @@ def _stage_for_hub(out_dir: Path, staging: Path, repo_id: str) -> None:
                 {**omission, "path": _shareable_path(omission["path"], roots)} for omission in entry.get("omitted", [])
             ],
         )
-    manifest["repo_id"] = repo_id
     write_json_atomic(staging / MANIFEST_NAME, manifest)
-    write_card(staging, repo_id)
+    write_card(staging)
 
 
 def push_dataset_folder(
@@ -426,7 +424,7 @@ def push_dataset_folder(
     staging.mkdir()
     api = api or HfApi(token=token)
     try:
-        _stage_for_hub(out_dir, staging, repo_id)
+        _stage_for_hub(manifest, out_dir, staging)  # the local copy is saved above; from here it is the Hub copy
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         commit = api.upload_folder(
             repo_id=repo_id, repo_type="dataset", folder_path=str(staging), revision=revision,

@@ -32,8 +32,9 @@ FORMATS = ("table", "markdown", "json")
 CHART_PUBLISHED_ROWS = 3  # the top published rows drawn in the charts (all are in the table)
 
 
-def _cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def _cell(value: float | None, digits: int = 1) -> str:
+    """A table cell: the value with ``digits`` decimals (accuracies 1, judge means 2), ``-`` when missing."""
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 _HEADER = ["Model", "Overall", *LEADERBOARD_TASKS]

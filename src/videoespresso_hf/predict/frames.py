@@ -104,15 +104,12 @@ class FrameSampler:
 
     @staticmethod
     def _load_selector(selector: str, device_map: str | None):
-        from transformers import AutoModel, AutoProcessor
-
-        from videoespresso_hf.models.hybrid import HybridVideoQA
+        from videoespresso_hf.models.hybrid import HybridVideoQA, load_selector
 
         if selector.startswith(("/", ".", "~")) and not Path(selector).expanduser().is_dir():
             raise ValueError(f"--frames selector:{selector}: no such checkpoint folder")
-        try:
-            model = AutoModel.from_pretrained(selector, device_map=device_map).eval()
-            processor = AutoProcessor.from_pretrained(selector)
+        try:  # the loader `answer`, `select` and the hybrid use: a checkpoint that is no selector is refused here
+            model, processor = load_selector(selector, {"device_map": device_map}, {})
         except (OSError, ValueError) as error:
             raise ValueError(f"cannot load the frame selector {selector}: {str(error).strip().splitlines()[0]}") from None
         return HybridVideoQA(None, None, model, processor, strategy="model")

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.data.records import LETTERS  # the option labels release_record_to_row reads back
 from videoespresso_hf.data.sources import DataError
+from videoespresso_hf.files import write_bytes_atomic
 
 __all__ = ["BenchItem", "dataset_fingerprint", "load_bench_items", "release_record", "resolve_video"]
-
-LETTERS = "ABCDEFGH"
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,7 @@ def resolve_video(value: Any) -> str | None:
         path = _video_cache_dir() / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
+            write_bytes_atomic(path, data)
         return str(path)
     return value.get("path") or None
 
@@ -81,12 +79,12 @@ def resolve_video(value: Any) -> str | None:
 def _load_rows(data: str, config: str, split: str):
     import datasets
 
-    # A local folder is re-read every time: `datasets` caches a local folder under a key that two folders
-    # of the same name, card and file sizes share, so another prepared copy came back with its videos.
-    mode = "force_redownload" if Path(data).is_dir() else None
+    # `datasets` caches a local folder by its name and card; the card of a prepared folder carries its content
+    # fingerprint (data.card.content_fingerprint), so another folder of the same name never serves its rows here.
     try:
-        dataset = datasets.load_dataset(data, config, split=split, download_mode=mode)
-    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        dataset = datasets.load_dataset(data, config, split=split)
+    # ConnectionError: a Hub id that cannot be reached (offline, no network).
+    except (FileNotFoundError, ConnectionError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"cannot load --data {data} (config {config!r}, split {split!r}): {first}") from None
     missing = {"id", "question", "options", "task", "video"} - set(dataset.column_names)

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.files import write_json_atomic
+
 __all__ = ["PredictionStore", "RunMismatchError", "check_sidecar", "meta_path"]
 
 META_SUFFIX = ".meta.json"
@@ -111,10 +113,7 @@ class PredictionStore:
                 raise RunMismatchError(f"{self.path}: line {number} is not a prediction record; use another --output") from None
 
     def _write_sidecar(self, environment: Mapping[str, Any]) -> None:
-        temporary = self.meta_path.with_name(self.meta_path.name + ".tmp")
-        text = json.dumps({"identity": self.identity, "environment": dict(environment)}, indent=2, ensure_ascii=False)
-        temporary.write_text(text + "\n", encoding="utf-8")
-        os.replace(temporary, self.meta_path)
+        write_json_atomic(self.meta_path, {"identity": self.identity, "environment": dict(environment)})
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Write one finished item; it is on disk when this returns."""
