@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from videoespresso_hf.training.arguments import ReasonerTrainingArguments
 from videoespresso_hf.training.cards import write_training_card
@@ -71,32 +71,14 @@ def _required_text(arguments: ReasonerTrainingArguments, stage: str) -> tuple[st
 def _sft_config(arguments: ReasonerTrainingArguments, stage: str, output_dir: Path, accumulation: int):
     from trl import SFTConfig
 
-    settings: dict[str, Any] = {
-        "output_dir": str(output_dir),
-        "learning_rate": arguments.learning_rate_stage1 if stage == "1" else arguments.learning_rate_stage2,
-        "per_device_train_batch_size": arguments.per_device_batch_size,
-        "gradient_accumulation_steps": accumulation,
-        "num_train_epochs": arguments.num_train_epochs,
-        "max_steps": arguments.max_steps,
-        "lr_scheduler_type": arguments.lr_scheduler_type,
-        "warmup_steps": arguments.warmup_ratio,  # transformers 5: a float below 1 is a ratio
-        "weight_decay": arguments.weight_decay,
-        "bf16": arguments.resolved_bf16(),
-        "max_length": arguments.max_length,
-        "save_strategy": "steps",
-        "save_steps": arguments.save_steps,
-        "save_total_limit": arguments.save_total_limit,
-        "logging_steps": arguments.logging_steps,
-        "dataloader_num_workers": arguments.dataloader_num_workers,
-        "seed": arguments.seed,
-        "report_to": "none",
-        "use_cpu": arguments.cpu_only(),
-        # Samples are built by our collator from decoded frames: TRL must neither tokenize nor drop columns.
-        "dataset_kwargs": {"skip_prepare_dataset": True},
-        "remove_unused_columns": False,
-        **arguments.trainer_overrides,
-    }
-    return SFTConfig(**settings)
+    settings = arguments.trainer_settings(
+        output_dir,
+        arguments.learning_rate_stage1 if stage == "1" else arguments.learning_rate_stage2,
+        accumulation,
+    )
+    # Samples are built by our collator from decoded frames: TRL must not tokenize them (and keeps every column,
+    # remove_unused_columns=False). trainer_overrides, in settings, still win.
+    return SFTConfig(**{"max_length": arguments.max_length, "dataset_kwargs": {"skip_prepare_dataset": True}, **settings})
 
 
 def _lora_config(arguments: ReasonerTrainingArguments):

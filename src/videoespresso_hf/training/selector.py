@@ -199,31 +199,9 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
               f"({cache.computed} captions computed, {cache.reused} from the cache in {cache.folder}); "
               f"{sum(reasons.values())} rows skipped {dict(reasons)}")  # fmt: skip
     examples = chooser_examples(items, arguments.balance_labels)
-    settings = {
-        "output_dir": str(output),
-        "learning_rate": arguments.learning_rate,
-        "per_device_train_batch_size": arguments.per_device_batch_size,
-        "gradient_accumulation_steps": accumulation,
-        "num_train_epochs": arguments.num_train_epochs,
-        "max_steps": arguments.max_steps,
-        "lr_scheduler_type": arguments.lr_scheduler_type,
-        "warmup_steps": arguments.warmup_ratio,
-        "weight_decay": arguments.weight_decay,
-        "bf16": arguments.resolved_bf16(),
-        "save_strategy": "steps",
-        "save_steps": arguments.save_steps,
-        "save_total_limit": arguments.save_total_limit,
-        "logging_steps": arguments.logging_steps,
-        "dataloader_num_workers": arguments.dataloader_num_workers,
-        "seed": arguments.seed,
-        "report_to": "none",
-        "use_cpu": arguments.cpu_only(),
-        "remove_unused_columns": False,
-        **arguments.trainer_overrides,
-    }
     trainer = Trainer(
         model=model,
-        args=TrainingArguments(**settings),
+        args=TrainingArguments(**arguments.trainer_settings(output, arguments.learning_rate, accumulation)),
         train_dataset=examples,
         data_collator=ChooserCollator(model, tokenizer),
         callbacks=list(callbacks or []),
