@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from videoespresso_hf.training.arguments import ReasonerTrainingArguments
-from videoespresso_hf.training.cards import write_training_card
+from videoespresso_hf.training.cards import (
+    SUMMARY_FILE,
+    logged_losses,
+    push_folder,
+    write_training_card,
+    write_training_record,
+)
 from videoespresso_hf.training.reasoner_data import ReasonerCollator, SampleBuilder, apply_frame_size
 from videoespresso_hf.training.rows import SkipLog, check_rows, load_rows
 from videoespresso_hf.training.startup import TrainingRun, start_training
@@ -34,9 +40,7 @@ from videoespresso_hf.training.startup import TrainingRun, start_training
 if TYPE_CHECKING:
     from transformers import TrainerCallback
 
-__all__ = ["SUMMARY_FILE", "load_reasoner_for_training", "merge_adapter", "push_folder", "train_reasoner"]
-
-SUMMARY_FILE = "training_summary.json"
+__all__ = ["load_reasoner_for_training", "merge_adapter", "train_reasoner"]
 
 
 def load_reasoner_for_training(
@@ -153,13 +157,12 @@ def _run_stage(
     trainer.save_model(str(stage_dir))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(stage_dir))
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         summary = {
             "stage": stage,
             "global_step": trainer.state.global_step,
             "train_rows": len(positions),
             "skipped_rows": dict(reasons),
-            "losses": losses,
+            "losses": logged_losses(trainer.state.log_history),
             "train_loss": result.training_loss,
             "effective_batch_size": arguments.effective_batch_size,
             "gradient_accumulation_steps": run.accumulation,
@@ -170,8 +173,7 @@ def _run_stage(
             "init_adapter": str(init_adapter) if init_adapter else None,
             "arguments": asdict(arguments),
         }
-        write_training_card(stage_dir, kind="reasoner", base_model=arguments.model, summary=summary)
-        (stage_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        write_training_record(stage_dir, kind="reasoner", base_model=arguments.model, summary=summary)
     trainer.accelerator.wait_for_everyone()
     return stage_dir
 
@@ -200,19 +202,6 @@ def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Pa
     summary = json.loads((adapter_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
     write_training_card(out, kind="reasoner", base_model=arguments.model, summary=summary, merged=True)
     return out
-
-
-def push_folder(folder: Path, repo_id: str) -> str:
-    """Create (if needed) and upload ``folder`` — adapter or merged model with its card — to ``repo_id``."""
-    from huggingface_hub import HfApi
-
-    api = HfApi()
-    api.create_repo(repo_id, exist_ok=True)
-    info = api.upload_folder(
-        repo_id=repo_id, folder_path=str(folder), ignore_patterns=["checkpoint-*", "checkpoint-*/**"],
-        commit_message="videoespresso train reasoner",
-    )  # fmt: skip
-    return str(getattr(info, "commit_url", info))
 
 
 def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[TrainerCallback] | None = None) -> dict[str, Path]:
@@ -248,7 +237,7 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[Tra
         if arguments.merge:
             written["merged"] = merge_adapter(arguments, final)
         if arguments.push_to_hub:
-            url = push_folder(written.get("merged", final), arguments.push_to_hub)
+            url = push_folder(written.get("merged", final), arguments.push_to_hub, "videoespresso train reasoner")
             print(f"pushed {written.get('merged', final)} to {url}")
         skipped = skip_log.entries()
         print(f"done: {', '.join(f'{k}={v}' for k, v in written.items())}; {len(skipped)} skipped rows in {skip_log.path}")

@@ -26,7 +26,7 @@ import numpy as np
 
 from videoespresso_hf.training.arguments import SelectorTrainingArguments
 from videoespresso_hf.training.caption_cache import CaptionCache, captioner_key
-from videoespresso_hf.training.cards import write_training_card
+from videoespresso_hf.training.cards import logged_losses, push_folder, write_training_record
 from videoespresso_hf.training.rows import SkipLog, check_rows, core_frame_times, load_rows, video_file
 from videoespresso_hf.training.startup import start_training
 
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from transformers import TrainerCallback
 
 __all__ = ["SelectorItem", "build_selector_items", "label_agreement", "train_selector"]
-
-SUMMARY_FILE = "training_summary.json"
-
 
 @dataclass
 class SelectorItem:
@@ -225,7 +222,7 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
             "global_step": trainer.state.global_step,
             "train_rows": len(items),
             "skipped_rows": dict(reasons),
-            "losses": [entry["loss"] for entry in trainer.state.log_history if "loss" in entry],
+            "losses": logged_losses(trainer.state.log_history),
             "train_loss": result.training_loss,
             "label_agreement_on_training_rows": agreement,
             "effective_batch_size": arguments.effective_batch_size,
@@ -235,12 +232,10 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
             "arguments": asdict(arguments),
         }
         base = arguments.model if arguments.model != "components" else arguments.chooser_id
-        write_training_card(output, kind="selector", base_model=base, summary=summary)
-        (output / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        write_training_record(output, kind="selector", base_model=base, summary=summary)
         print(f"done: {output} (label agreement on the training rows {agreement:.3f}); skipped rows in {skip_log.path}")
         if arguments.push_to_hub:
-            from videoespresso_hf.training.reasoner import push_folder
-
-            print(f"pushed {output} to {push_folder(output, arguments.push_to_hub)}")
+            url = push_folder(output, arguments.push_to_hub, "videoespresso train selector")
+            print(f"pushed {output} to {url}")
     state.wait_for_everyone()
     return outcome
