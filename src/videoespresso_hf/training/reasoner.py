@@ -67,6 +67,16 @@ def load_reasoner_for_training(
     return reasoner, processor
 
 
+def _load_base(arguments: ReasonerTrainingArguments):
+    """:func:`load_reasoner_for_training` with the recipe's settings: the model a stage trains and a merge starts from."""
+    import torch
+
+    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
+    return load_reasoner_for_training(
+        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
+    )
+
+
 def _required_text(arguments: ReasonerTrainingArguments, stage: str) -> tuple[str, ...]:
     """Row fields a sample of ``stage`` cannot do without (stage 2 reads the evidence too)."""
     return ("question", arguments.evidence_field) + (("answer",) if stage == "2" else ())
@@ -104,7 +114,6 @@ def _finished(stage_dir: Path) -> bool:
 def _run_stage(
     arguments: ReasonerTrainingArguments, stage: str, rows, run: TrainingRun, init_adapter: Path | None, callbacks
 ) -> Path:
-    import torch
     from peft import PeftModel
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
@@ -123,10 +132,7 @@ def _run_stage(
     if not positions:
         raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}); see {run.skip_log.path}")
 
-    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
-    model, processor = load_reasoner_for_training(
-        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
-    )
+    model, processor = _load_base(arguments)
     peft_config = None
     if init_adapter is not None:
         model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
@@ -150,7 +156,7 @@ def _run_stage(
         callbacks=list(callbacks or []),
     )
     _check_lora_placement(trainer.model)
-    last_checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+    last_checkpoint = get_last_checkpoint(str(stage_dir))  # the folder was created above
     if last_checkpoint:
         say(f"stage {stage}: resuming from {last_checkpoint}")
     result = trainer.train(resume_from_checkpoint=last_checkpoint)
@@ -187,13 +193,9 @@ def _check_lora_placement(model) -> None:
 
 def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Path:
     """Write ``OUT/merged``: the base reasoner with the adapter merged in, loadable with the Auto classes."""
-    import torch
     from peft import PeftModel
 
-    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
-    model, processor = load_reasoner_for_training(
-        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
-    )
+    model, processor = _load_base(arguments)
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     merged.config.base_model_id = arguments.model
     out = Path(arguments.output_dir) / "merged"
