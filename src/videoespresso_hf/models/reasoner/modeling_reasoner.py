@@ -385,11 +385,7 @@ class TwoStageReasoningMixin:
         evidences = list(evidence) if evidence is not None else [None] * count
         if len(evidences) != count:
             raise ValueError(f"got {len(evidences)} evidence texts for {count} questions")
-        if timestamps is None:
-            timestamps = [
-                frame_timestamps(len(video), video_metadata[row] if video_metadata else None, config.video_fps)
-                for row, video in enumerate(videos)
-            ]
+        # build_stage_inputs derives the timestamps not given from video_metadata (else config.video_fps)
         shared = {"timestamps": timestamps, "video_metadata": video_metadata}
 
         missing = [row for row in range(count) if evidences[row] is None]
