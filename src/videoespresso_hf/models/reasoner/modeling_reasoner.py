@@ -434,6 +434,7 @@ class TwoStageReasoningMixin:
             self.config.auto_map = {**auto_map, "AutoModel": f"{module}.{type(self).__name__}"}
         return super().save_pretrained(save_directory, *args, **kwargs)
 
+    # The same method is in modeling_frame_selector.py (each file ships alone as remote code); test_remote_code.py keeps them equal.
     def push_to_hub(
         self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
     ):
