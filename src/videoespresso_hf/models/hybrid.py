@@ -37,7 +37,7 @@ from videoespresso_hf.models.strategies import (
     shot_selection,
     uniform_selection,
 )
-from videoespresso_hf.video import VideoReader, detect_shots
+from videoespresso_hf.video import VideoReader, detect_shots, video_identity
 
 __all__ = [
     "HybridAnswer",
@@ -109,13 +109,14 @@ class _Clip:
 
     @functools.cached_property
     def content_hash(self) -> str:
-        """SHA-256 of the file's bytes (or of the decoded frames): the same video under any name or path."""
+        """The same video under any name or path: the project's content key of the file
+        (:func:`~videoespresso_hf.video.video_identity`, which training's caption cache uses too), or the
+        SHA-256 of the decoded frames."""
         if self.frames is not None:
             digest = hashlib.sha256(repr(self.frames.shape).encode())
             digest.update(np.ascontiguousarray(self.frames).data)
             return digest.hexdigest()
-        with open(self.path, "rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+        return video_identity(self.path).content_key
 
 
 class HybridVideoQA:
