@@ -240,16 +240,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_meta:
         from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
-        from videoespresso_hf.models.reasoner.modeling_reasoner import (
-            VexQwen2_5_VLReasonerForConditionalGeneration,
-            VexQwen3VLReasonerForConditionalGeneration,
-        )
+        from videoespresso_hf.models.reasoner.backbones import backbone_for
 
-        model_class = (
-            VexQwen2_5_VLReasonerForConditionalGeneration
-            if args.reasoner == "qwen2_5_vl"
-            else VexQwen3VLReasonerForConditionalGeneration
-        )
+        _, model_class, _ = backbone_for(args.reasoner).classes()
         print(
             f"parameters (meta device): reasoner {meta_parameters(reasoner.config, model_class):.2f} B, "
             f"captioner {meta_parameters(selector.captioner_config, AutoModelForImageTextToText.from_config):.2f} B, "
