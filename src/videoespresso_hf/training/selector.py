@@ -141,11 +141,14 @@ class ChooserCollator:
 
 
 def load_selector(arguments: SelectorTrainingArguments):
-    """The selector to train (a saved one, or assembled from ``captioner_id`` + ``chooser_id``) and its processor."""
-    from transformers import AutoModel, AutoProcessor
+    """The selector to train (a saved one, or assembled from ``captioner_id`` + ``chooser_id``) and its processor.
 
+    A saved selector is loaded by :func:`videoespresso_hf.models.hybrid.load_selector`, the loader inference
+    uses (it refuses, from its config, a checkpoint that is not a selector).
+    """
     from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
     from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
+    from videoespresso_hf.models.hybrid import load_selector as load_saved_selector
 
     components = arguments.model == "components"
     name = f"{arguments.captioner_id} + {arguments.chooser_id}" if components else arguments.model
@@ -154,8 +157,8 @@ def load_selector(arguments: SelectorTrainingArguments):
             model = VexFrameSelectorModel.from_components(arguments.captioner_id, arguments.chooser_id)
             processor = VexFrameSelectorProcessor.from_components(arguments.captioner_id, arguments.chooser_id)
         else:
-            model = AutoModel.from_pretrained(arguments.model, trust_remote_code=arguments.trust_remote_code)
-            processor = AutoProcessor.from_pretrained(arguments.model, trust_remote_code=arguments.trust_remote_code)
+            hub = {"trust_remote_code": arguments.trust_remote_code}
+            model, processor = load_saved_selector(arguments.model, hub, hub)
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot load the selector {name}: {str(error).splitlines()[0]}") from error
     return model, processor
