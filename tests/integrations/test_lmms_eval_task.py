@@ -67,6 +67,20 @@ def test_open_ended_aggregation_is_our_cached_judge(integration_bench, tmp_path,
         assert utils.aggregate_judge_overall(records) == 10.0
         assert utils.aggregate_judge_logic(records) == 10.0
         assert judge.count("POST /v1/chat/completions") == len(records)  # judged once for all five metrics
-        utils._SCORES.clear()
+        utils._RESULTS.clear()
         assert utils.aggregate_judge_accuracy(records) == 10.0  # a fresh process: answered from the SQLite cache
         assert judge.count("POST /v1/chat/completions") == len(records)
+
+
+def test_scoring_and_judging_the_same_answers_keep_apart(integration_bench, tmp_path, monkeypatch):
+    """The multiple-choice and open-ended tasks may see the same (id, output) pairs: each keeps its own result."""
+    from doubles.openai_server import OpenAICompatibleServer
+
+    docs = _docs(integration_bench)
+    scored = [utils.process_results(doc, ["a solid red frame"])["micro"] for doc in docs]
+    judged = [utils.process_results_open_ended(doc, ["a solid red frame"])["judge_overall"] for doc in docs]
+    monkeypatch.setenv("VIDEOESPRESSO_JUDGE_CACHE", str(tmp_path / "judge.sqlite"))
+    with OpenAICompatibleServer() as judge:
+        monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
+        assert utils.aggregate_micro(scored) == 0.0  # no option letter in the answer
+        assert utils.aggregate_judge_overall(judged) == 10.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -115,3 +116,11 @@ def test_which_import_registers(tmp_path, reasoner_path, selector_path):
         "transformers.models.auto.configuration_auto",
         "False",
     ]
+
+
+def test_remote_code_copies_stay_identical():
+    """Each modeling file ships alone next to its weights, so push_to_hub is written in both: keep them one."""
+    from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
+    from videoespresso_hf.models.reasoner.modeling_reasoner import TwoStageReasoningMixin
+
+    assert inspect.getsource(VexFrameSelectorModel.push_to_hub) == inspect.getsource(TwoStageReasoningMixin.push_to_hub)

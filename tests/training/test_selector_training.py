@@ -100,3 +100,13 @@ def test_image_only_rows_are_skipped_and_listed_for_the_selector(prepared_multi_
                                     require_video=True)  # fmt: skip
     assert positions == [] and reasons == {"no video": 2}
     assert [entry["id"] for entry in log.entries()] == ["train-000000", "train-000001"]
+
+
+def test_a_checkpoint_that_is_not_a_selector_is_refused_before_training(reasoner_path, selector_path):
+    from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
+    from videoespresso_hf.training.selector import load_selector
+
+    model, _ = load_selector(SelectorTrainingArguments(model=str(selector_path)))
+    assert isinstance(model, VexFrameSelectorModel)
+    with pytest.raises(ValueError, match=r"cannot load the selector .*not a VideoEspresso frame selector"):
+        load_selector(SelectorTrainingArguments(model=str(reasoner_path)))

@@ -240,16 +240,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_meta:
         from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
-        from videoespresso_hf.models.reasoner.modeling_reasoner import (
-            VexQwen2_5_VLReasonerForConditionalGeneration,
-            VexQwen3VLReasonerForConditionalGeneration,
-        )
+        from videoespresso_hf.models.reasoner.backbones import backbone_for
 
-        model_class = (
-            VexQwen2_5_VLReasonerForConditionalGeneration
-            if args.reasoner == "qwen2_5_vl"
-            else VexQwen3VLReasonerForConditionalGeneration
-        )
+        _, model_class, _ = backbone_for(args.reasoner).classes()
         print(
             f"parameters (meta device): reasoner {meta_parameters(reasoner.config, model_class):.2f} B, "
             f"captioner {meta_parameters(selector.captioner_config, AutoModelForImageTextToText.from_config):.2f} B, "
@@ -267,13 +260,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {name:68s} {value / tera:9.2f} {value / base16:9.1%} {value / base128:9.2%}")
 
     # 1. The paper's way of counting: one forward over the frames (no generation), selector left out.
-    base16, base128 = reasoner.prefill(16, q), reasoner.prefill(128, q)
+    prefill16, prefill128 = reasoner.prefill(16, q), reasoner.prefill(128, q)
     core = mixture(lambda frames: reasoner.prefill(frames, q, images), args.selected)
     table(
         "1) one forward pass over the frames (the paper's kind of count)",
         [
-            ("reasoner, 16 uniform frames", base16),
-            ("reasoner, 128 uniform frames", base128),
+            ("reasoner, 16 uniform frames", prefill16),
+            ("reasoner, 128 uniform frames", prefill128),
             (f"reasoner, {args.selected:g} core frames (selector not counted, as in the paper)", core),
             (f"selector + reasoner on {args.selected:g} core frames (counted)", sel_total + core),
             (
@@ -281,8 +274,8 @@ def main(argv: list[str] | None = None) -> None:
                 sel_total + reasoner.prefill(selector.max_core_frames, q, images),
             ),
         ],
-        base16,
-        base128,
+        prefill16,
+        prefill128,
     )
     # 2. End to end: answers generated; the hybrid writes evidence first (two stages).
     base16, base128 = reasoner.direct_answer(16, q, a), reasoner.direct_answer(128, q, a)
@@ -300,8 +293,6 @@ def main(argv: list[str] | None = None) -> None:
         base128,
     )
     # 3. Selector configurations, per question, in the count of table 1 (reasoner prefill on the core frames).
-    base16, base128 = reasoner.prefill(16, q), reasoner.prefill(128, q)
-    core = mixture(lambda frames: reasoner.prefill(frames, q, images), args.selected)
     short = sum(selector_flops(selector, candidates, 16, q))
     small_vision, small_lm, _ = selector_flops(captioner_at(selector, 224), candidates, args.caption_tokens, q)
     siglip = SiglipConfig(**SIGLIP_BASE_224)
@@ -322,10 +313,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  {'':72s} {'selector':>9s} {'total':>7s} {'vs 16 fr':>9s} {'vs 128 fr':>9s}")
     for name, cost in configurations:
         total = cost + core
-        print(f"  {name:72s} {cost / tera:9.2f} {total / tera:7.2f} {total / base16:9.1%} {total / base128:9.2%}")
+        print(f"  {name:72s} {cost / tera:9.2f} {total / tera:7.2f} {total / prefill16:9.1%} {total / prefill128:9.2%}")
     print(
-        f"  (reasoner alone on {args.selected:g} core frames: {core / tera:.2f} TFLOPs = {core / base16:.1%} / "
-        f"{core / base128:.2%}; goal: total <= 15% / 2.5%)"
+        f"  (reasoner alone on {args.selected:g} core frames: {core / tera:.2f} TFLOPs = {core / prefill16:.1%} / "
+        f"{core / prefill128:.2%}; goal: total <= 15% / 2.5%)"
     )
 
     paper = PAPER["ours"] / PAPER["llava_n_inter_16"]

@@ -146,6 +146,11 @@ def qwen3_vl_video_flops(vision_config, frames: int, height: int, width: int) ->
     return float(flops)
 
 
+def _encoder_flops(hidden: int, intermediate: int, layers: int, tokens: int) -> int:
+    """A pre-norm transformer encoder with a plain (two-matrix) MLP and full attention."""
+    return layers * (2 * tokens * (4 * hidden * hidden + 2 * hidden * intermediate) + 4 * tokens * tokens * hidden)
+
+
 def internvl_image_flops(config) -> float:
     """InternVL vision tower (one tile, CLS token included) + pixel-shuffle projector, for one image."""
     v = config.vision_config
@@ -154,17 +159,12 @@ def internvl_image_flops(config) -> float:
     tokens = patches + 1
     h, inter = v.hidden_size, v.intermediate_size
     flops = 2 * patches * h * (v.num_channels * patch * patch)
-    flops += v.num_hidden_layers * (2 * tokens * (4 * h * h + 2 * h * inter) + 4 * tokens * tokens * h)
+    flops += _encoder_flops(h, inter, v.num_hidden_layers, tokens)
     shuffled = int(patches * config.downsample_ratio**2)
     wide = int(h / config.downsample_ratio**2)
     text_hidden = config.text_config.hidden_size
     flops += 2 * shuffled * (wide * text_hidden + text_hidden * text_hidden)
     return float(flops)
-
-
-def _encoder_flops(hidden: int, intermediate: int, layers: int, tokens: int) -> int:
-    """A pre-norm transformer encoder with a plain (two-matrix) MLP and full attention."""
-    return layers * (2 * tokens * (4 * hidden * hidden + 2 * hidden * intermediate) + 4 * tokens * tokens * hidden)
 
 
 def siglip_image_flops(vision_config) -> float:

@@ -37,7 +37,7 @@ from videoespresso_hf.models.strategies import (
     shot_selection,
     uniform_selection,
 )
-from videoespresso_hf.video import VideoReader, detect_shots
+from videoespresso_hf.video import VideoReader, detect_shots, video_identity
 
 __all__ = [
     "HybridAnswer",
@@ -109,13 +109,14 @@ class _Clip:
 
     @functools.cached_property
     def content_hash(self) -> str:
-        """SHA-256 of the file's bytes (or of the decoded frames): the same video under any name or path."""
+        """The same video under any name or path: the project's content key of the file
+        (:func:`~videoespresso_hf.video.video_identity`, which training's caption cache uses too), or the
+        SHA-256 of the decoded frames."""
         if self.frames is not None:
             digest = hashlib.sha256(repr(self.frames.shape).encode())
             digest.update(np.ascontiguousarray(self.frames).data)
             return digest.hexdigest()
-        with open(self.path, "rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+        return video_identity(self.path).content_key
 
 
 class HybridVideoQA:
@@ -258,14 +259,15 @@ class HybridVideoQA:
             self._embedder = load_text_embedder(DEFAULT_EMBEDDER)
         return self._embedder
 
-    def _captions(self, clip: _Clip, candidates: list[int]) -> list[str]:
-        """Captions of the candidate frames; only frames not in ``caption_cache`` are decoded and captioned."""
-        missing = [index for index in candidates if (clip.content_hash, index) not in self.caption_cache]
+    @staticmethod
+    def _per_frame(cache: MutableMapping, clip: _Clip, candidates: list[int], compute) -> list:
+        """``cache[(clip.content_hash, index)]`` of every candidate; ``compute(frames)`` runs on the decoded
+        frames of the missing ones only (captions and frame embeddings do not depend on the question)."""
+        missing = [index for index in candidates if (clip.content_hash, index) not in cache]
         if missing:
-            captions = self.selector.caption_frames(self.selector_processor, clip.frames_at(missing))
-            for index, caption in zip(missing, captions, strict=True):
-                self.caption_cache[(clip.content_hash, index)] = caption
-        return [self.caption_cache[(clip.content_hash, index)] for index in candidates]
+            for index, value in zip(missing, compute(clip.frames_at(missing)), strict=True):
+                cache[(clip.content_hash, index)] = value
+        return [cache[(clip.content_hash, index)] for index in candidates]
 
     def _select(self, clip: _Clip, question: str) -> FrameSelection:
         if self.strategy == "uniform":
@@ -279,16 +281,16 @@ class HybridVideoQA:
         candidates = self._candidates(clip)
         timestamps = [index / clip.fps for index in candidates]
         if self.strategy == "image_text":
-            missing = [index for index in candidates if (clip.content_hash, index) not in self.frame_embedding_cache]
-            if missing:
-                vectors = self.image_text_scorer.embed_frames(clip.frames_at(missing))
-                for index, vector in zip(missing, vectors, strict=True):
-                    self.frame_embedding_cache[(clip.content_hash, index)] = vector
-            frame_vectors = np.stack([self.frame_embedding_cache[(clip.content_hash, index)] for index in candidates])
+            frame_vectors = np.stack(
+                self._per_frame(self.frame_embedding_cache, clip, candidates, self.image_text_scorer.embed_frames)
+            )
             return image_text_selection(
                 self.image_text_scorer.embed_text(question), frame_vectors, candidates, timestamps, self.max_core_frames
             )
-        captions = self._captions(clip, candidates)
+        captions = self._per_frame(
+            self.caption_cache, clip, candidates,
+            lambda frames: self.selector.caption_frames(self.selector_processor, frames),
+        )  # fmt: skip
         if self.strategy == "embedding":
             return embedding_selection(
                 question, captions, candidates, timestamps, self.max_core_frames, self._embedder_fn()

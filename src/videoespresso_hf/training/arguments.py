@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from videoespresso_hf.models.frame_selector.configuration_frame_selector import (
@@ -103,6 +104,34 @@ class _CommonArguments:
         import torch
 
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+    def trainer_settings(self, output_dir: str | Path, learning_rate: float, accumulation: int) -> dict[str, Any]:
+        """The ``TrainingArguments`` fields both recipes set from these settings, ``trainer_overrides`` last.
+
+        ``SFTConfig`` extends ``TrainingArguments``, so the reasoner adds its SFT fields to the same dict.
+        """
+        return {
+            "output_dir": str(output_dir),
+            "learning_rate": learning_rate,
+            "per_device_train_batch_size": self.per_device_batch_size,
+            "gradient_accumulation_steps": accumulation,
+            "num_train_epochs": self.num_train_epochs,
+            "max_steps": self.max_steps,
+            "lr_scheduler_type": self.lr_scheduler_type,
+            "warmup_steps": self.warmup_ratio,  # transformers 5: a float below 1 is a ratio
+            "weight_decay": self.weight_decay,
+            "bf16": self.resolved_bf16(),
+            "save_strategy": "steps",
+            "save_steps": self.save_steps,
+            "save_total_limit": self.save_total_limit,
+            "logging_steps": self.logging_steps,
+            "dataloader_num_workers": self.dataloader_num_workers,
+            "seed": self.seed,
+            "report_to": "none",
+            "use_cpu": self.cpu_only(),
+            "remove_unused_columns": False,
+            **self.trainer_overrides,
+        }
 
 
 @dataclass

@@ -39,9 +39,12 @@ class CaptionCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.computed = 0
         self.reused = 0
+        self._files: dict[str, Path] = {}  # rows share videos: each file's identity is read once per run
 
     def _file(self, video: str) -> Path:
-        return self.folder / f"{video_identity(video).content_key}.json"
+        if video not in self._files:
+            self._files[video] = self.folder / f"{video_identity(video).content_key}.json"
+        return self._files[video]
 
     def captions(
         self, video: str, frame_indices: Sequence[int], caption: Callable[[list[int]], list[str]]

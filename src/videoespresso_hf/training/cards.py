@@ -2,18 +2,32 @@
 
 The card lists the base model, the data config and its row counts (trained / skipped by reason),
 every hyper-parameter, a loss-curve summary and the library versions, so a checkpoint on the Hub
-says how to reproduce it.
+says how to reproduce it. Both recipes record a finished run here (:func:`write_training_record`) and
+upload it from here (:func:`push_folder`).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
-__all__ = ["library_versions", "loss_summary", "write_training_card"]
+from videoespresso_hf.files import write_text_atomic
+
+__all__ = [
+    "SUMMARY_FILE",
+    "library_versions",
+    "logged_losses",
+    "loss_summary",
+    "push_folder",
+    "write_training_card",
+    "write_training_record",
+]
+
+SUMMARY_FILE = "training_summary.json"
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "training_card.md.jinja"
 LIBRARIES = ("videoespresso-hf", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "av")
@@ -73,3 +87,31 @@ def write_training_card(
     path = Path(folder) / "README.md"
     card.save(path)
     return path
+
+
+def logged_losses(log_history: list[dict[str, Any]]) -> list[float]:
+    """The training losses of a trainer's ``state.log_history``, in logging order."""
+    return [entry["loss"] for entry in log_history if "loss" in entry]
+
+
+def write_training_record(folder: Path, *, kind: str, base_model: str, summary: dict[str, Any]) -> None:
+    """The card and ``training_summary.json`` of a finished run in ``folder``.
+
+    The summary is written last and atomically: its presence is what marks a reasoner stage finished (a
+    resumed run skips it), so a killed run never leaves one that is half written.
+    """
+    write_training_card(folder, kind=kind, base_model=base_model, summary=summary)
+    write_text_atomic(Path(folder) / SUMMARY_FILE, json.dumps(summary, indent=2, default=str))
+
+
+def push_folder(folder: Path, repo_id: str, commit_message: str) -> str:
+    """Create (if needed) and upload ``folder`` — adapter, merged model or selector with its card — to ``repo_id``."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, exist_ok=True)
+    info = api.upload_folder(
+        repo_id=repo_id, folder_path=str(folder), ignore_patterns=["checkpoint-*", "checkpoint-*/**"],
+        commit_message=commit_message,
+    )  # fmt: skip
+    return str(getattr(info, "commit_url", info))

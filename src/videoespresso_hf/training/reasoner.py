@@ -23,10 +23,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from videoespresso_hf.training.arguments import ReasonerTrainingArguments
-from videoespresso_hf.training.cards import write_training_card
+from videoespresso_hf.training.cards import (
+    SUMMARY_FILE,
+    logged_losses,
+    push_folder,
+    write_training_card,
+    write_training_record,
+)
 from videoespresso_hf.training.reasoner_data import ReasonerCollator, SampleBuilder, apply_frame_size
 from videoespresso_hf.training.rows import SkipLog, check_rows, load_rows
 from videoespresso_hf.training.startup import TrainingRun, start_training
@@ -34,9 +40,7 @@ from videoespresso_hf.training.startup import TrainingRun, start_training
 if TYPE_CHECKING:
     from transformers import TrainerCallback
 
-__all__ = ["SUMMARY_FILE", "load_reasoner_for_training", "merge_adapter", "push_folder", "train_reasoner"]
-
-SUMMARY_FILE = "training_summary.json"
+__all__ = ["load_reasoner_for_training", "merge_adapter", "train_reasoner"]
 
 
 def load_reasoner_for_training(
@@ -63,6 +67,16 @@ def load_reasoner_for_training(
     return reasoner, processor
 
 
+def _load_base(arguments: ReasonerTrainingArguments):
+    """:func:`load_reasoner_for_training` with the recipe's settings: the model a stage trains and a merge starts from."""
+    import torch
+
+    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
+    return load_reasoner_for_training(
+        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
+    )
+
+
 def _required_text(arguments: ReasonerTrainingArguments, stage: str) -> tuple[str, ...]:
     """Row fields a sample of ``stage`` cannot do without (stage 2 reads the evidence too)."""
     return ("question", arguments.evidence_field) + (("answer",) if stage == "2" else ())
@@ -71,32 +85,14 @@ def _required_text(arguments: ReasonerTrainingArguments, stage: str) -> tuple[st
 def _sft_config(arguments: ReasonerTrainingArguments, stage: str, output_dir: Path, accumulation: int):
     from trl import SFTConfig
 
-    settings: dict[str, Any] = {
-        "output_dir": str(output_dir),
-        "learning_rate": arguments.learning_rate_stage1 if stage == "1" else arguments.learning_rate_stage2,
-        "per_device_train_batch_size": arguments.per_device_batch_size,
-        "gradient_accumulation_steps": accumulation,
-        "num_train_epochs": arguments.num_train_epochs,
-        "max_steps": arguments.max_steps,
-        "lr_scheduler_type": arguments.lr_scheduler_type,
-        "warmup_steps": arguments.warmup_ratio,  # transformers 5: a float below 1 is a ratio
-        "weight_decay": arguments.weight_decay,
-        "bf16": arguments.resolved_bf16(),
-        "max_length": arguments.max_length,
-        "save_strategy": "steps",
-        "save_steps": arguments.save_steps,
-        "save_total_limit": arguments.save_total_limit,
-        "logging_steps": arguments.logging_steps,
-        "dataloader_num_workers": arguments.dataloader_num_workers,
-        "seed": arguments.seed,
-        "report_to": "none",
-        "use_cpu": arguments.cpu_only(),
-        # Samples are built by our collator from decoded frames: TRL must neither tokenize nor drop columns.
-        "dataset_kwargs": {"skip_prepare_dataset": True},
-        "remove_unused_columns": False,
-        **arguments.trainer_overrides,
-    }
-    return SFTConfig(**settings)
+    settings = arguments.trainer_settings(
+        output_dir,
+        arguments.learning_rate_stage1 if stage == "1" else arguments.learning_rate_stage2,
+        accumulation,
+    )
+    # Samples are built by our collator from decoded frames: TRL must not tokenize them (and keeps every column,
+    # remove_unused_columns=False). trainer_overrides, in settings, still win.
+    return SFTConfig(**{"max_length": arguments.max_length, "dataset_kwargs": {"skip_prepare_dataset": True}, **settings})
 
 
 def _lora_config(arguments: ReasonerTrainingArguments):
@@ -118,7 +114,6 @@ def _finished(stage_dir: Path) -> bool:
 def _run_stage(
     arguments: ReasonerTrainingArguments, stage: str, rows, run: TrainingRun, init_adapter: Path | None, callbacks
 ) -> Path:
-    import torch
     from peft import PeftModel
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
@@ -137,10 +132,7 @@ def _run_stage(
     if not positions:
         raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}); see {run.skip_log.path}")
 
-    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
-    model, processor = load_reasoner_for_training(
-        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
-    )
+    model, processor = _load_base(arguments)
     peft_config = None
     if init_adapter is not None:
         model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
@@ -164,20 +156,19 @@ def _run_stage(
         callbacks=list(callbacks or []),
     )
     _check_lora_placement(trainer.model)
-    last_checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+    last_checkpoint = get_last_checkpoint(str(stage_dir))  # the folder was created above
     if last_checkpoint:
         say(f"stage {stage}: resuming from {last_checkpoint}")
     result = trainer.train(resume_from_checkpoint=last_checkpoint)
     trainer.save_model(str(stage_dir))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(stage_dir))
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         summary = {
             "stage": stage,
             "global_step": trainer.state.global_step,
             "train_rows": len(positions),
             "skipped_rows": dict(reasons),
-            "losses": losses,
+            "losses": logged_losses(trainer.state.log_history),
             "train_loss": result.training_loss,
             "effective_batch_size": arguments.effective_batch_size,
             "gradient_accumulation_steps": run.accumulation,
@@ -188,8 +179,7 @@ def _run_stage(
             "init_adapter": str(init_adapter) if init_adapter else None,
             "arguments": asdict(arguments),
         }
-        write_training_card(stage_dir, kind="reasoner", base_model=arguments.model, summary=summary)
-        (stage_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        write_training_record(stage_dir, kind="reasoner", base_model=arguments.model, summary=summary)
     trainer.accelerator.wait_for_everyone()
     return stage_dir
 
@@ -203,13 +193,9 @@ def _check_lora_placement(model) -> None:
 
 def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Path:
     """Write ``OUT/merged``: the base reasoner with the adapter merged in, loadable with the Auto classes."""
-    import torch
     from peft import PeftModel
 
-    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
-    model, processor = load_reasoner_for_training(
-        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
-    )
+    model, processor = _load_base(arguments)
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     merged.config.base_model_id = arguments.model
     out = Path(arguments.output_dir) / "merged"
@@ -218,19 +204,6 @@ def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Pa
     summary = json.loads((adapter_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
     write_training_card(out, kind="reasoner", base_model=arguments.model, summary=summary, merged=True)
     return out
-
-
-def push_folder(folder: Path, repo_id: str) -> str:
-    """Create (if needed) and upload ``folder`` — adapter or merged model with its card — to ``repo_id``."""
-    from huggingface_hub import HfApi
-
-    api = HfApi()
-    api.create_repo(repo_id, exist_ok=True)
-    info = api.upload_folder(
-        repo_id=repo_id, folder_path=str(folder), ignore_patterns=["checkpoint-*", "checkpoint-*/**"],
-        commit_message="videoespresso train reasoner",
-    )  # fmt: skip
-    return str(getattr(info, "commit_url", info))
 
 
 def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[TrainerCallback] | None = None) -> dict[str, Path]:
@@ -266,7 +239,7 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[Tra
         if arguments.merge:
             written["merged"] = merge_adapter(arguments, final)
         if arguments.push_to_hub:
-            url = push_folder(written.get("merged", final), arguments.push_to_hub)
+            url = push_folder(written.get("merged", final), arguments.push_to_hub, "videoespresso train reasoner")
             print(f"pushed {written.get('merged', final)} to {url}")
         skipped = skip_log.entries()
         print(f"done: {', '.join(f'{k}={v}' for k, v in written.items())}; {len(skipped)} skipped rows in {skip_log.path}")

@@ -26,7 +26,7 @@ import numpy as np
 
 from videoespresso_hf.training.arguments import SelectorTrainingArguments
 from videoespresso_hf.training.caption_cache import CaptionCache, captioner_key
-from videoespresso_hf.training.cards import write_training_card
+from videoespresso_hf.training.cards import logged_losses, push_folder, write_training_record
 from videoespresso_hf.training.rows import SkipLog, check_rows, core_frame_times, load_rows, video_file
 from videoespresso_hf.training.startup import start_training
 
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from transformers import TrainerCallback
 
 __all__ = ["SelectorItem", "build_selector_items", "label_agreement", "train_selector"]
-
-SUMMARY_FILE = "training_summary.json"
-
 
 @dataclass
 class SelectorItem:
@@ -144,11 +141,14 @@ class ChooserCollator:
 
 
 def load_selector(arguments: SelectorTrainingArguments):
-    """The selector to train (a saved one, or assembled from ``captioner_id`` + ``chooser_id``) and its processor."""
-    from transformers import AutoModel, AutoProcessor
+    """The selector to train (a saved one, or assembled from ``captioner_id`` + ``chooser_id``) and its processor.
 
+    A saved selector is loaded by :func:`videoespresso_hf.models.hybrid.load_selector`, the loader inference
+    uses (it refuses, from its config, a checkpoint that is not a selector).
+    """
     from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
     from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
+    from videoespresso_hf.models.hybrid import load_selector as load_saved_selector
 
     components = arguments.model == "components"
     name = f"{arguments.captioner_id} + {arguments.chooser_id}" if components else arguments.model
@@ -157,8 +157,8 @@ def load_selector(arguments: SelectorTrainingArguments):
             model = VexFrameSelectorModel.from_components(arguments.captioner_id, arguments.chooser_id)
             processor = VexFrameSelectorProcessor.from_components(arguments.captioner_id, arguments.chooser_id)
         else:
-            model = AutoModel.from_pretrained(arguments.model, trust_remote_code=arguments.trust_remote_code)
-            processor = AutoProcessor.from_pretrained(arguments.model, trust_remote_code=arguments.trust_remote_code)
+            hub = {"trust_remote_code": arguments.trust_remote_code}
+            model, processor = load_saved_selector(arguments.model, hub, hub)
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot load the selector {name}: {str(error).splitlines()[0]}") from error
     return model, processor
@@ -199,31 +199,9 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
               f"({cache.computed} captions computed, {cache.reused} from the cache in {cache.folder}); "
               f"{sum(reasons.values())} rows skipped {dict(reasons)}")  # fmt: skip
     examples = chooser_examples(items, arguments.balance_labels)
-    settings = {
-        "output_dir": str(output),
-        "learning_rate": arguments.learning_rate,
-        "per_device_train_batch_size": arguments.per_device_batch_size,
-        "gradient_accumulation_steps": accumulation,
-        "num_train_epochs": arguments.num_train_epochs,
-        "max_steps": arguments.max_steps,
-        "lr_scheduler_type": arguments.lr_scheduler_type,
-        "warmup_steps": arguments.warmup_ratio,
-        "weight_decay": arguments.weight_decay,
-        "bf16": arguments.resolved_bf16(),
-        "save_strategy": "steps",
-        "save_steps": arguments.save_steps,
-        "save_total_limit": arguments.save_total_limit,
-        "logging_steps": arguments.logging_steps,
-        "dataloader_num_workers": arguments.dataloader_num_workers,
-        "seed": arguments.seed,
-        "report_to": "none",
-        "use_cpu": arguments.cpu_only(),
-        "remove_unused_columns": False,
-        **arguments.trainer_overrides,
-    }
     trainer = Trainer(
         model=model,
-        args=TrainingArguments(**settings),
+        args=TrainingArguments(**arguments.trainer_settings(output, arguments.learning_rate, accumulation)),
         train_dataset=examples,
         data_collator=ChooserCollator(model, tokenizer),
         callbacks=list(callbacks or []),
@@ -247,7 +225,7 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
             "global_step": trainer.state.global_step,
             "train_rows": len(items),
             "skipped_rows": dict(reasons),
-            "losses": [entry["loss"] for entry in trainer.state.log_history if "loss" in entry],
+            "losses": logged_losses(trainer.state.log_history),
             "train_loss": result.training_loss,
             "label_agreement_on_training_rows": agreement,
             "effective_batch_size": arguments.effective_batch_size,
@@ -257,12 +235,10 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
             "arguments": asdict(arguments),
         }
         base = arguments.model if arguments.model != "components" else arguments.chooser_id
-        write_training_card(output, kind="selector", base_model=base, summary=summary)
-        (output / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        write_training_record(output, kind="selector", base_model=base, summary=summary)
         print(f"done: {output} (label agreement on the training rows {agreement:.3f}); skipped rows in {skip_log.path}")
         if arguments.push_to_hub:
-            from videoespresso_hf.training.reasoner import push_folder
-
-            print(f"pushed {output} to {push_folder(output, arguments.push_to_hub)}")
+            url = push_folder(output, arguments.push_to_hub, "videoespresso train selector")
+            print(f"pushed {output} to {url}")
     state.wait_for_everyone()
     return outcome

@@ -84,17 +84,23 @@ def process_results_open_ended(doc: dict[str, Any], results: list[str]) -> dict[
     return dict.fromkeys(judge_metric_names(), record)
 
 
-_SCORES: dict[tuple[str, ...], dict] = {}
+_RESULTS: dict[tuple[str, ...], dict] = {}
+
+
+def _once(kind: str, records: list[dict], compute: Callable[[list[dict]], dict]) -> dict:
+    """``compute(records)`` once per ``kind`` and list of answers: every metric of a task aggregates the same
+    records, and scoring (or paying the judge) once is enough."""
+    key = (kind, *(f"{r['id']}\x00{r['model_output']}" for r in records))
+    if key not in _RESULTS:
+        _RESULTS[key] = compute(records)
+    return _RESULTS[key]
 
 
 def _score(records: list[dict]) -> dict:
-    """Our scorer on the whole list, once per list (every metric aggregates the same records)."""
+    """Our scorer on the whole list."""
     from videoespresso_hf.evaluation.scorer import score_records
 
-    key = tuple(f"{r['id']}\x00{r['model_output']}" for r in records)
-    if key not in _SCORES:
-        _SCORES[key] = score_records(records, PROTOCOL, bootstrap_resamples=1)
-    return _SCORES[key]
+    return _once("score", records, lambda records: score_records(records, PROTOCOL, bootstrap_resamples=1))
 
 
 def aggregate_micro(records: list[dict]) -> float:
@@ -120,18 +126,20 @@ for _task in LEADERBOARD_TASKS:
 
 def _judge(records: list[dict]) -> dict:
     """Our judge (cached in SQLite, ledger, budget) on the open-ended answers; the judge id is recorded."""
+    return _once("judge", records, _run_judge)
+
+
+def _run_judge(records: list[dict]) -> dict:
     from videoespresso_hf.evaluation.judge import judge_open_ended
     from videoespresso_hf.llm import LLMClient, LLMConfig
 
-    key = tuple(f"{r['id']}\x00{r['model_output']}" for r in records)
-    if key not in _SCORES:
-        cache = os.environ.get("VIDEOESPRESSO_JUDGE_CACHE") or str(Path.home() / ".cache" / "videoespresso_hf" / "judge.sqlite")
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        config = LLMConfig(model=os.environ.get("VIDEOESPRESSO_JUDGE_MODEL", DEFAULT_JUDGE_MODEL), cache_path=cache)
-        with LLMClient(config) as client:
-            _SCORES[key] = judge_open_ended(records, client)
-        print(f"videoespresso_open: judged by {_SCORES[key]['judge_model']} ({_SCORES[key]['prompt_version']})")
-    return _SCORES[key]
+    cache = os.environ.get("VIDEOESPRESSO_JUDGE_CACHE") or str(Path.home() / ".cache" / "videoespresso_hf" / "judge.sqlite")
+    Path(cache).parent.mkdir(parents=True, exist_ok=True)
+    config = LLMConfig(model=os.environ.get("VIDEOESPRESSO_JUDGE_MODEL", DEFAULT_JUDGE_MODEL), cache_path=cache)
+    with LLMClient(config) as client:
+        judged = judge_open_ended(records, client)
+    print(f"videoespresso_open: judged by {judged['judge_model']} ({judged['prompt_version']})")
+    return judged
 
 
 def _criterion(criterion: str) -> Callable[[list[dict]], float]:

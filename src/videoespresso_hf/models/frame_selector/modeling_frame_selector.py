@@ -150,6 +150,7 @@ class VexFrameSelectorModel(VexFrameSelectorPreTrainedModel):
         )
         return cls(config, captioner=captioner, chooser=chooser)
 
+    # The same method is in modeling_reasoner.py (each file ships alone as remote code); test_remote_code.py keeps them equal.
     def push_to_hub(
         self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
     ):

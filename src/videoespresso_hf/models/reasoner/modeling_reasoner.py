@@ -385,11 +385,7 @@ class TwoStageReasoningMixin:
         evidences = list(evidence) if evidence is not None else [None] * count
         if len(evidences) != count:
             raise ValueError(f"got {len(evidences)} evidence texts for {count} questions")
-        if timestamps is None:
-            timestamps = [
-                frame_timestamps(len(video), video_metadata[row] if video_metadata else None, config.video_fps)
-                for row, video in enumerate(videos)
-            ]
+        # build_stage_inputs derives the timestamps not given from video_metadata (else config.video_fps)
         shared = {"timestamps": timestamps, "video_metadata": video_metadata}
 
         missing = [row for row in range(count) if evidences[row] is None]
@@ -438,6 +434,7 @@ class TwoStageReasoningMixin:
             self.config.auto_map = {**auto_map, "AutoModel": f"{module}.{type(self).__name__}"}
         return super().save_pretrained(save_directory, *args, **kwargs)
 
+    # The same method is in modeling_frame_selector.py (each file ships alone as remote code); test_remote_code.py keeps them equal.
     def push_to_hub(
         self, repo_id: str, *, processor=None, eval_results=(), random_weights: bool = False, **kwargs
     ):
