@@ -36,6 +36,11 @@ class StagePlan:
     hours_by_gpus: dict[int, float]
 
 
+# Qwen2.5-VL-7B: the language model and the vision encoder (parameters).
+LLM_PARAMS = 7.07e9
+VIT_PARAMS = 0.67e9
+
+
 def tokens_per_row(stage: str, frames: float = 2.98, frame_size: int = 224, prompt_text_tokens: int = 110,
                    evidence_tokens: int = 160, answer_tokens: int = 30,
                    frame_text_tokens: int = 14) -> tuple[int, int]:  # fmt: skip
@@ -46,7 +51,7 @@ def tokens_per_row(stage: str, frames: float = 2.98, frame_size: int = 224, prom
     return vision, vision + text
 
 
-def flops_per_row(stage: str, llm_params: float = 7.07e9, vit_params: float = 0.67e9, **token_kwargs) -> float:
+def flops_per_row(stage: str, llm_params: float = LLM_PARAMS, vit_params: float = VIT_PARAMS, **token_kwargs) -> float:
     vision, total = tokens_per_row(stage, **token_kwargs)
     return 6 * llm_params * total + 2 * vit_params * 4 * vision
 
@@ -57,16 +62,20 @@ def step_seconds(stage: str = "1", samples: int = 1, mfu: float = 0.35, **kwargs
 
 
 def paper_scale_plan(rows: int = 202_164, effective_batch: int = 16, mfu: float = 0.35,
-                     gpu_counts: tuple[int, ...] = (8, 16, 32), **kwargs) -> list[StagePlan]:  # fmt: skip
-    """Hours per stage on 8 × A100 (one node, the paper's setup) and on 2 and 4 such nodes."""
+                     gpu_counts: tuple[int, ...] = (8, 16, 32), llm_params: float = LLM_PARAMS, vit_params: float = VIT_PARAMS,
+                     **token_kwargs) -> list[StagePlan]:  # fmt: skip
+    """Hours per stage on 8 × A100 (one node, the paper's setup) and on 2 and 4 such nodes.
+
+    ``token_kwargs`` (frames, frame size, text lengths) go to :func:`tokens_per_row` for the token count and
+    the FLOPs alike.
+    """
     plans = []
     for stage in ("1", "2"):
-        per_row = flops_per_row(stage, **kwargs)
+        per_row = flops_per_row(stage, llm_params, vit_params, **token_kwargs)
         total = per_row * rows
         hours = {gpus: total / (gpus * A100_BF16_FLOPS * mfu) / 3600 for gpus in gpu_counts}
-        plans.append(
-            StagePlan(stage, tokens_per_row(stage)[1], per_row, math.ceil(rows / effective_batch), hours)
-        )
+        tokens = tokens_per_row(stage, **token_kwargs)[1]
+        plans.append(StagePlan(stage, tokens, per_row, math.ceil(rows / effective_batch), hours))
     return plans
 
 
