@@ -6,6 +6,9 @@ One long video is hours of captioning: a bar counting videos would show nothing 
 from __future__ import annotations
 
 import re
+import threading
+
+from doubles.openai_server import default_responder
 
 from videoespresso_hf.pipeline.orchestrator import run_build
 from videoespresso_hf.pipeline.stages.base import StageContext, WorkProgress
@@ -17,18 +20,18 @@ CHAT = "POST /v1/chat/completions"
 
 
 class RecordingProgress(WorkProgress):
-    def __init__(self, server) -> None:
-        self.server = server
+    def __init__(self) -> None:
         self.planned = 0
-        self.done: list[tuple[int, int]] = []  # (units done so far, requests the server had received then)
+        self.done = 0
+        self.moved = threading.Condition()
 
     def plan(self, units: int) -> None:
         self.planned += units
 
     def advance(self, units: int = 1) -> None:
-        if units:
-            total = (self.done[-1][0] if self.done else 0) + units
-            self.done.append((total, self.server.count(CHAT)))
+        with self.moved:
+            self.done += units
+            self.moved.notify_all()
 
 
 def test_captioning_one_video_reports_each_frame_as_its_answer_arrives(
@@ -38,16 +41,27 @@ def test_captioning_one_video_reports_each_frame_as_its_answer_arrives(
     ctx = StageContext(config=config, out_dir=tmp_path)
     record = SampleFramesStage().run(VideoRecord(video_id="v", path=str(colour_videos["three_static"])), ctx)
     frames = len(record.frames)
-    ctx.progress = progress = RecordingProgress(server)
+    ctx.progress = progress = RecordingProgress()
+    # The server answers request k only once the bar shows the k-1 answers before it (or after 5 s):
+    # a stage that reported progress only at the end of the video would leave every later request waiting.
+    seen_by_request: list[int] = []
+
+    def responder(request):
+        with progress.moved:
+            progress.moved.wait_for(lambda: progress.done >= len(seen_by_request), timeout=5)
+            seen_by_request.append(progress.done)
+        return default_responder(request)
+
+    server.responder = responder
 
     CaptionStage().run(record, ctx)
 
     distinct = server.count(CHAT)
-    assert progress.planned == frames and progress.done[-1][0] == frames
-    # One step per answer received while the video is still being captioned (then the repeated frames,
-    # answered by the cache, at once): the bar moves during the video, not only at its end.
-    assert len(progress.done) >= distinct > 1
-    assert [sent for _, sent in progress.done[: distinct]] == list(range(1, distinct + 1))
+    assert progress.planned == frames and progress.done == frames
+    assert distinct > 1
+    # Request k was sent after the bar had moved for each of the k-1 answers before it (then the repeated
+    # frames, answered by the cache, at once): the bar moves during the video, not only at its end.
+    assert seen_by_request == list(range(distinct))
 
 
 def test_the_build_bar_counts_frames_while_captioning_and_videos_while_sampling(
