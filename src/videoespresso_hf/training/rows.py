@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from videoespresso_hf.video import VideoError, VideoReader, probe
+from videoespresso_hf.video import VideoError, VideoMetadata, VideoReader, probe
 
 __all__ = [
     "SKIPPED_ROWS_FILE",
@@ -95,15 +95,28 @@ def core_frame_times(row: Mapping[str, Any]) -> list[float]:
     return times
 
 
-@functools.lru_cache(maxsize=4096)
 def _video_fps(path: str | None) -> float | None:
-    """The video's frame rate, probed once per file; ``None`` without a readable video."""
-    if path is None:
-        return None
+    """The video's frame rate; ``None`` without a readable video."""
+    probed = _probe(path) if path is not None else None
+    return None if probed is None or isinstance(probed, VideoError) else probed.fps or None
+
+
+def _probe(path: str) -> VideoMetadata | VideoError:
+    """The video's header, read once per file version (fps and duration checks share it), or why it cannot be."""
     try:
-        return probe(path).fps or None
-    except VideoError:
-        return None
+        stat = os.stat(path)
+    except OSError:
+        return _probe_file(path, None, None)
+    return _probe_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _probe_file(path: str, mtime_ns: int | None, size: int | None) -> VideoMetadata | VideoError:
+    # Keyed on the file's version too: a video replaced in the same process (a notebook) is read again.
+    try:
+        return probe(path)
+    except VideoError as error:
+        return error.with_traceback(None)  # kept in the cache: without the frames of the failed read
 
 
 class SkipLog:
@@ -137,7 +150,7 @@ class SkipLog:
 
 
 def _row_problem(
-    row: Mapping[str, Any], required_text: Sequence[str], durations: dict[str, Any], require_video: bool
+    row: Mapping[str, Any], required_text: Sequence[str], require_video: bool
 ) -> tuple[str, str] | None:
     """``(reason, detail)`` of what makes the row unusable, or ``None``."""
     for name in required_text:
@@ -158,14 +171,10 @@ def _row_problem(
             return "no video", "and no key-frame image for every core frame"
         missing = [image for image in images if isinstance(image, str) and not Path(image).is_file()]
         return ("missing key-frame image", missing[0]) if missing else None
-    if path not in durations:
-        try:
-            durations[path] = probe(path).duration
-        except VideoError as error:
-            durations[path] = error
-    duration = durations[path]
-    if isinstance(duration, VideoError):
-        return "unreadable video", str(duration)
+    probed = _probe(path)
+    if isinstance(probed, VideoError):
+        return "unreadable video", str(probed)
+    duration = probed.duration
     # A core frame must be on screen inside the clip (half a second of slack for rounded times).
     outside = [time for time in times if time > duration + 0.5 or time < 0]
     if outside:
@@ -186,9 +195,9 @@ def check_rows(
     Returns:
         ``(good_positions, reasons)`` — ``reasons`` counts the skipped rows by reason.
     """
-    good, reasons, durations = [], Counter(), {}
+    good, reasons = [], Counter()
     for position, row in enumerate(rows):
-        problem = _row_problem(row, required_text, durations, require_video)
+        problem = _row_problem(row, required_text, require_video)
         if problem is None:
             good.append(position)
             continue
