@@ -13,7 +13,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from videoespresso_hf.cli._common import missing_local_folder, parse_dtype, positive_int
+from videoespresso_hf.cli._common import device_map, missing_local_folder, parse_dtype, positive_int
 from videoespresso_hf.cli.main import UserError
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--official-sampling", action="store_true",
                         help="sample at temperature 0.8 as the authors' eval/close_ended.py does (default: greedy)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (recorded)")
-    parser.add_argument("--device-map", default=None, help='e.g. "auto" (accelerate) or "cuda:0" (default: cpu)')
+    parser.add_argument("--device-map", default=None,
+                        help='e.g. "auto" (accelerate) or "cpu" (default: "auto" when a GPU is present, else the CPU)')  # fmt: skip
     parser.add_argument("--dtype", default="auto", help='"auto" (checkpoint dtype), "bfloat16", "float32"...')
     parser.add_argument("--attn-implementation", default=None, help='"sdpa", "flash_attention_2", "eager"')
     parser.add_argument("--trust-remote-code", action="store_true", help="load checkpoints with their own code")
@@ -101,7 +102,7 @@ def _environment() -> dict:
 def _load_backend(args: argparse.Namespace, rule, generation, prompt_name: str):
     from videoespresso_hf.predict.backends import EndpointBackend, HybridBackend, TransformersBackend
 
-    local = {"dtype": parse_dtype(args.dtype), "device_map": args.device_map, "attn_implementation": args.attn_implementation,
+    local = {"dtype": parse_dtype(args.dtype), "device_map": device_map(args.device_map), "attn_implementation": args.attn_implementation,
              "trust_remote_code": args.trust_remote_code}  # fmt: skip
     try:
         if args.backend == "hf":
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     items = items[: args.limit] if args.limit else items
     backend = _load_backend(args, rule, generation, prompt_name)
-    sampler = FrameSampler(rule, device_map=args.device_map)
+    sampler = FrameSampler(rule, device_map=device_map(args.device_map))
     if backend.decodes_frames:  # the hybrid loads its own selector
         try:
             sampler.load()
