@@ -8,6 +8,9 @@ with a plain ``open`` (not ``tempfile``, which makes files 0600), so results fol
 colleagues on a shared cluster can read them. There is no ``fsync``: this guards against a killed process,
 not against a power cut. Missing parent folders are not created; the caller decides where output may go.
 
+Caches the user did not place live under one folder, :func:`cache_dir` (``$HF_HOME/videoespresso_hf``),
+so that moving ``HF_HOME`` moves them with the Hub's own caches.
+
 A leaf module: it imports nothing from the package.
 """
 
@@ -20,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic", "write_jsonl_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "cache_dir", "write_bytes_atomic", "write_json_atomic", "write_jsonl_atomic", "write_text_atomic"]
 
 
 @contextlib.contextmanager
@@ -74,3 +77,10 @@ def write_jsonl_atomic(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) 
             handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
             count += 1
     return count
+
+
+def cache_dir(name: str) -> Path:
+    """``$HF_HOME/videoespresso_hf/<name>``: the default place of a cache (videos, captions, judge answers)."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME) / "videoespresso_hf" / name

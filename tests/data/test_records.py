@@ -10,6 +10,7 @@ from videoespresso_hf.data.records import (
     parse_correct_letter,
     parse_frame_name,
     release_record_to_row,
+    row_to_release_record,
     source_from_path,
     strip_option_letter,
 )
@@ -103,3 +104,15 @@ def test_record_conversion_does_not_import_datasets():
     code = "import sys, videoespresso_hf.data.records, videoespresso_hf.data.evidence; print('datasets' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "False"
+
+
+def test_a_row_written_back_in_the_released_layout_reads_back_as_the_same_row():
+    # What models and lmms-eval tasks see of a bench item is the released record again, key order included.
+    record = bench_record(*BENCH_ITEMS[0])
+    row = release_record_to_row(record, id_prefix="bench", index=7)
+    written = row_to_release_record(row, row["task"])
+    assert written["id"] == "bench-000007"
+    assert {key: value for key, value in written.items() if key != "id"} == record
+    assert list(written)[1:] == list(record)
+    again = release_record_to_row({key: value for key, value in written.items() if key != "id"}, id_prefix="bench", index=7)
+    assert again == row

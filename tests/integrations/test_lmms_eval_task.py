@@ -60,7 +60,9 @@ def test_open_ended_aggregation_is_our_cached_judge(integration_bench, tmp_path,
 
     docs = _docs(integration_bench)
     records = [utils.process_results_open_ended(doc, ["a solid red frame"])["judge_overall"] for doc in docs]
-    monkeypatch.setenv("VIDEOESPRESSO_JUDGE_CACHE", str(tmp_path / "judge.sqlite"))
+    # No VIDEOESPRESSO_JUDGE_CACHE: the cache goes where the library's other caches go, under HF_HOME.
+    monkeypatch.delenv("VIDEOESPRESSO_JUDGE_CACHE", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.setenv("VIDEOESPRESSO_JUDGE_MODEL", "gpt-4o-mini-2024-07-18")
     with OpenAICompatibleServer() as judge:  # fills the score schema with minimum values (1 → 10 on 0-100)
         monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
@@ -70,6 +72,7 @@ def test_open_ended_aggregation_is_our_cached_judge(integration_bench, tmp_path,
         utils._RESULTS.clear()
         assert utils.aggregate_judge_accuracy(records) == 10.0  # a fresh process: answered from the SQLite cache
         assert judge.count("POST /v1/chat/completions") == len(records)
+    assert (tmp_path / "hf_home" / "videoespresso_hf" / "judge" / "judge.sqlite").is_file()
 
 
 def test_scoring_and_judging_the_same_answers_keep_apart(integration_bench, tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import write_bytes_atomic, write_text_atomic
 
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
@@ -91,12 +92,6 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--trust-remote-code", action="store_true", help="load checkpoints with their own code"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def first_line(error: Exception) -> str:
-    """The first line of an error message (library errors often span many), or the error's type name."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def missing_local_folder(value: str | None) -> bool:

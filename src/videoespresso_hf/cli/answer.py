@@ -11,12 +11,12 @@ from videoespresso_hf.cli._common import (
     add_model_arguments,
     check_model_arguments,
     check_video,
-    first_line,
     load_embedder,
     load_image_text_scorer,
     load_kwargs,
 )
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.errors import first_line
 
 # The first family's default_base_id in models/reasoner/backbones.py (a test keeps them equal; importing the
 # models package here would cost every CLI command the torch import).

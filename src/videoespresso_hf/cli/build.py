@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from videoespresso_hf.errors import first_line
+
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
 
 
@@ -291,7 +293,7 @@ def run(args: argparse.Namespace) -> int:
             runner = RayRunner(address=args.ray_address)
         except ConnectionError as error:  # e.g. `auto` with no cluster started (`ray start --head`)
             raise UserError(
-                f"no Ray cluster at --ray-address {args.ray_address} ({str(error).splitlines()[0]}); start one "
+                f"no Ray cluster at --ray-address {args.ray_address} ({first_line(error)}); start one "
                 "with `ray start --head`, or leave out --ray-address to run a local Ray"
             ) from None
     summary = run_build(

@@ -9,12 +9,12 @@ from videoespresso_hf.cli._common import (
     add_model_arguments,
     check_model_arguments,
     check_video,
-    first_line,
     load_embedder,
     load_image_text_scorer,
     load_kwargs,
 )
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.errors import first_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.errors import first_line
 
 TABLE8 = "default from the paper's Table 8"
 
@@ -128,7 +129,7 @@ def _run(train, arguments) -> int:
         gradient_accumulation_for(arguments.effective_batch_size, arguments.per_device_batch_size, 1)
         train(arguments)
     except ValueError as error:
-        raise UserError(str(error).splitlines()[0]) from error
+        raise UserError(first_line(error)) from error
     return 0
 
 

@@ -39,6 +39,7 @@ from videoespresso_hf.data.sources import (
     ReleaseReader,
     SourceOptions,
 )
+from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import write_json_atomic
 
 if TYPE_CHECKING:
@@ -290,7 +291,7 @@ def download_release(
     except (OfflineModeIsEnabled, LocalEntryNotFoundError) as error:
         raise DataError(f"cannot download {repo_id}: the Hub is unreachable or HF_HUB_OFFLINE=1 ({error})") from None
     except HfHubHTTPError as error:
-        raise DataError(f"cannot download {repo_id}: {str(error).splitlines()[0]}") from None
+        raise DataError(f"cannot download {repo_id}: {first_line(error)}") from None
     return Path(path)
 
 
@@ -433,7 +434,7 @@ def push_dataset_folder(
     except OfflineModeIsEnabled:
         raise DataError(f"cannot push to {repo_id}: HF_HUB_OFFLINE=1 is set") from None
     except (HfHubHTTPError, OSError) as error:
-        raise DataError(f"cannot push to {repo_id}: {str(error).splitlines()[0]}") from None
+        raise DataError(f"cannot push to {repo_id}: {first_line(error)}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return str(getattr(commit, "commit_url", commit))

@@ -28,6 +28,7 @@ __all__ = [
     "parse_correct_letter",
     "parse_frame_name",
     "release_record_to_row",
+    "row_to_release_record",
     "source_from_path",
     "strip_option_letter",
 ]
@@ -228,6 +229,29 @@ def release_record_to_row(
         metadata["extra_fields"] = extra
     row["metadata"] = _metadata_json(metadata)
     return row
+
+
+def row_to_release_record(row: Mapping[str, Any], task: str) -> dict[str, Any]:
+    """A schema row → the ``bench_hard.json`` layout (key order as released), with our ``id`` first.
+
+    The inverse of :func:`release_record_to_row` (what models and lmms-eval tasks see of a bench item).
+    """
+    metadata = json.loads(row.get("metadata") or "{}")
+    frames = row.get("core_frames") or []
+    record: dict[str, Any] = {
+        "id": row["id"],
+        "core_frames_paths": [frame["path"] for frame in frames],
+        "core_frames_captions": [frame["caption"] for frame in frames],
+        "question": row["question"],
+        "answer": row["answer"],
+        **metadata.get("extra_fields", {}),
+        "evidence": row.get("evidence_raw") or row.get("evidence") or "",
+        "task": metadata.get("task_raw") or task,
+        "correct_answer": f"({row['correct_answer']})" if row.get("correct_answer") else "",
+        "video_path": row.get("video_path") or "",
+        "options": [f"({letter}): {text}" for letter, text in zip(LETTERS, row.get("options") or [], strict=False)],
+    }
+    return record
 
 
 def _metadata_json(metadata: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 from videoespresso_hf.data.boxes import BOX_CONVENTIONS, BoxConvention, decide_box_convention, place_box
 from videoespresso_hf.data.evidence import parse_evidence
 from videoespresso_hf.data.sources import CONFIG_SPECS, DataError
+from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import atomic_path, write_bytes_atomic, write_text_atomic
 from videoespresso_hf.tasks import LEADERBOARD_TASKS, TASK_GROUPS, task_group
 
@@ -170,7 +171,7 @@ def _read_split(prepared: Path, config: str, split: str, columns: Sequence[str] 
     try:
         stream = datasets.load_dataset(str(prepared), config, split=split, streaming=True)
     except (ValueError, FileNotFoundError) as error:
-        raise DataError(f"cannot read {config}/{split} from {prepared}: {str(error).splitlines()[0]}") from None
+        raise DataError(f"cannot read {config}/{split} from {prepared}: {first_line(error)}") from None
     stream = stream.decode(False)
     if columns:
         stream = stream.select_columns(list(columns))

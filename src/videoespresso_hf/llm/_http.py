@@ -17,13 +17,6 @@ class NotACompletionError(RuntimeError):
     """A 200 response that is JSON but not a chat completion: the server's fault, so retried."""
 
 
-def one_line(exc: BaseException) -> str:
-    """``"<ExceptionClass>: <message on one line>"`` (message cut at 300 characters)."""
-    text = " ".join(str(exc).split())
-    name = type(exc).__name__
-    return f"{name}: {text[:300]}" if text else name
-
-
 def status_kind(status_code: int | None) -> ErrorKind:
     """What an HTTP error status says about the request: a 4xx other than 408/409/429 will fail again."""
     if status_code is not None and 400 <= status_code < 500 and status_code not in RETRYABLE_STATUS:

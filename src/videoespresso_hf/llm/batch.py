@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from videoespresso_hf.llm._http import is_retryable, one_line, status_kind
+from videoespresso_hf.errors import one_line
+from videoespresso_hf.llm._http import is_retryable, status_kind
 from videoespresso_hf.llm.client import LLMClient
 from videoespresso_hf.llm.ledger import estimate_body
 from videoespresso_hf.llm.request import (

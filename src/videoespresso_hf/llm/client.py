@@ -22,12 +22,12 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
+from videoespresso_hf.errors import one_line
 from videoespresso_hf.llm._http import (
     NotACompletionError,
     fault_kind,
     is_retryable,
     is_unreachable,
-    one_line,
     retry_after_s,
     root_cause,
     status_kind,

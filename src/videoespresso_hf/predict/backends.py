@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.errors import one_line
 from videoespresso_hf.predict.frames import MAX_FRAMES, FrameRule, SampledFrames
 from videoespresso_hf.predict.items import BenchItem
 
@@ -30,16 +31,9 @@ __all__ = [
     "Outcome",
     "Request",
     "TransformersBackend",
-    "one_line",
 ]
 
 OFFICIAL_TEMPERATURE = 0.8  # eval/close_ended.py samples (do_sample=True, temperature=0.8)
-
-
-def one_line(error: BaseException) -> str:
-    """``"TypeName: first line of the message"`` (failure reasons and CLI errors are one line)."""
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0][:300]}" if text else type(error).__name__
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from videoespresso_hf.errors import first_line
 from videoespresso_hf.video import VideoReader, detect_shots, fps_indices, timestamps_of, uniform_indices
 
 __all__ = ["MAX_FRAMES", "FrameRule", "FrameSampler", "SampledFrames", "parse_frame_rule"]
@@ -111,7 +112,7 @@ class FrameSampler:
         try:  # the loader `answer`, `select` and the hybrid use: a checkpoint that is no selector is refused here
             model, processor = load_selector(selector, {"device_map": device_map}, {})
         except (OSError, ValueError) as error:
-            raise ValueError(f"cannot load the frame selector {selector}: {str(error).strip().splitlines()[0]}") from None
+            raise ValueError(f"cannot load the frame selector {selector}: {first_line(error)}") from None
         return HybridVideoQA(None, None, model, processor, strategy="model")
 
     def indices(self, reader: VideoReader, path: str, question: str) -> np.ndarray:

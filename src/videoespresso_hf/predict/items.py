@@ -10,17 +10,17 @@ predictions as they read the release.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.data.records import LETTERS  # the option labels release_record_to_row reads back
+from videoespresso_hf.data.records import row_to_release_record
 from videoespresso_hf.data.sources import DataError
-from videoespresso_hf.files import write_bytes_atomic
+from videoespresso_hf.errors import first_line
+from videoespresso_hf.files import cache_dir, write_bytes_atomic
 
-__all__ = ["BenchItem", "dataset_fingerprint", "load_bench_items", "release_record", "resolve_video"]
+__all__ = ["BenchItem", "dataset_fingerprint", "load_bench_items", "resolve_video"]
 
 
 @dataclass(frozen=True)
@@ -32,33 +32,7 @@ class BenchItem:
     options: tuple[str, ...]  # option texts without "(A): "
     task: str  # leaderboard name ("" when the row has none)
     video: str | None  # local path, or None when the row has no video
-    record: dict[str, Any]  # the released layout, see :func:`release_record`
-
-
-def release_record(row: dict[str, Any], task: str) -> dict[str, Any]:
-    """A schema row → the ``bench_hard.json`` layout (key order as released), with our ``id`` first."""
-    metadata = json.loads(row.get("metadata") or "{}")
-    frames = row.get("core_frames") or []
-    record: dict[str, Any] = {
-        "id": row["id"],
-        "core_frames_paths": [frame["path"] for frame in frames],
-        "core_frames_captions": [frame["caption"] for frame in frames],
-        "question": row["question"],
-        "answer": row["answer"],
-        **metadata.get("extra_fields", {}),
-        "evidence": row.get("evidence_raw") or row.get("evidence") or "",
-        "task": metadata.get("task_raw") or task,
-        "correct_answer": f"({row['correct_answer']})" if row.get("correct_answer") else "",
-        "video_path": row.get("video_path") or "",
-        "options": [f"({letter}): {text}" for letter, text in zip(LETTERS, row.get("options") or [], strict=False)],
-    }
-    return record
-
-
-def _video_cache_dir() -> Path:
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HOME) / "videoespresso_hf" / "videos"
+    record: dict[str, Any]  # the released layout, see :func:`~videoespresso_hf.data.records.row_to_release_record`
 
 
 def resolve_video(value: Any) -> str | None:
@@ -68,7 +42,7 @@ def resolve_video(value: Any) -> str | None:
     if value.get("bytes"):
         data = value["bytes"]
         suffix = Path(value.get("path") or "video.mp4").suffix or ".mp4"
-        path = _video_cache_dir() / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+        path = cache_dir("videos") / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             write_bytes_atomic(path, data)
@@ -85,8 +59,7 @@ def _load_rows(data: str, config: str, split: str):
         dataset = datasets.load_dataset(data, config, split=split)
     # ConnectionError: a Hub id that cannot be reached (offline, no network).
     except (FileNotFoundError, ConnectionError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"cannot load --data {data} (config {config!r}, split {split!r}): {first}") from None
+        raise DataError(f"cannot load --data {data} (config {config!r}, split {split!r}): {first_line(error)}") from None
     missing = {"id", "question", "options", "task", "video"} - set(dataset.column_names)
     if missing:
         raise DataError(f"{data}: not a VideoEspresso dataset (no column {sorted(missing)[0]!r}); prepare it with `videoespresso data prepare`")
@@ -112,7 +85,7 @@ def load_bench_items(data: str | os.PathLike, config: str = "bench", split: str 
                 options=tuple(row["options"] or ()),
                 task=task,
                 video=resolve_video(row["video"]),
-                record=release_record(row, task),
+                record=row_to_release_record(row, task),
             )
         )
     return items

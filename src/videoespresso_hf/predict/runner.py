@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.predict.backends import Backend, Outcome, Request, one_line
+from videoespresso_hf.errors import one_line
+from videoespresso_hf.predict.backends import Backend, Outcome, Request
 from videoespresso_hf.predict.frames import FrameSampler
 from videoespresso_hf.predict.items import BenchItem
 from videoespresso_hf.predict.prompts import render_prompt

@@ -25,6 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from videoespresso_hf.errors import first_line
 from videoespresso_hf.training.arguments import ReasonerTrainingArguments
 from videoespresso_hf.training.cards import (
     SUMMARY_FILE,
@@ -61,7 +62,7 @@ def load_reasoner_for_training(
     try:
         reasoner, processor = load_reasoner(model, {"dtype": dtype or "auto", "device_map": None, **hub}, hub)
     except (OSError, ValueError) as error:
-        raise ValueError(f"cannot load the reasoner {model}: {str(error).splitlines()[0]}") from error
+        raise ValueError(f"cannot load the reasoner {model}: {first_line(error)}") from error
     apply_frame_size(reasoner.config, frame_size)
     save_frame_bounds(reasoner.config, processor)
     return reasoner, processor

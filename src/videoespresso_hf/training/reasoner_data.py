@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from videoespresso_hf.errors import first_line
 from videoespresso_hf.models.reasoner.modeling_reasoner import build_stage_inputs, stage_prompt
 from videoespresso_hf.training.rows import SkipLog, decode_core_frames
 
@@ -147,7 +148,7 @@ class SampleBuilder:
                     evidence_field=self.evidence_field,
                 )  # fmt: skip
             except ValueError as error:  # VideoError is a ValueError
-                self.skip_log.add(str(row.get("id")), f"at decode: {str(error).splitlines()[0]}", self.stage)
+                self.skip_log.add(str(row.get("id")), f"at decode: {first_line(error)}", self.stage)
         raise RuntimeError("no row of the dataset could be decoded; see the skipped-rows log")
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from videoespresso_hf.errors import first_line
+from videoespresso_hf.files import cache_dir
 from videoespresso_hf.training.arguments import SelectorTrainingArguments
 from videoespresso_hf.training.caption_cache import CaptionCache, captioner_key
 from videoespresso_hf.training.cards import logged_losses, push_folder, write_training_record
@@ -160,7 +161,7 @@ def load_selector(arguments: SelectorTrainingArguments):
             hub = {"trust_remote_code": arguments.trust_remote_code}
             model, processor = load_saved_selector(arguments.model, hub, hub)
     except (OSError, ValueError) as error:
-        raise ValueError(f"cannot load the selector {name}: {str(error).splitlines()[0]}") from error
+        raise ValueError(f"cannot load the selector {name}: {first_line(error)}") from error
     return model, processor
 
 
@@ -170,7 +171,6 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
     Raises:
         ValueError: bad settings, an unloadable selector, or no usable row (one-line messages).
     """
-    from huggingface_hub import constants
     from transformers import Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -190,7 +190,7 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
     positions, reasons = check_rows(rows, ("question",), check_log, "selector", require_video=True)
     if not positions:
         raise ValueError(f"no usable row in {arguments.data} ({arguments.config}); see {skip_log.path}")
-    cache_root = arguments.caption_cache_dir or str(Path(constants.HF_HOME) / "videoespresso_hf" / "captions")
+    cache_root = arguments.caption_cache_dir or str(cache_dir("captions"))
     cache = CaptionCache(cache_root, captioner_key(model.config))
     with state.main_process_first():  # the main process captions; the others read its cache
         items = build_selector_items(rows, positions, model, processor, cache, arguments.caption_batch_size)

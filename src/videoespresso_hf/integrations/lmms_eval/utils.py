@@ -14,7 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.predict.items import release_record, resolve_video
+from videoespresso_hf.data.records import row_to_release_record
+from videoespresso_hf.files import cache_dir
+from videoespresso_hf.predict.items import resolve_video
 from videoespresso_hf.predict.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT, render_prompt
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
@@ -71,7 +73,7 @@ def doc_to_target(doc: dict[str, Any]) -> str:
 
 
 def _record(doc: dict[str, Any], results: list[str]) -> dict[str, Any]:
-    return {**release_record(doc, _task_name(doc)), "model_output": results[0] if results else None}
+    return {**row_to_release_record(doc, _task_name(doc)), "model_output": results[0] if results else None}
 
 
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, dict]:
@@ -133,7 +135,7 @@ def _run_judge(records: list[dict]) -> dict:
     from videoespresso_hf.evaluation.judge import judge_open_ended
     from videoespresso_hf.llm import LLMClient, LLMConfig
 
-    cache = os.environ.get("VIDEOESPRESSO_JUDGE_CACHE") or str(Path.home() / ".cache" / "videoespresso_hf" / "judge.sqlite")
+    cache = os.environ.get("VIDEOESPRESSO_JUDGE_CACHE") or str(cache_dir("judge") / "judge.sqlite")
     Path(cache).parent.mkdir(parents=True, exist_ok=True)
     config = LLMConfig(model=os.environ.get("VIDEOESPRESSO_JUDGE_MODEL", DEFAULT_JUDGE_MODEL), cache_path=cache)
     with LLMClient(config) as client:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from videoespresso_hf.errors import one_line
 from videoespresso_hf.pipeline.stages.base import ModelLoadError, Stage, StageContext, StageError, StageUsage
 
 __all__ = ["FatalBuildError", "Runner", "StageOutcome", "StageTask", "execute_stage"]
@@ -72,11 +73,6 @@ class StageOutcome:
         )
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def _is_permanent(exc: BaseException) -> bool:
     """The input is at fault: retrying the same video would fail the same way."""
     from videoespresso_hf.video import VideoError
@@ -107,10 +103,10 @@ def execute_stage(stage: Stage, task: StageTask, ctx: StageContext) -> StageOutc
     except Exception as exc:
         if _is_fatal(exc):
             # A ModelLoadError is already the line the user reads (the model and the setting to change).
-            raise FatalBuildError(str(exc) if isinstance(exc, ModelLoadError) else _one_line(exc)) from exc
+            raise FatalBuildError(str(exc) if isinstance(exc, ModelLoadError) else one_line(exc)) from exc
         status = "failed" if _is_permanent(exc) else "error"
         record_json = None
-        error = exc.reason if hasattr(exc, "reason") and status == "failed" else _one_line(exc)
+        error = exc.reason if hasattr(exc, "reason") and status == "failed" else one_line(exc)
         if status == "error":
             # Unexpected errors keep their origin: the last frame of the traceback.
             origin = traceback.extract_tb(exc.__traceback__)[-1:]
