@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from videoespresso_hf.errors import first_line
+
 from .errors import VideoError
 from .metadata import VideoMetadata, describe_av_error, metadata_from_container, probe
 
@@ -347,8 +349,7 @@ def _resize(frames: np.ndarray, size: Size | None) -> np.ndarray:
 
 
 def _first_line(err: Exception) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return _SOURCE_PREFIX.sub("", lines[0])[:200] if lines else type(err).__name__
+    return _SOURCE_PREFIX.sub("", first_line(err))[:200]
 
 
 def _with_num_frames(meta: VideoMetadata, num_frames: int) -> VideoMetadata:
