@@ -193,7 +193,7 @@ EXPECTED_ERRORS: dict[str, ExpectedError] = {
     ),
     "videoespresso predict --data data/videoespresso --backend openai --model gpt-4o-2024-08-06": ExpectedError(
         r"^videoespresso predict: error: no API key: set \$OPENAI_API_KEY .*--base-url",
-        "calls the OpenAI API (no key in CI); the request path runs against the loopback server in tests/predict",
+        "calls the OpenAI API (no key in CI); the request path runs against the loopback server in tests/benchmarking",
     ),
     "videoespresso data push": ExpectedError(
         r"^videoespresso data: error: cannot push to \S+/VideoEspresso: HF_HUB_OFFLINE=1 is set$",

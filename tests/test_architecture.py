@@ -40,9 +40,9 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": {"llm", "video", "data"},
     "models": {"video"},
     "training": {"models", "data", "video"},
-    "predict": {"models", "data", "video", "llm"},
+    "benchmarking": {"models", "data", "video", "llm"},
     # integrations -> llm: the lmms-eval open-ended task is an edge like the CLI and builds the judge's client.
-    "integrations": {"data", "evaluation", "predict", "llm"},
+    "integrations": {"data", "evaluation", "benchmarking", "llm"},
 }
 
 

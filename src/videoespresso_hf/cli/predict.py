@@ -100,7 +100,7 @@ def _environment() -> dict:
 
 
 def _load_backend(args: argparse.Namespace, rule, generation, prompt_name: str):
-    from videoespresso_hf.predict.backends import EndpointBackend, HybridBackend, TransformersBackend
+    from videoespresso_hf.benchmarking.backends import EndpointBackend, HybridBackend, TransformersBackend
 
     local = {"dtype": parse_dtype(args.dtype), "device_map": device_map(args.device_map), "attn_implementation": args.attn_implementation,
              "trust_remote_code": args.trust_remote_code}  # fmt: skip
@@ -136,12 +136,12 @@ def _print_summary(summary, backend, output: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.data.sources import DataError
-    from videoespresso_hf.predict.backends import GenerationSettings
-    from videoespresso_hf.predict.frames import FrameSampler, parse_frame_rule
-    from videoespresso_hf.predict.items import dataset_fingerprint, load_bench_items
-    from videoespresso_hf.predict.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT, template_text
-    from videoespresso_hf.predict.runner import run_predictions
-    from videoespresso_hf.predict.store import PredictionStore, RunMismatchError, check_sidecar
+    from videoespresso_hf.benchmarking.backends import GenerationSettings
+    from videoespresso_hf.benchmarking.frames import FrameSampler, parse_frame_rule
+    from videoespresso_hf.benchmarking.items import dataset_fingerprint, load_bench_items
+    from videoespresso_hf.benchmarking.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT, template_text
+    from videoespresso_hf.benchmarking.runner import run_predictions
+    from videoespresso_hf.benchmarking.store import PredictionStore, RunMismatchError, check_sidecar
 
     try:
         rule = parse_frame_rule(args.frames)

@@ -1,7 +1,7 @@
 """The ``videoespresso`` / ``videoespresso_open`` lmms-eval tasks.
 
 The package folder holds the YAML templates and :mod:`.utils` (the ``doc_to_*``, ``process_results``
-and aggregation functions, all built on ``videoespresso_hf.predict`` and ``videoespresso_hf.evaluation``).
+and aggregation functions, all built on ``videoespresso_hf.benchmarking`` and ``videoespresso_hf.evaluation``).
 :func:`write_task_folder` writes the two task files for one dataset (they include the templates by
 absolute path) and a ``utils.py`` that re-exports :mod:`.utils`; pass that folder as ``--include_path``.
 """

@@ -16,8 +16,8 @@ from typing import Any
 
 from videoespresso_hf.data.records import row_to_release_record
 from videoespresso_hf.files import cache_dir
-from videoespresso_hf.predict.items import resolve_video
-from videoespresso_hf.predict.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT, render_prompt
+from videoespresso_hf.benchmarking.items import resolve_video
+from videoespresso_hf.benchmarking.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT, render_prompt
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 PROTOCOL = "robust"

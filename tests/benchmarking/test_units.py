@@ -9,9 +9,9 @@ import pytest
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.demo.videos import Segment, make_video
-from videoespresso_hf.predict.frames import FrameSampler, parse_frame_rule
-from videoespresso_hf.predict.items import load_bench_items
-from videoespresso_hf.predict.store import PredictionStore, RunMismatchError
+from videoespresso_hf.benchmarking.frames import FrameSampler, parse_frame_rule
+from videoespresso_hf.benchmarking.items import load_bench_items
+from videoespresso_hf.benchmarking.store import PredictionStore, RunMismatchError
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from videoespresso_hf.errors import one_line
-from videoespresso_hf.predict.frames import MAX_FRAMES, FrameRule, SampledFrames
-from videoespresso_hf.predict.items import BenchItem
+from videoespresso_hf.benchmarking.frames import MAX_FRAMES, FrameRule, SampledFrames
+from videoespresso_hf.benchmarking.items import BenchItem
 
 __all__ = [
     "Backend",

@@ -41,9 +41,9 @@ def test_family_predicts_every_item_and_score_reads_the_file(family, prepared_be
 @pytest.mark.parametrize("family", ["qwen2_5_vl", "llava_interleave"])
 def test_frames_reach_the_model(family, prepared_bench, tiny_vlm_dir):
     """The processor inputs carry the decoded frames: one video (or one image per frame)."""
-    from videoespresso_hf.predict.backends import GenerationSettings, Request, TransformersBackend
-    from videoespresso_hf.predict.frames import FrameSampler, parse_frame_rule
-    from videoespresso_hf.predict.items import load_bench_items
+    from videoespresso_hf.benchmarking.backends import GenerationSettings, Request, TransformersBackend
+    from videoespresso_hf.benchmarking.frames import FrameSampler, parse_frame_rule
+    from videoespresso_hf.benchmarking.items import load_bench_items
 
     item = load_bench_items(prepared_bench)[0]
     frames = FrameSampler(parse_frame_rule("uniform:3")).sample(item.video, item.question)
@@ -57,9 +57,9 @@ def test_frames_reach_the_model(family, prepared_bench, tiny_vlm_dir):
 
 def test_an_item_that_breaks_its_batch_fails_alone(prepared_bench, tiny_vlm_dir):
     """The local backends' batch loop: a batch that raises is answered again item by item."""
-    from videoespresso_hf.predict.backends import GenerationSettings, Request, TransformersBackend
-    from videoespresso_hf.predict.frames import FrameSampler, parse_frame_rule
-    from videoespresso_hf.predict.items import load_bench_items
+    from videoespresso_hf.benchmarking.backends import GenerationSettings, Request, TransformersBackend
+    from videoespresso_hf.benchmarking.frames import FrameSampler, parse_frame_rule
+    from videoespresso_hf.benchmarking.items import load_bench_items
 
     items = load_bench_items(prepared_bench)[:3]
     sampler = FrameSampler(parse_frame_rule("uniform:2"))
@@ -73,7 +73,7 @@ def test_an_item_that_breaks_its_batch_fails_alone(prepared_bench, tiny_vlm_dir)
 
 
 def test_open_ended_prompt_has_no_options(prepared_bench, tiny_vlm_dir, tmp_path):
-    from videoespresso_hf.predict.prompts import render_prompt
+    from videoespresso_hf.benchmarking.prompts import render_prompt
 
     output = tmp_path / "open.jsonl"
     assert main(["predict", "--data", str(prepared_bench), "--model", str(tiny_vlm_dir("qwen2_5_vl")), "--output",

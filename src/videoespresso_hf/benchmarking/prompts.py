@@ -22,7 +22,7 @@ _LETTERS = "ABCD"
 @cache
 def template_text(name: str) -> str:
     """The text of ``prompts/<name>.txt`` (recorded verbatim in the sidecar)."""
-    return (resources.files("videoespresso_hf.predict") / "prompts" / f"{name}.txt").read_text(encoding="utf-8")
+    return (resources.files("videoespresso_hf.benchmarking") / "prompts" / f"{name}.txt").read_text(encoding="utf-8")
 
 
 def _official_options(options: Sequence[str]) -> str:
