@@ -18,14 +18,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from videoespresso_hf.demo.releases import bench_record, write_json, zip_bytes
-from videoespresso_hf.demo.videos import Segment, make_video
 from videoespresso_hf.benchmarking.backends import GenerationSettings, TransformersBackend
 from videoespresso_hf.benchmarking.frames import FrameSampler, parse_frame_rule
 from videoespresso_hf.benchmarking.items import load_bench_items
 from videoespresso_hf.benchmarking.prompts import MULTIPLE_CHOICE_PROMPT
 from videoespresso_hf.benchmarking.runner import run_predictions
 from videoespresso_hf.benchmarking.store import PredictionStore
+from videoespresso_hf.demo.releases import bench_record, write_json, zip_bytes
+from videoespresso_hf.demo.videos import Segment, make_video
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 # The tiny models are test doubles: they live under tests/ and do not ship in the wheel.

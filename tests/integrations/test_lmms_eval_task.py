@@ -5,11 +5,11 @@ from __future__ import annotations
 import datasets
 import yaml
 
+from videoespresso_hf.benchmarking.items import load_bench_items
+from videoespresso_hf.benchmarking.prompts import render_prompt
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.evaluation.scorer import score_records
 from videoespresso_hf.integrations.lmms_eval import utils, write_task_folder
-from videoespresso_hf.benchmarking.items import load_bench_items
-from videoespresso_hf.benchmarking.prompts import render_prompt
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 

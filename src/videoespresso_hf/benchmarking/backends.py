@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.errors import one_line
 from videoespresso_hf.benchmarking.frames import MAX_FRAMES, FrameRule, SampledFrames
 from videoespresso_hf.benchmarking.items import BenchItem
+from videoespresso_hf.errors import one_line
 
 __all__ = [
     "Backend",

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.errors import one_line
 from videoespresso_hf.benchmarking.backends import Backend, Outcome, Request
 from videoespresso_hf.benchmarking.frames import FrameSampler
 from videoespresso_hf.benchmarking.items import BenchItem
 from videoespresso_hf.benchmarking.prompts import render_prompt
 from videoespresso_hf.benchmarking.store import PredictionStore
+from videoespresso_hf.errors import one_line
 from videoespresso_hf.video import VideoError, probe
 
 __all__ = ["RunSummary", "prediction_record", "run_predictions"]

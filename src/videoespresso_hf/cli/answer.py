@@ -16,11 +16,12 @@ from videoespresso_hf.cli._common import (
     load_kwargs,
 )
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.defaults import REASONER_MODEL
 from videoespresso_hf.errors import first_line
 
 # The first family's default_base_id in models/reasoner/backbones.py (a test keeps them equal; importing the
 # models package here would cost every CLI command the torch import).
-DEFAULT_REASONER = "Qwen/Qwen2.5-VL-7B-Instruct"
+DEFAULT_REASONER = REASONER_MODEL
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

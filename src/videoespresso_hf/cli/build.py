@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from videoespresso_hf.defaults import CONSTRUCTION_LLM
 from videoespresso_hf.errors import first_line
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--llm-model",
         default=None,
-        help="model of the QA, filter, evidence and distractor stages (default: gpt-4o-2024-08-06, or --model "
+        help="model of the QA, filter, evidence and distractor stages (default: " + CONSTRUCTION_LLM + ", or --model "
         "when --base-url is given)",
     )
     parser.add_argument(

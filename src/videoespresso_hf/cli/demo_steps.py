@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.defaults import JUDGE_MODEL
+
 
 @dataclass
 class DemoContext:
@@ -197,7 +199,7 @@ def step_predict(context: DemoContext) -> str | None:
     from videoespresso_hf.cli.predict import DEFAULT_MODEL
 
     if context.base_url:
-        model_args = ["--backend", "openai", "--base-url", context.base_url, "--model", context.model or "gpt-4o-2024-08-06"]
+        model_args = ["--backend", "openai", "--base-url", context.base_url, "--model", context.model or JUDGE_MODEL]
     elif isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
         model_args = ["--model", DEFAULT_MODEL, "--device-map", "auto", "--dtype", "auto"]
     else:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from videoespresso_hf.cli._common import positive_int
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.defaults import JUDGE_MODEL
 
-DEFAULT_JUDGE_MODEL = "gpt-4o-2024-08-06"  # the paper's judge is GPT-4o; pinned so results stay comparable
+DEFAULT_JUDGE_MODEL = JUDGE_MODEL
 
 
 def _non_negative_float(text: str) -> float:

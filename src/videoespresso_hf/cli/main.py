@@ -57,8 +57,14 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from videoespresso_hf.cli._config_args import parse_with_args_file
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_with_args_file(parser, argv)
+    except UserError as error:
+        print(f"videoespresso: error: {error}", file=sys.stderr)
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from videoespresso_hf.cli._common import device_map, missing_local_folder, parse_dtype, positive_int
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.defaults import REASONER_MODEL
 
-DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
+DEFAULT_MODEL = REASONER_MODEL
 DEFAULT_FRAMES = "uniform:16"
 DEFAULT_MAX_NEW_TOKENS = {"multiple_choice": 32, "open_ended": 512}
 _VERSIONED = ("videoespresso-hf", "torch", "transformers", "datasets", "av", "openai", "accelerate")
@@ -135,13 +136,13 @@ def _print_summary(summary, backend, output: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoespresso_hf.data.sources import DataError
     from videoespresso_hf.benchmarking.backends import GenerationSettings
     from videoespresso_hf.benchmarking.frames import FrameSampler, parse_frame_rule
     from videoespresso_hf.benchmarking.items import dataset_fingerprint, load_bench_items
     from videoespresso_hf.benchmarking.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT, template_text
     from videoespresso_hf.benchmarking.runner import run_predictions
     from videoespresso_hf.benchmarking.store import PredictionStore, RunMismatchError, check_sidecar
+    from videoespresso_hf.data.sources import DataError
 
     try:
         rule = parse_frame_rule(args.frames)

@@ -4,7 +4,7 @@ Typical use::
 
     from videoespresso_hf.llm import LLMClient, LLMConfig, LLMRequest, user_message
 
-    client = LLMClient(LLMConfig(model="gpt-4o-2024-08-06", cache_path="work/llm.sqlite", budget_usd=5))
+    client = LLMClient(LLMConfig(model="gpt-4o-mini", cache_path="work/llm.sqlite", budget_usd=5))
     requests = [LLMRequest([user_message("Describe the frames.", frames)], prompt_version="caption-v1",
                            stage="caption", response_model=Caption) for frames in clips]
     print(client.estimate(requests))          # dry run: no HTTP

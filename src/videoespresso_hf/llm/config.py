@@ -12,9 +12,11 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from videoespresso_hf.defaults import JUDGE_MODEL
+
 # USD per 1M tokens (input, output) for standard (non-batch) requests, from the providers' public
 # price pages at the time of writing. Matched by longest prefix, so dated snapshots such as
-# "gpt-4o-2024-08-06" use the "gpt-4o" row. Override or extend with ``LLMConfig.prices``.
+# dated snapshots use the "gpt-4o" row. Override or extend with ``LLMConfig.prices``.
 DEFAULT_PRICES_PER_1M: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4o": (2.50, 10.00),
@@ -40,7 +42,7 @@ class LLMConfig(BaseModel):
     """Everything that decides how requests are sent and billed.
 
     Args:
-        model: model id sent to the endpoint (e.g. ``"gpt-4o-2024-08-06"`` or a vLLM-served HF id).
+        model: model id sent to the endpoint (default ``defaults.JUDGE_MODEL``, or a vLLM-served HF id).
         base_url: OpenAI-compatible endpoint, e.g. ``"http://127.0.0.1:8000/v1"``. ``None`` uses
             ``$OPENAI_BASE_URL`` or OpenAI itself.
         api_key_env: name of the environment variable read (once, at client construction) for the key.
@@ -63,7 +65,7 @@ class LLMConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = "gpt-4o-2024-08-06"
+    model: str = JUDGE_MODEL
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     max_concurrency: int = Field(default=8, ge=1)

@@ -14,9 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from videoespresso_hf.defaults import IMAGE_TEXT_MODEL
+
 __all__ = ["DEFAULT_IMAGE_TEXT_MODEL", "ImageTextScorer"]
 
-DEFAULT_IMAGE_TEXT_MODEL = "google/siglip-base-patch16-224"
+DEFAULT_IMAGE_TEXT_MODEL = IMAGE_TEXT_MODEL
 
 
 def _pooled(output) -> torch.Tensor:

@@ -25,13 +25,14 @@ from typing import Literal
 
 import numpy as np
 
+from videoespresso_hf.defaults import STRATEGY_EMBEDDER
 from videoespresso_hf.embeddings import cosine_matrix
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection, choose_frames
 from videoespresso_hf.video import Shot, fps_indices, timestamps_of, uniform_indices
 
 Strategy = Literal["model", "uniform", "fps", "shots", "embedding", "image_text"]
 STRATEGIES: tuple[str, ...] = ("model", "uniform", "fps", "shots", "embedding", "image_text")
-DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_EMBEDDER = STRATEGY_EMBEDDER
 
 __all__ = [
     "DEFAULT_EMBEDDER",

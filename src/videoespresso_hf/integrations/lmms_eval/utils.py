@@ -14,14 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.data.records import row_to_release_record
-from videoespresso_hf.files import cache_dir
 from videoespresso_hf.benchmarking.items import resolve_video
 from videoespresso_hf.benchmarking.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT, render_prompt
+from videoespresso_hf.data.records import row_to_release_record
+from videoespresso_hf.defaults import JUDGE_MODEL
+from videoespresso_hf.files import cache_dir
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 PROTOCOL = "robust"
-DEFAULT_JUDGE_MODEL = "gpt-4o-2024-08-06"
+DEFAULT_JUDGE_MODEL = JUDGE_MODEL
 
 
 def metric_name(task: str) -> str:

@@ -18,7 +18,9 @@ counting. This file imports nothing but transformers (copied next to the weights
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-DEFAULT_CAPTIONER = "OpenGVLab/InternVL3-1B-hf"
+from videoespresso_hf.defaults import SELECTOR_CAPTIONER
+
+DEFAULT_CAPTIONER = SELECTOR_CAPTIONER
 DEFAULT_CHOOSER = "Qwen/Qwen2.5-0.5B-Instruct"
 
 # From OpenGVLab/InternVL3-1B-hf config.json (vision part = InternVLVisionConfig defaults: InternViT-300M).

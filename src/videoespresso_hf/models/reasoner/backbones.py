@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from videoespresso_hf.defaults import LLAVA_REASONER, QWEN3_VL_REASONER, REASONER_MODEL
+
 __all__ = ["BACKBONES", "ReasonerBackbone", "backbone_for", "supported_families"]
 
 
@@ -52,7 +54,7 @@ BACKBONES: tuple[ReasonerBackbone, ...] = (
     ReasonerBackbone(
         family="qwen2_5_vl",
         display_name="Qwen2.5-VL",
-        default_base_id="Qwen/Qwen2.5-VL-7B-Instruct",
+        default_base_id=REASONER_MODEL,
         config_class="VexQwen2_5_VLReasonerConfig",
         model_class="VexQwen2_5_VLReasonerForConditionalGeneration",
         processor_class="VexQwen2_5_VLReasonerProcessor",
@@ -60,7 +62,7 @@ BACKBONES: tuple[ReasonerBackbone, ...] = (
     ReasonerBackbone(
         family="qwen3_vl",
         display_name="Qwen3-VL",
-        default_base_id="Qwen/Qwen3-VL-8B-Instruct",
+        default_base_id=QWEN3_VL_REASONER,
         config_class="VexQwen3VLReasonerConfig",
         model_class="VexQwen3VLReasonerForConditionalGeneration",
         processor_class="VexQwen3VLReasonerProcessor",
@@ -68,7 +70,7 @@ BACKBONES: tuple[ReasonerBackbone, ...] = (
     ReasonerBackbone(
         family="llava",
         display_name="LLaVA-NeXT-Interleave",
-        default_base_id="llava-hf/llava-interleave-qwen-7b-hf",
+        default_base_id=LLAVA_REASONER,
         config_class="VexLlavaReasonerConfig",
         model_class="VexLlavaReasonerForConditionalGeneration",
         processor_class="VexLlavaReasonerProcessor",

@@ -24,9 +24,11 @@ from typing import ClassVar
 from transformers import AutoConfig, LlavaConfig, Qwen2_5_VLConfig, Qwen3VLConfig
 from transformers.configuration_utils import SubConfigSpec
 
-DEFAULT_LLAVA_REASONER = "llava-hf/llava-interleave-qwen-7b-hf"
-DEFAULT_QWEN2_5_VL_REASONER = "Qwen/Qwen2.5-VL-7B-Instruct"
-DEFAULT_QWEN3_VL_REASONER = "Qwen/Qwen3-VL-8B-Instruct"
+from videoespresso_hf.defaults import LLAVA_REASONER, QWEN3_VL_REASONER, REASONER_MODEL
+
+DEFAULT_LLAVA_REASONER = LLAVA_REASONER
+DEFAULT_QWEN2_5_VL_REASONER = REASONER_MODEL
+DEFAULT_QWEN3_VL_REASONER = QWEN3_VL_REASONER
 
 # Placeholders: {question}, {options} (already formatted, one per line, or empty), {evidence}.
 EVIDENCE_PROMPT = "{question}\n{options}Please provide evidence to help answer the question."

@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.data.evidence import render_evidence
+from videoespresso_hf.defaults import CLIP_MODEL, DETECTOR_MODEL
 from videoespresso_hf.pipeline.stages.base import Stage, StageContext, load_embedder, load_model
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id, group_by_id
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
@@ -46,8 +47,8 @@ __all__ = [
     "temporal_grounding",
 ]
 
-DEFAULT_DETECTOR_MODEL = "IDEA-Research/grounding-dino-base"
-DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
+DEFAULT_DETECTOR_MODEL = DETECTOR_MODEL
+DEFAULT_CLIP_MODEL = CLIP_MODEL
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 

@@ -1,0 +1,132 @@
+"""Flags generated from a job's config dataclass, so that every default and help text lives once: in the
+dataclass that the Python entry point (``videoespresso_hf.predict`` …) takes too.
+
+transformers' ``HfArgumentParser`` turns each dataclass field into a flag (``--max_new_tokens`` and
+``--max-new-tokens`` alike; ``metadata={"help": ...}`` is its help; a ``bool`` field is ``--flag`` and, when it
+defaults to true, also ``--no-flag``). A command built here is parse → ``config_from_args`` → call → print.
+
+``--args-file FILE`` (YAML or JSON, keys = field names) sets the fields first; flags given on the command line
+win. A command line and the same settings in a file make the same config.
+
+Usage, in a ``cli/<command>.py``::
+
+    def register(subparsers):
+        parser = add_config_command(subparsers, "predict", PredictConfig, help="...")
+        parser.set_defaults(func=run)
+
+    def run(args):
+        result = predict(config_from_args(args, PredictConfig))
+        print(result.summary)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.errors import first_line
+
+T = TypeVar("T")
+
+ARGS_FILE_FLAG = "--args-file"
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every flag's help ends with its default (read from the dataclass); descriptions keep their lines."""
+
+
+def add_config_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    config_class: type,
+    *,
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """Add subcommand ``name`` whose flags are the fields of ``config_class`` (a dataclass).
+
+    Returns the subparser, for ``set_defaults(func=...)`` and any flag that is not a config field (e.g. an
+    output format that only the CLI prints).
+    """
+    from transformers import HfArgumentParser
+
+    fields = HfArgumentParser(config_class, add_help=False)
+    parser = subparsers.add_parser(
+        name, parents=[fields], help=help, description=description, formatter_class=_HelpFormatter
+    )
+    parser.add_argument(
+        ARGS_FILE_FLAG,
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML or JSON file of settings (keys = the option names with underscores); flags given here win",
+    )
+    parser.set_defaults(config_class=config_class)
+    return parser
+
+
+def read_args_file(path: Path, config_class: type) -> dict[str, Any]:
+    """The settings of an ``--args-file``: a mapping whose keys are fields of ``config_class``.
+
+    Raises:
+        UserError: the file is missing, is not YAML/JSON, is not a mapping, or names an unknown field.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"{ARGS_FILE_FLAG} {path}: {error.strerror or error}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            values = json.loads(text)
+        else:
+            import yaml
+
+            values = yaml.safe_load(text)
+    except Exception as error:  # json's ValueError or yaml.YAMLError (no common base)
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        raise UserError(f"{ARGS_FILE_FLAG} {path}: not valid {kind}: {first_line(error)}") from None
+    if not isinstance(values, dict):
+        raise UserError(f"{ARGS_FILE_FLAG} {path}: expected a mapping of option names to values")
+    known = {field.name for field in dataclasses.fields(config_class) if field.init}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserError(f"{ARGS_FILE_FLAG} {path}: unknown option(s) {', '.join(unknown)}")
+    return values
+
+
+def parse_with_args_file(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; when it names ``--args-file``, the file's settings become the subcommand's defaults first,
+    so that flags on the command line override them."""
+    args = parser.parse_args(argv)
+    path = getattr(args, "args_file", None)
+    config_class = getattr(args, "config_class", None)
+    if path is None or config_class is None:
+        return args
+    subparser = _subparser_for(parser, args.command)
+    subparser.set_defaults(**read_args_file(path, config_class))
+    return parser.parse_args(argv)
+
+
+def _subparser_for(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    raise LookupError(command)  # pragma: no cover - every parser built by cli.main has subcommands
+
+
+def config_from_args(args: argparse.Namespace, config_class: type[T]) -> T:
+    """The config dataclass holding the parsed flags (fields the parser does not have keep their defaults)."""
+    values = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(config_class)
+        if field.init and hasattr(args, field.name)
+    }
+    try:
+        return config_class(**values)
+    except (TypeError, ValueError) as error:
+        raise UserError(first_line(error)) from None
