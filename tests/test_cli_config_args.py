@@ -53,5 +53,5 @@ def test_an_args_file_naming_an_unknown_field_is_one_line(tmp_path):
 
     path = tmp_path / "settings.yaml"
     path.write_text("dta: typo\n")
-    with pytest.raises(UserError, match="unknown option.*dta"):
+    with pytest.raises(UserError, match=r"unknown option.*dta"):
         parse_with_args_file(_parser(), ["job", "--args-file", str(path)])
