@@ -93,7 +93,7 @@ def test_result_shape_and_unanswered_count():
         make_record("Preparation Steps", "D", None),
     ]
     result = score_records(records, bootstrap_resamples=100)
-    assert set(result) == {"protocol", "overall", "tasks"}
+    assert set(result) == {"protocol", "overall", "tasks", "coverage", "items"}
     assert set(result["overall"]) == {"micro", "macro", "n", "correct", "unanswered", "micro_ci95"}
     assert list(result["tasks"]) == list(LEADERBOARD_TASKS)
     assert result["tasks"]["Traffic Analysis"] == {"accuracy": 50.0, "n": 2, "correct": 1}

@@ -47,9 +47,11 @@ def test_score_report_puts_models_side_by_side_with_published_rows_and_charts(tw
     page.goto(report.as_uri())
     summary = _table(page, "#summary")
     assert [row[0] for row in summary[1:]] == ["model_a", "model_b"]
-    low, high = (float(v) for v in summary[1][5].split("–"))
-    assert low < float(summary[1][4]) < high  # micro inside its 95 % interval
-    assert int(summary[1][7]) > 0  # the sample has unanswered outputs
+    assert summary[0][2:5] == ["items", "of the benchmark", "tasks"]
+    assert summary[1][2:5] == ["140", "1,382", "14 of 14"]
+    low, high = (float(v) for v in summary[1][7].split("–"))
+    assert low < float(summary[1][6]) < high  # micro inside its 95 % interval
+    assert int(summary[1][9]) > 0  # the sample has unanswered outputs
     tasks = _table(page, "#tasks")
     assert tasks[0] == ["model", "Overall", *LEADERBOARD_TASKS]
     published = page.locator("#tasks tr.published")

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 __all__ = ["ItemVerdict", "TaskScore", "aggregate", "bootstrap_ci"]
+
+# Why an item counts as unanswered (scored wrong): ``items[*].reason`` in a result.
+FAILURE_RECORD = "failure record"  # model_output is null: the model or its endpoint failed (``predict`` wrote ``error``)
+NO_OPTION = "no option named"  # an output from which no option letter could be read
+SEVERAL_OPTIONS = "several options named"  # an ambiguous output: never guessed
+UNANSWERED_REASONS = (NO_OPTION, SEVERAL_OPTIONS, FAILURE_RECORD)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,13 @@ class ItemVerdict:
     answered: bool
     predicted: str | None = None  # letter, when the protocol yields one
     rule: str = ""  # which extraction rule (or similarity outcome) decided
+    id: str | int | None = None  # the record's id, else its position in the file (what pairs two models' items)
+    reason: str | None = None  # why an unanswered item is unanswered (one of UNANSWERED_REASONS); None when answered
+
+    def as_dict(self) -> dict[str, Any]:
+        """The item's entry in the result's ``items`` list (``score --format json``)."""
+        return {"id": self.id, "task": self.task, "extracted": self.predicted, "correct": self.correct,
+                "reason": self.reason, "rule": self.rule}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,14 +88,23 @@ def aggregate(
     protocol: str,
     bootstrap_resamples: int = 1000,
     seed: int = 0,
+    benchmark_items: int | None = None,
 ) -> dict:
     """Summarise verdicts in the scorer's JSON shape.
 
+    Args:
+        benchmark_items: how many items the full benchmark has (default: the 1,382 of the published per-task
+            counts; a caller that holds the prepared bench passes its row count).
+
     Returns:
         ``{"protocol", "overall": {"micro", "macro", "n", "correct", "unanswered", "micro_ci95"},
-        "tasks": {leaderboard name: {"accuracy", "n", "correct"}}}`` with every one of the 14 tasks
-        present (``accuracy`` is ``None`` for a task without items; macro averages the others).
+        "tasks": {leaderboard name: {"accuracy", "n", "correct"}}, "coverage": {...}, "items": [...]}`` with
+        every one of the 14 tasks present (``accuracy`` is ``None`` for a task without items; macro averages the
+        others), the coverage of :func:`~videoespresso_hf.evaluation.coverage.coverage` (a number is never shown
+        without what it covers) and one entry per record (:meth:`ItemVerdict.as_dict`).
     """
+    from videoespresso_hf.evaluation.coverage import coverage
+
     per_task: dict[str, list[int]] = {task: [0, 0] for task in LEADERBOARD_TASKS}
     for verdict in verdicts:
         counts = per_task[verdict.task]
@@ -107,4 +130,6 @@ def aggregate(
             ),
         },
         "tasks": {task: {"accuracy": s.accuracy, "n": s.n, "correct": s.correct} for task, s in tasks.items()},
+        "coverage": coverage({task: s.n for task, s in tasks.items()}, benchmark_items=benchmark_items),
+        "items": [verdict.as_dict() for verdict in verdicts],
     }

@@ -88,7 +88,7 @@ def task_bar_chart(
         ax.barh(offsets, [np.nan if v is None else v for v in values], height=height, color=style["grey"],
                 edgecolor="black", linewidth=0.6, hatch=style["hatch"], label=name)  # fmt: skip
     for index, row in enumerate(published):
-        ax.scatter([row["tasks"][task] for task in LEADERBOARD_TASKS], positions, marker=PUBLISHED_MARKERS[index % 5],
+        ax.scatter([np.nan if row["tasks"][task] is None else row["tasks"][task] for task in LEADERBOARD_TASKS], positions, marker=PUBLISHED_MARKERS[index % 5],
                    facecolors="none", edgecolors="black", s=36, zorder=3, label=f"published: {row['model']}")  # fmt: skip
     ax.set_yticks(positions, LEADERBOARD_TASKS)
     ax.invert_yaxis()

@@ -52,6 +52,12 @@ class PredictionItem:
     raw_correct_answer: str
     model_output: str | None
     video_path: str | None = None
+    id: str | int | None = None  # the record's ``id`` (``predict`` writes one); ``None`` when it has none
+
+    @property
+    def key(self) -> str | int:
+        """What pairs this item with the same item in another model's file: its ``id``, else its position."""
+        return self.index if self.id is None else self.id
 
 
 def parse_option(option: object, expected_letter: str, *, where: str) -> str:
@@ -95,6 +101,7 @@ def _validate_record(record: object, index: int) -> PredictionItem:
     if not isinstance(question, str):
         raise PredictionsError(f"{where}: field 'question': expected a string, got {type(question).__name__}")
     video_path = record.get("video_path")
+    record_id = record.get("id")
     return PredictionItem(
         index=index,
         task=task,
@@ -104,6 +111,7 @@ def _validate_record(record: object, index: int) -> PredictionItem:
         raw_correct_answer=correct,
         model_output=output,
         video_path=video_path if isinstance(video_path, str) else None,
+        id=record_id if isinstance(record_id, (str, int)) and not isinstance(record_id, bool) else None,
     )
 
 

@@ -20,14 +20,31 @@ from collections.abc import Sequence
 import numpy as np
 
 from videoespresso_hf.embeddings import Embedder
-from videoespresso_hf.evaluation.aggregation import ItemVerdict
+from videoespresso_hf.evaluation.aggregation import FAILURE_RECORD, NO_OPTION, SEVERAL_OPTIONS, ItemVerdict
 from videoespresso_hf.evaluation.extraction import LETTERS, extract_official, extract_robust, strip_think
 from videoespresso_hf.evaluation.predictions import PredictionItem
 
-__all__ = ["PROTOCOLS", "SIMILARITY_THRESHOLD", "judge_official", "judge_robust", "judge_similarity"]
+__all__ = [
+    "PROTOCOLS",
+    "SIMILARITY_THRESHOLD",
+    "judge_official",
+    "judge_robust",
+    "judge_similarity",
+    "unanswered_reason",
+]
 
 PROTOCOLS = ("official", "robust", "similarity")
 SIMILARITY_THRESHOLD = 0.8
+
+
+def unanswered_reason(item: PredictionItem, letter: str | None, rule: str = "") -> str | None:
+    """Why ``item`` is unanswered when no ``letter`` was read (``None`` when one was): a failure record (no
+    output at all), several options named (an ambiguous output, never guessed), or no option named."""
+    if letter is not None:
+        return None
+    if item.model_output is None:
+        return FAILURE_RECORD
+    return SEVERAL_OPTIONS if rule.startswith("ambiguous") else NO_OPTION
 
 
 def judge_official(items: Sequence[PredictionItem]) -> list[ItemVerdict]:
@@ -42,6 +59,8 @@ def judge_official(items: Sequence[PredictionItem]) -> list[ItemVerdict]:
                 answered=predicted is not None,
                 predicted=predicted,
                 rule="first_capital_letter",
+                id=item.key,
+                reason=unanswered_reason(item, predicted),
             )
         )
     return verdicts
@@ -58,6 +77,8 @@ def judge_robust(items: Sequence[PredictionItem]) -> list[ItemVerdict]:
                 answered=extraction.answered,
                 predicted=extraction.letter,
                 rule=extraction.rule,
+                id=item.key,
+                reason=unanswered_reason(item, extraction.letter, extraction.rule),
             )
         )
     return verdicts
@@ -90,7 +111,10 @@ def judge_similarity(
     verdicts = []
     for position, item in enumerate(items):
         if position not in row_of:
-            verdicts.append(ItemVerdict(task=item.task, correct=False, answered=False, rule="empty"))
+            verdicts.append(
+                ItemVerdict(task=item.task, correct=False, answered=False, rule="empty", id=item.key,
+                            reason=unanswered_reason(item, None))
+            )  # fmt: skip
             continue
         similarities = option_vectors[position] @ output_vectors[row_of[position]]
         reference = LETTERS.index(item.correct_letter)
@@ -104,6 +128,7 @@ def judge_similarity(
                 answered=True,
                 predicted=LETTERS[best],
                 rule=f"similarity={similarities[reference]:.3f}",
+                id=item.key,
             )
         )
     return verdicts

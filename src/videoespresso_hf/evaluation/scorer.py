@@ -48,10 +48,13 @@ def score_records(
     similarity_threshold: float = SIMILARITY_THRESHOLD,
     bootstrap_resamples: int = 1000,
     seed: int = 0,
+    benchmark_items: int | None = None,
 ) -> dict[str, Any]:
     """Score prediction records (dicts in the released format plus ``model_output``).
 
-    Returns the result dictionary described in :func:`videoespresso_hf.evaluation.aggregation.aggregate`.
+    Returns the result dictionary described in :func:`videoespresso_hf.evaluation.aggregation.aggregate`:
+    metrics, their ``coverage`` (items scored out of ``benchmark_items``, default the published 1,382, and
+    tasks out of 14) and one verdict per record in ``items``.
 
     Raises:
         PredictionsError: on the first invalid record (one line naming the record and field).
@@ -66,7 +69,9 @@ def score_records(
         embedding_model=embedding_model,
         similarity_threshold=similarity_threshold,
     )
-    result = aggregate(verdicts, protocol=protocol, bootstrap_resamples=bootstrap_resamples, seed=seed)
+    result = aggregate(
+        verdicts, protocol=protocol, bootstrap_resamples=bootstrap_resamples, seed=seed, benchmark_items=benchmark_items
+    )
     if protocol == "similarity":
         result["embedding_model"] = getattr(embedder, "model_id", embedding_model)
         result["similarity_threshold"] = similarity_threshold
