@@ -54,7 +54,7 @@ class ScoreConfig:
         default=None, metadata={"help": "also write the result here (.json: JSON, .md: Markdown, otherwise --format)"}
     )
     name: str | None = field(
-        default=None, metadata={"help": "row label in the table (default: the file name; one file only)"}
+        default=None, metadata={"help": "row label in the table, one file only; unset: the file name"}
     )
     diff: list[str] = field(
         default_factory=list,
@@ -65,17 +65,17 @@ class ScoreConfig:
         default=EMBEDDING_MODEL, metadata={"help": "similarity protocol: sentence-transformers id or local folder"}
     )
     threshold: float = field(default=SIMILARITY_THRESHOLD, metadata={"help": "similarity protocol threshold"})
-    bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for the 95% interval"})
+    bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples of the micro accuracy's 95-percent interval"})
     seed: int = field(default=0, metadata={"help": "seed of the bootstrap"})
     benchmark_items: int | None = field(
         default=None,
-        metadata={"help": "items of the full benchmark, for the coverage line (default: the published 1,382; "
+        metadata={"help": "items of the full benchmark, for the coverage line; unset: the published 1,382 (give "
                   "the row count of your prepared bench if it differs)"},
     )  # fmt: skip
     width: int | None = field(
         default=None,
-        metadata={"help": "columns for the table: narrower than the 14-task layout → transposed (default: the "
-                  "terminal's width; wide when printing to a file or pipe)"},
+        metadata={"help": "columns for the table: narrower than the 14-task layout → transposed; unset: the "
+                  "terminal's width (wide when printing to a file or pipe)"},
     )  # fmt: skip
 
 

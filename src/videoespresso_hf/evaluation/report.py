@@ -55,7 +55,7 @@ def _footer_lines(result: Mapping[str, Any], name: str) -> list[str]:
     return [
         f"{name}: protocol={result['protocol']}  n={overall['n']}  correct={overall['correct']}"
         f"  unanswered={overall['unanswered']}",
-        f"  micro (leaderboard Overall)={overall['micro']:.2f} [95% CI {low:.2f}–{high:.2f}]"
+        f"  micro (leaderboard Overall)={overall['micro']:.2f} [95% CI {low:.2f}–{high:.2f}]",
         f"  macro (paper Avg.)={overall['macro']:.2f}",
         *(f"  {line}" for line in coverage_lines(result["coverage"])),
     ]
