@@ -133,3 +133,45 @@ def test_judge_report_plots_the_score_distribution_per_criterion(tmp_path, page,
     assert "Table 2" in page.locator("#criteria th[colspan]").inner_text()
     stats = image_stats(page, "#judge-chart")
     assert stats["complete"] and stats["width"] > 600 and stats["colours"] > 20 and 0.02 < stats["nonWhite"] < 0.9
+
+
+def _partial_predictions(folder: Path) -> Path:
+    """15 items of 2 tasks (Causal Analysis, Traffic Analysis)."""
+    records = [r for r in json.loads(SAMPLE.read_text()) if r["task"] in ("Causal Analysis", "Causal Inference", "Traffic Analysis")]
+    path = folder / "partial.json"
+    path.write_text(json.dumps(records[:15]))
+    return path
+
+
+def test_a_partial_run_says_so_in_one_sentence_and_shows_published_rows_for_its_tasks_only(tmp_path, page):
+    report = tmp_path / "report.html"
+    predictions = _partial_predictions(tmp_path)
+    assert main(["score", str(predictions), "--format", "html", "--output", str(report), "--bootstrap", "50"]) == 0
+    page.goto(report.as_uri())
+    sentences = page.locator("#coverage p")
+    assert sentences.count() == 1
+    sentence = sentences.first.inner_text()
+    assert re.fullmatch(r"PARTIAL partial was scored on 15 of the benchmark's 1,382 items in 2 of its 14 tasks: [^.]*\.\s*", sentence.replace("(shown for the covered tasks only, without their Overall)", "")), sentence
+    tasks = _table(page, "#tasks")
+    header = tasks[0]
+    published = [row for row in tasks if row and row[0].startswith("published")]
+    assert len(published) == 15
+    for row in published:
+        shown = {task for task, cell in zip(header[2:], row[2:], strict=True) if cell != "-"}
+        assert shown == {"Causal Analysis", "Traffic Analysis"}
+        assert row[1] == "-"  # no full-benchmark Overall beside a 15-item one
+    assert "PARTIAL" in page.locator("#tasks th[colspan]").inner_text()
+
+
+def test_report_fits_a_1400px_page(two_models, tmp_path, browser):
+    report = tmp_path / "report.html"
+    assert main(["score", *map(str, two_models), "--format", "html", "--output", str(report), "--bootstrap", "50"]) == 0
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(report.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+        table_right = page.eval_on_selector("#tasks", "t => t.getBoundingClientRect().right")
+        assert table_right <= 1400
+    finally:
+        context.close()
