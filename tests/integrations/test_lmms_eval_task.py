@@ -28,10 +28,16 @@ def test_docs_give_our_prompt_video_and_records(integration_bench):
         assert utils.process_results(doc, ["B"])["micro"] == {**item.record, "model_output": "B"}
 
 
-def test_aggregations_are_our_scorer(integration_bench):
+def test_aggregations_are_our_scorer(integration_bench, capsys):
     docs = _docs(integration_bench)
     records = [utils.process_results(doc, [answer])["micro"] for doc, answer in zip(docs, "BADCBBCA", strict=True)]
     expected = score_records(records, "robust")
+    capsys.readouterr()
+    # what the numbers cover: 8 items of the benchmark's 1,382, said once, and as two metrics beside them
+    assert utils.aggregate_coverage_items(records) == 8
+    assert utils.aggregate_coverage_tasks(records) == expected["coverage"]["tasks"] > 0
+    printed = capsys.readouterr().out
+    assert printed.count("8 of 1,382 items") == 1 and "PARTIAL" in printed
     assert utils.aggregate_micro(records) == expected["overall"]["micro"] > 0
     assert utils.aggregate_macro(records) == expected["overall"]["macro"]
     for task in LEADERBOARD_TASKS:
@@ -47,7 +53,7 @@ def test_task_folder_names_every_metric_and_the_dataset(integration_bench, tmp_p
     config = yaml.safe_load((tmp_path / "tasks" / "videoespresso.yaml").read_text())
     assert config["dataset_path"] == str(integration_bench.resolve()) and config["task"] == "videoespresso"
     metrics = [entry["metric"] for entry in config["metric_list"]]
-    assert metrics == ["micro", "macro", *(utils.metric_name(task) for task in LEADERBOARD_TASKS)]
+    assert metrics == ["micro", "macro", "coverage_items", "coverage_tasks", *(utils.metric_name(task) for task in LEADERBOARD_TASKS)]
     assert all(hasattr(utils, entry["aggregation"].removeprefix("utils.")) for entry in config["metric_list"])
     open_config = yaml.safe_load((tmp_path / "tasks" / "videoespresso_open.yaml").read_text())
     assert [entry["metric"] for entry in open_config["metric_list"]][-1] == "judge_overall"

@@ -125,7 +125,11 @@ def test_judge_report_plots_the_score_distribution_per_criterion(tmp_path, page,
     result = json.loads(printed[printed.index("{\n") : printed.rindex("}") + 1])
     assert result["distribution"]["accuracy"] == [0, 0, 1, 0, 0, 0, 0, 0, 2, 0]  # answers per score 1..10
     assert result["distribution"]["logic"][6] == 3
+    assert "coverage: 3 of 1,382 items (0.2 %), 2 of 14 tasks" in printed
+    assert result["coverage"]["items"] == 3 and result["coverage"]["tasks"] == 2 and result["coverage"]["partial"]
     page.goto(report.as_uri())
+    sentence = page.inner_text("#coverage")
+    assert "open was judged on 3 of the benchmark's 1,382 items in 2 of its 14 tasks: a PARTIAL run" in sentence
     page.screenshot(path=str(tmp_path / "judge.png"), full_page=True)
     rows = _table(page, "#criteria")
     assert rows[1][:6] == ["open", "70.00", "60.00", "70.00", "73.33", "60.00"]

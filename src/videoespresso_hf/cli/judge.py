@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from videoespresso_hf.cli._common import write_output
+    from videoespresso_hf.evaluation.coverage import coverage_line
     from videoespresso_hf.evaluation.judge import (
         build_judge_request,
         judge_open_ended,
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         except BudgetExceededError as error:
             raise UserError(f"{error} (answers so far are cached: re-run with a higher --max-cost to continue)") from None
         print(client.ledger.format_summary())
+    print(coverage_line(result["coverage"]))
     text = json.dumps(result, indent=2)
     print(text)
     if args.output:

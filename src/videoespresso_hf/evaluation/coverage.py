@@ -93,15 +93,21 @@ def coverage_line(cov: Mapping[str, Any]) -> str:
     return " — ".join(coverage_lines(cov))
 
 
-def coverage_sentence(cov: Mapping[str, Any], name: str) -> str:
-    """One sentence for a report: what ``name``'s numbers cover and, for a partial run, what that means."""
+PUBLISHED_FOR_COVERED_TASKS = "shown for the covered tasks only, without their Overall"
+
+
+def coverage_sentence(
+    cov: Mapping[str, Any], name: str, *, verb: str = "scored", published: str = PUBLISHED_FOR_COVERED_TASKS
+) -> str:
+    """One sentence for a report: what ``name``'s numbers cover and, for a partial run, what that means
+    (``published`` says how the report treats the published rows)."""
     counts = (
-        f"{name} was scored on {cov['items']:,} of the benchmark's {cov['benchmark_items']:,} items "
+        f"{name} was {verb} on {cov['items']:,} of the benchmark's {cov['benchmark_items']:,} items "
         f"in {cov['tasks']} of its {cov['benchmark_tasks']} tasks"
     )
     if cov["partial"]:
         return (
             f"{counts}: a PARTIAL run, so its numbers are not comparable with the published full-benchmark rows "
-            "(shown for the covered tasks only, without their Overall)."
+            f"({published})."
         )
     return f"{counts}: the full benchmark."

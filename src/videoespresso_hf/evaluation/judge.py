@@ -13,6 +13,7 @@ is counted in ``failed`` and listed; it is never replaced by a fallback score.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +24,7 @@ import jinja2
 import numpy as np
 from pydantic import BaseModel, Field
 
+from videoespresso_hf.evaluation.coverage import coverage
 from videoespresso_hf.evaluation.predictions import PredictionsError
 from videoespresso_hf.llm import LLMClient, LLMRequest, LLMResult, user_message
 from videoespresso_hf.tasks import UnknownTaskError, canonical_task
@@ -133,7 +135,8 @@ def aggregate_judgements(
     judge_model: str,
     prompt_version: str = JUDGE_PROMPT_VERSION,
 ) -> dict[str, Any]:
-    """Criterion means on 0–100 (×10, as in the paper's Table 2), overall and per task, plus failures.
+    """Criterion means on 0–100 (×10, as in the paper's Table 2), overall and per task, plus failures and the
+    ``coverage`` (items judged out of the benchmark's 1,382, tasks out of 14: a number never comes without it).
 
     A ``None`` result is an item without an answer: it scores :data:`NO_ANSWER` and is counted as unanswered.
     """
@@ -154,6 +157,7 @@ def aggregate_judgements(
         # answers per score 1..10 for each criterion: the spread that the means hide (plotted by the HTML report)
         "distribution": {name: [sum(getattr(s, name) == score for _, s in judged) for score in range(1, 11)] for name in CRITERIA},
         "failures": failures,
+        "coverage": coverage(Counter(item.task for item in items if item.task), items=len(items)),
         "cost_usd": round(sum(result.cost_usd for result in results if result is not None), 6),
     }
 

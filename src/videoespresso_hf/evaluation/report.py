@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from videoespresso_hf.evaluation.coverage import coverage_lines, coverage_sentence, covered_tasks
+from videoespresso_hf.evaluation.coverage import BENCHMARK_ITEMS, coverage_lines, coverage_sentence, covered_tasks
 from videoespresso_hf.tasks import LEADERBOARD_TASKS, RELEASED_TEST_COUNTS, TASK_GROUPS, TASKS
 
 __all__ = [
@@ -235,6 +235,7 @@ def render_html(named_results: Mapping[str, Mapping[str, Any]]) -> str:
         published=table,
         partial=partial,
         shown_tasks=shown_tasks,
+        benchmark_items=f"{BENCHMARK_ITEMS:,}",
         bar_chart=_png_data_uri(figure_png(task_bar_chart(named_results, published))),
         radar_chart=_png_data_uri(figure_png(group_radar_chart(named_results, published, task_counts=counts))),
     )
@@ -255,6 +256,9 @@ def render_judge_html(result: Mapping[str, Any], name: str = "predictions") -> s
         name=name,
         result=result,
         criteria=CRITERIA,
+        coverage_sentence=coverage_sentence(
+            result["coverage"], name, verb="judged", published=f"listed below for reference: they cover all {BENCHMARK_ITEMS:,} items"
+        ),
         published=published_table("llm-judge"),
         chart=_png_data_uri(render_judge_png(result)),
     )

@@ -30,8 +30,13 @@ def metric_name(task: str) -> str:
     return "acc_" + re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")
 
 
+#: What the numbers cover, beside them in lmms-eval's table: items scored (out of the benchmark's 1,382, said in
+#: the printed coverage line) and tasks covered (out of 14).
+COVERAGE_METRICS = ("coverage_items", "coverage_tasks")
+
+
 def multiple_choice_metric_names() -> list[str]:
-    return ["micro", "macro", *(metric_name(task) for task in LEADERBOARD_TASKS)]
+    return ["micro", "macro", *COVERAGE_METRICS, *(metric_name(task) for task in LEADERBOARD_TASKS)]
 
 
 def judge_metric_names() -> list[str]:
@@ -100,10 +105,27 @@ def _once(kind: str, records: list[dict], compute: Callable[[list[dict]], dict])
 
 
 def _score(records: list[dict]) -> dict:
-    """Our scorer on the whole list."""
+    """Our scorer on the whole list; prints once what the numbers cover (a ``--limit`` run is PARTIAL)."""
+    return _once("score", records, _run_score)
+
+
+def _run_score(records: list[dict]) -> dict:
+    from videoespresso_hf.evaluation.coverage import coverage_line
     from videoespresso_hf.evaluation.scorer import score_records
 
-    return _once("score", records, lambda records: score_records(records, PROTOCOL, bootstrap_resamples=1))
+    result = score_records(records, PROTOCOL, bootstrap_resamples=1)
+    print(f"videoespresso: {coverage_line(result['coverage'])}")
+    return result
+
+
+def aggregate_coverage_items(records: list[dict]) -> int:
+    """Items scored (the benchmark has 1,382)."""
+    return _score(records)["coverage"]["items"]
+
+
+def aggregate_coverage_tasks(records: list[dict]) -> int:
+    """Tasks covered (out of 14)."""
+    return _score(records)["coverage"]["tasks"]
 
 
 def aggregate_micro(records: list[dict]) -> float:
@@ -141,7 +163,10 @@ def _run_judge(records: list[dict]) -> dict:
     config = LLMConfig(model=os.environ.get("VIDEOESPRESSO_JUDGE_MODEL", DEFAULT_JUDGE_MODEL), cache_path=cache)
     with LLMClient(config) as client:
         judged = judge_open_ended(records, client)
-    print(f"videoespresso_open: judged by {judged['judge_model']} ({judged['prompt_version']})")
+    from videoespresso_hf.evaluation.coverage import coverage_line
+
+    print(f"videoespresso_open: judged by {judged['judge_model']} ({judged['prompt_version']}); "
+          f"{coverage_line(judged['coverage'])}")  # fmt: skip
     return judged
 
 
