@@ -15,7 +15,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from videoespresso_hf.evaluation.coverage import BENCHMARK_ITEMS, coverage_lines, coverage_sentence, covered_tasks
+from videoespresso_hf.evaluation.coverage import (
+    BENCHMARK_ITEMS,
+    coverage_lines,
+    coverage_sentence,
+    covered_tasks,
+)
 from videoespresso_hf.tasks import LEADERBOARD_TASKS, RELEASED_TEST_COUNTS, TASK_GROUPS, TASKS
 
 __all__ = [
