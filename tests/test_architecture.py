@@ -32,8 +32,9 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "video": set(),
     "llm": set(),
-    # data -> video: the dataset viewer decodes the core frames it draws boxes on.
-    "data": {"video"},
+    # data -> video: the dataset viewer decodes the core frames it draws boxes on; data -> evaluation: the viewer
+    # shows each model's letter and verdict (`data view --predictions`) as the scorer reads them.
+    "data": {"video", "evaluation"},
     "demo": {"video"},
     # evaluation -> llm for the open-ended judge only (checked below).
     "evaluation": {"llm"},

@@ -77,6 +77,9 @@ def register(subparsers) -> None:
     view.add_argument("--task", default=None, help="only this task (leaderboard or paper name)")
     view.add_argument("--boxes", default="auto", choices=("auto", "pixels", "normalized", "per-mille"),
                       help="box coordinate convention; auto decides it from the value ranges and says why on the page")  # fmt: skip
+    view.add_argument("--predictions", nargs="+", default=(), metavar="P.jsonl",
+                      help="predictions file(s): show each model's output, the letter read and the verdict beside each "
+                      "item, with a filter for wrong / unanswered")  # fmt: skip
     view.set_defaults(func=run_view)
 
 
@@ -139,7 +142,7 @@ def run_view(args: argparse.Namespace) -> int:
     from videoespresso_hf.data.viewer import DEFAULT_LIMIT, DEFAULT_PAGE_SIZE, ViewerOptions, build_viewer
 
     options = ViewerOptions(
-        config=args.config, split=args.split, task=args.task, boxes=args.boxes,
+        config=args.config, split=args.split, task=args.task, boxes=args.boxes, predictions=tuple(args.predictions),
         limit=DEFAULT_LIMIT if args.limit is None else args.limit,
         page_size=DEFAULT_PAGE_SIZE if args.page_size is None else args.page_size,
     )  # fmt: skip

@@ -66,6 +66,7 @@ class ViewerOptions:
     page_size: int = DEFAULT_PAGE_SIZE
     task: str | None = None
     boxes: str = "auto"
+    predictions: tuple[str, ...] = ()  # predictions files: each model's output, letter read and verdict per item
 
     def resolved_split(self) -> str:
         splits = CONFIG_SPECS[self.config].splits
@@ -402,6 +403,7 @@ def build_viewer(prepared_dir: str | os.PathLike, out_dir: str | os.PathLike, op
         only_task = canonical_task(options.task) if options.task else None
     except UnknownTaskError as error:
         raise DataError(str(error)) from None
+    model_verdicts = _read_model_verdicts(options.predictions)  # before any work: a bad file is one line
     prepared, site = Path(prepared_dir), Path(out_dir)
     split = options.resolved_split()
 
@@ -431,6 +433,7 @@ def build_viewer(prepared_dir: str | os.PathLike, out_dir: str | os.PathLike, op
         convention = decide_box_convention(_box_samples(items))
     for item in items:
         _place_boxes(item, convention.name)
+    models = _attach_model_verdicts(items, model_verdicts)
 
     assets = site / "assets"
     assets.mkdir(exist_ok=True)
@@ -457,7 +460,7 @@ def build_viewer(prepared_dir: str | os.PathLike, out_dir: str | os.PathLike, op
             config=options.config, split=split, rows=rows, selected=selected, shown=len(items), only_task=only_task,
             limit=options.limit, items=page_items, first=start + 1, page=number, page_names=page_names,
             task_rows=task_rows, groups=TASK_GROUPS, convention=convention,
-            tasks_on_page=sorted({item["task"] for item in page_items}),
+            tasks_on_page=sorted({item["task"] for item in page_items}), models=models,
         )  # fmt: skip
         pages.append(write_text_atomic(site / name, text))
     return ViewerSite(
@@ -465,3 +468,73 @@ def build_viewer(prepared_dir: str | os.PathLike, out_dir: str | os.PathLike, op
         box_convention=convention, frames_written=store.written, frames_reused=store.reused,
     )  # fmt: skip
 
+
+
+# --- `data view --predictions`: each model's output, the letter read and the verdict beside each item ---------
+
+@dataclass(frozen=True)
+class _ModelVerdicts:
+    """One predictions file scored with the robust protocol, keyed by item id (and by question text)."""
+
+    name: str
+    by_id: dict[str, dict[str, Any]]
+    by_question: dict[str, dict[str, Any]]
+
+
+def _model_names(paths: Sequence[str]) -> list[str]:
+    stems = [Path(path).stem for path in paths]
+    return [f"{Path(path).parent.name}/{Path(path).stem}" if stems.count(Path(path).stem) > 1 else Path(path).stem
+            for path in paths]  # fmt: skip
+
+
+def _read_model_verdicts(paths: Sequence[str]) -> list[_ModelVerdicts]:
+    """Score each predictions file (robust protocol, the ``score`` default) and keep, per record, its output and
+    verdict. Raises :class:`DataError` (one line) for a file that cannot be read or scored."""
+    from videoespresso_hf.evaluation.predictions import PredictionsError, load_prediction_records
+    from videoespresso_hf.evaluation.scorer import score_records
+
+    out = []
+    for path, name in zip(paths, _model_names(paths), strict=True):
+        try:
+            records = load_prediction_records(path)
+            verdicts = score_records(records, "robust", bootstrap_resamples=1)["items"]
+        except PredictionsError as error:
+            raise DataError(f"--predictions {error}") from None
+        by_id: dict[str, dict[str, Any]] = {}
+        by_question: dict[str, dict[str, Any]] = {}
+        for record, verdict in zip(records, verdicts, strict=True):
+            entry = {**verdict, "output": record.get("model_output"), "error": record.get("error")}
+            if record.get("id") is not None:
+                by_id[str(record["id"])] = entry
+            by_question.setdefault(str(record.get("question") or ""), entry)
+        out.append(_ModelVerdicts(name, by_id, by_question))
+    return out
+
+
+def _status(verdict: Mapping[str, Any] | None) -> str:
+    if verdict is None:
+        return "missing"
+    if verdict["correct"]:
+        return "right"
+    return "unanswered" if verdict["reason"] else "wrong"
+
+
+def _attach_model_verdicts(items: list[dict[str, Any]], models: Sequence[_ModelVerdicts]) -> list[str]:
+    """Give each item ``model_answers`` (one per model, ``missing`` when a file lacks it) and ``verdict_tokens``
+    for the page's filter (``wrong`` when any model is not right, ``unanswered`` when any gave no letter).
+    Returns the model names, in order."""
+    for item in items:
+        answers = []
+        for model in models:
+            verdict = model.by_id.get(str(item["id"])) or model.by_question.get(item["question"])
+            answers.append({"model": model.name, "status": _status(verdict),
+                            "extracted": verdict["extracted"] if verdict else None,
+                            "reason": verdict["reason"] if verdict else None,
+                            "output": (verdict["output"] if verdict else None) or "",
+                            "error": verdict.get("error") if verdict else None})  # fmt: skip
+        item["model_answers"] = answers
+        statuses = {answer["status"] for answer in answers}
+        tokens = {"wrong"} if statuses & {"wrong", "unanswered"} else set()
+        tokens |= {"unanswered"} if "unanswered" in statuses else set()
+        item["verdict_tokens"] = " ".join(sorted(tokens))
+    return [model.name for model in models]
