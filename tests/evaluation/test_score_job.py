@@ -233,3 +233,12 @@ def test_help_is_generated_from_the_config_with_the_defaults_table(capsys):
     assert f"(default: {EMBEDDING_MODEL})" in text
     for flag in ("--diff", "--protocol", "--format", "--benchmark-items", "--args-file", "PREDICTIONS"):
         assert flag in text
+
+
+def test_an_args_file_sets_the_same_config_as_flags(partial_file, tmp_path, capsys):
+    settings = tmp_path / "score.yaml"
+    settings.write_text(f"predictions: [{json.dumps(str(partial_file))}]\nprotocol: official\nformat: json\nbootstrap: 30\n")
+    assert main(["score", "--args-file", str(settings)]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert main(["score", str(partial_file), "--protocol", "official", "--format", "json", "--bootstrap", "30"]) == 0
+    assert from_file == json.loads(capsys.readouterr().out) and from_file["protocol"] == "official"
