@@ -123,7 +123,8 @@ def group_radar_chart(
             for index, row in enumerate(published)
         ]  # fmt: skip
     for name, groups, style, hollow in series:
-        values = [0.0 if groups[g] is None else groups[g] for g in TASK_GROUPS]
+        # A group without items is a gap, not a zero: a partial run must not read as failing the tasks it skipped.
+        values = [np.nan if groups[g] is None else groups[g] for g in TASK_GROUPS]
         ax.plot(closed, [*values, values[0]], color="black" if not hollow else style["grey"], linewidth=1.2,
                 linestyle=style["linestyle"], marker=style["marker"], markersize=6,
                 markerfacecolor="none" if hollow else style["grey"], markeredgecolor="black", label=name)  # fmt: skip

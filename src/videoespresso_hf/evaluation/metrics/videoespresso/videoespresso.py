@@ -43,7 +43,11 @@ Args:
     protocol (str): "robust" (default), "official" or "similarity".
     embedding_model (str, optional): sentence-transformers model for `similarity`.
 Returns:
-    dict: {"protocol", "overall": {"micro", "macro", "n", "correct", "unanswered", "micro_ci95"}, "tasks": {...}}
+    dict: {"protocol", "overall": {"micro", "macro", "n", "correct", "unanswered", "micro_ci95"}, "tasks": {...},
+        "coverage": {"items", "benchmark_items", "tasks", "benchmark_tasks", "covered_tasks", "partial"},
+        "items": [{"id", "task", "extracted", "correct", "reason", "rule"}, ...]}: the numbers, what they cover
+        (items scored out of the benchmark's 1,382, tasks out of 14; a partial run is not comparable with the
+        published rows) and one verdict per item.
 """
 
 _PLACEHOLDER_OPTIONS = ["(A): ", "(B): ", "(C): ", "(D): "]
