@@ -95,8 +95,9 @@ def test_python_call_and_cli_write_the_same_file(partial_file, tmp_path):
     assert json.loads(from_python.read_text()) == result.result
     assert result.coverage["items"] == 15 and len(result.items) == 15
     assert result.metrics["overall"]["correct"] == 11 and result.output == from_python
-    # the config dataclass works as well as keyword arguments
+    # the config dataclass works as well as keyword arguments, and one path needs no list
     assert score(ScoreConfig(predictions=[str(partial_file)], bootstrap=50)).result == result.result
+    assert score(ScoreConfig(predictions=partial_file, bootstrap=50)).result == result.result
 
 
 @pytest.mark.parametrize(

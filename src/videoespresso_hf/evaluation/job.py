@@ -230,16 +230,20 @@ def _config(config: ScoreConfig | None, kwargs: dict[str, Any]) -> ScoreConfig:
     if config is not None and kwargs:
         raise ScoreError("pass either a ScoreConfig or keyword arguments, not both")
     if config is None:
-        for key in ("predictions", "diff"):  # one file may be given as a plain path
-            if isinstance(kwargs.get(key), (str, Path)):
-                kwargs[key] = [kwargs[key]]
         try:
             config = ScoreConfig(**kwargs)
         except TypeError as error:
             raise ScoreError(str(error).replace("ScoreConfig.__init__()", "score()")) from None
-    config.predictions = [str(path) for path in config.predictions]
-    config.diff = [str(path) for path in config.diff]
+    # One file may be given as a plain path (a str is not a list of one-letter file names).
+    config.predictions = _paths(config.predictions)
+    config.diff = _paths(config.diff)
+    if config.output is not None:
+        config.output = str(config.output)
     return config
+
+
+def _paths(value: Any) -> list[str]:
+    return [str(value)] if isinstance(value, (str, Path)) else [str(path) for path in value]
 
 
 def _render(
