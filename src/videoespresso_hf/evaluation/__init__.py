@@ -1,8 +1,10 @@
 """The VideoEspresso benchmark: 14 tasks, three scoring protocols, per-task / micro / macro accuracy.
 
-Pure functions at the core (``extraction``, ``protocols``, ``aggregation``), I/O at the edges
-(``predictions`` reads files, ``report`` renders). Scoring is predictions in, numbers out: this
-package never imports ``models`` or ``pipeline``.
+Pure functions at the core (``extraction``, ``protocols``, ``aggregation``, ``coverage``, ``compare``), I/O at
+the edges (``predictions`` reads files, ``report`` renders), and the job (``job``: ``videoespresso_hf.score`` /
+``ScoreConfig`` / ``ScoreResult``, what ``videoespresso score`` calls). Every result carries its ``coverage``
+(items scored out of the benchmark's 1,382, tasks out of 14) and one verdict per item. Scoring is predictions
+in, numbers out: this package never imports ``models`` or ``pipeline``.
 """
 
 from __future__ import annotations
