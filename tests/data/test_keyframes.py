@@ -1,0 +1,272 @@
+"""Key-frame times recovered by matching the released images to the decoded video (issue 20.0).
+
+The fixtures cut key-frame JPEGs from KNOWN seconds of real encoded videos and name them the way the
+release does (frame number = second × the video's sampling rate); matching must give back those seconds,
+and a JPEG cut from another video must come back unmatched.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+from PIL import Image
+
+from videoespresso_hf.cli.main import main
+from videoespresso_hf.data.boxes import decide_row_box_reading, reading_to_corners
+from videoespresso_hf.data.keyframes import (
+    MATCH_THRESHOLD,
+    _decide,
+    image_distance,
+    match_keyframes,
+    trusted_keyframe_times,
+)
+from videoespresso_hf.demo.releases import write_json
+from videoespresso_hf.demo.videos import Segment, make_video
+from videoespresso_hf.video import VideoReader
+
+FPS = 8
+SECONDS = 12.0
+
+# video stem → (source, the rate its frame numbers refer to, seconds its key frames were cut at)
+VIDEOS = {
+    "00299": ("CUVA", 2.0, (3.0, 5.5)),
+    "RgtipEqA7ZA_000046_000056": ("vatex", 4.0, (0.0, 1.25, 2.0)),
+    "m001": ("Moviechat", 1.0, (7.0,)),
+}
+
+
+def _video(path: Path, seed: int) -> Path:
+    """12 s of distinct textured quarter-seconds: every candidate time (N/1, N/2, N/4 s) shows another picture."""
+    rng = np.random.default_rng(seed)
+    segments = [
+        Segment("moving", 0.25, color=tuple(int(v) for v in rng.integers(50, 200, 3)), seed=seed * 100 + i, amplitude=60)
+        for i in range(int(SECONDS * 4))
+    ]
+    make_video(path, segments, fps=FPS, size=(96, 64), gop=16)
+    return path
+
+
+def _jpeg_at(video: Path, second: float, scale: int = 2) -> bytes:
+    """The release's key-frame image: the frame on screen at ``second``, saved larger, as JPEG."""
+    with VideoReader(video) as reader:
+        frame = reader.get_frames_at([second])[0]
+    image = Image.fromarray(frame).resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("keyframe_videos")
+    return {stem: _video(folder / f"{stem}.mp4", seed) for seed, stem in enumerate(VIDEOS, 1)}
+
+
+def _frame_dir(stem: str) -> str:
+    source = VIDEOS[stem][0]
+    return f"{source}/2_image/{stem}"
+
+
+def _truth() -> dict[str, float]:
+    """Released key-frame path → the second its image was cut at."""
+    return {f"{_frame_dir(stem)}/{round(second * rate)}.jpg": second
+            for stem, (_, rate, seconds) in VIDEOS.items() for second in seconds}  # fmt: skip
+
+
+FOREIGN = "CUVA/2_image/00299/9.jpg"  # named like a key frame of 00299, cut from another video
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory, videos) -> tuple[Path, Path]:
+    """(train_video release folder with its videos, the multi-image release folder with the key-frame JPEGs)."""
+    root = tmp_path_factory.mktemp("keyframe_release")
+    video_dir, image_dir = root / "train_video", root / "train_multi_image"
+    records = []
+    for index, (stem, (source, _, _)) in enumerate(VIDEOS.items()):
+        (video_dir / source).mkdir(parents=True, exist_ok=True)
+        (video_dir / source / f"{stem}.mp4").write_bytes(videos[stem].read_bytes())
+        frames = [path for path in _truth() if path.startswith(_frame_dir(stem) + "/")]
+        if stem == "00299":
+            frames.append(FOREIGN)
+        # Two rows per video, each naming part of its key frames: the rate is still decided over all of them.
+        for part, chosen in enumerate((frames[: max(1, len(frames) // 2)], frames[max(1, len(frames) // 2) :] or frames)):
+            records.append({
+                "path": chosen, "caption": [f"cap {p}" for p in chosen], "question": f"Q {index}.{part}?",
+                "answer": "A.", "task": "Causal Inference", "video_path": f"{source}/{stem}.mp4",
+                "evidence": "The <obj_start>cup<obj_end><box_start>[10, 20, 150, 100]<box_end> falls.",
+            })  # fmt: skip
+    write_json(video_dir / "videoespresso_train_video.json", records)
+    write_json(image_dir / "merged_ano_all.json", records)
+    for path, second in _truth().items():
+        stem = Path(path).parent.name
+        (image_dir / path).parent.mkdir(parents=True, exist_ok=True)
+        (image_dir / path).write_bytes(_jpeg_at(videos[stem], second))
+    (image_dir / FOREIGN).write_bytes(_jpeg_at(videos["m001"], 4.5))
+    return video_dir, image_dir
+
+
+def _images(image_dir: Path, stem: str) -> dict[str, bytes]:
+    return {str(p.relative_to(image_dir)): p.read_bytes() for p in (image_dir / _frame_dir(stem)).glob("*.jpg")}
+
+
+def test_matching_recovers_the_seconds_the_images_were_cut_at(released, videos):
+    _, image_dir = released
+    truth = _truth()
+    for stem, (_, rate, _) in VIDEOS.items():
+        result = match_keyframes(videos[stem], _images(image_dir, stem))
+        assert result.rate == rate, (stem, result.reason)
+        for path, frame in result.frames.items():
+            if path == FOREIGN:
+                continue
+            assert frame.status == "matched" and frame.time == pytest.approx(truth[path]), (path, frame)
+            assert frame.distance < MATCH_THRESHOLD
+            # The other candidate times show other pictures: far away.
+            assert all(d > MATCH_THRESHOLD for key, d in frame.candidates.items()
+                       if truth[path] * rate / float(key) != truth[path])  # fmt: skip
+
+
+def test_a_frame_from_another_video_is_unmatched_never_guessed(released, videos):
+    _, image_dir = released
+    result = match_keyframes(videos["00299"], _images(image_dir, "00299"))
+    foreign = result.frames[FOREIGN]
+    assert foreign.status == "unmatched" and foreign.time is None
+    assert foreign.distance > MATCH_THRESHOLD and set(foreign.candidates) == {"1", "2", "4"}
+    assert result.rate == 2.0  # the foreign frame takes no part in the rate vote
+
+
+def test_time_in_the_file_name_is_checked_against_the_pixels(videos):
+    stamped = "Storystream/Rabbids/rabbids/000027/000027_keyframe_0-00-04-500.jpg"
+    wrong = "Storystream/Rabbids/rabbids/000027/000027_keyframe_0-00-09-000.jpg"
+    result = match_keyframes(videos["m001"], {stamped: _jpeg_at(videos["m001"], 4.5), wrong: _jpeg_at(videos["m001"], 2.0)})
+    assert result.frames[stamped].status == "matched" and result.frames[stamped].time == pytest.approx(4.5)
+    assert result.frames[wrong].status == "unmatched" and result.frames[wrong].time is None
+
+
+def test_rate_decision_conflict_and_ambiguity_are_not_guessed():
+    names = {"a/8.jpg": (8, None), "a/16.jpg": (16, None), "a/0.jpg": (0, None)}
+    wanted = {"a/8.jpg": {"1": 8.0, "2": 4.0, "4": 2.0}, "a/16.jpg": {"1": 16.0, "2": 8.0, "4": 4.0},
+              "a/0.jpg": {"1": 0.0, "2": 0.0, "4": 0.0}}  # fmt: skip
+    keys = ["1", "2", "4"]
+    # Frame 8 fits only 1 fps, frame 16 only 4 fps: the video's key frames disagree.
+    conflict = {"a/8.jpg": {"1": 0.01, "2": 0.4, "4": 0.5}, "a/16.jpg": {"1": 0.4, "2": 0.5, "4": 0.02},
+                "a/0.jpg": {"1": 0.01, "2": 0.01, "4": 0.01}}  # fmt: skip
+    result = _decide(names, wanted, conflict, keys, MATCH_THRESHOLD)
+    assert result.status == "conflict" and result.rate is None
+    assert result.frames["a/8.jpg"].time is None and result.frames["a/16.jpg"].status == "conflict"
+    # A static stretch: 1 and 2 fps fit equally well → ambiguous, but frame 0 is 0 s at any rate.
+    static = {"a/8.jpg": {"1": 0.02, "2": 0.021, "4": 0.5}, "a/16.jpg": {"1": 0.02, "2": 0.02, "4": 0.5},
+              "a/0.jpg": {"1": 0.01, "2": 0.01, "4": 0.01}}  # fmt: skip
+    result = _decide(names, wanted, static, keys, MATCH_THRESHOLD)
+    assert result.status == "ambiguous" and result.rate is None
+    assert result.frames["a/8.jpg"].status == "ambiguous" and result.frames["a/8.jpg"].time is None
+    assert result.frames["a/0.jpg"].status == "matched" and result.frames["a/0.jpg"].time == 0.0
+    # Both fit, one clearly closer → decided.
+    clear = {**static, "a/8.jpg": {"1": 0.07, "2": 0.005, "4": 0.5}, "a/16.jpg": {"1": 0.06, "2": 0.004, "4": 0.5}}
+    assert _decide(names, wanted, clear, keys, MATCH_THRESHOLD).rate == 2.0
+
+
+def test_image_distance_ignores_resolution_but_not_content():
+    rng = np.random.default_rng(0)
+    image = np.kron(rng.integers(0, 255, (8, 8, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    larger = np.asarray(Image.fromarray(image).resize((128, 128), Image.Resampling.BICUBIC))
+    other = np.kron(rng.integers(0, 255, (8, 8, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    assert image_distance(image, larger) < 0.02 < MATCH_THRESHOLD < image_distance(image, other)
+
+
+@pytest.mark.parametrize(
+    ("boxes", "size", "status", "reading"),
+    [
+        ([[2, 2, 6, 6]], (192, 128), "decided", "pixels-xyxy"),  # on 0-1000 it is under a pixel wide
+        ([[0.1, 0.2, 0.5, 0.6]], (192, 128), "decided", "normalized-xyxy"),
+        ([[100, 200, 900, 950]], (192, 128), "decided", "per-mille-xyxy"),
+        ([[500, 500, 200, 300]], (192, 128), "decided", "per-mille-cxcywh"),
+        ([[40, 40, 60, 60]], (640, 480), "ambiguous", None),  # pixels and per-mille corners both fit
+        ([[10, 10, 5, 5]], (64, 48), "decided", "pixels-cxcywh"),  # as corners it is inverted
+        ([[-5, 0, 3000, 10]], (64, 48), "none_fit", None),
+        ([], (64, 48), "no_boxes", None),
+        ([[1, 2, 3, 4]], None, "no_image", None),
+    ],
+)
+def test_box_reading_is_decided_per_row_from_the_image_size(boxes, size, status, reading):
+    decided = decide_row_box_reading(boxes, size)
+    assert (decided.status, decided.reading) == (status, reading), decided
+    for fitting in decided.fitting:
+        x1, y1, x2, y2 = reading_to_corners(boxes[0], fitting, *size)
+        assert -0.5 <= x1 < x2 <= size[0] + 0.5 and -0.5 <= y1 < y2 <= size[1] + 0.5
+
+
+def _prepare(capsys, *args: str) -> str:
+    code = main(["data", "prepare", "--quiet", *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured.out
+
+
+def _rows(out: Path, config: str) -> list[dict]:
+    ds = datasets.load_dataset(str(out), config, split="train")
+    return list(ds.cast_column("video", datasets.Video(decode=False)).cast_column("images", datasets.List(datasets.Image(decode=False))))
+
+
+def test_prepare_train_video_recovers_times_and_cross_checks_the_given_fps(released, tmp_path, capsys):
+    video_dir, image_dir = released
+    out = tmp_path / "hub"
+    printed = _prepare(capsys, "--config", "train_video", "--data-dir", str(video_dir), "--keyframes-dir",
+                       str(image_dir), "--out", str(out), "--fps", "1")  # fmt: skip
+    truth = _truth()
+    rows = _rows(out, "train_video")
+    assert len(rows) == 6
+    seen = set()
+    for row in rows:
+        metadata = json.loads(row["metadata"])
+        stem = Path(row["video_path"]).stem
+        assert row["fps"] == VIDEOS[stem][1] and metadata["keyframes"]["rate"] == VIDEOS[stem][1]
+        assert metadata["keyframes"]["declared_fps"] == 1.0
+        for frame, trusted in zip(row["core_frames"], trusted_keyframe_times(row), strict=True):
+            if frame["path"] == FOREIGN:
+                assert frame["timestamp"] is None and trusted is None  # not the 9 s that --fps 1 would say
+            else:
+                assert frame["timestamp"] == pytest.approx(truth[frame["path"]]) and trusted == pytest.approx(frame["timestamp"])
+            seen.add(frame["path"])
+        assert metadata["boxes"]["status"] in ("decided", "ambiguous") and metadata["boxes"]["image_size"] == [192, 128]
+    assert seen == {*truth, FOREIGN}
+    # Every number printed says what it counts; the --fps 1 guess is contradicted for the 2 and 4 fps videos.
+    assert f"{len(truth)} of {len(truth) + 1} key frames matched" in printed and "1 unmatched" in printed
+    assert printed.count("warning:") == 2 and "--fps/--source-fps says 1 fps, its key-frame images say 2 fps" in printed
+
+
+def test_prepare_multi_image_finds_the_videos_elsewhere(released, tmp_path, capsys):
+    video_dir, image_dir = released
+    out = tmp_path / "hub"
+    _prepare(capsys, "--config", "train_multi_image", "--data-dir", str(image_dir), "--videos-dir", str(video_dir),
+             "--out", str(out))  # fmt: skip
+    truth = _truth()
+    times = {frame["path"]: frame["timestamp"] for row in _rows(out, "train_multi_image") for frame in row["core_frames"]}
+    assert times == {**truth, FOREIGN: None}
+
+
+def test_without_images_rows_keep_no_recovered_times(released, tmp_path, capsys):
+    video_dir, _ = released
+    out = tmp_path / "hub"
+    printed = _prepare(capsys, "--config", "train_video", "--data-dir", str(video_dir), "--out", str(out))
+    assert "key-frame times: not recovered" in printed and "--keyframes-dir" in printed
+    for row in _rows(out, "train_video"):
+        assert all(frame["timestamp"] is None for frame in row["core_frames"])
+        assert trusted_keyframe_times(row) == [None] * len(row["core_frames"])
+
+
+def test_bench_rows_carry_no_times(bench_release, tmp_path, capsys):
+    printed = _prepare(capsys, "--config", "bench", "--data-dir", str(bench_release), "--out", str(tmp_path / "hub"))
+    assert "the test set ships no key-frame images" in printed
+
+
+def test_keyframes_dir_must_exist(released, tmp_path, capsys):
+    video_dir, _ = released
+    code = main(["data", "prepare", "--quiet", "--config", "train_video", "--data-dir", str(video_dir),
+                 "--keyframes-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "hub")])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 2 and "--keyframes-dir" in captured.err and "Traceback" not in captured.err
