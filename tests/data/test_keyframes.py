@@ -236,6 +236,8 @@ def test_prepare_train_video_recovers_times_and_cross_checks_the_given_fps(relea
     assert seen == {*truth, FOREIGN}
     # Every number printed says what it counts; the --fps 1 guess is contradicted for the 2 and 4 fps videos.
     assert f"{len(truth)} of {len(truth) + 1} key frames matched" in printed and "1 unmatched" in printed
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "only `matched` times are ground truth" in card and "nothing is guessed" in card
     assert printed.count("warning:") == 2 and "--fps/--source-fps says 1 fps, its key-frame images say 2 fps" in printed
 
 
