@@ -7,13 +7,20 @@ and a JPEG cut from another video must come back unmatched.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import datasets
 import numpy as np
 import pytest
+from doubles.keyframe_release import (
+    FOREIGN,
+    VIDEOS,
+    frame_dir,
+    jpeg_at,
+    key_frame_truth,
+    write_keyframe_release,
+)
 from PIL import Image
 
 from videoespresso_hf.cli.main import main
@@ -25,109 +32,41 @@ from videoespresso_hf.data.keyframes import (
     match_keyframes,
     trusted_keyframe_times,
 )
-from videoespresso_hf.demo.releases import write_json
-from videoespresso_hf.demo.videos import Segment, make_video
-from videoespresso_hf.video import VideoReader
-
-FPS = 8
-SECONDS = 12.0
-
-# video stem → (source, the rate its frame numbers refer to, seconds its key frames were cut at)
-VIDEOS = {
-    "00299": ("CUVA", 2.0, (3.0, 5.5)),
-    "RgtipEqA7ZA_000046_000056": ("vatex", 4.0, (0.0, 1.25, 2.0)),
-    "m001": ("Moviechat", 1.0, (7.0,)),
-}
-
-
-def _video(path: Path, seed: int) -> Path:
-    """12 s of distinct textured quarter-seconds: every candidate time (N/1, N/2, N/4 s) shows another picture."""
-    rng = np.random.default_rng(seed)
-    segments = [
-        Segment("moving", 0.25, color=tuple(int(v) for v in rng.integers(50, 200, 3)), seed=seed * 100 + i, amplitude=60)
-        for i in range(int(SECONDS * 4))
-    ]
-    make_video(path, segments, fps=FPS, size=(96, 64), gop=16)
-    return path
-
-
-def _jpeg_at(video: Path, second: float, scale: int = 2) -> bytes:
-    """The release's key-frame image: the frame on screen at ``second``, saved larger, as JPEG."""
-    with VideoReader(video) as reader:
-        frame = reader.get_frames_at([second])[0]
-    image = Image.fromarray(frame).resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
-def videos(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("keyframe_videos")
-    return {stem: _video(folder / f"{stem}.mp4", seed) for seed, stem in enumerate(VIDEOS, 1)}
-
-
-def _frame_dir(stem: str) -> str:
-    source = VIDEOS[stem][0]
-    return f"{source}/2_image/{stem}"
-
-
-def _truth() -> dict[str, float]:
-    """Released key-frame path → the second its image was cut at."""
-    return {f"{_frame_dir(stem)}/{round(second * rate)}.jpg": second
-            for stem, (_, rate, seconds) in VIDEOS.items() for second in seconds}  # fmt: skip
-
-
-FOREIGN = "CUVA/2_image/00299/9.jpg"  # named like a key frame of 00299, cut from another video
+def _release(tmp_path_factory) -> tuple[Path, Path, dict[str, Path]]:
+    return write_keyframe_release(tmp_path_factory.mktemp("keyframe_release"))
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory, videos) -> tuple[Path, Path]:
-    """(train_video release folder with its videos, the multi-image release folder with the key-frame JPEGs)."""
-    root = tmp_path_factory.mktemp("keyframe_release")
-    video_dir, image_dir = root / "train_video", root / "train_multi_image"
-    records = []
-    for index, (stem, (source, _, _)) in enumerate(VIDEOS.items()):
-        (video_dir / source).mkdir(parents=True, exist_ok=True)
-        (video_dir / source / f"{stem}.mp4").write_bytes(videos[stem].read_bytes())
-        frames = [path for path in _truth() if path.startswith(_frame_dir(stem) + "/")]
-        if stem == "00299":
-            frames.append(FOREIGN)
-        # Two rows per video, each naming part of its key frames: the rate is still decided over all of them.
-        for part, chosen in enumerate((frames[: max(1, len(frames) // 2)], frames[max(1, len(frames) // 2) :] or frames)):
-            records.append({
-                "path": chosen, "caption": [f"cap {p}" for p in chosen], "question": f"Q {index}.{part}?",
-                "answer": "A.", "task": "Causal Inference", "video_path": f"{source}/{stem}.mp4",
-                "evidence": "The <obj_start>cup<obj_end><box_start>[10, 20, 150, 100]<box_end> falls.",
-            })  # fmt: skip
-    write_json(video_dir / "videoespresso_train_video.json", records)
-    write_json(image_dir / "merged_ano_all.json", records)
-    for path, second in _truth().items():
-        stem = Path(path).parent.name
-        (image_dir / path).parent.mkdir(parents=True, exist_ok=True)
-        (image_dir / path).write_bytes(_jpeg_at(videos[stem], second))
-    (image_dir / FOREIGN).write_bytes(_jpeg_at(videos["m001"], 4.5))
-    return video_dir, image_dir
+def videos(_release) -> dict[str, Path]:
+    return _release[2]
+
+
+@pytest.fixture(scope="module")
+def released(_release) -> tuple[Path, Path]:
+    return _release[0], _release[1]
 
 
 def _images(image_dir: Path, stem: str) -> dict[str, bytes]:
-    return {str(p.relative_to(image_dir)): p.read_bytes() for p in (image_dir / _frame_dir(stem)).glob("*.jpg")}
+    return {str(p.relative_to(image_dir)): p.read_bytes() for p in (image_dir / frame_dir(stem)).glob("*.jpg")}
 
 
 def test_matching_recovers_the_seconds_the_images_were_cut_at(released, videos):
     _, image_dir = released
-    truth = _truth()
+    expected = key_frame_truth()
     for stem, (_, rate, _) in VIDEOS.items():
         result = match_keyframes(videos[stem], _images(image_dir, stem))
         assert result.rate == rate, (stem, result.reason)
         for path, frame in result.frames.items():
             if path == FOREIGN:
                 continue
-            assert frame.status == "matched" and frame.time == pytest.approx(truth[path]), (path, frame)
+            assert frame.status == "matched" and frame.time == pytest.approx(expected[path]), (path, frame)
             assert frame.distance < MATCH_THRESHOLD
             # The other candidate times show other pictures: far away.
             assert all(d > MATCH_THRESHOLD for key, d in frame.candidates.items()
-                       if truth[path] * rate / float(key) != truth[path])  # fmt: skip
+                       if expected[path] * rate / float(key) != expected[path])  # fmt: skip
 
 
 def test_a_frame_from_another_video_is_unmatched_never_guessed(released, videos):
@@ -142,7 +81,7 @@ def test_a_frame_from_another_video_is_unmatched_never_guessed(released, videos)
 def test_time_in_the_file_name_is_checked_against_the_pixels(videos):
     stamped = "Storystream/Rabbids/rabbids/000027/000027_keyframe_0-00-04-500.jpg"
     wrong = "Storystream/Rabbids/rabbids/000027/000027_keyframe_0-00-09-000.jpg"
-    result = match_keyframes(videos["m001"], {stamped: _jpeg_at(videos["m001"], 4.5), wrong: _jpeg_at(videos["m001"], 2.0)})
+    result = match_keyframes(videos["m001"], {stamped: jpeg_at(videos["m001"], 4.5), wrong: jpeg_at(videos["m001"], 2.0)})
     assert result.frames[stamped].status == "matched" and result.frames[stamped].time == pytest.approx(4.5)
     assert result.frames[wrong].status == "unmatched" and result.frames[wrong].time is None
 
@@ -217,7 +156,7 @@ def test_prepare_train_video_recovers_times_and_cross_checks_the_given_fps(relea
     out = tmp_path / "hub"
     printed = _prepare(capsys, "--config", "train_video", "--data-dir", str(video_dir), "--keyframes-dir",
                        str(image_dir), "--out", str(out), "--fps", "1")  # fmt: skip
-    truth = _truth()
+    expected = key_frame_truth()
     rows = _rows(out, "train_video")
     assert len(rows) == 6
     seen = set()
@@ -230,12 +169,13 @@ def test_prepare_train_video_recovers_times_and_cross_checks_the_given_fps(relea
             if frame["path"] == FOREIGN:
                 assert frame["timestamp"] is None and trusted is None  # not the 9 s that --fps 1 would say
             else:
-                assert frame["timestamp"] == pytest.approx(truth[frame["path"]]) and trusted == pytest.approx(frame["timestamp"])
+                assert frame["timestamp"] == pytest.approx(expected[frame["path"]]) and trusted == pytest.approx(frame["timestamp"])
             seen.add(frame["path"])
-        assert metadata["boxes"]["status"] in ("decided", "ambiguous") and metadata["boxes"]["image_size"] == [192, 128]
-    assert seen == {*truth, FOREIGN}
+        assert metadata["boxes"] == {"status": "decided", "reading": "per-mille-xyxy", "fitting": ["per-mille-xyxy"],
+                                     "image_size": [192, 128]}  # fmt: skip
+    assert seen == {*expected, FOREIGN}
     # Every number printed says what it counts; the --fps 1 guess is contradicted for the 2 and 4 fps videos.
-    assert f"{len(truth)} of {len(truth) + 1} key frames matched" in printed and "1 unmatched" in printed
+    assert f"{len(expected)} of {len(expected) + 1} key frames matched" in printed and "1 unmatched" in printed
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "only `matched` times are ground truth" in card and "nothing is guessed" in card
     assert printed.count("warning:") == 2 and "--fps/--source-fps says 1 fps, its key-frame images say 2 fps" in printed
@@ -246,9 +186,9 @@ def test_prepare_multi_image_finds_the_videos_elsewhere(released, tmp_path, caps
     out = tmp_path / "hub"
     _prepare(capsys, "--config", "train_multi_image", "--data-dir", str(image_dir), "--videos-dir", str(video_dir),
              "--out", str(out))  # fmt: skip
-    truth = _truth()
+    expected = key_frame_truth()
     times = {frame["path"]: frame["timestamp"] for row in _rows(out, "train_multi_image") for frame in row["core_frames"]}
-    assert times == {**truth, FOREIGN: None}
+    assert times == {**expected, FOREIGN: None}
 
 
 def test_without_images_rows_keep_no_recovered_times(released, tmp_path, capsys):

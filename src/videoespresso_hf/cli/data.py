@@ -82,6 +82,8 @@ def register(subparsers) -> None:
                       help="box coordinate convention; auto decides it from the value ranges and says why on the page")  # fmt: skip
     view.set_defaults(func=run_view)
 
+    _register_export(commands)
+
 
 # -- key-frame times (issue 20.0): how `prepare` finds the images and videos it matches -------------------------
 
@@ -101,6 +103,38 @@ def _add_keyframe_options(prepare: argparse.ArgumentParser) -> None:
 def _keyframe_options(args: argparse.Namespace) -> dict:
     return {"keyframes_dir": args.keyframes_dir, "videos_dir": args.videos_dir,
             "match_keyframes": not args.no_keyframe_matching}  # fmt: skip
+
+
+# -- export for RL engines beyond one node (issue 20.6) -----------------------------------------------------------
+
+
+def _register_export(commands) -> None:
+    from videoespresso_hf.data.export import EXPORT_FORMATS
+
+    export = commands.add_parser(
+        "export",
+        help="write a prepared config for verl/EasyR1 (parquet) or ms-swift/LLaMA-Factory (JSONL), with the reward file",
+    )
+    export.add_argument("prepared", help="the folder written by `videoespresso data prepare`")
+    export.add_argument("--config", default="train_video", choices=CONFIG_NAMES)
+    export.add_argument("--format", default="verl", choices=EXPORT_FORMATS,
+                        help="verl: <split>.parquet as verl/EasyR1 read it; swift: <split>.jsonl for ms-swift/LLaMA-Factory")  # fmt: skip
+    export.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--split", default=None, help="one split (default: all)")
+    export.add_argument("--limit", type=int, default=None, help="at most this many rows per split")
+    export.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from videoespresso_hf.data.export import ExportConfig, export_dataset
+
+    try:
+        result = export_dataset(ExportConfig(prepared=args.prepared, out=args.out, config=args.config,
+                                             format=args.format, split=args.split, limit=args.limit))  # fmt: skip
+    except _user_errors() as error:
+        raise UserError(str(error)) from None
+    print(result.summary)
+    return 0
 
 
 def _user_errors():
