@@ -195,3 +195,15 @@ def test_batch_and_swift_forms(reward):
     values = temporal([GROUNDED.format(t=5.5, answer="B"), "no format"], ["B", "B"],
                       keyframe_times=[[3.0, 5.5], []], options=[EXTRA["options"]] * 2)  # fmt: skip
     assert values == [1.0, None]
+
+
+def test_generated_rows_keep_the_pipelines_times_and_pixel_boxes(generated_release, tmp_path, capsys):
+    prepared = tmp_path / "prepared"
+    assert main(["data", "prepare", "--quiet", "--config", "generated", "--data-dir", str(generated_release),
+                 "--out", str(prepared)]) == 0  # fmt: skip
+    capsys.readouterr()
+    result = export_dataset(prepared=str(prepared), out=str(tmp_path / "o"), config="generated", split="train")
+    extra = pq.read_table(result.files["train"]).to_pylist()[0]["extra_info"]
+    assert extra["keyframe_times"] == [1.5]  # the pipeline decoded that frame itself: trusted as is
+    assert extra["box_reading"] == "pixels-xyxy" and extra["image_size"] == [64, 48]
+    assert extra["boxes"][0]["box"] == pytest.approx([1 / 64, 2 / 48, 3 / 64, 4 / 48], abs=1e-5)

@@ -123,9 +123,24 @@ def rollout_prompt(row: Mapping[str, Any], media_tags: str) -> str:
     return "\n".join(lines)
 
 
-def _normalised_boxes(row: Mapping[str, Any], metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _box_reading(row: Mapping[str, Any], metadata: Mapping[str, Any], config: str, video: str | None) -> dict[str, Any]:
+    """The row's box reading: decided by ``prepare`` for released rows; pixels of the decoded frame for ``generated``
+    rows (the construction pipeline's GroundingDINO boxes), whose size the video gives."""
+    if config != "generated":
+        return dict(metadata.get("boxes") or {})
+    if not video:
+        return {}
+    from videoespresso_hf.video import VideoError, probe
+
+    try:
+        meta = probe(video)
+    except (VideoError, OSError):
+        return {}
+    return {"status": "decided", "reading": "pixels-xyxy", "image_size": [meta.width, meta.height]}
+
+
+def _normalised_boxes(row: Mapping[str, Any], reading: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The row's boxes as 0–1 corners of the key-frame image, when its box reading was decided (else [])."""
-    reading = metadata.get("boxes") or {}
     if reading.get("status") != "decided" or not reading.get("image_size"):
         return []
     width, height = reading["image_size"]
@@ -167,9 +182,10 @@ def _export_row(row: dict[str, Any], index: int, split: str, config: str, media:
     metadata = json.loads(row.get("metadata") or "{}")
     task = row.get("task")
     task_name = LEADERBOARD_TASKS[task] if isinstance(task, int) else task
-    times = sorted(time for time in trusted_keyframe_times(row) if time is not None)
-    boxes = _normalised_boxes(row, metadata)
+    times = sorted(time for time in trusted_keyframe_times(row, config) if time is not None)
     video = media.path(row.get("video"), f"{row['id']}-video")
+    reading = _box_reading(row, metadata, config, video)
+    boxes = _normalised_boxes(row, reading)
     images = [media.path(image, f"{row['id']}-{i}") for i, image in enumerate(row.get("images") or [])]
     images = [image for image in images if image]
     if not video and not images:
@@ -179,8 +195,7 @@ def _export_row(row: dict[str, Any], index: int, split: str, config: str, media:
         "question_type": "multiple_choice" if row.get("options") else "free_form",
         "options": list(row.get("options") or []), "answer_text": row.get("answer") or "",
         "keyframe_times": times, "boxes": boxes,
-        "box_reading": (metadata.get("boxes") or {}).get("reading") or "",
-        "image_size": list((metadata.get("boxes") or {}).get("image_size") or []),
+        "box_reading": reading.get("reading") or "", "image_size": list(reading.get("image_size") or []),
         "evidence": row.get("evidence_raw") or row.get("evidence") or "",
     }  # fmt: skip
     tags = "<video>\n" if video else "".join("<image>" for _ in images) + "\n"

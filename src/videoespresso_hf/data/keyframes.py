@@ -235,12 +235,17 @@ def _decide(
     return VideoMatch(status, float(rate) if rate is not None else None, frames, reason)
 
 
-def trusted_keyframe_times(row: Mapping[str, Any]) -> list[float | None]:
-    """Per core frame of a prepared row: its time when it was recovered by image matching, else None.
+def trusted_keyframe_times(row: Mapping[str, Any], config: str | None = None) -> list[float | None]:
+    """Per core frame of a prepared row: its time when it can be trusted as ground truth, else None.
 
-    Rewards and metrics should ground on these only: a ``core_frames[i].timestamp`` may also come from a
-    user-given ``--fps`` (kept for SFT, which only needs a plausible time), which nothing verified.
+    Trusted: a time recovered by image matching (``metadata["keyframes"]``), or any time of a ``generated`` row
+    (the construction pipeline decoded those frames itself). Rewards and metrics should ground on these only:
+    a released row's ``core_frames[i].timestamp`` may also come from a user-given ``--fps`` (kept for SFT, which
+    only needs a plausible time), which nothing verified.
     """
+    frames_of_row = row.get("core_frames") or []
+    if config == "generated":
+        return [None if frame.get("timestamp") is None else float(frame["timestamp"]) for frame in frames_of_row]
     metadata = row.get("metadata") or "{}"
     if isinstance(metadata, str):
         try:
@@ -250,7 +255,7 @@ def trusted_keyframe_times(row: Mapping[str, Any]) -> list[float | None]:
     frames = (metadata.get("keyframes") or {}).get("frames") or []
     by_path = {frame.get("path"): frame for frame in frames if isinstance(frame, Mapping)}
     out: list[float | None] = []
-    for core in row.get("core_frames") or []:
+    for core in frames_of_row:
         found = by_path.get(core.get("path"))
         out.append(float(found["time"]) if found and found.get("status") == "matched" and found.get("time") is not None
                    else None)  # fmt: skip
