@@ -78,6 +78,16 @@ def test_a_frame_from_another_video_is_unmatched_never_guessed(released, videos)
     assert result.rate == 2.0  # the foreign frame takes no part in the rate vote
 
 
+def test_an_unreadable_image_spoils_only_its_own_frame(released, videos):
+    _, image_dir = released
+    images = {**_images(image_dir, "00299"), "CUVA/2_image/00299/20.jpg": b"not a jpeg", "CUVA/2_image/00299/22.jpg": jpeg_at(videos["00299"], 11.0)[:60]}
+    result = match_keyframes(videos["00299"], images)
+    assert result.rate == 2.0
+    assert result.frames["CUVA/2_image/00299/20.jpg"].status == "no_image"
+    assert result.frames["CUVA/2_image/00299/22.jpg"].status == "no_image"
+    assert result.frames["CUVA/2_image/00299/6.jpg"].time == 3.0
+
+
 def test_time_in_the_file_name_is_checked_against_the_pixels(videos):
     stamped = "Storystream/Rabbids/rabbids/000027/000027_keyframe_0-00-04-500.jpg"
     wrong = "Storystream/Rabbids/rabbids/000027/000027_keyframe_0-00-09-000.jpg"

@@ -164,11 +164,22 @@ def match_keyframes(
         times = sorted({time for candidates in wanted.values() for time in candidates.values()})
         decoded = dict(zip(times, reader.get_frames_at(times), strict=True)) if times else {}
     thumbs = {time: thumbnail(frame) for time, frame in decoded.items()}
+    released: dict[str, np.ndarray] = {}
+    for path in wanted:
+        try:
+            released[path] = thumbnail(images[path])
+        except (OSError, ValueError):  # PIL.UnidentifiedImageError, a truncated JPEG: nothing to compare with
+            continue
     distances = {
-        path: {key: image_distance(thumbnail(images[path]), thumbs[time]) for key, time in candidates.items()}
+        path: {key: image_distance(released[path], thumbs[time]) for key, time in candidates.items()}
         for path, candidates in wanted.items()
+        if path in released
     }
-    return _decide(names, wanted, distances, [_rate_key(rate) for rate in rates], threshold)
+    usable = {path: name for path, name in names.items() if path in released}
+    result = _decide(usable, wanted, distances, [_rate_key(rate) for rate in rates], threshold)
+    for path in names.keys() - released.keys():
+        result.frames[path] = FrameMatch(path, "no_image")
+    return result
 
 
 def _decide(
