@@ -22,7 +22,7 @@ from videoespresso_hf.cli.main import main
 from videoespresso_hf.data.export import ExportConfig, export_dataset
 from videoespresso_hf.data.sources import DataError
 
-VERL_COLUMNS = ["data_source", "prompt", "videos", "images", "ability", "reward_model", "extra_info"]
+VERL_COLUMNS = ["data_source", "prompt", "videos", "ability", "reward_model", "extra_info"]
 GROUNDED = ("<think>The <obj_start>cup<obj_end><box_start>[100,200,900,950]<box_end> at <t>{t}</t>s falls."
             "</think><answer>{answer}</answer>")  # fmt: skip
 
@@ -69,7 +69,7 @@ def test_verl_parquet_has_the_documented_columns_and_ground_truth(prepared, tmp_
         (message,) = row["prompt"]
         assert message["role"] == "user" and message["content"].startswith("<video>\n")
         assert "<answer></answer>" in message["content"] and "<t>seconds</t>" in message["content"]
-        assert row["images"] == [] and Path(row["videos"][0]["video"]).is_file()
+        assert Path(row["videos"][0]["video"]).is_file()
         extra = row["extra_info"]
         reward = row["reward_model"]
         assert reward["style"] == "rule"
@@ -92,6 +92,24 @@ def test_verl_parquet_has_the_documented_columns_and_ground_truth(prepared, tmp_
     assert times_by_video == expected and FOREIGN.endswith("/9.jpg") and 9.0 not in times_by_video["00299"]
     assert [row["extra_info"]["index"] for row in rows] == list(range(6))
     assert (out / "verl_reward.py").is_file()
+
+
+def test_verl_image_rows_and_easyr1_layout(prepared, tmp_path, capsys, reward):
+    _export(capsys, str(prepared), "--config", "train_multi_image", "--format", "verl", "--out", str(tmp_path / "v"))
+    table = pq.read_table(tmp_path / "v" / "train.parquet")
+    assert table.column_names == [name if name != "videos" else "images" for name in VERL_COLUMNS]
+    first = table.to_pylist()[0]
+    assert first["prompt"][0]["content"].count("<image>") == len(first["images"]) > 0
+    assert all(Path(image["image"]).is_file() for image in first["images"])
+    _export(capsys, str(prepared), "--config", "train_video", "--format", "easyr1", "--out", str(tmp_path / "e"))
+    rows = pq.read_table(tmp_path / "e" / "train.parquet").to_pylist()
+    assert set(rows[0]) == {"problem", "answer", "data_source", "id", "videos"}
+    assert rows[0]["problem"].startswith("<video>\n") and Path(rows[0]["videos"][0]).is_file()
+    # EasyR1 hands the reward only the answer column: the labels travel inside it, and the reward reads them.
+    labels = json.loads(rows[0]["answer"])
+    assert labels["answer"] == "B" and labels["keyframe_times"] == [3.0]
+    (scores,) = reward.compute_score_batch([{"response": GROUNDED.format(t=3.0, answer="B"), "ground_truth": rows[0]["answer"]}])
+    assert scores["answer"] == 1.0 and scores["temporal"] == 1.0 and scores["spatial"] == pytest.approx(1.0)
 
 
 def test_swift_jsonl_has_messages_media_and_solution(prepared, tmp_path, capsys):

@@ -113,12 +113,12 @@ def _register_export(commands) -> None:
 
     export = commands.add_parser(
         "export",
-        help="write a prepared config for verl/EasyR1 (parquet) or ms-swift/LLaMA-Factory (JSONL), with the reward file",
+        help="write a prepared config for verl / EasyR1 (parquet) or ms-swift / LLaMA-Factory (JSONL), with the reward file",
     )
     export.add_argument("prepared", help="the folder written by `videoespresso data prepare`")
     export.add_argument("--config", default="train_video", choices=CONFIG_NAMES)
     export.add_argument("--format", default="verl", choices=EXPORT_FORMATS,
-                        help="verl: <split>.parquet as verl/EasyR1 read it; swift: <split>.jsonl for ms-swift/LLaMA-Factory")  # fmt: skip
+                        help="verl / easyr1: <split>.parquet as verl / EasyR1 read it; swift: <split>.jsonl for ms-swift/LLaMA-Factory")  # fmt: skip
     export.add_argument("--out", required=True, help="output folder")
     export.add_argument("--split", default=None, help="one split (default: all)")
     export.add_argument("--limit", type=int, default=None, help="at most this many rows per split")

@@ -10,8 +10,9 @@ column          value
 data_source     ``"videoespresso/<config>"``
 prompt          chat messages ``[{"role": "user", "content": "<video>…"}]`` (``<image>`` per frame for
                 image rows): the question, the options and the rollout format (:data:`ROLLOUT_FORMAT`)
-videos          ``[{"video": "/abs/clip.mp4"}]`` for video rows (``qwen_vl_utils.fetch_video``'s form)
-images          ``[{"image": "/abs/frame.jpg"}, …]`` for image rows (``fetch_image``'s form)
+videos          ``[{"video": "/abs/clip.mp4"}]`` for video configs (``qwen_vl_utils.fetch_video``'s form)
+images          ``[{"image": "/abs/frame.jpg"}, …]`` for image configs (``fetch_image``'s form); a config
+                has one of the two columns
 ability         ``"video_reasoning"``
 reward_model    ``{"style": "rule", "ground_truth": <answer letter, or the reference text>}``
 extra_info      ``{index, id, split, task, question_type, options, answer_text, keyframe_times,
@@ -22,7 +23,10 @@ extra_info      ``{index, id, split, task, question_type, options, answer_text, 
 ``--fps`` is never ground truth), ``boxes`` the row's key-object boxes as 0–1 corners of the key-frame image,
 only where the row's box reading was decided. ``--format swift`` writes ``DIR/<split>.jsonl`` with
 ``{"messages": [...], "videos"|"images": [paths], "solution": <ground truth>, …}`` plus the same fields,
-which ms-swift passes to reward functions as keyword arguments. The reward functions ship as one
+which ms-swift passes to reward functions as keyword arguments. ``--format easyr1`` writes
+``DIR/<split>.parquet`` with EasyR1's string columns: ``problem`` (the prompt text), ``answer`` (a JSON object:
+the ground truth under ``answer`` and the labels beside it, since EasyR1 hands its reward only the answer
+column) and ``videos`` / ``images`` (paths). The reward functions ship as one
 self-contained file, :mod:`videoespresso_hf.integrations.verl_reward` (copied into ``DIR``), for verl's
 ``custom_reward_function.path``.
 """
@@ -46,7 +50,7 @@ from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 __all__ = ["EXPORT_FORMATS", "ROLLOUT_FORMAT", "ExportConfig", "ExportResult", "export_dataset", "rollout_prompt"]
 
-EXPORT_FORMATS: tuple[str, ...] = ("verl", "swift")
+EXPORT_FORMATS: tuple[str, ...] = ("verl", "easyr1", "swift")
 REWARD_FILE = Path(__file__).resolve().parents[1] / "integrations" / "verl_reward.py"
 LETTERS = "ABCDEFGH"
 
@@ -66,7 +70,7 @@ class ExportConfig:
     prepared: str = field(metadata={"help": "the folder written by `videoespresso data prepare`"})
     out: str = field(metadata={"help": "output folder (a <split>.parquet or <split>.jsonl per split)"})
     config: str = field(default="train_video", metadata={"help": f"prepared config: {', '.join(CONFIG_NAMES)}"})
-    format: str = field(default="verl", metadata={"help": "verl (parquet for verl/EasyR1) or swift (JSONL for ms-swift/LLaMA-Factory)"})  # fmt: skip
+    format: str = field(default="verl", metadata={"help": "verl (parquet for verl), easyr1 (parquet for EasyR1) or swift (JSONL for ms-swift/LLaMA-Factory)"})  # fmt: skip
     split: str | None = field(default=None, metadata={"help": "one split (default: every split of the config)"})
     limit: int | None = field(default=None, metadata={"help": "at most this many rows per split"})
 
@@ -200,6 +204,11 @@ def _export_row(row: dict[str, Any], index: int, split: str, config: str, media:
     }  # fmt: skip
     tags = "<video>\n" if video else "".join("<image>" for _ in images) + "\n"
     prompt = [{"role": "user", "content": rollout_prompt(row, tags)}]
+    if fmt == "easyr1":  # a prompt string and one answer column: the labels travel inside the answer, as JSON
+        record = {"problem": prompt[0]["content"], "answer": json.dumps({"answer": _ground_truth(row), **extra}),
+                  "data_source": f"videoespresso/{config}", "id": row["id"]}  # fmt: skip
+        record["videos" if video else "images"] = [video] if video else images
+        return record
     if fmt == "swift":
         record: dict[str, Any] = {"messages": prompt, "solution": _ground_truth(row), "data_source": f"videoespresso/{config}"}
         record["videos" if video else "images"] = [video] if video else images
@@ -263,7 +272,7 @@ def export_dataset(config: ExportConfig | None = None, /, **kwargs: Any) -> Expo
                 left_out += 1
                 continue
             records.append(record)
-        extras = [record["extra_info"] if config.format == "verl" else record for record in records]
+        extras = [_extra_of(record, config.format) for record in records]
         rows[split], skipped[split] = len(records), left_out
         with_times[split] = sum(bool(extra["keyframe_times"]) for extra in extras)
         with_boxes[split] = sum(bool(extra["boxes"]) for extra in extras)
@@ -276,6 +285,26 @@ def export_dataset(config: ExportConfig | None = None, /, **kwargs: Any) -> Expo
     summary = (f"exported {config.config} as {config.format} to {out}: {'; '.join(parts)}; "
                f"reward functions: {reward_file} (compute_score)")  # fmt: skip
     return ExportResult(files, rows, with_times, with_boxes, reward_file, summary)
+
+
+def _extra_of(record: Mapping[str, Any], fmt: str) -> Mapping[str, Any]:
+    if fmt == "verl":
+        return record["extra_info"]
+    return json.loads(record["answer"]) if fmt == "easyr1" else record
+
+
+def _easyr1_schema(media: str):
+    import pyarrow as pa
+
+    return pa.schema([("problem", pa.string()), ("answer", pa.string()), ("data_source", pa.string()),
+                      ("id", pa.string()), (media, pa.list_(pa.string()))])  # fmt: skip
+
+
+def _media_column(records: Sequence[Mapping[str, Any]], fmt: str) -> str:
+    """``videos`` or ``images``: the media kind of the split (one per config), the other column is left out."""
+    if fmt == "easyr1":
+        return "videos" if any("videos" in record for record in records) or not records else "images"
+    return "videos" if any(record["videos"] for record in records) or not records else "images"
 
 
 def _write(out: Path, split: str, records: Sequence[dict[str, Any]], fmt: str) -> Path:
@@ -292,6 +321,12 @@ def _write(out: Path, split: str, records: Sequence[dict[str, Any]], fmt: str) -
 
     target = out / f"{split}.parquet"
     tmp = target.with_name(target.name + ".tmp")
-    pq.write_table(pa.Table.from_pylist(list(records), schema=_verl_schema()), tmp)
+    media = _media_column(records, fmt)
+    if fmt == "easyr1":
+        schema = _easyr1_schema(media)
+    else:
+        full = _verl_schema()
+        schema = full.remove(full.get_field_index("images" if media == "videos" else "videos"))
+    pq.write_table(pa.Table.from_pylist(list(records), schema=schema), tmp)
     os.replace(tmp, target)
     return target

@@ -2,7 +2,9 @@
 
 verl: ``custom_reward_function.path=…/verl_reward.py custom_reward_function.name=compute_score`` (optional
 settings through ``custom_reward_function.reward_kwargs``: ``weights``, ``sigma``, ``time_tolerance``,
-``box_scale``). EasyR1: ``worker.reward.reward_function=…/verl_reward.py:compute_score_batch``. ms-swift: the
+``box_scale``). EasyR1 (``worker.reward.reward_type=batch``):
+``worker.reward.reward_function=…/verl_reward.py:compute_score_batch``; its ``ground_truth`` is the export's
+``answer`` column, a JSON object holding the answer and the labels. ms-swift: the
 classes at the end are plain callables with its ORM signature (``completions, solution, **columns``);
 ``register_swift()`` registers them when ms-swift is installed. Standard library only: nothing here imports
 ``videoespresso_hf``, so the file works copied next to the data (``videoespresso data export`` does that).
@@ -182,6 +184,19 @@ def _floats(values: Any) -> list[float]:
     return [float(v) for v in (values if values is not None else []) if v is not None]
 
 
+def _unpack(ground_truth: Any, extra: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """EasyR1 carries the labels inside the answer column: ``{"answer": …, "keyframe_times": …}`` as JSON."""
+    value = ground_truth
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ground_truth, extra
+    if isinstance(value, Mapping) and "answer" in value:
+        return str(value["answer"]), {**{k: v for k, v in value.items() if k != "answer"}, **extra}
+    return str(ground_truth), extra
+
+
 def reward_components(
     solution_str: str,
     ground_truth: str,
@@ -192,7 +207,7 @@ def reward_components(
     box_scale: float = 1000.0,
 ) -> dict[str, float | None]:
     """The four rewards of one completion (None where the row has no label for it)."""
-    extra = _extra(extra_info)
+    ground_truth, extra = _unpack(ground_truth, _extra(extra_info))
     parsed = parse_rollout(solution_str)
     options = extra.get("options")
     multiple_choice = bool(options is not None and len(options)) or (len(str(ground_truth).strip("() ")) == 1)
