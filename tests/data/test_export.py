@@ -225,3 +225,19 @@ def test_generated_rows_keep_the_pipelines_times_and_pixel_boxes(generated_relea
     assert extra["keyframe_times"] == [1.5]  # the pipeline decoded that frame itself: trusted as is
     assert extra["box_reading"] == "pixels-xyxy" and extra["image_size"] == [64, 48]
     assert extra["boxes"][0]["box"] == pytest.approx([1 / 64, 2 / 48, 3 / 64, 4 / 48], abs=1e-5)
+
+
+def test_rollout_parsing_rules(reward):
+    text = ("<think>At <t>2.0</t>s the <obj_start>cup<obj_end><box_start>[[1,2,3,4],[5,6,7,8]]<box_end> tips; "
+            "the <obj_start>hand<obj_end><box_start>[9,9,20,20]<box_end> at <t>5.5</t>s lets go; "
+            "a <obj_start>dog<obj_end><box_start>[]<box_end> barks.</think><answer>(B) it falls</answer>")  # fmt: skip
+    parsed = reward.parse_rollout(text)
+    # A box takes the <t> after it (before the next object), else the last one before it.
+    assert parsed["claims"] == [("cup", (1.0, 2.0, 3.0, 4.0), 2.0), ("cup", (5.0, 6.0, 7.0, 8.0), 2.0),
+                                ("hand", (9.0, 9.0, 20.0, 20.0), 5.5)]  # fmt: skip
+    assert parsed["times"] == [2.0, 5.5] and parsed["well_formed"] and parsed["answer"] == "(B) it falls"
+    assert reward.answer_reward(parsed["answer"], "B", True) == 1.0
+    assert reward.answer_reward("Answer: B", "B", True) == 0.0  # must start with the letter
+    assert reward.reward_components(text + " trailing", "B", EXTRA)["format"] == 0.0
+    only_times = "<think>At <t>3</t>s it falls.</think><answer>B</answer>"
+    assert reward.reward_components(only_times, "B", EXTRA)["format"] == 0.5  # grounded = a time AND a box

@@ -17,13 +17,15 @@ The rollout format (one pass, grounded evidence then the answer)::
 Rewards, each in 0–1, ``None`` when the row has nothing to score it against (never 0 for missing labels):
 
 * ``answer``: multiple choice (``extra_info["options"]`` non-empty or a one-letter ground truth): 1 when the
-  first option letter in ``<answer>`` equals the ground truth; free-form: ROUGE-L F1 of the answer text with
-  the reference.
-* ``format``: 1 for ``<think>…</think><answer>…</answer>`` with at least one grounded claim (a time or a box),
-  0.5 for think + answer without one, 0 otherwise (Open-o3 Video's rule).
+  ``<answer>`` starts with the correct option letter (``B``, ``(B)``, ``B.``); free-form: ROUGE-L F1 of the
+  answer text with the reference (Video-R1's choice).
+* ``format``: 1 for ``<think>…</think><answer>…</answer>`` (nothing else) whose evidence names a time and a
+  box, 0.5 for think + answer without them, 0 otherwise (Open-o3 Video's rule).
 * ``temporal``: mean over the claimed times of ``exp(-d² / 2σ²)``, d = distance (s) to the nearest annotated
   key-frame time; σ = ``sigma`` (default 1 s: the final value of Open-o3 Video's shrinking schedule, which needs
   a training step this signature does not get); 0 when no time is claimed; None without annotated times.
+A box takes the ``<t>`` that follows it (before the next object), else the last ``<t>`` before it.
+
 * ``spatial``: for every claimed box whose claimed time is within ``time_tolerance`` (1 s, absolute) of an
   annotated key-frame time, the best IoU with the row's annotated boxes; averaged over those claims (0 when
   there is none); None without annotated boxes or times. Claimed boxes are read on a ``box_scale`` grid
@@ -58,33 +60,50 @@ __all__ = [
 DEFAULT_WEIGHTS = {"answer": 1.0, "format": 1.0, "temporal": 1.0, "spatial": 1.0}
 REWARD_NAMES = tuple(DEFAULT_WEIGHTS)
 
-_ROLLOUT = re.compile(r"^\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*$", re.DOTALL)
-_TIME = re.compile(r"<t>\s*(-?\d+(?:\.\d+)?)\s*</t>")
-_NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
-# An object with its box, optionally followed by "at <t>…</t>" (the time the box is claimed at).
-_CLAIM = re.compile(
-    rf"<obj_start>(.*?)<obj_end>\s*<box_start>\s*\[{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\]\s*<box_end>"
-    r"(?:\s*(?:at|@)?\s*<t>\s*(-?\d+(?:\.\d+)?)\s*</t>)?",
-    re.DOTALL,
+_THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
+_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_FULL = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
+_EVENT = re.compile(
+    r"<obj_start>(?P<obj>[^<]*)<obj_end>|<box_start>(?P<box>[^<]*)<box_end>|<t>\s*(?P<t>-?\d+(?:\.\d+)?)\s*</t>"
 )
-_LETTER = re.compile(r"\b([A-H])\b")
+_NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
+_BOX = re.compile(rf"\[{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\]")
+_LETTER = re.compile(r"^\(?([A-J])\)?(?:[.:)\s]|$)")
 _WORD = re.compile(r"\w+")
 
 
-def parse_rollout(text: str) -> dict[str, Any]:
-    """``{"think", "answer", "times", "claims"}`` of a completion (``think``/``answer`` None when the format is off).
+def parse_rollout(text: str | None) -> dict[str, Any]:
+    """``{"think", "answer", "times", "claims", "well_formed"}`` of a completion. Never raises.
 
-    ``claims`` are ``(label, (x1, y1, x2, y2), time or None)``; ``times`` every ``<t>`` value in the think part.
+    ``think`` / ``answer`` are None when their tags are missing; ``times`` every ``<t>`` of the think part;
+    ``claims`` every box ``(label, (x1, y1, x2, y2), time)``: a box takes the ``<t>`` that follows it before the
+    next object, else the last ``<t>`` before it (None without any); ``[[…], […]]`` gives several boxes.
     """
-    match = _ROLLOUT.match(text or "")
-    if not match:
-        return {"think": None, "answer": None, "times": [], "claims": []}
-    think, answer = match.group(1), match.group(2).strip()
-    claims = [
-        (m.group(1).strip(), tuple(float(m.group(i)) for i in range(2, 6)), None if m.group(6) is None else float(m.group(6)))
-        for m in _CLAIM.finditer(think)
-    ]  # fmt: skip
-    return {"think": think, "answer": answer, "times": [float(t) for t in _TIME.findall(think)], "claims": claims}
+    text = text or ""
+    think, answer = _THINK.search(text), _ANSWER.search(text)
+    times: list[float] = []
+    pending: list[tuple[str, tuple[float, ...]]] = []
+    claims: list[tuple[str, tuple[float, ...], float | None]] = []
+    label = ""
+
+    def flush(time: float | None) -> None:
+        claims.extend((name, box, time) for name, box in pending)
+        pending.clear()
+
+    for match in _EVENT.finditer(think.group(1) if think else ""):
+        if match.group("obj") is not None:
+            flush(times[-1] if times else None)
+            label = match.group("obj").strip()
+        elif match.group("box") is not None:
+            pending.extend((label, tuple(float(v) for v in found)) for found in _BOX.findall(match.group("box")))
+        else:
+            value = float(match.group("t"))
+            if math.isfinite(value):
+                times.append(value)
+                flush(value)
+    flush(times[-1] if times else None)
+    return {"think": think.group(1).strip() if think else None, "answer": answer.group(1).strip() if answer else None,
+            "times": times, "claims": claims, "well_formed": bool(_FULL.fullmatch(text))}  # fmt: skip
 
 
 def rouge_l(candidate: str, reference: str) -> float:
@@ -105,28 +124,24 @@ def rouge_l(candidate: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _letter(text: str) -> str:
-    stripped = text.strip().strip("()[]. :")
-    if len(stripped) == 1 and stripped.upper() in "ABCDEFGH":
-        return stripped.upper()
-    match = _LETTER.search(text)
-    return match.group(1) if match else ""
-
-
-def answer_reward(answer: str | None, ground_truth: str, multiple_choice: bool) -> float:
-    """1/0 on the option letter for multiple choice, ROUGE-L F1 for free-form (0 when there is no answer)."""
+def answer_reward(answer: str | None, ground_truth: str, multiple_choice: bool) -> float | None:
+    """1/0 on the option letter the answer starts with (multiple choice), ROUGE-L F1 (free form); 0 without an
+    ``<answer>``; None without a reference."""
+    if not ground_truth:
+        return None
     if answer is None:
         return 0.0
     if multiple_choice:
-        return 1.0 if _letter(answer) and _letter(answer) == _letter(ground_truth) else 0.0
+        letter = _LETTER.match(answer.strip())
+        return float(bool(letter) and letter.group(1) == ground_truth.strip().strip("()").upper())
     return rouge_l(answer, ground_truth)
 
 
 def format_reward(parsed: Mapping[str, Any]) -> float:
-    """1 grounded think + answer, 0.5 think + answer without a time or box, 0 otherwise."""
-    if parsed["think"] is None:
+    """1 for a well-formed completion whose evidence names a time and a box, 0.5 well formed only, 0 otherwise."""
+    if not parsed["well_formed"]:
         return 0.0
-    return 1.0 if parsed["times"] or parsed["claims"] else 0.5
+    return 1.0 if parsed["times"] and parsed["claims"] else 0.5
 
 
 def temporal_reward(times: Sequence[float], keyframe_times: Sequence[float], sigma: float = 1.0) -> float | None:
