@@ -28,6 +28,7 @@ from videoespresso_hf.data.boxes import decide_row_box_reading, reading_to_corne
 from videoespresso_hf.data.keyframes import (
     MATCH_THRESHOLD,
     _decide,
+    grounding_labels,
     image_distance,
     match_keyframes,
     trusted_keyframe_times,
@@ -181,6 +182,9 @@ def test_prepare_train_video_recovers_times_and_cross_checks_the_given_fps(relea
             else:
                 assert frame["timestamp"] == pytest.approx(expected[frame["path"]]) and trusted == pytest.approx(frame["timestamp"])
             seen.add(frame["path"])
+        labels = grounding_labels(row, "train_video")
+        assert labels.keyframe_times == tuple(sorted(t for t in trusted_keyframe_times(row) if t is not None))
+        assert labels.boxes == (("cup", pytest.approx((0.1, 0.2, 0.9, 0.95))),) and labels.box_reading == "per-mille-xyxy"
         assert metadata["boxes"] == {"status": "decided", "reading": "per-mille-xyxy", "fitting": ["per-mille-xyxy"],
                                      "image_size": [192, 128]}  # fmt: skip
     assert seen == {*expected, FOREIGN}

@@ -41,8 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.data.boxes import reading_to_corners
-from videoespresso_hf.data.keyframes import trusted_keyframe_times
+from videoespresso_hf.data.keyframes import grounding_labels
 from videoespresso_hf.data.schema import CONFIG_NAMES
 from videoespresso_hf.data.sources import DataError
 from videoespresso_hf.files import write_bytes_atomic
@@ -127,36 +126,6 @@ def rollout_prompt(row: Mapping[str, Any], media_tags: str) -> str:
     return "\n".join(lines)
 
 
-def _box_reading(row: Mapping[str, Any], metadata: Mapping[str, Any], config: str, video: str | None) -> dict[str, Any]:
-    """The row's box reading: decided by ``prepare`` for released rows; pixels of the decoded frame for ``generated``
-    rows (the construction pipeline's GroundingDINO boxes), whose size the video gives."""
-    if config != "generated":
-        return dict(metadata.get("boxes") or {})
-    if not video:
-        return {}
-    from videoespresso_hf.video import VideoError, probe
-
-    try:
-        meta = probe(video)
-    except (VideoError, OSError):
-        return {}
-    return {"status": "decided", "reading": "pixels-xyxy", "image_size": [meta.width, meta.height]}
-
-
-def _normalised_boxes(row: Mapping[str, Any], reading: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The row's boxes as 0–1 corners of the key-frame image, when its box reading was decided (else [])."""
-    if reading.get("status") != "decided" or not reading.get("image_size"):
-        return []
-    width, height = reading["image_size"]
-    out = []
-    for obj in row.get("key_objects") or []:
-        for box in obj.get("boxes") or []:
-            x1, y1, x2, y2 = reading_to_corners(box, reading["reading"], width, height)
-            out.append({"label": obj.get("label") or "",
-                        "box": [round(x1 / width, 5), round(y1 / height, 5), round(x2 / width, 5), round(y2 / height, 5)]})  # fmt: skip
-    return out
-
-
 class _Media:
     """Absolute media paths for the exported rows; embedded bytes are written once under ``OUT/media``."""
 
@@ -183,13 +152,10 @@ def _ground_truth(row: Mapping[str, Any]) -> str:
 
 
 def _export_row(row: dict[str, Any], index: int, split: str, config: str, media: _Media, fmt: str) -> dict[str, Any] | None:
-    metadata = json.loads(row.get("metadata") or "{}")
     task = row.get("task")
     task_name = LEADERBOARD_TASKS[task] if isinstance(task, int) else task
-    times = sorted(time for time in trusted_keyframe_times(row, config) if time is not None)
     video = media.path(row.get("video"), f"{row['id']}-video")
-    reading = _box_reading(row, metadata, config, video)
-    boxes = _normalised_boxes(row, reading)
+    labels = grounding_labels(row, config, video)
     images = [media.path(image, f"{row['id']}-{i}") for i, image in enumerate(row.get("images") or [])]
     images = [image for image in images if image]
     if not video and not images:
@@ -198,8 +164,9 @@ def _export_row(row: dict[str, Any], index: int, split: str, config: str, media:
         "index": index, "id": row["id"], "split": split, "task": task_name or "",
         "question_type": "multiple_choice" if row.get("options") else "free_form",
         "options": list(row.get("options") or []), "answer_text": row.get("answer") or "",
-        "keyframe_times": times, "boxes": boxes,
-        "box_reading": reading.get("reading") or "", "image_size": list(reading.get("image_size") or []),
+        "keyframe_times": list(labels.keyframe_times),
+        "boxes": [{"label": label, "box": list(box)} for label, box in labels.boxes],
+        "box_reading": labels.box_reading or "", "image_size": list(labels.image_size or []),
         "evidence": row.get("evidence_raw") or row.get("evidence") or "",
     }  # fmt: skip
     tags = "<video>\n" if video else "".join("<image>" for _ in images) + "\n"

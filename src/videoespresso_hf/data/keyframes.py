@@ -40,8 +40,10 @@ __all__ = [
     "MATCH_THRESHOLD",
     "RELEASE_RATES",
     "FrameMatch",
+    "GroundingLabels",
     "KeyframeReport",
     "VideoMatch",
+    "grounding_labels",
     "image_distance",
     "match_keyframes",
     "thumbnail",
@@ -257,13 +259,7 @@ def trusted_keyframe_times(row: Mapping[str, Any], config: str | None = None) ->
     frames_of_row = row.get("core_frames") or []
     if config == "generated":
         return [None if frame.get("timestamp") is None else float(frame["timestamp"]) for frame in frames_of_row]
-    metadata = row.get("metadata") or "{}"
-    if isinstance(metadata, str):
-        try:
-            metadata = json.loads(metadata)
-        except ValueError:
-            metadata = {}
-    frames = (metadata.get("keyframes") or {}).get("frames") or []
+    frames = (_row_metadata(row).get("keyframes") or {}).get("frames") or []
     by_path = {frame.get("path"): frame for frame in frames if isinstance(frame, Mapping)}
     out: list[float | None] = []
     for core in frames_of_row:
@@ -271,6 +267,69 @@ def trusted_keyframe_times(row: Mapping[str, Any], config: str | None = None) ->
         out.append(float(found["time"]) if found and found.get("status") == "matched" and found.get("time") is not None
                    else None)  # fmt: skip
     return out
+
+
+@dataclass(frozen=True)
+class GroundingLabels:
+    """What a grounded reward or metric may check a row's claims against (see :func:`grounding_labels`).
+
+    Attributes:
+        keyframe_times: trusted key-frame times (s), sorted; empty when none can be trusted.
+        boxes: ``(label, (x1, y1, x2, y2))`` with corners as fractions (0–1) of the key-frame image; every box of
+            the row (the release ties boxes to objects, not to one key frame); empty unless the reading is decided.
+        box_reading: the decided reading (:data:`~videoespresso_hf.data.boxes.BOX_READINGS`), else None.
+        image_size: ``(width, height)`` the reading was decided on, else None.
+    """
+
+    keyframe_times: tuple[float, ...]
+    boxes: tuple[tuple[str, tuple[float, float, float, float]], ...]
+    box_reading: str | None
+    image_size: tuple[int, int] | None
+
+
+def _row_metadata(row: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = row.get("metadata") or "{}"
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return {}
+    return dict(metadata) if isinstance(metadata, Mapping) else {}
+
+
+def grounding_labels(row: Mapping[str, Any], config: str | None = None, video: str | None = None) -> GroundingLabels:
+    """The trusted grounding labels of a prepared row: :func:`trusted_keyframe_times` and the boxes of a decided reading.
+
+    Released rows use the reading ``data prepare`` decided from the key-frame image (``metadata["boxes"]``).
+    ``generated`` rows hold the construction pipeline's GroundingDINO pixel corners on the decoded frame, whose
+    size is the video's (``video``: its path; default the row's ``video`` path), probed here.
+    """
+    from videoespresso_hf.data.boxes import reading_to_corners
+
+    times = tuple(sorted(time for time in trusted_keyframe_times(row, config) if time is not None))
+    reading: dict[str, Any] = dict(_row_metadata(row).get("boxes") or {})
+    if config == "generated":
+        reading = {}
+        value = row.get("video")
+        path = video or (value.get("path") if isinstance(value, Mapping) else value)
+        if path and Path(path).is_file():
+            from videoespresso_hf.video import VideoError, probe
+
+            try:
+                meta = probe(path)
+                reading = {"status": "decided", "reading": "pixels-xyxy", "image_size": [meta.width, meta.height]}
+            except (VideoError, OSError):
+                reading = {}
+    if reading.get("status") != "decided" or not reading.get("image_size") or not reading.get("reading"):
+        return GroundingLabels(times, (), None, None)
+    width, height = (int(v) for v in reading["image_size"])
+    boxes = []
+    for obj in row.get("key_objects") or []:
+        for box in obj.get("boxes") or []:
+            x1, y1, x2, y2 = reading_to_corners(box, reading["reading"], width, height)
+            boxes.append((str(obj.get("label") or ""),
+                          (round(x1 / width, 5), round(y1 / height, 5), round(x2 / width, 5), round(y2 / height, 5))))  # fmt: skip
+    return GroundingLabels(times, tuple(boxes), reading["reading"], (width, height))
 
 
 @dataclass
