@@ -241,3 +241,19 @@ def test_rollout_parsing_rules(reward):
     assert reward.reward_components(text + " trailing", "B", EXTRA)["format"] == 0.0
     only_times = "<think>At <t>3</t>s it falls.</think><answer>B</answer>"
     assert reward.reward_components(only_times, "B", EXTRA)["format"] == 0.5  # grounded = a time AND a box
+
+
+def test_embedded_media_are_written_under_out_whatever_the_row_id(generated_release, tmp_path, capsys):
+    rows = generated_release / "generated" / "train.jsonl"
+    lines = [json.loads(line) for line in rows.read_text().splitlines()]
+    lines[0]["id"] = "../../escaped"
+    rows.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    prepared = tmp_path / "prepared"
+    assert main(["data", "prepare", "--quiet", "--config", "generated", "--data-dir", str(generated_release),
+                 "--out", str(prepared), "--embed-videos"]) == 0  # fmt: skip
+    capsys.readouterr()
+    out = tmp_path / "deep" / "o"
+    result = export_dataset(prepared=str(prepared), out=str(out), config="generated", split="train")
+    videos = [row["videos"][0]["video"] for row in pq.read_table(result.files["train"]).to_pylist()]
+    assert all(Path(video).parent == (out / "media" / "generated").resolve() for video in videos)
+    assert not list(tmp_path.glob("escaped*")) and not list((tmp_path / "deep").glob("escaped*"))

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ __all__ = ["EXPORT_FORMATS", "ROLLOUT_FORMAT", "ExportConfig", "ExportResult", "
 EXPORT_FORMATS: tuple[str, ...] = ("verl", "easyr1", "swift")
 REWARD_FILE = Path(__file__).resolve().parents[1] / "integrations" / "verl_reward.py"
 LETTERS = "ABCDEFGH"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 # The one-pass grounded format the RL rewards score (kept in step with integrations/verl_reward.py).
 ROLLOUT_FORMAT = (
@@ -137,9 +139,11 @@ class _Media:
             return None
         path = value.get("path")
         if value.get("bytes"):
-            suffix = Path(path or "").suffix or ".bin"
-            target = self.folder / f"{name}{suffix}"
+            # Row ids and released names are data, not paths: only a plain file name under OUT/media is written.
+            suffix = _SAFE.sub("_", Path(path or "").suffix)[:16] or ".bin"
+            target = self.folder / (_SAFE.sub("_", name).lstrip(".") + suffix)
             if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
                 write_bytes_atomic(target, value["bytes"])
             return str(target.resolve())
         if path and Path(path).is_absolute() and Path(path).is_file():
