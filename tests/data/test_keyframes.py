@@ -24,7 +24,7 @@ from doubles.keyframe_release import (
 from PIL import Image
 
 from videoespresso_hf.cli.main import main
-from videoespresso_hf.data.boxes import decide_row_box_reading, reading_to_corners
+from videoespresso_hf.data.boxes import decide_row_box_reading, decide_video_box_reading, reading_to_corners
 from videoespresso_hf.data.keyframes import (
     MATCH_THRESHOLD,
     _decide,
@@ -150,6 +150,17 @@ def test_box_reading_is_decided_per_row_from_the_image_size(boxes, size, status,
         assert -0.5 <= x1 < x2 <= size[0] + 0.5 and -0.5 <= y1 < y2 <= size[1] + 0.5
 
 
+def test_an_ambiguous_row_is_settled_only_by_its_videos_other_rows():
+    small = [[40, 40, 60, 60]]  # on 640x480: corners and centre+size, as pixels or on 0-1000, all fit
+    row = decide_row_box_reading(small, (640, 480))
+    assert row.status == "ambiguous" and len(row.fitting) == 4
+    settled = decide_video_box_reading(row, [small, [[100, 200, 900, 950]]], (640, 480))  # 900 px leaves a 640 px frame
+    assert (settled.status, settled.reading, settled.basis) == ("decided", "per-mille-xyxy", "video")
+    # Rows of the video that agree on nothing (or nothing fits) leave it ambiguous: not guessed.
+    assert decide_video_box_reading(row, [small, [[100, 200, 900, 950]], [[600, 5, 601, 6]]], (640, 480)).status == "ambiguous"
+    assert decide_video_box_reading(row, [small], (640, 480)) == row
+
+
 def _prepare(capsys, *args: str) -> str:
     code = main(["data", "prepare", "--quiet", *args])
     captured = capsys.readouterr()
@@ -186,7 +197,7 @@ def test_prepare_train_video_recovers_times_and_cross_checks_the_given_fps(relea
         assert labels.keyframe_times == tuple(sorted(t for t in trusted_keyframe_times(row) if t is not None))
         assert labels.boxes == (("cup", pytest.approx((0.1, 0.2, 0.9, 0.95))),) and labels.box_reading == "per-mille-xyxy"
         assert metadata["boxes"] == {"status": "decided", "reading": "per-mille-xyxy", "fitting": ["per-mille-xyxy"],
-                                     "image_size": [192, 128]}  # fmt: skip
+                                     "image_size": [192, 128], "basis": "row"}  # fmt: skip
     assert seen == {*expected, FOREIGN}
     # Every number printed says what it counts; the --fps 1 guess is contradicted for the 2 and 4 fps videos.
     assert f"{len(expected)} of {len(expected) + 1} key frames matched" in printed and "1 unmatched" in printed

@@ -28,6 +28,7 @@ __all__ = [
     "RowBoxReading",
     "decide_box_convention",
     "decide_row_box_reading",
+    "decide_video_box_reading",
     "place_box",
     "reading_to_corners",
     "to_pixels",
@@ -173,16 +174,19 @@ class RowBoxReading:
         reading: the decided reading (one of :data:`BOX_READINGS`), else None.
         fitting: every reading that keeps all the row's boxes inside the image.
         image_size: ``(width, height)`` the decision used, or None.
+        basis: ``"row"`` (the row's own boxes decided) or ``"video"`` (the row alone was ambiguous; the boxes of all
+            rows of its video, on the same key-frame size, leave one reading: :func:`decide_video_box_reading`).
     """
 
     status: str
     reading: str | None
     fitting: tuple[str, ...]
     image_size: tuple[int, int] | None
+    basis: str = "row"
 
     def to_dict(self) -> dict:
         return {"status": self.status, "reading": self.reading, "fitting": list(self.fitting),
-                "image_size": list(self.image_size) if self.image_size else None}  # fmt: skip
+                "image_size": list(self.image_size) if self.image_size else None, "basis": self.basis}  # fmt: skip
 
 
 def decide_row_box_reading(boxes: Iterable[Sequence[float]], image_size: tuple[int, int] | None) -> RowBoxReading:
@@ -202,3 +206,24 @@ def decide_row_box_reading(boxes: Iterable[Sequence[float]], image_size: tuple[i
     if len(fitting) == 1:
         return RowBoxReading("decided", fitting[0], fitting, image_size)
     return RowBoxReading("ambiguous" if fitting else "none_fit", None, fitting, image_size)
+
+
+def decide_video_box_reading(
+    row: RowBoxReading, video_rows: Iterable[Iterable[Sequence[float]]], image_size: tuple[int, int] | None
+) -> RowBoxReading:
+    """Settle an ``ambiguous`` row with the boxes of every row of its video (same key-frame size, one annotator pass).
+
+    The readings that keep every box of every row inside the image are intersected (rows where no reading fits
+    take no part); when exactly one remains and it fits this row, the row is ``decided`` on the ``video`` basis.
+    Anything else leaves the row as it was: nothing is guessed.
+    """
+    if row.status != "ambiguous" or not image_size:
+        return row
+    shared = set(row.fitting)
+    for boxes in video_rows:
+        fitting = decide_row_box_reading(boxes, image_size).fitting
+        if fitting:
+            shared &= set(fitting)
+    if len(shared) == 1:
+        return RowBoxReading("decided", shared.pop(), row.fitting, row.image_size, "video")
+    return row

@@ -398,6 +398,7 @@ class KeyframeAnnotator:
         self._matches: dict[str, VideoMatch | str] = {}
         self._sizes: dict[str, tuple[int, int] | None] = {}
         self._warned: set[str] = set()
+        self._video_boxes: dict[str, list[list[tuple[float, ...]]]] = {}  # video → boxes of each of its rows
         self._counted: set[str] = set()
 
     @classmethod
@@ -443,6 +444,7 @@ class KeyframeAnnotator:
     def _index(self) -> dict[str, list[str]]:
         """Video path → every key-frame path the annotation file names for it (one extra streaming pass)."""
         if self._video_frames is None:
+            from videoespresso_hf.data.evidence import parse_evidence
             from videoespresso_hf.data.sources import _record_media_paths
 
             index: dict[str, dict[str, None]] = {}
@@ -450,6 +452,11 @@ class KeyframeAnnotator:
                 video = _record_media_paths(record, "video")
                 if video:
                     index.setdefault(video[0], {}).update(dict.fromkeys(_record_media_paths(record, "images")))
+                    evidence = record.get("evidence")
+                    boxes = [box for obj in parse_evidence(evidence if isinstance(evidence, str) else None).key_objects
+                             for box in obj.boxes]  # fmt: skip
+                    if boxes:
+                        self._video_boxes.setdefault(video[0], []).append(boxes)
             self._video_frames = {video: list(paths) for video, paths in index.items()}
         return self._video_frames
 
@@ -503,7 +510,7 @@ class KeyframeAnnotator:
 
     def annotate(self, row: dict[str, Any]) -> None:
         """Write the recovered times, the decided rate and the box reading into ``row`` (in place)."""
-        from videoespresso_hf.data.boxes import decide_row_box_reading
+        from videoespresso_hf.data.boxes import decide_row_box_reading, decide_video_box_reading
 
         frames = row.get("core_frames") or []
         if not frames:
@@ -538,7 +545,10 @@ class KeyframeAnnotator:
         size = next((size for size in sizes if size), None)
         boxes = [box for obj in row.get("key_objects") or [] for box in obj.get("boxes") or []]
         reading = decide_row_box_reading(boxes, size)
-        self.report.boxes[reading.status] += 1
+        if reading.status == "ambiguous":
+            self._index()
+            reading = decide_video_box_reading(reading, self._video_boxes.get(row.get("video_path") or "", []), size)
+        self.report.boxes[reading.status if reading.basis == "row" else "decided with its video's rows"] += 1
         metadata["keyframes"] = info
         metadata["boxes"] = reading.to_dict()
         row["metadata"] = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
