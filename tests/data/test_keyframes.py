@@ -237,3 +237,16 @@ def test_keyframes_dir_must_exist(released, tmp_path, capsys):
                  "--keyframes-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "hub")])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 2 and "--keyframes-dir" in captured.err and "Traceback" not in captured.err
+
+
+def test_matching_can_be_switched_off(released, tmp_path, capsys):
+    video_dir, image_dir = released
+    out = tmp_path / "hub"
+    printed = _prepare(capsys, "--config", "train_video", "--data-dir", str(video_dir), "--keyframes-dir", str(image_dir),
+                       "--out", str(out), "--fps", "1", "--no-keyframe-matching")  # fmt: skip
+    assert "key-frame times" not in printed
+    rows = _rows(out, "train_video")
+    foreign = next(frame for row in rows for frame in row["core_frames"] if frame["path"] == FOREIGN)
+    assert foreign["timestamp"] == 9.0  # the --fps guess, kept as before, and not trusted:
+    assert all("keyframes" not in json.loads(row["metadata"]) for row in rows)
+    assert all(time is None for row in rows for time in trusted_keyframe_times(row))
