@@ -118,6 +118,9 @@ def test_rate_decision_conflict_and_ambiguity_are_not_guessed():
     # Both fit, one clearly closer → decided.
     clear = {**static, "a/8.jpg": {"1": 0.07, "2": 0.005, "4": 0.5}, "a/16.jpg": {"1": 0.06, "2": 0.004, "4": 0.5}}
     assert _decide(names, wanted, clear, keys, MATCH_THRESHOLD).rate == 2.0
+    # Identical pictures at every rate (distance 0 everywhere) decide nothing.
+    zero = {path: {"1": 0.0, "2": 0.0, "4": 0.0} for path in names}
+    assert _decide(names, wanted, zero, keys, MATCH_THRESHOLD).rate is None
 
 
 def test_image_distance_ignores_resolution_but_not_content():

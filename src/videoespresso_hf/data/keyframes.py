@@ -209,7 +209,7 @@ def _decide(
     elif len(common) > 1:
         mean = {key: float(np.mean([distances[path][key] for path in matchable])) for key in common}
         ordered = sorted(common, key=lambda key: mean[key])
-        if mean[ordered[0]] <= CLEAR_MARGIN * mean[ordered[1]]:
+        if mean[ordered[0]] < CLEAR_MARGIN * mean[ordered[1]]:  # strict: two exact ties (0 = 0) stay undecided
             rate = ordered[0]
             reason = (f"{rate} fps fits every key frame clearly best (mean distance {mean[ordered[0]]:.3f} vs "
                       f"{mean[ordered[1]]:.3f} at {ordered[1]} fps)")  # fmt: skip
