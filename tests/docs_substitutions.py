@@ -156,6 +156,17 @@ def prepared_train_video(path: Path, context: Context) -> None:
     assert main(argv) == 0
 
 
+def keyframe_releases(path: Path, context: Context) -> None:
+    """``data/train_video`` + ``data/train_multi_image``: both training releases side by side, the key-frame JPEGs
+    cut from known seconds of the videos (tests/doubles/keyframe_release.py), so ``data prepare`` recovers the
+    times by matching. One call writes both folders; the second entry finds them there."""
+    if path.exists():
+        return
+    from doubles.keyframe_release import write_keyframe_release
+
+    write_keyframe_release(path.parent)
+
+
 FILES: dict[str, Callable[[Path, Context], None]] = {
     "predictions.json": predictions_json,
     "predictions.jsonl": predictions_jsonl,
@@ -170,6 +181,8 @@ FILES: dict[str, Callable[[Path, Context], None]] = {
     "raw/VideoEspresso_train_video": train_video_release,
     "build/": build_folder,
     "prepared/": prepared_train_video,
+    "data/train_video": keyframe_releases,
+    "data/train_multi_image": keyframe_releases,
 }
 
 

@@ -47,7 +47,9 @@ def register(subparsers) -> None:
                          help="rows whose media are missing/unreadable: stop (default), leave out, or keep without media")  # fmt: skip
     prepare.add_argument("--embed-videos", action="store_true",
                          help="store video/image bytes in the Parquet files (needed to publish media on the Hub)")  # fmt: skip
-    prepare.add_argument("--fps", type=float, default=None, help="sampling fps that core-frame numbers refer to")
+    prepare.add_argument("--fps", type=float, default=None,
+                         help="sampling fps that core-frame numbers refer to: a cross-check where key-frame images "
+                              "can be matched to the video (the images win), the source of times elsewhere")  # fmt: skip
     prepare.add_argument("--source-fps", type=_fps_pair, action="append", default=[], metavar="SOURCE=FPS",
                          help="per-source fps, e.g. --source-fps vatex=1 (repeatable; wins over --fps)")  # fmt: skip
     prepare.add_argument("--annotations", default=None, help="annotation file to use instead of the released name")
@@ -55,6 +57,7 @@ def register(subparsers) -> None:
     prepare.add_argument("--verify-videos", action="store_true", help="decode the first frame of every video")
     prepare.add_argument("--max-shard-mb", type=int, default=500, help="approximate Parquet shard size")
     prepare.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_keyframe_options(prepare)
     prepare.set_defaults(func=run_prepare)
 
     push = commands.add_parser(
@@ -81,6 +84,60 @@ def register(subparsers) -> None:
                       help="predictions file(s): show each model's output, the letter read and the verdict beside each "
                       "item, with a filter for wrong / unanswered")  # fmt: skip
     view.set_defaults(func=run_view)
+
+    _register_export(commands)
+
+
+# -- key-frame times (issue 20.0): how `prepare` finds the images and videos it matches -------------------------
+
+
+def _add_keyframe_options(prepare: argparse.ArgumentParser) -> None:
+    prepare.add_argument("--keyframes-dir", default=None,
+                         help="the released key-frame images (the unpacked or split train_multi_image release) for a "
+                              "video config: each key frame's time is recovered by matching its image to the video "
+                              "(default: look in --data-dir)")  # fmt: skip
+    prepare.add_argument("--videos-dir", default=None,
+                         help="the videos (the train_video release) for train_multi_image, to recover key-frame times "
+                              "(default: look in --data-dir)")  # fmt: skip
+    prepare.add_argument("--no-keyframe-matching", action="store_true",
+                         help="do not recover key-frame times from the images (then only --fps/--source-fps give times)")  # fmt: skip
+
+
+def _keyframe_options(args: argparse.Namespace) -> dict:
+    return {"keyframes_dir": args.keyframes_dir, "videos_dir": args.videos_dir,
+            "match_keyframes": not args.no_keyframe_matching}  # fmt: skip
+
+
+# -- export for RL engines beyond one node (issue 20.6) -----------------------------------------------------------
+
+
+def _register_export(commands) -> None:
+    from videoespresso_hf.data.export import EXPORT_FORMATS
+
+    export = commands.add_parser(
+        "export",
+        help="write a prepared config for verl / EasyR1 (parquet) or ms-swift / LLaMA-Factory (JSONL), with the reward file",
+    )
+    export.add_argument("prepared", help="the folder written by `videoespresso data prepare`")
+    export.add_argument("--config", default="train_video", choices=CONFIG_NAMES)
+    export.add_argument("--format", default="verl", choices=EXPORT_FORMATS,
+                        help="verl / easyr1: <split>.parquet as verl / EasyR1 read it; swift: <split>.jsonl for ms-swift/LLaMA-Factory")  # fmt: skip
+    export.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--split", default=None, help="one split (default: all)")
+    export.add_argument("--limit", type=int, default=None, help="at most this many rows per split")
+    export.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from videoespresso_hf.data.export import ExportConfig, export_dataset
+
+    try:
+        result = export_dataset(ExportConfig(prepared=args.prepared, out=args.out, config=args.config,
+                                             format=args.format, split=args.split, limit=args.limit))  # fmt: skip
+    except _user_errors() as error:
+        raise UserError(str(error)) from None
+    print(result.summary)
+    return 0
 
 
 def _user_errors():
@@ -112,7 +169,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         options = SourceOptions(
             fps=args.fps, fps_by_source=dict(args.source_fps), missing_videos=args.missing_videos,
             embed_media=args.embed_videos, extract_dir=args.extract_dir, annotations=args.annotations,
-            verify_media=args.verify_videos,
+            verify_media=args.verify_videos, **_keyframe_options(args),
         )  # fmt: skip
         entry = prepare_dataset_folder(args.config, args.data_dir, args.out, options,
                                        max_shard_bytes=args.max_shard_mb << 20, progress=not args.quiet)  # fmt: skip
@@ -123,6 +180,8 @@ def run_prepare(args: argparse.Namespace) -> int:
     if entry["omitted_count"]:
         verb = "kept without media" if args.missing_videos == "keep" else "left out"
         print(f"{entry['omitted_count']} row(s) with missing media {verb}; listed in {args.out}/README.md")
+    for line in options.keyframe_report.summary_lines():
+        print(line)
     print(f"load it with: datasets.load_dataset({args.out!r}, {args.config!r})")
     return 0
 

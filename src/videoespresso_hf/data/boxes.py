@@ -20,7 +20,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["BOX_CONVENTIONS", "BoxConvention", "PlacedBox", "decide_box_convention", "place_box", "to_pixels"]
+__all__ = [
+    "BOX_CONVENTIONS",
+    "BOX_READINGS",
+    "BoxConvention",
+    "PlacedBox",
+    "RowBoxReading",
+    "decide_box_convention",
+    "decide_row_box_reading",
+    "decide_video_box_reading",
+    "place_box",
+    "reading_to_corners",
+    "to_pixels",
+]
 
 BOX_CONVENTIONS: tuple[str, ...] = ("pixels", "normalized", "per-mille")
 _SCALE = {"pixels": None, "normalized": 1.0, "per-mille": 1000.0}
@@ -120,3 +132,98 @@ def place_box(box: Sequence[float], convention: str, width: int, height: int) ->
         inside=inside,
         pixels=tuple(round(v, 1) for v in pixels),  # type: ignore[arg-type]
     )
+
+
+# -- per-row readings (issue 20.0): scale × order, decided from the key-frame image's size ------------------------
+
+# Every reading a released box could have: the coordinate scale and the order of the four numbers
+# (``xyxy`` = corners ``[x1, y1, x2, y2]``; ``cxcywh`` = centre + size, Open-o3 Video's reading of its derived data).
+BOX_READINGS: tuple[str, ...] = tuple(
+    f"{scale}-{order}" for scale in BOX_CONVENTIONS for order in ("xyxy", "cxcywh")
+)
+_MIN_SIDE = 1.0  # pixels: a box narrower than a pixel is not a reading anybody meant
+
+
+def reading_to_corners(box: Sequence[float], reading: str, width: int, height: int) -> tuple[float, float, float, float]:
+    """``box`` read as ``reading`` (one of :data:`BOX_READINGS`) → pixel corners ``(x1, y1, x2, y2)``.
+
+    Raises:
+        ValueError: an unknown reading.
+    """
+    if reading not in BOX_READINGS:
+        raise ValueError(f"unknown box reading {reading!r}; choose one of {', '.join(BOX_READINGS)}")
+    scale, order = reading.rsplit("-", 1)
+    a, b, c, d = (float(v) for v in box)
+    if order == "cxcywh":
+        a, b, c, d = a - c / 2, b - d / 2, a + c / 2, b + d / 2
+    return to_pixels((a, b, c, d), scale, width, height)
+
+
+def _reading_fits(box: Sequence[float], reading: str, width: int, height: int) -> bool:
+    x1, y1, x2, y2 = reading_to_corners(box, reading, width, height)
+    return _fits((x1, y1, x2, y2), width, height) and x2 - x1 >= _MIN_SIDE and y2 - y1 >= _MIN_SIDE
+
+
+@dataclass(frozen=True)
+class RowBoxReading:
+    """How one row's boxes read on their key-frame image (stored in the row's ``metadata["boxes"]``).
+
+    Attributes:
+        status: ``"decided"`` (exactly one reading keeps every box inside the image), ``"ambiguous"`` (several
+            do: not guessed), ``"none_fit"`` (no reading does), ``"no_boxes"`` or ``"no_image"`` (no image size).
+        reading: the decided reading (one of :data:`BOX_READINGS`), else None.
+        fitting: every reading that keeps all the row's boxes inside the image.
+        image_size: ``(width, height)`` the decision used, or None.
+        basis: ``"row"`` (the row's own boxes decided) or ``"video"`` (the row alone was ambiguous; the boxes of all
+            rows of its video, on the same key-frame size, leave one reading: :func:`decide_video_box_reading`).
+    """
+
+    status: str
+    reading: str | None
+    fitting: tuple[str, ...]
+    image_size: tuple[int, int] | None
+    basis: str = "row"
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "reading": self.reading, "fitting": list(self.fitting),
+                "image_size": list(self.image_size) if self.image_size else None, "basis": self.basis}  # fmt: skip
+
+
+def decide_row_box_reading(boxes: Iterable[Sequence[float]], image_size: tuple[int, int] | None) -> RowBoxReading:
+    """Decide one row's box reading from its key-frame image size: the reading that keeps every box inside.
+
+    A reading fits a box when the box, converted to pixel corners, lies inside the ``width × height`` image
+    (half a pixel of slack) and is at least a pixel wide and high. The release documents no convention, so
+    when several readings fit every box the row is ``ambiguous`` and nothing is guessed.
+    """
+    boxes = [tuple(float(v) for v in box) for box in boxes]
+    if not boxes:
+        return RowBoxReading("no_boxes", None, (), image_size)
+    if not image_size:
+        return RowBoxReading("no_image", None, (), None)
+    width, height = image_size
+    fitting = tuple(r for r in BOX_READINGS if all(_reading_fits(box, r, width, height) for box in boxes))
+    if len(fitting) == 1:
+        return RowBoxReading("decided", fitting[0], fitting, image_size)
+    return RowBoxReading("ambiguous" if fitting else "none_fit", None, fitting, image_size)
+
+
+def decide_video_box_reading(
+    row: RowBoxReading, video_rows: Iterable[Iterable[Sequence[float]]], image_size: tuple[int, int] | None
+) -> RowBoxReading:
+    """Settle an ``ambiguous`` row with the boxes of every row of its video (same key-frame size, one annotator pass).
+
+    The readings that keep every box of every row inside the image are intersected (rows where no reading fits
+    take no part); when exactly one remains and it fits this row, the row is ``decided`` on the ``video`` basis.
+    Anything else leaves the row as it was: nothing is guessed.
+    """
+    if row.status != "ambiguous" or not image_size:
+        return row
+    shared = set(row.fitting)
+    for boxes in video_rows:
+        fitting = decide_row_box_reading(boxes, image_size).fitting
+        if fitting:
+            shared &= set(fitting)
+    if len(shared) == 1:
+        return RowBoxReading("decided", shared.pop(), row.fitting, row.image_size, "video")
+    return row

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from videoespresso_hf.data.archives import ArchiveError
+from videoespresso_hf.data.keyframes import KeyframeReport
 from videoespresso_hf.data.media import Location, MediaLocator
 from videoespresso_hf.data.records import (
     FRAME_PATH_KEYS,
@@ -126,6 +127,13 @@ class SourceOptions:
         extract_dir: where archive members are extracted (default: the data directory).
         annotations: explicit annotation file (overrides the per-config file names).
         verify_media: decode the first frame of every video (slow) instead of only checking the file.
+        match_keyframes: recover key-frame times by matching the released key-frame images to the decoded
+            videos (:mod:`videoespresso_hf.data.keyframes`) wherever both can be found; ``fps`` /
+            ``fps_by_source`` then only cross-check (a disagreement is reported, the images win).
+        keyframes_dir: where the released key-frame images are for a video config (the unpacked or still
+            split ``train_multi_image`` release); default: the data directory.
+        videos_dir: where the videos are for the ``train_multi_image`` config; default: the data directory.
+        keyframe_report: filled while reading: what matching found (see :class:`KeyframeReport`).
     """
 
     fps: float | None = None
@@ -135,8 +143,16 @@ class SourceOptions:
     extract_dir: str | None = None
     annotations: str | None = None
     verify_media: bool = False
+    match_keyframes: bool = True
+    keyframes_dir: str | None = None
+    videos_dir: str | None = None
+    keyframe_report: KeyframeReport = field(default_factory=KeyframeReport, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        for name in ("keyframes_dir", "videos_dir"):
+            folder = getattr(self, name)
+            if folder is not None and not Path(folder).is_dir():
+                raise DataError(f"--{name.replace('_', '-')} {folder} is not a folder")
         if self.missing_videos not in MISSING_MEDIA_POLICIES:
             raise DataError(f"missing_videos must be one of {MISSING_MEDIA_POLICIES}, got {self.missing_videos!r}")
         if self.fps is not None and not self.fps > 0:  # `not >`: NaN is refused too
@@ -453,9 +469,23 @@ class ReleaseReader:
         Raises:
             MissingMediaError: see :meth:`checked_chunks` (raised before any row with missing media is yielded).
         """
+        annotator = self._keyframe_annotator(split)
         for start, records, skip in self.checked_chunks(split):
-            yield from convert_records(self.spec.name, records, start, self.options, self.media_value, skip,
-                                       str(self.annotation_files[split]))  # fmt: skip
+            rows = convert_records(self.spec.name, records, start, self.options, self.media_value, skip,
+                                   str(self.annotation_files[split]))  # fmt: skip
+            if annotator is not None:
+                for row in rows:
+                    annotator.annotate(row)
+            yield from rows
+
+    def _keyframe_annotator(self, split: str):
+        """The key-frame matcher for ``split``, or None (matching off, ``generated``, or no image to be found)."""
+        if not self.options.match_keyframes or self.spec.name == "generated":
+            return None
+        from videoespresso_hf.data.keyframes import KeyframeAnnotator
+
+        annotator = KeyframeAnnotator.for_reader(self, split)
+        return annotator if annotator.enabled else None
 
     def media_value(self, path: str) -> Any:
         """The ``video`` / ``images`` item for a released path: absolute path, ``{"path","bytes"}`` or None."""
@@ -473,6 +503,8 @@ class ReleaseReader:
 
     def close(self) -> None:
         self.locator.close()
+        for locator in getattr(self, "_extra_locators", ()):
+            locator.close()
 
     def __enter__(self) -> ReleaseReader:
         return self
