@@ -55,6 +55,7 @@ def register(subparsers) -> None:
     prepare.add_argument("--verify-videos", action="store_true", help="decode the first frame of every video")
     prepare.add_argument("--max-shard-mb", type=int, default=500, help="approximate Parquet shard size")
     prepare.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_media_root_option(prepare)
     prepare.set_defaults(func=run_prepare)
 
     push = commands.add_parser(
@@ -78,14 +79,43 @@ def register(subparsers) -> None:
     view.add_argument("--boxes", default="auto", choices=("auto", "pixels", "normalized", "per-mille"),
                       help="box coordinate convention; auto decides it from the value ranges and says why on the page")  # fmt: skip
     view.set_defaults(func=run_view)
+    _register_check_overlap(commands)
+
+
+def _add_media_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--media-root", action="append", default=[], metavar="FOLDER",
+        help="a folder outside --data-dir that media paths may lead into (repeatable); any other place is refused",
+    )  # fmt: skip
+
+
+def _register_check_overlap(commands) -> None:
+    overlap = commands.add_parser(
+        "check-overlap",
+        help="list the videos two prepared configs share (by content hash, and by source id): train/bench contamination",
+    )
+    overlap.add_argument("a", metavar="A", help="a prepared config: its folder (OUT/train_video), or its name with --prepared")
+    overlap.add_argument("b", metavar="B", help="the other config, e.g. OUT/bench")
+    overlap.add_argument("--prepared", default=None, help="the prepared folder A and B are configs of (when given by name)")
+    overlap.add_argument("--limit", type=int, default=50, help="list at most this many shared videos (all are counted)")
+    overlap.set_defaults(func=run_check_overlap)
 
 
 def _user_errors():
     from videoespresso_hf.data.archives import ArchiveError
+    from videoespresso_hf.data.media import MediaPathError
     from videoespresso_hf.data.sources import DataError
 
     # OSError: an unwritable --out or --data-dir, a full disk; its message names the path.
-    return (DataError, ArchiveError, OSError)
+    return (DataError, ArchiveError, MediaPathError, OSError)
+
+
+def _user_error(error: BaseException) -> UserError:
+    """The one-line error for the terminal: messages quote release-provided paths and ids, so they are made printable."""
+    from videoespresso_hf.errors import first_line
+    from videoespresso_hf.text import printable
+
+    return UserError(printable(first_line(error)))
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -95,7 +125,7 @@ def run_download(args: argparse.Namespace) -> int:
         path = download_release(args.config, args.data_dir, annotations_only=args.annotations_only,
                                 revision=args.revision)  # fmt: skip
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     print(f"downloaded {args.config} to {path}")
     print(f"next: videoespresso data prepare --config {args.config} --data-dir {path} --out <OUT>")
     return 0
@@ -109,19 +139,60 @@ def run_prepare(args: argparse.Namespace) -> int:
         options = SourceOptions(
             fps=args.fps, fps_by_source=dict(args.source_fps), missing_videos=args.missing_videos,
             embed_media=args.embed_videos, extract_dir=args.extract_dir, annotations=args.annotations,
-            verify_media=args.verify_videos,
+            verify_media=args.verify_videos, media_roots=tuple(args.media_root),
         )  # fmt: skip
         entry = prepare_dataset_folder(args.config, args.data_dir, args.out, options,
                                        max_shard_bytes=args.max_shard_mb << 20, progress=not args.quiet)  # fmt: skip
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     rows = ", ".join(f"{split}: {count} rows" for split, count in entry["splits"].items())
     print(f"prepared {args.config} in {args.out} ({rows})")
     if entry["omitted_count"]:
         verb = "kept without media" if args.missing_videos == "keep" else "left out"
         print(f"{entry['omitted_count']} row(s) with missing media {verb}; listed in {args.out}/README.md")
+        _print_refused(entry)
+    _print_bench_overlap(args.out, args.config)
     print(f"load it with: datasets.load_dataset({args.out!r}, {args.config!r})")
     return 0
+
+
+def _print_refused(entry: dict) -> None:
+    """One line per media path refused for leading outside the release (the manifest lists the first 100)."""
+    from videoespresso_hf.text import printable
+
+    for omission in entry.get("omitted", []):
+        if omission["reason"].startswith("refused"):
+            print(printable(f"{omission['id']}: {omission['path']!r} {omission['reason']}"))
+
+
+def _print_bench_overlap(out: str, config: str) -> None:
+    """Say when the config just prepared shares videos with the bench (or the bench with a training config)."""
+    from videoespresso_hf.data.overlap import bench_overlap_warnings
+
+    try:
+        warnings = bench_overlap_warnings(out, config)
+    except _user_errors() as error:
+        raise _user_error(error) from None
+    for line in warnings:
+        print(line)
+
+
+def run_check_overlap(args: argparse.Namespace) -> int:
+    from videoespresso_hf.data.overlap import shared_videos_between
+    from videoespresso_hf.text import printable
+
+    if args.limit < 0:
+        raise UserError(f"--limit must be 0 or more, got {args.limit}")
+    try:
+        report = shared_videos_between(args.a, args.b, prepared=args.prepared)
+    except _user_errors() as error:
+        raise _user_error(error) from None
+    print(printable(report.summary()))
+    for video in report.shared[: args.limit]:
+        print(printable(video.describe()))
+    if len(report.shared) > args.limit:
+        print(f"... and {len(report.shared) - args.limit} more (--limit)")
+    return 1 if report.shared else 0
 
 
 def run_push(args: argparse.Namespace) -> int:
@@ -130,7 +201,7 @@ def run_push(args: argparse.Namespace) -> int:
     try:
         url = push_dataset_folder(args.out, args.repo_id, private=args.private, revision=args.revision)
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     print(f"pushed {args.out} to {args.repo_id}: {url}")
     return 0
 
@@ -146,7 +217,7 @@ def run_view(args: argparse.Namespace) -> int:
     try:
         site = build_viewer(args.prepared, args.out, options)
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     print(f"{site.items} of {site.rows} items on {len(site.pages)} page(s); boxes read as {site.box_convention.name} "
           f"({site.box_convention.reason})")  # fmt: skip
     print(f"frames: {site.frames_written} written, {site.frames_reused} reused")

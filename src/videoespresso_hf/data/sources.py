@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from videoespresso_hf.data.archives import ArchiveError
-from videoespresso_hf.data.media import Location, MediaLocator
+from videoespresso_hf.data.media import Location, MediaLocator, MediaPathError, build_input_folders
 from videoespresso_hf.data.records import (
     FRAME_PATH_KEYS,
     VIDEO_PATH_KEYS,
@@ -62,7 +62,7 @@ class MissingMediaError(DataError):
 
     def __init__(self, config: str, media: str, omissions: list[Omission], total: int):
         self.omissions = omissions
-        shown = "; ".join(f"{o.path} ({o.reason})" for o in omissions[:5])
+        shown = "; ".join(f"{o.id}: {o.path!r} ({o.reason})" for o in omissions[:5])
         more = f" and {len(omissions) - 5} more" if len(omissions) > 5 else ""
         fix = f"Download the media (videoespresso data download --config {config})"
         if config == "generated":  # rows point at the build's own videos: nothing to download
@@ -126,6 +126,8 @@ class SourceOptions:
         extract_dir: where archive members are extracted (default: the data directory).
         annotations: explicit annotation file (overrides the per-config file names).
         verify_media: decode the first frame of every video (slow) instead of only checking the file.
+        media_roots: folders besides the data directory (and ``extract_dir``) that media paths may lead
+            into (``--media-root``); any other place is refused (:func:`videoespresso_hf.data.media.confine`).
     """
 
     fps: float | None = None
@@ -135,8 +137,13 @@ class SourceOptions:
     extract_dir: str | None = None
     annotations: str | None = None
     verify_media: bool = False
+    media_roots: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self.media_roots = tuple(str(root) for root in self.media_roots)
+        missing_roots = [root for root in self.media_roots if not Path(root).is_dir()]
+        if missing_roots:
+            raise DataError(f"--media-root {missing_roots[0]} is not a folder")
         if self.missing_videos not in MISSING_MEDIA_POLICIES:
             raise DataError(f"missing_videos must be one of {MISSING_MEDIA_POLICIES}, got {self.missing_videos!r}")
         if self.fps is not None and not self.fps > 0:  # `not >`: NaN is refused too
@@ -315,7 +322,10 @@ class ReleaseReader:
             raise DataError(f"data directory {self.data_dir} does not exist")
         self.options = options or SourceOptions()
         try:
-            self.locator = MediaLocator(self.data_dir, self.options.extract_dir)
+            roots = list(self.options.media_roots)
+            if config == "generated":  # its rows name the build's input videos by absolute path
+                roots += build_input_folders(self.data_dir)
+            self.locator = MediaLocator(self.data_dir, self.options.extract_dir, media_roots=roots)
         except ArchiveError as error:
             raise DataError(str(error)) from None
         self._problems: dict[str, tuple[Location | None, str | None]] = {}
@@ -390,7 +400,11 @@ class ReleaseReader:
 
     def _check(self, path: str) -> tuple[Location | None, str | None]:
         if path not in self._problems:
-            location = self.locator.locate(path)
+            try:
+                location = self.locator.locate(path)
+            except MediaPathError as error:  # never read: recorded like a missing file, with why
+                self._problems[path] = (None, error.reason)
+                return self._problems[path]
             try:
                 problem = self.locator.problem(location, self.options.verify_media)
             except ArchiveError as error:
