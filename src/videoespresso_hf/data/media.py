@@ -106,12 +106,12 @@ def confine(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> Path
     if inside:
         return inside[0]
     where = "the release folder and any --media-root"
-    if absolute:
+    if any(_inside(Path(os.path.normpath(candidate)), resolved_roots) for candidate in candidates):
+        reason = f"refused: a symbolic link leads outside {where}"  # inside as written, outside once resolved
+    elif absolute:
         reason = f"refused: an absolute path outside {where}"
-    elif ".." in parts and not any(_inside(Path(os.path.normpath(c)), resolved_roots) for c in candidates):
-        reason = f"refused: '..' leads outside {where}"
     else:
-        reason = f"refused: a symbolic link leads outside {where}"
+        reason = f"refused: '..' leads outside {where}"
     raise MediaPathError(text, reason)
 
 

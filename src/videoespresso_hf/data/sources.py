@@ -28,6 +28,7 @@ from videoespresso_hf.data.records import (
     release_record_to_row,
 )
 from videoespresso_hf.data.schema import CONFIG_NAMES
+from videoespresso_hf.text import printable
 
 __all__ = [
     "CONFIG_SPECS",
@@ -62,7 +63,8 @@ class MissingMediaError(DataError):
 
     def __init__(self, config: str, media: str, omissions: list[Omission], total: int):
         self.omissions = omissions
-        shown = "; ".join(f"{o.id}: {o.path!r} ({o.reason})" for o in omissions[:5])
+        # Ids and paths come from the release: printable keeps the message on one line and the terminal intact.
+        shown = "; ".join(f"{printable(o.id)}: {o.path!r} ({o.reason})" for o in omissions[:5])
         more = f" and {len(omissions) - 5} more" if len(omissions) > 5 else ""
         fix = f"Download the media (videoespresso data download --config {config})"
         if config == "generated":  # rows point at the build's own videos: nothing to download
