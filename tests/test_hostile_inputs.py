@@ -368,3 +368,23 @@ def test_printable_and_markdown_helpers():
     assert printable("café ✓") == "café ✓"
     assert markdown_code("a`b") == "``a`b``" and markdown_code("`x") == "`` `x ``"
     assert markdown_text("<b>*x*</b>") == "\\<b\\>\\*x\\*\\<\\/b\\>"
+
+
+@pytest.mark.parametrize("path", ["../secret.mp4", "ABSOLUTE", "link.mp4"])
+def test_attach_media_refuses_paths_leading_out_of_the_root(case, path):
+    """A downloaded (pushed) copy is someone else's: attaching it to a folder must not reach past the folder."""
+    import datasets
+
+    from videoespresso_hf.data import DataError, attach_media
+
+    root = case / "release"
+    (root / "link.mp4").symlink_to(case / "secret.mp4")
+    path = str(case / "secret.mp4") if path == "ABSOLUTE" else path
+    features = datasets.Features({"video": datasets.Video(decode=False),
+                                  "images": datasets.List(datasets.Image(decode=False))})  # fmt: skip
+    rows = datasets.Dataset.from_list([{"video": {"path": path, "bytes": None}, "images": []}], features=features)
+    with pytest.raises(DataError, match=r"cannot attach media: .*refused"):
+        attach_media(rows, root)
+    (root / "inside.mp4").write_bytes(b"inside")  # the positive control: a path inside is attached
+    inside = datasets.Dataset.from_list([{"video": {"path": "inside.mp4", "bytes": None}, "images": []}], features=features)
+    assert attach_media(inside, root)[0]["video"]["path"] == str((root / "inside.mp4").resolve())

@@ -32,6 +32,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.data.card import content_fingerprint
+from videoespresso_hf.data.media import MediaPathError, confine
 from videoespresso_hf.data.schema import CONFIG_NAMES, SCHEMA_VERSION, arrow_schema, encode_row
 from videoespresso_hf.data.sources import (
     CONFIG_SPECS,
@@ -474,8 +475,9 @@ def attach_media(dataset: Dataset | IterableDataset, root: str | os.PathLike) ->
     media and rows without media are left as they are; the features stay those of ``dataset``.
 
     Raises:
-        DataError: ``root`` is not a folder, or a row's media file is not under it (raised when that row is
-            mapped: at once for a ``Dataset``, on iteration for an ``IterableDataset``).
+        DataError: ``root`` is not a folder, or a row's media file is not under it, or its path leads out of
+            it (an absolute path elsewhere, ``..``, a link; see :func:`~videoespresso_hf.data.media.confine`),
+            raised when that row is mapped: at once for a ``Dataset``, on iteration for an ``IterableDataset``.
     """
     import datasets
 
@@ -484,9 +486,12 @@ def attach_media(dataset: Dataset | IterableDataset, root: str | os.PathLike) ->
         raise DataError(f"{root} is not a folder: pass the folder the release's media were unpacked into")
 
     def absolute(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-        if not value or value.get("bytes") is not None or not value.get("path") or os.path.isabs(value["path"]):
+        if not value or value.get("bytes") is not None or not value.get("path"):
             return value
-        path = root / value["path"]
+        try:  # a downloaded copy is someone else's: its paths may not lead out of root (`..`, links, absolute)
+            path = confine(value["path"], [root])
+        except MediaPathError as error:
+            raise DataError(f"cannot attach media: {error}") from None
         if not path.is_file():
             raise DataError(
                 f"{value['path']} is not under {root}: download and unpack the release there "
