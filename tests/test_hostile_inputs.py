@@ -22,7 +22,7 @@ from videoespresso_hf.data.card import markdown_code, markdown_text
 from videoespresso_hf.data.hub import MANIFEST_NAME, prepare_dataset_folder
 from videoespresso_hf.data.media import MediaPathError, confine
 from videoespresso_hf.data.sources import SourceOptions
-from videoespresso_hf.demo.releases import tiny_video, write_bench_release, write_json, zip_bytes
+from videoespresso_hf.demo.releases import tiny_jpeg, tiny_video, write_bench_release, write_json, zip_bytes
 from videoespresso_hf.text import printable
 
 SECRET = b"videoespresso-test-secret-" + os.urandom(12).hex().encode()
@@ -168,7 +168,7 @@ def _generated_build(root: Path, videos: list[Path], recorded: list[Path]) -> Pa
     store.close()
     rows = [
         {"id": f"gen-{index}", "question": "What happens?", "answer": "x", "video": str(video),
-         "video_path": video.name, "task": "Event Process"}
+         "video_path": video.name, "task": "Event Process", "images": [str(video.parent / "frame.jpg")]}
         for index, video in enumerate(videos)
     ]  # fmt: skip
     (root / "generated").mkdir(parents=True)
@@ -178,11 +178,17 @@ def _generated_build(root: Path, videos: list[Path], recorded: list[Path]) -> Pa
 
 def test_generated_rows_may_name_only_the_videos_folders_their_build_recorded(case, tmp_path):
     inputs = tiny_video(tmp_path / "inputs" / "clip.mp4", 2)
+    (inputs.parent / "frame.jpg").write_bytes(tiny_jpeg((10, 20, 30)))
+    (case / "frame.jpg").write_bytes(tiny_jpeg((1, 2, 3)) + SECRET)  # a frame image beside the secret, outside
     build = _generated_build(tmp_path / "build", [inputs, case / "secret.mp4"], recorded=[inputs])
     out = tmp_path / "out"
     entry = prepare_dataset_folder("generated", build, out, SourceOptions(missing_videos="keep", embed_media=True))
     assert [(o["id"], o["reason"].split(":")[0]) for o in entry["omitted"]] == [("gen-1", "refused")]
     assert _files_holding(out, SECRET) == [] and len(_files_holding(out, inputs.read_bytes()[-64:])) == 1
+    import pyarrow.parquet as pq
+
+    images = {row["id"]: row["images"] for row in pq.read_table(out / "generated").to_pylist()}
+    assert images["gen-0"][0]["bytes"][:2] == b"\xff\xd8" and images["gen-1"] == [None]  # the inside frame embedded
 
 
 # -- the one rule, as other commands call it --------------------------------------------------------------

@@ -258,6 +258,14 @@ def _record_media_paths(record: Any, media: str, generated: bool = False) -> lis
     return []
 
 
+def _generated_image(image: Any, resolve: Callable[[str], Any]) -> Any:
+    """A generated row's image (a path, or ``{"path", "bytes"}``) resolved like its video; bytes kept as given."""
+    if isinstance(image, Mapping) and image.get("bytes"):
+        return {"path": image.get("path"), "bytes": image["bytes"]}
+    path = image.get("path") if isinstance(image, Mapping) else image
+    return resolve(path) if isinstance(path, str) and path else None
+
+
 def convert_records(
     config: str,
     records: list[Any],
@@ -299,6 +307,8 @@ def convert_records(
         else:
             paths = _record_media_paths(record, "video", generated)
             row["video"] = resolve(paths[0]) if paths else None
+            # Generated rows may carry their core frames' images: media like the video, resolved (and confined) alike.
+            row["images"] = [_generated_image(image, resolve) for image in row.get("images") or []]
         rows.append(row)
     return rows
 
