@@ -47,6 +47,7 @@ _EXPORTS = {
     "OverlapReport": ".overlap",
     "SharedVideo": ".overlap",
     "shared_videos": ".overlap",
+    "load_prepared": ".prepared",
     "ViewerOptions": ".viewer",
     "build_viewer": ".viewer",
 }

@@ -34,7 +34,6 @@ from videoespresso_hf.data.evidence import parse_evidence
 from videoespresso_hf.data.hub import prepared_media_roots
 from videoespresso_hf.data.media import MediaPathError, confine
 from videoespresso_hf.data.sources import CONFIG_SPECS, DataError
-from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import atomic_path, write_bytes_atomic, write_text_atomic
 from videoespresso_hf.tasks import LEADERBOARD_TASKS, TASK_GROUPS, task_group
 
@@ -180,19 +179,12 @@ class _FrameStore:
 
 
 def _read_split(prepared: Path, config: str, split: str, columns: Sequence[str] | None = None) -> Iterator[dict]:
-    """Rows of a prepared config through ``datasets`` streaming, media left undecoded (``{"path","bytes"}``)."""
-    import datasets
+    """Rows of a prepared config, streamed, media left undecoded (``{"path","bytes"}``)."""
+    from videoespresso_hf.data.prepared import load_prepared
 
-    if not (prepared / config).is_dir():
+    if not (prepared / config).is_dir():  # the site is built from a local folder, never fetched from the Hub
         raise DataError(f"{prepared} has no {config!r} config folder; run `videoespresso data prepare --config {config} --out {prepared}` first")
-    try:
-        stream = datasets.load_dataset(str(prepared), config, split=split, streaming=True)
-    except (ValueError, FileNotFoundError) as error:
-        raise DataError(f"cannot read {config}/{split} from {prepared}: {first_line(error)}") from None
-    stream = stream.decode(False)
-    if columns:
-        stream = stream.select_columns(list(columns))
-    yield from stream
+    yield from load_prepared(prepared, config, split, streaming=True, columns=columns)
 
 
 def _names(value: Any, names: Sequence[str]) -> str | None:
