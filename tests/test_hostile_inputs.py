@@ -373,7 +373,7 @@ def test_printable_and_markdown_helpers():
     assert printable("two\nlines") == "two\\nlines" and printable("two\nlines", keep_newlines=True) == "two\nlines"
     assert printable("café ✓") == "café ✓"
     assert markdown_code("a`b") == "``a`b``" and markdown_code("`x") == "`` `x ``"
-    assert markdown_text("<b>*x*</b>") == "\\<b\\>\\*x\\*\\<\\/b\\>"
+    assert markdown_text("<b>*x*</b> (a.b)") == "\\<b\\>\\*x\\*\\</b\\> (a.b)"
 
 
 @pytest.mark.parametrize("path", ["../secret.mp4", "ABSOLUTE", "link.mp4"])
@@ -394,3 +394,25 @@ def test_attach_media_refuses_paths_leading_out_of_the_root(case, path):
     (root / "inside.mp4").write_bytes(b"inside")  # the positive control: a path inside is attached
     inside = datasets.Dataset.from_list([{"video": {"path": "inside.mp4", "bytes": None}, "images": []}], features=features)
     assert attach_media(inside, root)[0]["video"]["path"] == str((root / "inside.mp4").resolve())
+
+
+def test_a_received_manifest_cannot_inject_into_the_card(case, tmp_path, capsys):
+    """``data push`` re-renders the card from the folder's manifest: its strings are release-provided too."""
+    from markdown_it import MarkdownIt
+
+    from videoespresso_hf.data.hub import write_card
+
+    out = tmp_path / "out"
+    assert _prepare("--data-dir", str(case / "release"), "--out", str(out)) == 0
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
+    entry = manifest["configs"]["bench"]
+    entry["description"] = "<script>alert(1)</script> | [x](https://evil.example/)"
+    entry["repo_id"] = "a/b)](https://evil.example/"
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest))
+    write_card(out, repo_id='me/x"`\n```\n<script>alert(2)</script>')
+    card = (out / "README.md").read_text()
+    rendered = MarkdownIt("commonmark").enable("table").render(card.split("---", 2)[2])
+    assert "<script" not in rendered and "evil.example" not in " ".join(
+        str(attrs.get("href")) for tag, attrs in _elements(rendered) if tag == "a"
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered  # shown as text

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +43,10 @@ CITATION = """@inproceedings{han2025videoespresso,
 
 
 _BACKTICK_RUNS = re.compile(r"`+")
-_MARKDOWN_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+# What can start Markdown or HTML inside a line (emphasis, code, links and images, tags and entities, table
+# cells, strikethrough, headings); other punctuation is left as it is so the card's source stays readable.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~!#])")
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 def markdown_code(value: object) -> str:
@@ -63,13 +65,13 @@ def markdown_code(value: object) -> str:
 
 
 def markdown_text(value: object) -> str:
-    """``value`` as Markdown text that renders as itself: every ASCII punctuation character backslash-escaped.
+    """``value`` as Markdown text that renders as itself, inside a line (a table cell, a list item).
 
-    CommonMark treats a backslash-escaped punctuation character as that literal character, so no emphasis,
-    link, HTML tag, table cell break or heading can come out of it; controls are made visible as in
-    :func:`markdown_code`.
+    The characters that can open emphasis, code, a link or image, an HTML tag or entity, a table cell, a
+    strikethrough or a heading are backslash-escaped (CommonMark shows an escaped punctuation character as
+    itself); controls and newlines are made visible as in :func:`markdown_code`, so the text stays on its line.
     """
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", printable(value))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", printable(value))
 
 
 def _omission_markdown(omission: Any) -> dict[str, str]:
@@ -163,7 +165,8 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
             {
                 "name": name,
                 "splits": {split: rows for split, rows in entry.get("splits", {}).items() if rows},
-                "description": entry.get("description", ""),
+                "description": entry.get("description", ""),  # for the YAML (safely dumped)
+                "description_md": markdown_text(entry.get("description", "")),  # for the Configs table
                 "fingerprint": entry.get("fingerprint"),
                 "media_kind": media_kind,
                 "media_storage": _media_storage(entry),
@@ -174,7 +177,7 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
                 # Strings from the release: quoted and escaped here, the template inserts them as they are.
                 "omitted_examples": [_omission_markdown(o) for o in list(entry.get("omitted", []))[:10]],
                 "missing_policy": entry.get("missing_videos", "error"),
-                "repo_id": entry.get("repo_id"),
+                "repo_id": entry.get("repo_id") if _REPO_ID.match(str(entry.get("repo_id") or "")) else None,
                 "split_bytes": dict(entry.get("split_bytes", {})),
                 "parquet_bytes": int(entry.get("parquet_bytes", 0)),
             }
