@@ -210,6 +210,8 @@ def test_confine_resolves_inside_and_refuses_the_rest(tmp_path):
     for hostile in (str(other / "w.mp4"), "../other/w.mp4", "link", "C:\\x.mp4", "\\\\host\\x", "", "a/\x00"):
         with pytest.raises(MediaPathError, match="refused"):
             confine(hostile, [root])
+    with pytest.raises(MediaPathError, match="no folder"):
+        confine("a/v.mp4", [])
 
 
 def _rewrite_video_paths(shard: Path, path: str) -> None:

@@ -91,6 +91,8 @@ def confine(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> Path
     resolved_roots = [Path(root).resolve() for root in roots]
     if not text.strip() or "\x00" in text:
         raise MediaPathError(text, "refused: empty path or a NUL character in it")
+    if not resolved_roots:
+        raise MediaPathError(text, "refused: no folder to read media from was given")
     if _WINDOWS_PATH.match(text):
         raise MediaPathError(text, "refused: a Windows drive or network path (media paths are relative to the release)")
     absolute = os.path.isabs(text)
