@@ -13,6 +13,7 @@ shares videos with the bench in the same folder; ``train`` and ``score`` call :f
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections import defaultdict
@@ -118,7 +119,7 @@ class _Side:
         self.by_source: dict[str, list[str]] = defaultdict(list)
         self.paths: dict[str, str] = {}
         self.rows = self.unhashed = 0
-        self._keys: dict[str, str | None] = {}
+        self._keys: dict[str, str | None] = {}  # media path or sha1 of embedded bytes -> content key
         for row in _rows(folder, config):
             self.rows += 1
             row_id = str(row.get("id") or f"row {self.rows}")
@@ -137,11 +138,15 @@ class _Side:
         if not video:
             return None
         if video.get("bytes"):
-            # The same key as for a file: video_identity reads it from disk, so embedded bytes go through one.
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder, "video")
-                path.write_bytes(video["bytes"])
-                return video_identity(path).content_key
+            data = video["bytes"]
+            digest = "sha1:" + hashlib.sha1(data).hexdigest()  # rows of one video carry copies of the same bytes: key them once
+            if digest not in self._keys:
+                # The same key as for a file: video_identity reads it from disk, so embedded bytes go through one.
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder, "video")
+                    path.write_bytes(data)
+                    self._keys[digest] = video_identity(path).content_key
+            return self._keys[digest]
         given = video.get("path") or ""
         if given not in self._keys:
             try:
