@@ -156,13 +156,16 @@ def run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_refused(entry: dict) -> None:
-    """One line per media path refused for leading outside the release (the manifest lists the first 100)."""
+def _print_refused(entry: dict, shown: int = 10) -> None:
+    """One line per media path refused for leading outside the release (the first ``shown``; the manifest has more)."""
     from videoespresso_hf.text import printable
 
-    for omission in entry.get("omitted", []):
-        if omission["reason"].startswith("refused"):
-            print(printable(f"{omission['id']}: {omission['path']!r} {omission['reason']}"))
+    refused = [omission for omission in entry.get("omitted", []) if omission["reason"].startswith("refused")]
+    for omission in refused[:shown]:
+        print(printable(f"{omission['id']}: {omission['path']!r} {omission['reason']}"))
+    if len(refused) > shown:
+        print(f"... {len(refused) - shown} more refused among the first {len(entry['omitted'])} rows left out, "
+              f"listed with the rest in videoespresso_prepare.json")  # fmt: skip
 
 
 def _print_bench_overlap(out: str, config: str) -> None:
