@@ -418,3 +418,13 @@ def test_a_received_manifest_cannot_inject_into_the_card(case, tmp_path, capsys)
         str(attrs.get("href")) for tag, attrs in _elements(rendered) if tag == "a"
     )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered  # shown as text
+
+
+def test_prepare_lists_at_most_ten_refused_paths(capsys):
+    from videoespresso_hf.cli.data import _print_refused
+
+    omitted = [{"id": f"bench-{i:06d}", "path": f"/x/{i}", "reason": "refused: an absolute path outside"} for i in range(12)]
+    _print_refused({"omitted": [*omitted, {"id": "bench-x", "path": "a.mp4", "reason": "missing"}]})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 11 and lines[0] == "bench-000000: '/x/0' refused: an absolute path outside"
+    assert lines[-1].startswith("... 2 more refused among the first 13 rows left out")
