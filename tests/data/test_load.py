@@ -54,8 +54,9 @@ def test_bench_from_zip_loads_with_typed_features(bench_release, tmp_path, capsy
     assert "han2025videoespresso" in card.text and "Causal Analysis" in card.text
 
 
-@pytest.mark.skipif(not datasets.config.TORCHCODEC_AVAILABLE, reason="torchcodec/FFmpeg not available to decode")
 def test_bench_video_decodes(bench_release, tmp_path, capsys):
+    # torchcodec is pinned (requirements/dev.txt): without it datasets cannot decode a Video, and that must fail.
+    assert datasets.config.TORCHCODEC_AVAILABLE, "torchcodec (pinned) or its FFmpeg libraries are missing"
     out = tmp_path / "hub"
     _prepare(capsys, "--config", "bench", "--data-dir", str(bench_release), "--out", str(out))
     ds = datasets.load_dataset(str(out), "bench", split="test")

@@ -16,6 +16,7 @@ from doubles.recording_hub import RecordingApi
 
 from videoespresso_hf.data import attach_media
 from videoespresso_hf.data.hub import prepare_dataset_folder, push_dataset_folder
+from videoespresso_hf.data.sources import SourceOptions
 
 
 def _strings(value) -> list[str]:
@@ -77,7 +78,8 @@ def test_media_outside_the_prepared_folders_is_left_out_and_counted_in_the_card(
         path = generated_release / "generated" / f"{split}.jsonl"
         path.write_text(path.read_text().replace(str(generated_release / "videos" / "clip.mp4"), str(elsewhere)))
     out = tmp_path / "hub"
-    prepare_dataset_folder("generated", generated_release, out)
+    # A folder outside the build is read only when named (without it the rows are refused: test_hostile_inputs).
+    prepare_dataset_folder("generated", generated_release, out, SourceOptions(media_roots=(str(elsewhere.parent),)))
 
     api = RecordingApi()
     push_dataset_folder(out, "me/VideoEspresso", api=api)

@@ -218,7 +218,9 @@ def test_export_writes_a_folder_datasets_loads_with_the_shared_schema(
     assert metadata["core_caption_ids"] == [f"vid-test/f{f['frame_index']}" for f in row["core_frames"]]
     assert len(metadata["group"]["timestamps"]) == 3
 
-    built = load_videoespresso("generated", data_dir=tmp_path, cache_dir=tmp_path / "builder-cache")
+    # No build state store here (export_generated is called directly) to record where the videos are: name it.
+    built = load_videoespresso("generated", data_dir=tmp_path, cache_dir=tmp_path / "builder-cache",
+                               media_roots=(str(Path(record.path).parent),))  # fmt: skip
     assert built["train"].num_rows == 4 and built["test"].num_rows == 4
 
 

@@ -58,6 +58,7 @@ def register(subparsers) -> None:
     prepare.add_argument("--max-shard-mb", type=int, default=500, help="approximate Parquet shard size")
     prepare.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_keyframe_options(prepare)
+    _add_media_root_option(prepare)
     prepare.set_defaults(func=run_prepare)
 
     push = commands.add_parser(
@@ -84,6 +85,26 @@ def register(subparsers) -> None:
                       help="predictions file(s): show each model's output, the letter read and the verdict beside each "
                       "item, with a filter for wrong / unanswered")  # fmt: skip
     view.set_defaults(func=run_view)
+    _register_check_overlap(commands)
+
+
+def _add_media_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--media-root", action="append", default=[], metavar="FOLDER",
+        help="a folder outside --data-dir that media paths may lead into (repeatable); any other place is refused",
+    )  # fmt: skip
+
+
+def _register_check_overlap(commands) -> None:
+    overlap = commands.add_parser(
+        "check-overlap",
+        help="list the videos two prepared configs share (by content hash, and by source id): train/bench contamination",
+    )
+    overlap.add_argument("a", metavar="A", help="a prepared config: its folder (OUT/train_video), or its name with --prepared")
+    overlap.add_argument("b", metavar="B", help="the other config, e.g. OUT/bench")
+    overlap.add_argument("--prepared", default=None, help="the prepared folder A and B are configs of (when given by name)")
+    overlap.add_argument("--limit", type=int, default=50, help="list at most this many shared videos (all are counted)")
+    overlap.set_defaults(func=run_check_overlap)
 
     _register_export(commands)
 
@@ -135,17 +156,26 @@ def run_export(args: argparse.Namespace) -> int:
         result = export_dataset(ExportConfig(prepared=args.prepared, out=args.out, config=args.config,
                                              format=args.format, split=args.split, limit=args.limit))  # fmt: skip
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     print(result.summary)
     return 0
 
 
 def _user_errors():
     from videoespresso_hf.data.archives import ArchiveError
+    from videoespresso_hf.data.media import MediaPathError
     from videoespresso_hf.data.sources import DataError
 
     # OSError: an unwritable --out or --data-dir, a full disk; its message names the path.
-    return (DataError, ArchiveError, OSError)
+    return (DataError, ArchiveError, MediaPathError, OSError)
+
+
+def _user_error(error: BaseException) -> UserError:
+    """The one-line error for the terminal: messages quote release-provided paths and ids, so they are made printable."""
+    from videoespresso_hf.errors import first_line
+    from videoespresso_hf.text import printable
+
+    return UserError(printable(first_line(error)))
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -155,7 +185,7 @@ def run_download(args: argparse.Namespace) -> int:
         path = download_release(args.config, args.data_dir, annotations_only=args.annotations_only,
                                 revision=args.revision)  # fmt: skip
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     print(f"downloaded {args.config} to {path}")
     print(f"next: videoespresso data prepare --config {args.config} --data-dir {path} --out <OUT>")
     return 0
@@ -169,21 +199,65 @@ def run_prepare(args: argparse.Namespace) -> int:
         options = SourceOptions(
             fps=args.fps, fps_by_source=dict(args.source_fps), missing_videos=args.missing_videos,
             embed_media=args.embed_videos, extract_dir=args.extract_dir, annotations=args.annotations,
-            verify_media=args.verify_videos, **_keyframe_options(args),
+            verify_media=args.verify_videos, media_roots=tuple(args.media_root), **_keyframe_options(args),
         )  # fmt: skip
         entry = prepare_dataset_folder(args.config, args.data_dir, args.out, options,
                                        max_shard_bytes=args.max_shard_mb << 20, progress=not args.quiet)  # fmt: skip
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     rows = ", ".join(f"{split}: {count} rows" for split, count in entry["splits"].items())
     print(f"prepared {args.config} in {args.out} ({rows})")
     if entry["omitted_count"]:
         verb = "kept without media" if args.missing_videos == "keep" else "left out"
         print(f"{entry['omitted_count']} row(s) with missing media {verb}; listed in {args.out}/README.md")
+        _print_refused(entry)
     for line in options.keyframe_report.summary_lines():
         print(line)
+    _print_bench_overlap(args.out, args.config)
     print(f"load it with: datasets.load_dataset({args.out!r}, {args.config!r})")
     return 0
+
+
+def _print_refused(entry: dict, shown: int = 10) -> None:
+    """One line per media path refused for leading outside the release (the first ``shown``; the manifest has more)."""
+    from videoespresso_hf.text import printable
+
+    refused = [omission for omission in entry.get("omitted", []) if omission["reason"].startswith("refused")]
+    for omission in refused[:shown]:
+        print(printable(f"{omission['id']}: {omission['path']!r} {omission['reason']}"))
+    if len(refused) > shown:
+        print(f"... {len(refused) - shown} more refused among the first {len(entry['omitted'])} rows left out, "
+              f"listed with the rest in videoespresso_prepare.json")  # fmt: skip
+
+
+def _print_bench_overlap(out: str, config: str) -> None:
+    """Say when the config just prepared shares videos with the bench (or the bench with a training config)."""
+    from videoespresso_hf.data.overlap import bench_overlap_warnings
+
+    try:
+        warnings = bench_overlap_warnings(out, config)
+    except _user_errors() as error:
+        raise _user_error(error) from None
+    for line in warnings:
+        print(line)
+
+
+def run_check_overlap(args: argparse.Namespace) -> int:
+    from videoespresso_hf.data.overlap import shared_videos_between
+    from videoespresso_hf.text import printable
+
+    if args.limit < 0:
+        raise UserError(f"--limit must be 0 or more, got {args.limit}")
+    try:
+        report = shared_videos_between(args.a, args.b, prepared=args.prepared)
+    except _user_errors() as error:
+        raise _user_error(error) from None
+    print(printable(report.summary()))
+    for video in report.shared[: args.limit]:
+        print(printable(video.describe()))
+    if len(report.shared) > args.limit:
+        print(f"... and {len(report.shared) - args.limit} more (--limit)")
+    return 1 if report.shared else 0
 
 
 def run_push(args: argparse.Namespace) -> int:
@@ -192,7 +266,7 @@ def run_push(args: argparse.Namespace) -> int:
     try:
         url = push_dataset_folder(args.out, args.repo_id, private=args.private, revision=args.revision)
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     print(f"pushed {args.out} to {args.repo_id}: {url}")
     return 0
 
@@ -208,7 +282,7 @@ def run_view(args: argparse.Namespace) -> int:
     try:
         site = build_viewer(args.prepared, args.out, options)
     except _user_errors() as error:
-        raise UserError(str(error)) from None
+        raise _user_error(error) from None
     print(f"{site.items} of {site.rows} items on {len(site.pages)} page(s); boxes read as {site.box_convention.name} "
           f"({site.box_convention.reason})")  # fmt: skip
     print(f"frames: {site.frames_written} written, {site.frames_reused} reused")

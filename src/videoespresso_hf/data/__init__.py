@@ -41,6 +41,13 @@ _EXPORTS = {
     "download_release": ".hub",
     "push_dataset_folder": ".hub",
     "attach_media": ".hub",
+    "prepared_media_roots": ".hub",
+    "MediaPathError": ".media",
+    "confine": ".media",
+    "OverlapReport": ".overlap",
+    "SharedVideo": ".overlap",
+    "shared_videos": ".overlap",
+    "load_prepared": ".prepared",
     "ViewerOptions": ".viewer",
     "build_viewer": ".viewer",
 }

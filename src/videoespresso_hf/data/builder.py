@@ -39,12 +39,14 @@ class VideoEspressoConfig(datasets.BuilderConfig):
     extract_dir: str | None = None
     annotations: str | None = None
     verify_media: bool = False
+    media_roots: tuple[str, ...] = ()
     source_stamp: str | None = None  # see _source_stamp: part of the cache key, so edited sources rebuild
 
     def source_options(self) -> SourceOptions:
         return SourceOptions(
             fps=self.fps, fps_by_source=dict(self.fps_by_source or {}), missing_videos=self.missing_videos,
             extract_dir=self.extract_dir, annotations=self.annotations, verify_media=self.verify_media,
+            media_roots=tuple(self.media_roots or ()),
         )  # fmt: skip
 
 

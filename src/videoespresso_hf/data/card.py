@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from videoespresso_hf.text import printable
+
 if TYPE_CHECKING:
     from huggingface_hub import DatasetCard
 
-__all__ = ["CITATION", "HOMEPAGE", "LICENSE", "TEMPLATE_PATH", "content_fingerprint", "render_card"]
+__all__ = [
+    "CITATION",
+    "HOMEPAGE",
+    "LICENSE",
+    "TEMPLATE_PATH",
+    "content_fingerprint",
+    "markdown_code",
+    "markdown_text",
+    "render_card",
+]
 
 HOMEPAGE = "https://arxiv.org/abs/2411.14794"
 LICENSE = "apache-2.0"  # stated (as body text) on the authors' VideoEspresso-Test card
@@ -28,6 +40,52 @@ CITATION = """@inproceedings{han2025videoespresso,
   pages     = {26181--26191},
   year      = {2025}
 }"""
+
+
+_BACKTICK_RUNS = re.compile(r"`+")
+# What can start Markdown or HTML inside a line (emphasis, code, links and images, tags and entities, table
+# cells, strikethrough, headings); other punctuation is left as it is so the card's source stays readable.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~!#])")
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def markdown_code(value: object) -> str:
+    """``value`` as a Markdown code span that shows it literally, whatever it holds.
+
+    The card quotes strings from the release (row ids, media paths): a backtick in one would close a
+    fixed one-backtick span and let the rest be read as Markdown or HTML. The fence is one backtick longer
+    than the longest run inside (CommonMark), a space pads content that starts or ends with a backtick,
+    and control characters and newlines are made visible (:func:`videoespresso_hf.text.printable`), so the
+    span cannot end the line or the list item it is in.
+    """
+    text = printable(value)
+    fence = "`" * (max((len(run) for run in _BACKTICK_RUNS.findall(text)), default=0) + 1)
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as Markdown text that renders as itself, inside a line (a table cell, a list item).
+
+    The characters that can open emphasis, code, a link or image, an HTML tag or entity, a table cell, a
+    strikethrough or a heading are backslash-escaped (CommonMark shows an escaped punctuation character as
+    itself); controls and newlines are made visible as in :func:`markdown_code`, so the text stays on its line.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", printable(value))
+
+
+def _omission_markdown(omission: Any) -> dict[str, str]:
+    omission = omission if isinstance(omission, Mapping) else {}
+    return {
+        "id": markdown_code(omission.get("id", "")),
+        "path": markdown_code(omission.get("path", "")),
+        "reason": markdown_text(omission.get("reason", "")),
+    }
+
+
+def _code_literal(value: object) -> str:
+    """A string for the card's Python snippet (inside a fenced block): a safe Python string literal body."""
+    return printable(value).replace("`", "").replace("\\", "\\\\").replace('"', '\\"')
 
 
 def content_fingerprint(paths: Iterable[str | os.PathLike], root: str | os.PathLike) -> str:
@@ -107,7 +165,8 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
             {
                 "name": name,
                 "splits": {split: rows for split, rows in entry.get("splits", {}).items() if rows},
-                "description": entry.get("description", ""),
+                "description": entry.get("description", ""),  # for the YAML (safely dumped)
+                "description_md": markdown_text(entry.get("description", "")),  # for the Configs table
                 "fingerprint": entry.get("fingerprint"),
                 "media_kind": media_kind,
                 "media_storage": _media_storage(entry),
@@ -115,9 +174,10 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
                 "media_left_out": int(entry.get("media_left_out", 0)),
                 "task_counts": dict(entry.get("task_counts", {})),
                 "omitted_count": int(entry.get("omitted_count", 0)),
-                "omitted_examples": list(entry.get("omitted", []))[:10],
+                # Strings from the release: quoted and escaped here, the template inserts them as they are.
+                "omitted_examples": [_omission_markdown(o) for o in list(entry.get("omitted", []))[:10]],
                 "missing_policy": entry.get("missing_videos", "error"),
-                "repo_id": entry.get("repo_id"),
+                "repo_id": entry.get("repo_id") if _REPO_ID.match(str(entry.get("repo_id") or "")) else None,
                 "split_bytes": dict(entry.get("split_bytes", {})),
                 "parquet_bytes": int(entry.get("parquet_bytes", 0)),
             }
@@ -155,7 +215,7 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
     return DatasetCard.from_template(
         card_data,
         template_path=str(TEMPLATE_PATH),
-        repo_id=repo_id,
+        repo_id=_code_literal(repo_id),
         configs=configs,
         tasks=[{"name": task.leaderboard_name, "group": task.group} for task in TASKS],
         task_groups=list(TASK_GROUPS),

@@ -32,6 +32,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.data.card import content_fingerprint
+from videoespresso_hf.data.media import MediaPathError, confine
 from videoespresso_hf.data.schema import CONFIG_NAMES, SCHEMA_VERSION, arrow_schema, encode_row
 from videoespresso_hf.data.sources import (
     CONFIG_SPECS,
@@ -51,6 +52,7 @@ __all__ = [
     "attach_media",
     "download_release",
     "prepare_dataset_folder",
+    "prepared_media_roots",
     "push_dataset_folder",
     "write_card",
 ]
@@ -133,6 +135,26 @@ def _read_manifest(out_dir: Path) -> dict[str, Any]:
         except ValueError:
             raise DataError(f"{path} is not valid JSON; delete it and prepare again") from None
     return {"schema_version": SCHEMA_VERSION, "configs": {}}
+
+
+def prepared_media_roots(prepared: str | os.PathLike, config: str) -> list[Path]:
+    """The folders a prepared config's media may be opened from: the prepared folder and those its prepare recorded.
+
+    Pass them to :func:`videoespresso_hf.data.media.confine` before opening a row's ``video`` / ``images``
+    path (the viewer, ``predict`` and training do). A folder prepared before roots were recorded falls back
+    on its ``data_dir`` / ``extract_dir``; a copy without a manifest (a pushed copy downloaded from the
+    Hub) on itself, its relative paths being joined to it.
+    """
+    prepared = Path(prepared)
+    try:
+        manifest = json.loads((prepared / MANIFEST_NAME).read_text(encoding="utf-8"))
+        entry = manifest.get("configs", {}).get(config, {}) if isinstance(manifest, Mapping) else {}
+    except (OSError, ValueError, AttributeError):
+        entry = {}
+    entry = entry if isinstance(entry, Mapping) else {}
+    recorded = entry.get("media_roots") or [entry.get("data_dir"), entry.get("extract_dir")]
+    roots = [prepared.resolve(), *(Path(root) for root in recorded if isinstance(root, str) and os.path.isabs(root))]
+    return list(dict.fromkeys(roots))
 
 
 def write_card(out_dir: str | os.PathLike, repo_id: str | None = None) -> Path:
@@ -246,6 +268,8 @@ def prepare_dataset_folder(
         # The folders media paths are under: push makes the paths relative to them (and drops these two).
         "data_dir": str(Path(data_dir).resolve()),
         "extract_dir": str(Path(options.extract_dir).resolve()) if options.extract_dir else None,
+        # Every folder the rows' media may lie in (the viewer opens nothing elsewhere); push drops it too.
+        "media_roots": [str(root) for root in reader.locator.roots],
     }
     manifest = _read_manifest(out_dir)
     manifest["schema_version"] = SCHEMA_VERSION
@@ -362,6 +386,7 @@ def _stage_for_hub(manifest: dict[str, Any], out_dir: Path, staging: Path) -> No
     a manifest and card without the folders of this machine. ``manifest`` (``out_dir``'s, with its
     ``repo_id``) is edited into the Hub copy's."""
     for name, entry in manifest.get("configs", {}).items():
+        entry.pop("media_roots", None)
         folders = [entry.pop("extract_dir", None), entry.pop("data_dir", None)]
         roots = sorted({Path(folder) for folder in folders if folder}, key=lambda root: len(root.parts), reverse=True)
         (staging / name).mkdir()
@@ -450,8 +475,9 @@ def attach_media(dataset: Dataset | IterableDataset, root: str | os.PathLike) ->
     media and rows without media are left as they are; the features stay those of ``dataset``.
 
     Raises:
-        DataError: ``root`` is not a folder, or a row's media file is not under it (raised when that row is
-            mapped: at once for a ``Dataset``, on iteration for an ``IterableDataset``).
+        DataError: ``root`` is not a folder, or a row's media file is not under it, or its path leads out of
+            it (an absolute path elsewhere, ``..``, a link; see :func:`~videoespresso_hf.data.media.confine`),
+            raised when that row is mapped: at once for a ``Dataset``, on iteration for an ``IterableDataset``.
     """
     import datasets
 
@@ -460,9 +486,12 @@ def attach_media(dataset: Dataset | IterableDataset, root: str | os.PathLike) ->
         raise DataError(f"{root} is not a folder: pass the folder the release's media were unpacked into")
 
     def absolute(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-        if not value or value.get("bytes") is not None or not value.get("path") or os.path.isabs(value["path"]):
+        if not value or value.get("bytes") is not None or not value.get("path"):
             return value
-        path = root / value["path"]
+        try:  # a downloaded copy is someone else's: its paths may not lead out of root (`..`, links, absolute)
+            path = confine(value["path"], [root])
+        except MediaPathError as error:
+            raise DataError(f"cannot attach media: {error}") from None
         if not path.is_file():
             raise DataError(
                 f"{value['path']} is not under {root}: download and unpack the release there "

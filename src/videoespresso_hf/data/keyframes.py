@@ -411,7 +411,7 @@ class KeyframeAnnotator:
         def locator_for(folder: str | None) -> Any:
             if folder is None or Path(folder).resolve() == reader.data_dir.resolve():
                 return reader.locator
-            extra.append(MediaLocator(folder, options.extract_dir or folder))
+            extra.append(MediaLocator(folder, options.extract_dir or folder, media_roots=options.media_roots))
             return extra[-1]
 
         if reader.spec.media == "images":

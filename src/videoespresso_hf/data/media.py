@@ -5,13 +5,23 @@ Released paths are relative and their prefix depends on how a user unpacked the 
 documented). :class:`MediaLocator` looks for a path, in order: under the data directory, under the
 extraction directory, as an archive member, then by matching the trailing path components
 (``parent/file``) against every file and archive member it knows.
+
+Every path it returns is *confined* (:func:`confine`): it lies, symbolic links followed, inside the
+release folder, the extraction folder, or a folder the user named (``--media-root``; for the ``generated``
+config also the folders holding the videos its build recorded, :func:`build_input_folders`). An absolute
+path, a ``..`` or a link leading elsewhere, and a Windows drive or network path are refused with
+:class:`MediaPathError`, so a hostile release cannot have another file read, embedded, copied or pushed.
+The viewer, ``predict`` and training open a prepared row's media through the same function.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -23,7 +33,24 @@ from videoespresso_hf.data.archives import (
     open_archive,
 )
 
-__all__ = ["MediaLocator", "MemberRef", "media_problem"]
+__all__ = ["MediaLocator", "MediaPathError", "MemberRef", "build_input_folders", "confine", "media_problem"]
+
+# ``C:\x``, ``C:x``, ``\\server\share``, ``//server/share``: names on another machine's file system.
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:|[\\/]{2})")
+# The build's state store (``pipeline.orchestrator.STATE_FILE``, a room data may not import) and the table in
+# which it records every input video's resolved path.
+_BUILD_STATE_FILE = "state.sqlite"
+
+
+class MediaPathError(ValueError):
+    """A media path that leads outside the folders media may be read from (see :func:`confine`).
+
+    ``path`` is the path as given, ``reason`` why it is refused (what a prepare manifest records).
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path!r}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -40,6 +67,71 @@ Location = Path | MemberRef
 
 def _parts(path: str) -> tuple[str, ...]:
     return tuple(part for part in str(path).replace("\\", "/").split("/") if part not in ("", "."))
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
+
+
+def confine(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> Path:
+    """The file a media path names, resolved (symbolic links followed), provided it lies inside ``roots``.
+
+    A relative path is joined to each root in turn (the first under which it exists wins; if it exists
+    under none, the first that stays inside the roots is returned, for the caller to report missing). An
+    absolute path is used as it is. Either way the resolved file must lie inside one of ``roots``
+    (resolved too), so an absolute path elsewhere, a ``..`` that climbs out, or a link that points out is
+    refused. Backslashes count as separators; a Windows drive (``C:\\``) or network path (``\\\\server``) is
+    always refused. This is THE rule for every media path a release or a prepared row names: call it
+    before opening one.
+
+    Raises:
+        MediaPathError: the path leads outside ``roots`` (or is empty); ``reason`` says how.
+    """
+    text = os.fspath(path)
+    resolved_roots = [Path(root).resolve() for root in roots]
+    if not text.strip() or "\x00" in text:
+        raise MediaPathError(text, "refused: empty path or a NUL character in it")
+    if not resolved_roots:
+        raise MediaPathError(text, "refused: no folder to read media from was given")
+    if _WINDOWS_PATH.match(text):
+        raise MediaPathError(text, "refused: a Windows drive or network path (media paths are relative to the release)")
+    absolute = os.path.isabs(text)
+    parts = _parts(text)
+    candidates = [Path(text)] if absolute else [root.joinpath(*parts) for root in resolved_roots]
+    inside: list[Path] = []
+    for candidate in candidates:
+        real = candidate.resolve()
+        if _inside(real, resolved_roots):
+            if real.exists():
+                return real
+            inside.append(real)
+    if inside:
+        return inside[0]
+    where = "the release folder and any --media-root"
+    if any(_inside(Path(os.path.normpath(candidate)), resolved_roots) for candidate in candidates):
+        reason = f"refused: a symbolic link leads outside {where}"  # inside as written, outside once resolved
+    elif absolute:
+        reason = f"refused: an absolute path outside {where}"
+    else:
+        reason = f"refused: '..' leads outside {where}"
+    raise MediaPathError(text, reason)
+
+
+def build_input_folders(build_dir: str | os.PathLike) -> list[Path]:
+    """The folders of the input videos a ``videoespresso build`` recorded in ``build_dir`` (none if no build).
+
+    The ``generated`` config's rows name those videos by absolute path; these folders are where its media
+    may come from (besides ``build_dir`` and ``--media-root``).
+    """
+    state = Path(build_dir) / _BUILD_STATE_FILE
+    if not state.is_file():
+        return []
+    try:  # read-only: a prepare must not create WAL files in (or lock) the build's folder
+        with sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True) as connection:
+            paths = [row[0] for row in connection.execute("SELECT path FROM videos")]
+    except sqlite3.Error:
+        return []
+    return sorted({Path(path).parent for path in paths if isinstance(path, str) and os.path.isabs(path)})
 
 
 def media_problem(path: Path, verify: bool = False) -> str | None:
@@ -76,6 +168,7 @@ class MediaLocator:
         data_dir: the folder holding the release (annotations, archives, extracted trees).
         extract_dir: where archive members are extracted on demand (default ``data_dir``).
         archives: archives to search (default: every archive directly in ``data_dir``).
+        media_roots: further folders media may come from (``--media-root``); see :func:`confine`.
     """
 
     def __init__(
@@ -83,14 +176,16 @@ class MediaLocator:
         data_dir: str | os.PathLike,
         extract_dir: str | os.PathLike | None = None,
         archives: list[ArchiveSet] | None = None,
+        media_roots: Sequence[str | os.PathLike] = (),
     ):
         self.data_dir = Path(data_dir).resolve()
         self.extract_dir = Path(extract_dir).resolve() if extract_dir else self.data_dir
+        self.roots = list(dict.fromkeys([self.data_dir, self.extract_dir, *(Path(r).resolve() for r in media_roots)]))
         self.archives = find_archives(self.data_dir) if archives is None else archives
         self._zips: list[zipfile.ZipFile | None] = [None] * len(self.archives)
         self._members: dict[str, MemberRef] | None = None
         self._tails: dict[tuple[str, ...], list[Location]] | None = None
-        self._cache: dict[str, Location | None] = {}
+        self._cache: dict[str, Location | MediaPathError | None] = {}
         self._materialized: dict[Location, Path] = {}
 
     # -- lookup ---------------------------------------------------------------------------------
@@ -126,27 +221,42 @@ class MediaLocator:
         return self._tails
 
     def locate(self, relative_path: str) -> Location | None:
-        """The file or archive member a released path refers to, or ``None``."""
+        """The file or archive member a released path refers to, or ``None``.
+
+        Raises:
+            MediaPathError: the path leads outside the release, its archives and the media roots.
+        """
         if relative_path in self._cache:
-            return self._cache[relative_path]
-        found = self._locate(relative_path)
-        self._cache[relative_path] = found
+            found = self._cache[relative_path]
+        else:
+            try:
+                found = self._locate(relative_path)
+            except MediaPathError as error:
+                found = error
+            self._cache[relative_path] = found
+        if isinstance(found, MediaPathError):
+            raise found
         return found
 
     def _locate(self, relative_path: str) -> Location | None:
         parts = _parts(relative_path)
         if not parts:
             return None
-        if os.path.isabs(relative_path) and Path(relative_path).exists():
-            return Path(relative_path)
-        for root in (self.data_dir, self.extract_dir):
+        if os.path.isabs(relative_path) or _WINDOWS_PATH.match(relative_path) or ".." in parts:
+            # Never looked up in the archives or by its tail: only where it points, if that is inside.
+            confined = confine(relative_path, self.roots)
+            return confined if confined.exists() else None
+        for root in self.roots:
             candidate = root.joinpath(*parts)
-            if candidate.exists():
-                return candidate
+            if candidate.exists() or candidate.is_symlink():
+                return confine(candidate, self.roots)
         member = self._member_index().get("/".join(parts))
         if member is not None:
             return member
-        candidates = self._tail_index().get(parts[-2:], [])
+        found = self._tail_index().get(parts[-2:], [])
+        candidates = [loc for loc in found if isinstance(loc, MemberRef) or _inside(loc.resolve(), self.roots)]
+        if found and not candidates:
+            confine(found[0], self.roots)  # raises: the only matches are links leading out
 
         def shared_suffix(location: Location) -> int:
             other = _parts(location.name) if isinstance(location, MemberRef) else location.parts

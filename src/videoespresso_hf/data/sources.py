@@ -21,7 +21,7 @@ from typing import Any
 
 from videoespresso_hf.data.archives import ArchiveError
 from videoespresso_hf.data.keyframes import KeyframeReport
-from videoespresso_hf.data.media import Location, MediaLocator
+from videoespresso_hf.data.media import Location, MediaLocator, MediaPathError, build_input_folders
 from videoespresso_hf.data.records import (
     FRAME_PATH_KEYS,
     VIDEO_PATH_KEYS,
@@ -29,6 +29,7 @@ from videoespresso_hf.data.records import (
     release_record_to_row,
 )
 from videoespresso_hf.data.schema import CONFIG_NAMES
+from videoespresso_hf.text import printable
 
 __all__ = [
     "CONFIG_SPECS",
@@ -63,7 +64,8 @@ class MissingMediaError(DataError):
 
     def __init__(self, config: str, media: str, omissions: list[Omission], total: int):
         self.omissions = omissions
-        shown = "; ".join(f"{o.path} ({o.reason})" for o in omissions[:5])
+        # Ids and paths come from the release: printable keeps the message on one line and the terminal intact.
+        shown = "; ".join(f"{printable(o.id)}: {o.path!r} ({o.reason})" for o in omissions[:5])
         more = f" and {len(omissions) - 5} more" if len(omissions) > 5 else ""
         fix = f"Download the media (videoespresso data download --config {config})"
         if config == "generated":  # rows point at the build's own videos: nothing to download
@@ -134,6 +136,8 @@ class SourceOptions:
             split ``train_multi_image`` release); default: the data directory.
         videos_dir: where the videos are for the ``train_multi_image`` config; default: the data directory.
         keyframe_report: filled while reading: what matching found (see :class:`KeyframeReport`).
+        media_roots: folders besides the data directory (and ``extract_dir``) that media paths may lead
+            into (``--media-root``); any other place is refused (:func:`videoespresso_hf.data.media.confine`).
     """
 
     fps: float | None = None
@@ -147,12 +151,17 @@ class SourceOptions:
     keyframes_dir: str | None = None
     videos_dir: str | None = None
     keyframe_report: KeyframeReport = field(default_factory=KeyframeReport, compare=False, repr=False)
+    media_roots: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("keyframes_dir", "videos_dir"):
             folder = getattr(self, name)
             if folder is not None and not Path(folder).is_dir():
                 raise DataError(f"--{name.replace('_', '-')} {folder} is not a folder")
+        self.media_roots = tuple(str(root) for root in self.media_roots)
+        missing_roots = [root for root in self.media_roots if not Path(root).is_dir()]
+        if missing_roots:
+            raise DataError(f"--media-root {missing_roots[0]} is not a folder")
         if self.missing_videos not in MISSING_MEDIA_POLICIES:
             raise DataError(f"missing_videos must be one of {MISSING_MEDIA_POLICIES}, got {self.missing_videos!r}")
         if self.fps is not None and not self.fps > 0:  # `not >`: NaN is refused too
@@ -265,6 +274,14 @@ def _record_media_paths(record: Any, media: str, generated: bool = False) -> lis
     return []
 
 
+def _generated_image(image: Any, resolve: Callable[[str], Any]) -> Any:
+    """A generated row's image (a path, or ``{"path", "bytes"}``) resolved like its video; bytes kept as given."""
+    if isinstance(image, Mapping) and image.get("bytes"):
+        return {"path": image.get("path"), "bytes": image["bytes"]}
+    path = image.get("path") if isinstance(image, Mapping) else image
+    return resolve(path) if isinstance(path, str) and path else None
+
+
 def convert_records(
     config: str,
     records: list[Any],
@@ -306,6 +323,8 @@ def convert_records(
         else:
             paths = _record_media_paths(record, "video", generated)
             row["video"] = resolve(paths[0]) if paths else None
+            # Generated rows may carry their core frames' images: media like the video, resolved (and confined) alike.
+            row["images"] = [_generated_image(image, resolve) for image in row.get("images") or []]
         rows.append(row)
     return rows
 
@@ -331,7 +350,10 @@ class ReleaseReader:
             raise DataError(f"data directory {self.data_dir} does not exist")
         self.options = options or SourceOptions()
         try:
-            self.locator = MediaLocator(self.data_dir, self.options.extract_dir)
+            roots = list(self.options.media_roots)
+            if config == "generated":  # its rows name the build's input videos by absolute path
+                roots += build_input_folders(self.data_dir)
+            self.locator = MediaLocator(self.data_dir, self.options.extract_dir, media_roots=roots)
         except ArchiveError as error:
             raise DataError(str(error)) from None
         self._problems: dict[str, tuple[Location | None, str | None]] = {}
@@ -406,7 +428,11 @@ class ReleaseReader:
 
     def _check(self, path: str) -> tuple[Location | None, str | None]:
         if path not in self._problems:
-            location = self.locator.locate(path)
+            try:
+                location = self.locator.locate(path)
+            except MediaPathError as error:  # never read: recorded like a missing file, with why
+                self._problems[path] = (None, error.reason)
+                return self._problems[path]
             try:
                 problem = self.locator.problem(location, self.options.verify_media)
             except ArchiveError as error:

@@ -31,8 +31,9 @@ from typing import Any
 
 from videoespresso_hf.data.boxes import BOX_CONVENTIONS, BoxConvention, decide_box_convention, place_box
 from videoespresso_hf.data.evidence import parse_evidence
+from videoespresso_hf.data.hub import prepared_media_roots
+from videoespresso_hf.data.media import MediaPathError, confine
 from videoespresso_hf.data.sources import CONFIG_SPECS, DataError
-from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import atomic_path, write_bytes_atomic, write_text_atomic
 from videoespresso_hf.tasks import LEADERBOARD_TASKS, TASK_GROUPS, task_group
 
@@ -104,7 +105,8 @@ class _Frame:
 class _FrameStore:
     """Bounded thumbnails under ``SITE/frames``, written once and remembered in ``frames.json``."""
 
-    def __init__(self, site: Path):
+    def __init__(self, site: Path, media_roots: Sequence[Path] = ()):
+        self.media_roots = list(media_roots)  # a row's media path is opened only inside these (see confine)
         self.folder = site / "frames"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.videos = site / "videos"
@@ -157,26 +159,33 @@ class _FrameStore:
                 self.videos.mkdir(parents=True, exist_ok=True)
                 write_bytes_atomic(target, data)
             return target, None
-        path = Path(str(video.get("path") or ""))
+        given = str(video.get("path") or "")
+        if given in ("", "."):
+            return None, "no video in this row"
+        try:
+            path = self.media_file(given)
+        except MediaPathError as error:
+            return None, f"video not opened: {error}"
         if path.is_file():
             return path, None
-        return None, f"video not found at {path}" if str(path) not in ("", ".") else "no video in this row"
+        return None, f"video not found at {given}"
+
+    def media_file(self, path: str) -> Path:
+        """The file a row's media path names, if it lies in the prepared folder's media roots.
+
+        Raises:
+            MediaPathError: it leads anywhere else.
+        """
+        return confine(path, self.media_roots)
 
 
 def _read_split(prepared: Path, config: str, split: str, columns: Sequence[str] | None = None) -> Iterator[dict]:
-    """Rows of a prepared config through ``datasets`` streaming, media left undecoded (``{"path","bytes"}``)."""
-    import datasets
+    """Rows of a prepared config, streamed, media left undecoded (``{"path","bytes"}``)."""
+    from videoespresso_hf.data.prepared import load_prepared
 
-    if not (prepared / config).is_dir():
+    if not (prepared / config).is_dir():  # the site is built from a local folder, never fetched from the Hub
         raise DataError(f"{prepared} has no {config!r} config folder; run `videoespresso data prepare --config {config} --out {prepared}` first")
-    try:
-        stream = datasets.load_dataset(str(prepared), config, split=split, streaming=True)
-    except (ValueError, FileNotFoundError) as error:
-        raise DataError(f"cannot read {config}/{split} from {prepared}: {first_line(error)}") from None
-    stream = stream.decode(False)
-    if columns:
-        stream = stream.select_columns(list(columns))
-    yield from stream
+    yield from load_prepared(prepared, config, split, streaming=True, columns=columns)
 
 
 def _names(value: Any, names: Sequence[str]) -> str | None:
@@ -223,9 +232,11 @@ def _frames_of_row(row: Mapping[str, Any], store: _FrameStore) -> tuple[list[_Fr
                 entry = store.known(key)
                 if entry is None:
                     try:
-                        source = io.BytesIO(image["bytes"]) if image.get("bytes") else image["path"]
+                        source = io.BytesIO(image["bytes"]) if image.get("bytes") else store.media_file(image["path"])
                         with Image.open(source) as opened:
                             entry = store.save(key, opened)
+                    except MediaPathError as error:
+                        entry = store.remember(key, {"file": None, "problem": f"image not opened: {error}"})
                     except (OSError, ValueError) as error:
                         entry = store.remember(key, {"file": None, "problem": f"unreadable image: {error}"})
                 _fill(frame, entry)
@@ -414,7 +425,7 @@ def build_viewer(prepared_dir: str | os.PathLike, out_dir: str | os.PathLike, op
         rows += 1
         counts[_names(row["task"], LEADERBOARD_TASKS) or "(unknown task)"] += 1
     site.mkdir(parents=True, exist_ok=True)
-    store = _FrameStore(site)
+    store = _FrameStore(site, prepared_media_roots(prepared, options.config))
     items = []
     selected = counts.get(only_task, 0) if only_task else rows
     for row in _read_split(prepared, options.config, split):
