@@ -66,3 +66,30 @@ def test_lmms_eval_numbers_equal_videoespresso_score(lmms_python, integration_be
     for task in LEADERBOARD_TASKS:
         theirs, accuracy = results[f"{metric_name(task)},none"], ours["tasks"][task]["accuracy"]
         assert math.isnan(theirs) if accuracy is None else theirs == accuracy, task
+
+
+@pytest.mark.slow
+def test_the_hybrid_runs_as_an_lmms_eval_model_through_its_entry_point(lmms_python, integration_bench, letters_qwen, tmp_path):
+    """`--model videoespresso_hybrid` resolves through the `lmms_eval.models` entry point of the installed package
+    (no PYTHONPATH, no plugin variable); the task scores the answer and the logged sample keeps the evidence."""
+    assert main(["lmms-eval-task", "--data", str(integration_bench), "--out", str(tmp_path / "tasks")]) == 0
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "LMMS_EVAL_PLUGINS")}
+    env |= {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "lmms_datasets_cache")}
+    run = subprocess.run(
+        [str(lmms_python), "-m", "lmms_eval", "--model", "videoespresso_hybrid",
+         "--model_args", f"reasoner={letters_qwen},strategy=uniform,max_core_frames=2,device_map=cpu",
+         "--tasks", "videoespresso", "--include_path", str(tmp_path / "tasks"), "--gen_kwargs", "max_new_tokens=1",
+         "--batch_size", "1", "--device", "cpu", "--log_samples", "--output_path", str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    results_files = list((tmp_path / "out").rglob("*_results.json"))
+    assert len(results_files) == 1, f"no results file; stderr tail:\n{run.stderr[-3000:]}"
+    results = json.loads(results_files[0].read_text())["results"]
+    assert "videoespresso" in results and not math.isnan(results["videoespresso"]["micro,none"])
+    samples = [json.loads(line) for line in next((tmp_path / "out").rglob("*_samples_videoespresso.jsonl")).open()]
+    assert len(samples) == 8
+    for sample in samples:
+        raw = sample["resps"][0][0] if isinstance(sample["resps"][0], list) else sample["resps"][0]
+        assert raw.startswith("<think>") and "</think>" in raw  # the evidence is logged with the sample
+        assert sample["micro"]["model_output"] == raw.split("</think>", 1)[1]  # and only the answer is scored
