@@ -41,7 +41,9 @@ rm -f "$lmms_site/videoespresso_src.pth"  # an older set-up put src/ on the path
   "lmms-eval==$LMMS_EVAL_VERSION" "${RUNTIME_DEPS[@]}"
 # This checkout's package, installed (editable) into this venv: lmms-eval imports it from the task folder's
 # utils.py, and finds `--model videoespresso_hybrid` through its `lmms_eval.models` entry point, which only an
-# installed package's metadata provides. setuptools comes from the base environment (no download).
+# installed package's metadata provides. setuptools comes from the base environment (no download): the one
+# Python 3.11's venv bundles (65) predates pyproject licence strings, so it goes.
+"$LMMS_VENV/bin/python" -m pip uninstall --quiet --disable-pip-version-check -y setuptools 2>/dev/null || true
 "$LMMS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 # No second torch, ever: the one importable here must be the base environment's.
 "$LMMS_VENV/bin/python" - "$base_site" <<'PY'
