@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def lmms_python() -> Path:
     venv = Path(os.environ.get("LMMS_VENV", ROOT / ".venv-lmms"))
     python = venv / "bin" / "python"
-    ready = python.is_file() and subprocess.run([str(python), "-c", "import lmms_eval"], capture_output=True).returncode == 0
+    # Ready = lmms-eval imports and this package is installed there (its entry point names our model).
+    check = "import lmms_eval; from importlib.metadata import entry_points as e; assert e(group='lmms_eval.models', name='videoespresso_hybrid')"
+    ready = python.is_file() and subprocess.run([str(python), "-c", check], capture_output=True).returncode == 0
     if not ready:
         setup = subprocess.run(["bash", "scripts/setup_lmms_eval.sh"], cwd=ROOT, capture_output=True, text=True,
                                env={**os.environ, "BASE_VENV": sys.prefix, "LMMS_VENV": str(venv)})  # fmt: skip
