@@ -17,7 +17,8 @@ Model arguments (``--model_args`` ``key=value`` pairs):
     selector: a saved Frame Selector (needed by ``strategy=model`` and ``embedding``).
     strategy: frame selection (default ``model`` with a selector, else ``uniform``).
     max_core_frames / candidate_fps / max_candidates: as :class:`HybridVideoQA` takes them.
-    device_map, dtype, attn_implementation, min_pixels, max_pixels: model loading.
+    device_map, dtype, attn_implementation, min_pixels, max_pixels: model loading (lmms-eval's ``--device`` is
+        the device map when ``device_map`` is not given; its ``max_batch_size`` is ignored).
     max_new_tokens: the answer budget when the task's ``generation_kwargs`` name none (default 32).
 """
 
@@ -75,6 +76,8 @@ class VideoEspressoHybrid(lmms):
         max_pixels: int | str | None = None,
         max_new_tokens: int | str | None = None,
         batch_size: int | str = 1,
+        device: str | None = None,
+        max_batch_size: int | str | None = None,
         **unused: Any,
     ) -> None:
         super().__init__()
@@ -84,6 +87,8 @@ class VideoEspressoHybrid(lmms):
             raise ValueError(f"{MODEL_ID}: unknown model argument(s) {', '.join(sorted(unused))}")
         if int(batch_size) != 1:
             raise ValueError(f"{MODEL_ID}: batch_size must be 1 (each request selects its own frames)")
+        if device_map is None and device:  # lmms-eval's --device ("cpu", "cuda:0"), unless device_map was named
+            device_map = device
         torch_dtype: Any = dtype
         if dtype != "auto":
             import torch
