@@ -79,7 +79,7 @@ def test_the_hybrid_runs_as_an_lmms_eval_model_through_its_entry_point(lmms_pyth
     env |= {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "lmms_datasets_cache")}
     run = subprocess.run(
         [str(lmms_python), "-m", "lmms_eval", "--model", "videoespresso_hybrid",
-         "--model_args", f"reasoner={letters_qwen},strategy=uniform,max_core_frames=2,device_map=cpu",
+         "--model_args", f"reasoner={letters_qwen},strategy=uniform,max_core_frames=2,device_map=cpu,evidence_max_new_tokens=3",
          "--tasks", "videoespresso", "--include_path", str(tmp_path / "tasks"), "--gen_kwargs", "max_new_tokens=1",
          "--batch_size", "1", "--device", "cpu", "--log_samples", "--output_path", str(tmp_path / "out")],
         env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path,
@@ -92,6 +92,6 @@ def test_the_hybrid_runs_as_an_lmms_eval_model_through_its_entry_point(lmms_pyth
     samples = [json.loads(line) for line in next((tmp_path / "out").rglob("*_samples_videoespresso.jsonl")).open()]
     assert len(samples) == 8
     for sample in samples:
-        raw = sample["resps"][0][0] if isinstance(sample["resps"][0], list) else sample["resps"][0]
-        assert raw.startswith("<think>") and "</think>" in raw  # the evidence is logged with the sample
-        assert sample["micro"]["model_output"] == raw.split("</think>", 1)[1]  # and only the answer is scored
+        raw = sample["resps"]  # lmms-eval logs the raw response (before its <think> stripping) as one string
+        assert raw == "<think>BBB</think>B", raw  # the 3-token evidence is logged with the sample
+        assert sample["micro"]["model_output"] == "B"  # and only the answer (max_new_tokens=1) is scored

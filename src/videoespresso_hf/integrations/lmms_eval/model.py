@@ -20,6 +20,7 @@ Model arguments (``--model_args`` ``key=value`` pairs):
     device_map, dtype, attn_implementation, min_pixels, max_pixels: model loading (lmms-eval's ``--device`` is
         the device map when ``device_map`` is not given; its ``max_batch_size`` is ignored).
     max_new_tokens: the answer budget when the task's ``generation_kwargs`` name none (default 32).
+    evidence_max_new_tokens: the stage-1 evidence budget (default: the reasoner config's).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ except ModuleNotFoundError as error:  # imported only by lmms-eval itself, throu
 
 MODEL_ID = "videoespresso_hybrid"
 DEFAULT_MAX_NEW_TOKENS = 32
-_INT_ARGS = ("max_core_frames", "max_candidates", "min_pixels", "max_pixels", "max_new_tokens", "batch_size")
+_INT_ARGS = ("max_core_frames", "max_candidates", "min_pixels", "max_pixels", "max_new_tokens",
+             "evidence_max_new_tokens", "batch_size")
 _FLOAT_ARGS = ("candidate_fps",)
 
 
@@ -75,6 +77,7 @@ class VideoEspressoHybrid(lmms):
         min_pixels: int | str | None = None,
         max_pixels: int | str | None = None,
         max_new_tokens: int | str | None = None,
+        evidence_max_new_tokens: int | str | None = None,
         batch_size: int | str = 1,
         device: str | None = None,
         max_batch_size: int | str | None = None,
@@ -115,6 +118,7 @@ class VideoEspressoHybrid(lmms):
             **hybrid_kwargs,
         )
         self.max_new_tokens = _typed("max_new_tokens", max_new_tokens) or DEFAULT_MAX_NEW_TOKENS
+        self.evidence_max_new_tokens = _typed("evidence_max_new_tokens", evidence_max_new_tokens)
 
     def _video_of(self, request: Instance) -> str:
         _context, _gen_kwargs, doc_to_visual, doc_id, task, split = request.args
@@ -129,7 +133,12 @@ class VideoEspressoHybrid(lmms):
         for request in requests:
             context, gen_kwargs = request.args[0], dict(request.args[1] or {})
             budget = int(gen_kwargs.get("max_new_tokens") or self.max_new_tokens)
-            result = self.hybrid.answer(self._video_of(request), context, max_new_tokens=budget)
+            result = self.hybrid.answer(
+                self._video_of(request),
+                context,
+                answer_max_new_tokens=budget,
+                evidence_max_new_tokens=self.evidence_max_new_tokens,
+            )
             text = response_text(result.evidence, result.answer)
             self.cache_hook.add_partial("generate_until", (context, gen_kwargs), text)
             responses.append(text)
