@@ -35,11 +35,16 @@ if [ ! -x "$LMMS_VENV/bin/python" ]; then
 fi
 lmms_site="$("$LMMS_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 echo "$base_site" > "$lmms_site/zz_base_environment.pth"
-# This checkout's package (lmms-eval imports videoespresso_hf from the task folder's utils.py).
-echo "$(pwd)/src" > "$lmms_site/videoespresso_src.pth"
+rm -f "$lmms_site/videoespresso_src.pth"  # an older set-up put src/ on the path without the package metadata
 
 "$LMMS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
   "lmms-eval==$LMMS_EVAL_VERSION" "${RUNTIME_DEPS[@]}"
+# This checkout's package, installed (editable) into this venv: lmms-eval imports it from the task folder's
+# utils.py, and finds `--model videoespresso_hybrid` through its `lmms_eval.models` entry point, which only an
+# installed package's metadata provides. setuptools comes from the base environment (no download): the one
+# Python 3.11's venv bundles (65) predates pyproject licence strings, so it goes.
+"$LMMS_VENV/bin/python" -m pip uninstall --quiet --disable-pip-version-check -y setuptools 2>/dev/null || true
+"$LMMS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 # No second torch, ever: the one importable here must be the base environment's.
 "$LMMS_VENV/bin/python" - "$base_site" <<'PY'
 import sys, torch, lmms_eval  # noqa: E401

@@ -43,8 +43,9 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"video"},
     "training": {"models", "data", "video"},
     "benchmarking": {"models", "data", "video", "llm"},
-    # integrations -> llm: the lmms-eval open-ended task is an edge like the CLI and builds the judge's client.
-    "integrations": {"data", "evaluation", "benchmarking", "llm"},
+    # integrations -> llm: the lmms-eval open-ended task is an edge like the CLI and builds the judge's client;
+    # -> models: the hybrid as an lmms-eval model.
+    "integrations": {"data", "evaluation", "benchmarking", "llm", "models"},
 }
 
 

@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def lmms_python() -> Path:
     venv = Path(os.environ.get("LMMS_VENV", ROOT / ".venv-lmms"))
     python = venv / "bin" / "python"
-    ready = python.is_file() and subprocess.run([str(python), "-c", "import lmms_eval"], capture_output=True).returncode == 0
+    # Ready = lmms-eval imports and this package is installed there (its entry point names our model).
+    check = "import lmms_eval; from importlib.metadata import entry_points as e; assert e(group='lmms_eval.models', name='videoespresso_hybrid')"
+    ready = python.is_file() and subprocess.run([str(python), "-c", check], capture_output=True).returncode == 0
     if not ready:
         setup = subprocess.run(["bash", "scripts/setup_lmms_eval.sh"], cwd=ROOT, capture_output=True, text=True,
                                env={**os.environ, "BASE_VENV": sys.prefix, "LMMS_VENV": str(venv)})  # fmt: skip
@@ -66,3 +68,30 @@ def test_lmms_eval_numbers_equal_videoespresso_score(lmms_python, integration_be
     for task in LEADERBOARD_TASKS:
         theirs, accuracy = results[f"{metric_name(task)},none"], ours["tasks"][task]["accuracy"]
         assert math.isnan(theirs) if accuracy is None else theirs == accuracy, task
+
+
+@pytest.mark.slow
+def test_the_hybrid_runs_as_an_lmms_eval_model_through_its_entry_point(lmms_python, integration_bench, letters_qwen, tmp_path):
+    """`--model videoespresso_hybrid` resolves through the `lmms_eval.models` entry point of the installed package
+    (no PYTHONPATH, no plugin variable); the task scores the answer and the logged sample keeps the evidence."""
+    assert main(["lmms-eval-task", "--data", str(integration_bench), "--out", str(tmp_path / "tasks")]) == 0
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "LMMS_EVAL_PLUGINS")}
+    env |= {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "lmms_datasets_cache")}
+    run = subprocess.run(
+        [str(lmms_python), "-m", "lmms_eval", "--model", "videoespresso_hybrid",
+         "--model_args", f"reasoner={letters_qwen},strategy=uniform,max_core_frames=2,device_map=cpu,evidence_max_new_tokens=3",
+         "--tasks", "videoespresso", "--include_path", str(tmp_path / "tasks"), "--gen_kwargs", "max_new_tokens=1",
+         "--batch_size", "1", "--device", "cpu", "--log_samples", "--output_path", str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    results_files = list((tmp_path / "out").rglob("*_results.json"))
+    assert len(results_files) == 1, f"no results file; stderr tail:\n{run.stderr[-3000:]}"
+    results = json.loads(results_files[0].read_text())["results"]
+    assert "videoespresso" in results and not math.isnan(results["videoespresso"]["micro,none"])
+    samples = [json.loads(line) for line in next((tmp_path / "out").rglob("*_samples_videoespresso.jsonl")).open()]
+    assert len(samples) == 8
+    for sample in samples:
+        raw = sample["resps"]  # lmms-eval logs the raw response (before its <think> stripping) as one string
+        assert raw == "<think>BBB</think>B", raw  # the 3-token evidence is logged with the sample
+        assert sample["micro"]["model_output"] == "B"  # and only the answer (max_new_tokens=1) is scored
