@@ -212,6 +212,10 @@ NOT_RUN: dict[str, str] = {
     "tests/integrations builds and uses it",
     ".venv-lmms/bin/python -m lmms_eval": "lmms-eval is not installed in the main environment: tests/integrations "
     "runs the shipped tasks through it",
+    # The RL stage (issue 20) is documented before its code lands; its engineer removes these two entries.
+    "videoespresso train reasoner --model Qwen/Qwen2.5-VL-7B-Instruct --data prepared/ --config train_video --stage both "
+    "--output runs/sft": "the SFT half of the SFT → RL recipe in docs/guides/train.md; it runs once the RL stage exists",
+    "videoespresso train reasoner --stage rl": "the RL stage (issue 20) is not in this version yet; docs/guides/train.md says so",
     "pip install": "installs from PyPI or the checkout: test_install_lines checks the package name and every "
     "extra it names against pyproject.toml",
 }

@@ -45,9 +45,12 @@ def test_demo_runs_every_job_on_tiny_random_models_and_says_so(tmp_path):
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    from videoespresso_hf.cli.demo_steps import STEPS
+
     text = completed.stdout
+    titles = {name: title for name, title, _ in STEPS}
     for step in ("answer", "predict", "train"):
-        section = text.split(f"] {step.capitalize()}", 1)[1].split("\n[", 1)[0]
+        section = text.split(f"] {titles[step]}\n", 1)[1].split("\n" + "=" * 100, 1)[0]
         assert "RANDOM WEIGHTS" in section, f"step {step} does not say its model has random weights"
     # answer: the two stages ran and printed what they wrote.
     assert re.search(r"^evidence: ", text, re.M) and re.search(r"^letter: ", text, re.M)
