@@ -3,7 +3,8 @@
 Why a hook and not a plugin: it needs nothing beyond the standard library and MkDocs (no nbconvert, no
 Jupyter kernel, no network), so ``mkdocs build --strict`` stays robust offline. The notebooks are rendered
 with the outputs stored in them (``tests/test_notebooks.py`` executes them; they are committed executed):
-markdown cells as they are, code cells as Python fences, text outputs as text fences, PNG outputs as images.
+markdown cells as they are, code cells as Python fences, text outputs as text fences, PNG outputs as images,
+HTML displays with no text form (the trainer's progress table) as HTML.
 Each notebook ``notebooks/NAME.ipynb`` becomes the page ``notebooks/NAME.md``.
 """
 
@@ -38,6 +39,8 @@ def _output(output: dict) -> str:
         return f"![output](data:image/png;base64,{_joined(data['image/png']).strip()})\n"
     if "text/markdown" in data:
         return _joined(data["text/markdown"]) + "\n"
+    if "text/html" in data and _joined(data.get("text/plain", "")).startswith("<IPython.core.display"):
+        return f'<div class="notebook-output">\n{_joined(data["text/html"]).strip()}\n</div>\n'  # e.g. a progress table
     if "text/plain" in data:
         return _fence(_joined(data["text/plain"]), "text")
     return ""

@@ -256,21 +256,9 @@ def step_predict(context: DemoContext) -> str | None:
 
 def _prepared_train(context: DemoContext) -> Path:
     """A SYNTHETIC ``train_video`` release (4 rows over 2 real clips, the released layout) through ``data prepare``."""
-    from videoespresso_hf.demo.releases import train_record, write_json, write_split_zip
-    from videoespresso_hf.demo.videos import Segment, make_video
+    from videoespresso_hf.demo.releases import write_train_video_release
 
-    release = context.workdir / "VideoEspresso_train_video"
-    frame_dirs = ["CUVA/2_image/00299", "vatex/vatex_image/RgtipEqA7ZA_000046_000056"]
-    release.mkdir(parents=True, exist_ok=True)
-    write_json(release / "videoespresso_train_video.json", [train_record(i, frame_dirs[i % 2], "path") for i in range(4)])
-    members = {}
-    for index, frames in enumerate(frame_dirs):
-        source, stem = frames.split("/")[0], frames.split("/")[-1]
-        # 5 s at 8 fps: the records' key frames (numbers 0 and 30-33) lie inside the clip.
-        video = make_video(release / f".{index}.mp4", [Segment("moving", 5.0, seed=index)], fps=8, size=(64, 48)).path
-        members[f"VideoEspresso_train_video/{source}/{stem}.mp4"] = video.read_bytes()
-        video.unlink()
-    write_split_zip(members, release / "VideoEspresso_train_video.zip", part_size=1500)
+    release = write_train_video_release(context.workdir / "VideoEspresso_train_video")
     prepared = context.workdir / "prepared-train"
     if _run_cli("data", "prepare", "--quiet", "--config", "train_video", "--data-dir", str(release), "--out", str(prepared)):
         raise RuntimeError("data prepare failed")
