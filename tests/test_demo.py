@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from videoespresso_hf.demo.tiny_models import RANDOM_WEIGHTS_NOTICE, save_tiny_qwen2_5_vl
+from videoespresso_hf.demo.tiny_checkpoints import RANDOM_WEIGHTS_NOTICE, save_tiny_qwen2_5_vl
 
 
 def test_demo_runs_end_to_end(tmp_path):

@@ -4,7 +4,7 @@ A step takes the :class:`DemoContext`, prints what it does and what came out, an
 when it ran, or a message saying what it needs (an endpoint) and how to enable it. The message's first
 line is whole (the summary shows it alone): never a command cut in the middle.
 
-Steps that need a model use tiny RANDOM-weight checkpoints written on the fly (:mod:`videoespresso_hf.demo.tiny_models`)
+Steps that need a model use tiny RANDOM-weight checkpoints written on the fly (:mod:`videoespresso_hf.demo.tiny_checkpoints`)
 and say so plainly: they show the mechanics of every job, never the method's quality.
 """
 
@@ -189,7 +189,7 @@ def step_select(context: DemoContext) -> str | None:
     return None
 
 
-# Characters the tiny reasoner may write: its random text stays printable (see demo.tiny_models).
+# Characters the tiny reasoner may write: its random text stays printable (see demo.tiny_checkpoints).
 _TINY_REASONER_ALPHABET = "abcdefghijklmnopqrstuvwxyz ABCD()."
 _RANDOM_WEIGHTS_BANNER = (
     "!! RANDOM WEIGHTS: a tiny Qwen2.5-VL (2 layers, hidden 64) written on the fly from the stock transformers\n"
@@ -200,7 +200,7 @@ _RANDOM_WEIGHTS_BANNER = (
 def _tiny_model(context: DemoContext, name: str) -> Path:
     """A tiny random checkpoint under ``WORKDIR/tiny_models``: ``reasoner`` (base of answer and train) or ``vlm``
     (answers one of A-D, for predict), written once per demo run."""
-    from videoespresso_hf.demo.tiny_models import save_tiny_qwen2_5_vl
+    from videoespresso_hf.demo.tiny_checkpoints import save_tiny_qwen2_5_vl
 
     key = f"tiny_{name}"
     if key not in context.shared:

@@ -6,7 +6,8 @@ and ``Qwen2_5_VLProcessor``: 2 layers, hidden 64, a byte-level tokenizer that ne
 ``save_pretrained`` like any Hub checkpoint, so the library loads them through its real code paths. Their
 weights are random: what they write is noise. They show the mechanics, never the method's quality.
 
-Not part of the public API (not exported at the package root); the tests may reuse it.
+Not part of the public API (not exported at the package root); the tests may reuse it. (Named apart from
+``tests/doubles/tiny_models.py``, the tests' own builders of every family, which never ship in the wheel.)
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def save_tiny_qwen2_5_vl(path: str | Path, seed: int = 0, alphabet: str | None =
     model.save_pretrained(path)
     processor.save_pretrained(path)
     (path / "README.md").write_text(
-        f"# {path.name}\n\nA {RANDOM_WEIGHTS_NOTICE} (written by `videoespresso_hf.demo.tiny_models`).\n",
+        f"# {path.name}\n\nA {RANDOM_WEIGHTS_NOTICE} (written by `videoespresso_hf.demo.tiny_checkpoints`).\n",
         encoding="utf-8",
     )
     return path
