@@ -111,21 +111,9 @@ def bench_release(path: Path, context: Context) -> None:
 
 def train_video_release(path: Path, context: Context) -> None:
     """``VideoEspresso_train_video`` as downloaded: annotations + an Info-ZIP split archive of the videos."""
-    from videoespresso_hf.demo.releases import train_record, write_json, write_split_zip
-    from videoespresso_hf.demo.videos import Segment, make_video
+    from videoespresso_hf.demo.releases import write_train_video_release
 
-    frame_dirs = ["CUVA/2_image/00299", "vatex/vatex_image/RgtipEqA7ZA_000046_000056"]
-    path.mkdir(parents=True)
-    write_json(path / "videoespresso_train_video.json", [train_record(i, frame_dirs[i % 2], "path") for i in range(4)])
-    members = {}
-    for index, frames in enumerate(frame_dirs):
-        source, stem = frames.split("/")[0], frames.split("/")[-1]
-        # 5 s at 8 fps: the records' key frames (frame numbers 0 and 30-33) lie inside the video, so the
-        # Train section's commands have rows to train on.
-        video = make_video(path / f".{index}.mp4", [Segment("moving", 5.0, seed=index)], fps=8, size=(64, 48)).path
-        members[f"VideoEspresso_train_video/{source}/{stem}.mp4"] = video.read_bytes()
-        video.unlink()
-    write_split_zip(members, path / "VideoEspresso_train_video.zip", part_size=1500)
+    write_train_video_release(path)
 
 
 def build_folder(path: Path, context: Context) -> None:
@@ -225,6 +213,10 @@ NOT_RUN: dict[str, str] = {
     "tests/integrations builds and uses it",
     ".venv-lmms/bin/python -m lmms_eval": "lmms-eval is not installed in the main environment: tests/integrations "
     "runs the shipped tasks through it",
+    # The RL stage (issue 20) is documented before its code lands; its engineer removes these two entries.
+    "videoespresso train reasoner --model Qwen/Qwen2.5-VL-7B-Instruct --data prepared/ --config train_video --stage both "
+    "--output runs/sft": "the SFT half of the SFT → RL recipe in docs/guides/train.md; it runs once the RL stage exists",
+    "videoespresso train reasoner --stage rl": "the RL stage (issue 20) is not in this version yet; docs/guides/train.md says so",
     "pip install": "installs from PyPI or the checkout: test_install_lines checks the package name and every "
     "extra it names against pyproject.toml",
 }

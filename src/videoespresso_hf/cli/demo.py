@@ -1,9 +1,10 @@
 """``videoespresso demo``: an offline end-to-end walk through what the library can do today.
 
 Every step runs the real code path on inputs the demo makes itself (synthetic videos, synthetic
-annotation files in the released layouts, bundled synthetic predictions) and says so. A step that
-needs model weights or an LLM endpoint that is absent says what it needs and how to enable it; it
-never prints placeholder output as a result.
+annotation files in the released layouts, bundled synthetic predictions) and says so. Steps that need a
+model use tiny random-weight checkpoints written on the fly and say so; the build step, which needs an
+LLM endpoint, runs as a dry run without one and says what it needs. Nothing prints placeholder output
+as a result.
 """
 
 from __future__ import annotations

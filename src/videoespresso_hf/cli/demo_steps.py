@@ -1,12 +1,17 @@
 """The steps of ``videoespresso demo``, one function per capability.
 
 A step takes the :class:`DemoContext`, prints what it does and what came out, and returns ``None``
-when it ran, or a message saying what it needs (weights, an endpoint) and how to enable it.
+when it ran, or a message saying what it needs (an endpoint) and how to enable it. The message's first
+line is whole (the summary shows it alone): never a command cut in the middle.
+
+Steps that need a model use tiny RANDOM-weight checkpoints written on the fly (:mod:`videoespresso_hf.demo.tiny_checkpoints`)
+and say so plainly: they show the mechanics of every job, never the method's quality.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -52,7 +57,7 @@ def step_score(context: DemoContext) -> str | None:
 def _run_cli(*argv: str) -> int:
     from videoespresso_hf.cli.main import main
 
-    print("$ videoespresso " + " ".join(argv), flush=True)
+    print("$ videoespresso " + shlex.join(argv), flush=True)
     return main(list(argv))
 
 
@@ -157,9 +162,9 @@ def step_build(context: DemoContext) -> str | None:
         if code:
             raise RuntimeError(f"build --dry-run exited with {code}")
         return (
-            "captioning, QA generation, filtering and CoT evidence need an OpenAI-compatible endpoint.\n"
-            "Set OPENAI_API_KEY (OpenAI) or pass `videoespresso demo --base-url http://HOST:PORT/v1 --model ID`\n"
-            "(e.g. vLLM serving OpenGVLab/InternVL2-8B), or run `videoespresso build VIDEOS --out DIR` yourself."
+            "an OpenAI-compatible endpoint for captions, QA and CoT evidence: set OPENAI_API_KEY, or run `videoespresso demo --only build --base-url URL --model ID`.\n"
+            "For example a vLLM server of OpenGVLab/InternVL2-8B at http://HOST:PORT/v1; or run\n"
+            "`videoespresso build VIDEOS --out DIR` yourself."
         )
     argv = ["build", str(video), "--out", str(out), "--no-progress"]
     if context.base_url:
@@ -177,11 +182,105 @@ def step_select(context: DemoContext) -> str | None:
     print("Training-free core-frame selection (one frame per detected shot), the input of the reasoner:\n")
     if _run_cli("select", str(video), "--question", "What changes in the scene?", "--strategy", "shots", "--max-core-frames", "3"):
         raise RuntimeError("select failed")
-    return (
-        "answering needs weights: `videoespresso answer VIDEO --question Q --reasoner Qwen/Qwen2.5-VL-7B-Instruct\n"
-        "--selector YOUR_SELECTOR --device-map auto --dtype bfloat16` (downloads ~16 GB; a GPU is recommended).\n"
-        "No fine-tuned VideoEspresso weights exist publicly; the Auto classes load any saved checkpoint."
+    print(
+        "\nA trained VideoEspresso frame selector does the same with `--selector PATH` (it captions candidate frames and\n"
+        "chooses the core ones); no trained selector weights exist publicly, so the demo uses the shots rule."
     )
+    return None
+
+
+# Characters the tiny reasoner may write: its random text stays printable (see demo.tiny_checkpoints).
+_TINY_REASONER_ALPHABET = "abcdefghijklmnopqrstuvwxyz ABCD()."
+_RANDOM_WEIGHTS_BANNER = (
+    "!! RANDOM WEIGHTS: a tiny Qwen2.5-VL (2 layers, hidden 64) written on the fly from the stock transformers\n"
+    "!! config. It runs the real code path; what it writes is noise. This shows the mechanics, not the quality."
+)
+
+
+def _tiny_model(context: DemoContext, name: str) -> Path:
+    """A tiny random checkpoint under ``WORKDIR/tiny_models``: ``reasoner`` (base of answer and train) or ``vlm``
+    (answers one of A-D, for predict), written once per demo run."""
+    from videoespresso_hf.demo.tiny_checkpoints import save_tiny_qwen2_5_vl
+
+    key = f"tiny_{name}"
+    if key not in context.shared:
+        alphabet = {"reasoner": _TINY_REASONER_ALPHABET, "vlm": "ABCD"}[name]
+        path = context.workdir / "tiny_models" / f"qwen2_5_vl_{name}"
+        print(f"writing {path} (tiny Qwen2.5-VL, RANDOM weights, generation limited to {alphabet!r})", flush=True)
+        context.shared[key] = save_tiny_qwen2_5_vl(path, alphabet=alphabet)
+    return context.shared[key]
+
+
+_DEMO_QUESTION = ("What changes in the scene?", ["Nothing moves", "A square starts moving", "The clip turns dark"])
+
+
+def _answer(reasoner: Path | str, video: Path) -> None:
+    question, options = _DEMO_QUESTION
+    argv = ["answer", str(video), "--question", question, "--options", *options, "--reasoner", str(reasoner)]
+    if _run_cli(*argv, "--strategy", "shots", "--max-core-frames", "3", "--max-new-tokens", "24"):
+        raise RuntimeError("answer failed")
+
+
+def step_answer(context: DemoContext) -> str | None:
+    print(_RANDOM_WEIGHTS_BANNER + "\n")
+    reasoner = _tiny_model(context, "reasoner")
+    video = _demo_video(context)
+    print(
+        "\nHybrid inference, two stages: core frames (shots rule) -> the reasoner writes evidence -> it answers with the\n"
+        "evidence's help; the letter is read with the scorer's robust rules. A real run names a real reasoner,\n"
+        "e.g. --reasoner Qwen/Qwen2.5-VL-7B-Instruct on a GPU.\n"
+    )
+    _answer(reasoner, video)
+    return None
+
+
+def step_predict(context: DemoContext) -> str | None:
+    """predict → score on the synthetic bench: an endpoint when one is given, else a tiny random VLM."""
+    hub = _prepared_bench(context)
+    output = context.workdir / "preds.jsonl"
+    if context.base_url:
+        model_args = ["--backend", "openai", "--base-url", context.base_url, "--model", context.model or JUDGE_MODEL]
+    else:
+        print(_RANDOM_WEIGHTS_BANNER + "\n")
+        vlm = _tiny_model(context, "vlm")
+        model_args = ["--model", str(vlm), "--max-new-tokens", "1"]
+        print("Its answers are one of A-D at random: the table below shows the wiring, not a result.\n")
+    print("The SYNTHETIC bench's questions are templated.\n")
+    if _run_cli("predict", "--data", str(hub), *model_args, "--frames", "uniform:4", "--output", str(output), "--no-progress") > 1:
+        raise RuntimeError("predict failed")
+    print()
+    if _run_cli("score", str(output)):
+        raise RuntimeError("score failed")
+    return None
+
+
+def _prepared_train(context: DemoContext) -> Path:
+    """A SYNTHETIC ``train_video`` release (4 rows over 2 real clips, the released layout) through ``data prepare``."""
+    from videoespresso_hf.demo.releases import write_train_video_release
+
+    release = write_train_video_release(context.workdir / "VideoEspresso_train_video")
+    prepared = context.workdir / "prepared-train"
+    if _run_cli("data", "prepare", "--quiet", "--config", "train_video", "--data-dir", str(release), "--out", str(prepared)):
+        raise RuntimeError("data prepare failed")
+    return prepared
+
+
+def step_train(context: DemoContext) -> str | None:
+    print(_RANDOM_WEIGHTS_BANNER + "\n")
+    base = _tiny_model(context, "reasoner")
+    prepared = _prepared_train(context)
+    output = context.workdir / "runs" / "reasoner"
+    print(
+        "\nTwo-stage LoRA fine-tuning (stage 1 evidence, stage 2 answer), 2 optimizer steps each on the SYNTHETIC\n"
+        "train_video rows: the real trainer (trl SFT + peft), checkpoints and resume; not a useful model.\n"
+    )
+    argv = ["train", "reasoner", "--model", str(base), "--data", str(prepared), "--config", "train_video"]
+    argv += ["--output", str(output), "--max-steps", "2", "--effective-batch-size", "1", "--workers", "0"]
+    if _run_cli(*argv, "--frame-size", "56", "--save-steps", "2", "--logging-steps", "1"):
+        raise RuntimeError("train reasoner failed")
+    print("\nThe trained adapter answers like any reasoner (it loads on its base model):\n")
+    _answer(output / "stage2", _demo_video(context))
+    return None
 
 
 def step_compute(context: DemoContext) -> str | None:
@@ -192,30 +291,6 @@ def step_compute(context: DemoContext) -> str | None:
     return None
 
 
-def step_predict(context: DemoContext) -> str | None:
-    """predict → score on the synthetic bench: an endpoint when one is given, else the default VLM if cached."""
-    from huggingface_hub import try_to_load_from_cache
-
-    from videoespresso_hf.cli.predict import DEFAULT_MODEL
-
-    if context.base_url:
-        model_args = ["--backend", "openai", "--base-url", context.base_url, "--model", context.model or JUDGE_MODEL]
-    elif isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
-        model_args = ["--model", DEFAULT_MODEL, "--device-map", "auto", "--dtype", "auto"]
-    else:
-        return (
-            f"predictions need a model: weights of {DEFAULT_MODEL} in the Hugging Face cache (`hf download {DEFAULT_MODEL}`),\n"
-            "or an OpenAI-compatible endpoint: `videoespresso demo --only predict --base-url http://HOST:PORT/v1 --model ID`.\n"
-            "Then: videoespresso predict --data PREPARED_DIR --model MODEL --output preds.jsonl && videoespresso score preds.jsonl"
-        )
-    hub = _prepared_bench(context)
-    output = context.workdir / "preds.jsonl"
-    print("The SYNTHETIC bench's questions are templated: the table shows the wiring, not the model's quality.\n")
-    if _run_cli("predict", "--data", str(hub), *model_args, "--frames", "uniform:8", "--output", str(output), "--no-progress") > 1:
-        raise RuntimeError("predict failed")
-    return None
-
-
 STEPS: list[tuple[str, str, Callable[[DemoContext], str | None]]] = [
     ("score", "Benchmark scoring: the 14-task table under the official and robust protocols", step_score),
     ("data", "The released data in `datasets`: prepare a Hub-ready folder, then load_dataset", step_data),
@@ -223,6 +298,8 @@ STEPS: list[tuple[str, str, Callable[[DemoContext], str | None]]] = [
     ("video", "Video: metadata, shot detection and adaptive sampling (1 fps static, 2-4 fps dynamic)", step_video),
     ("build", "Construction pipeline: frames -> captions -> dedup -> groups -> QA -> filter -> CoT evidence", step_build),
     ("select", "Frame selection: core frames for a question", step_select),
+    ("answer", "Answer a question: core frames -> evidence -> answer (tiny RANDOM-weight reasoner)", step_answer),
     ("compute", "Compute of hybrid inference vs 16 / 128 uniformly sampled frames", step_compute),
-    ("predict", "Benchmark a model: predict (resumable, released format) then the 14-task table", step_predict),
+    ("predict", "Benchmark a model: predict (resumable, released format) then score (tiny RANDOM-weight VLM)", step_predict),
+    ("train", "Train the reasoner: 2 LoRA steps per stage, then answer with it (tiny RANDOM-weight base)", step_train),
 ]

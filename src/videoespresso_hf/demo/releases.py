@@ -201,3 +201,26 @@ def write_bench_release(root: Path, video_bytes: list[bytes] | None = None) -> P
     (root / "all_video.zip").write_bytes(zip_bytes(members))
     (root / "README.md").write_text("authors' card\n")
     return root
+
+
+# Frame folders of the synthetic training rows: one CUVA clip, one VATEX clip (the released naming).
+TRAIN_FRAME_DIRS = ("CUVA/2_image/00299", "vatex/vatex_image/RgtipEqA7ZA_000046_000056")
+
+
+def write_train_video_release(root: Path, rows: int = 4) -> Path:
+    """``VideoEspresso_train_video`` as downloaded — annotations + an Info-ZIP split archive of the videos —
+    with synthetic content: ``rows`` records over 2 real 5 s clips at 8 fps, whose key frames (numbers 0 and
+    30-33) lie inside the clips, so training has rows to learn from. Used by ``videoespresso demo``, the
+    notebooks and the docs test.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    records = [train_record(i, TRAIN_FRAME_DIRS[i % 2], "path") for i in range(rows)]
+    write_json(root / "videoespresso_train_video.json", records)
+    members = {}
+    for index, frames in enumerate(TRAIN_FRAME_DIRS):
+        source, stem = frames.split("/")[0], frames.split("/")[-1]
+        video = make_video(root / f".{index}.mp4", [Segment("moving", 5.0, seed=index)], fps=8, size=(64, 48)).path
+        members[f"VideoEspresso_train_video/{source}/{stem}.mp4"] = video.read_bytes()
+        video.unlink()
+    write_split_zip(members, root / "VideoEspresso_train_video.zip", part_size=1500)
+    return root
