@@ -447,8 +447,7 @@ def _predict_items(plan, items, all_items, backend, sampler, identity, phase) ->
     if not group.is_main:
         return PredictResult("", output, meta_path(output), [], None, {}, summary.written, summary.skipped,
                              summary.failures, dict(summary.failure_reasons), config.preset, is_main_process=False)  # fmt: skip
-    if group.distributed:
-        merge_into_output(output, leftover_shards(output), order)
+    merge_into_output(output, leftover_shards(output), order)  # the shards, and a resumed file back in item order
     total = RunSummary(items=len(items), skipped=summary.skipped)
     for part in summaries:
         total.written += part["written"]

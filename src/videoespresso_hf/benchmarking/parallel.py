@@ -59,9 +59,11 @@ def _complete_records(path: Path) -> list[tuple[str, str]]:
 def merge_into_output(output: Path, shards: Sequence[Path], order: Sequence[str]) -> int:
     """Rewrite ``output`` with its own records plus the shards' complete records: each id once (the first seen), in
     the order of ``order`` (ids not in it keep their place after those). The write is atomic; the shard files are
-    removed afterwards. Returns the number of records taken from the shards."""
+    removed afterwards. Also puts a resumed file (redone items appended at its end) back in item order.
+    Returns the number of records taken from the shards."""
     kept: dict[str, str] = {}
-    for item_id, line in _complete_records(output):
+    existing = _complete_records(output)
+    for item_id, line in existing:
         kept.setdefault(item_id, line)
     before = len(kept)
     for shard in shards:
@@ -69,7 +71,7 @@ def merge_into_output(output: Path, shards: Sequence[Path], order: Sequence[str]
             kept.setdefault(item_id, line)
     position = {item_id: index for index, item_id in enumerate(order)}
     ranked = sorted(kept.items(), key=lambda pair: position.get(pair[0], len(position)))  # stable for unknown ids
-    if shards or ranked:
+    if ranked != existing:  # nothing to add and already in order: the file is left untouched
         output.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(output, "".join(f"{line}\n" for _, line in ranked))
     for shard in shards:
@@ -149,7 +151,10 @@ def process_group() -> ProcessGroup:
     through accelerate's ``PartialState`` (NCCL on GPUs, gloo on CPUs)."""
     if launched_world_size() == 1:
         return ProcessGroup()
+    import torch
     from accelerate import PartialState
 
-    state = PartialState()
+    # Without a GPU, PartialState must be told to use the CPU (gloo); otherwise it ignores the launch and every
+    # process would run the whole benchmark on its own.
+    state = PartialState(cpu=not torch.cuda.is_available())
     return ProcessGroup(state.process_index, state.num_processes, state.local_process_index, state)
