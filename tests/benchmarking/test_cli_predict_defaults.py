@@ -20,3 +20,12 @@ def test_one_gpu_per_process_under_a_multi_process_launch(monkeypatch):
     assert job._device_map(None, ProcessGroup(rank=1, world_size=2, local_rank=1)) == "cuda:1"
     with pytest.raises(job.PredictError, match="--device-map auto spreads one model over every GPU"):
         job._device_map("auto", ProcessGroup(rank=0, world_size=2))
+
+
+def test_the_endpoint_backend_is_refused_under_a_multi_process_launch(monkeypatch, tmp_path):
+    import videoespresso_hf.benchmarking.parallel as parallel
+
+    monkeypatch.setattr(parallel, "process_group", lambda: ProcessGroup(rank=0, world_size=2))
+    config = job.PredictConfig(data=str(tmp_path), output=tmp_path / "p.jsonl", backend="openai", model="gpt-4o")
+    with pytest.raises(job.PredictError, match="run it without accelerate launch / torchrun"):
+        job._plan(config)

@@ -278,6 +278,11 @@ def _plan(config: PredictConfig) -> _Plan:
     kind = "open_ended" if config.open_ended else "multiple_choice"
     max_new_tokens = config.max_new_tokens or (preset.max_new_tokens if preset else None) or DEFAULT_MAX_NEW_TOKENS[kind]
     group = process_group()
+    if group.distributed and config.backend == "openai":
+        raise PredictError(
+            "--backend openai sends its requests concurrently from one process (--concurrency): run it without "
+            "accelerate launch / torchrun"
+        )
     device_map = _device_map(config.device_map, group)
     return _Plan(
         config, output, preset, rule, data, model, bounds, max_new_tokens,
