@@ -42,7 +42,8 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": {"llm", "video", "data"},
     "models": {"video"},
     "training": {"models", "data", "video"},
-    "benchmarking": {"models", "data", "video", "llm"},
+    # benchmarking -> evaluation: the predict job scores what it wrote (the summary and PredictResult.scores).
+    "benchmarking": {"models", "data", "video", "llm", "evaluation"},
     # integrations -> llm: the lmms-eval open-ended task is an edge like the CLI and builds the judge's client;
     # -> models: the hybrid as an lmms-eval model.
     "integrations": {"data", "evaluation", "benchmarking", "llm", "models"},

@@ -25,7 +25,7 @@ def test_frame_rules_parse(text, spec):
 
 @pytest.mark.parametrize("text", ["uniform", "uniform:0", "fps:-1", "fps:x", "selector", "random:3", "uniform:2.5"])
 def test_bad_frame_rules_say_what_to_use(text):
-    with pytest.raises(ValueError, match=r"uniform:N, fps:X, shots\[:N\] or selector:PATH|selector needs a path"):
+    with pytest.raises(ValueError, match=r"uniform:N, fps:X\[:N\], shots\[:N\] or selector:PATH|selector needs a path"):
         parse_frame_rule(text)
 
 
@@ -70,10 +70,20 @@ def test_two_prepared_folders_of_the_same_name_are_not_confused(prepared_bench_t
         assert load_bench_items(hub)[0].video.startswith(str(release))
 
 
-@pytest.mark.parametrize("data", ["someone/not-a-dataset", "{missing}"])
-def test_data_that_cannot_be_loaded_is_one_line_error(data, tmp_path, capsys):
-    data = data.format(missing=tmp_path / "not-prepared")
-    # Offline (the test session is), a Hub id cannot be reached: datasets raises ConnectionError.
-    assert main(["predict", "--data", data, "--output", str(tmp_path / "p.jsonl")]) == 2
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [("someone/not-a-dataset", "--data someone/not-a-dataset: no local file or folder of that name, and no dataset "
+      "someone/not-a-dataset in the Hub cache while HF_HUB_OFFLINE=1"),
+     ("{missing}", "--data {missing}: no such file or folder"),
+     ("{empty}", "cannot load --data {empty} (config 'bench', split 'test')")],
+)  # fmt: skip
+def test_data_that_cannot_be_loaded_is_one_line_error(data, says, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    paths = {"missing": tmp_path / "not-prepared", "empty": tmp_path / "empty"}
+    data, says = data.format(**paths), says.format(**paths)
+    # Offline (the test session is), a Hub id is looked up in the Hub cache only.
+    # --model: an existing folder, so that the data is what fails (a model is checked before any data is loaded).
+    assert main(["predict", "--data", data, "--model", str(tmp_path), "--output", str(tmp_path / "p.jsonl")]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith(f"videoespresso predict: error: cannot load --data {data} (config 'bench', split 'test')")
+    assert last.startswith(f"videoespresso predict: error: {says}")
+    assert not (tmp_path / "p.jsonl").exists() and not (tmp_path / "p.jsonl.meta.json").exists()

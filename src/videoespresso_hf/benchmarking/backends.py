@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.benchmarking.frames import MAX_FRAMES, FrameRule, SampledFrames
+from videoespresso_hf.benchmarking.frames import MAX_FRAMES, FrameRule, PixelBounds, SampledFrames
 from videoespresso_hf.benchmarking.items import BenchItem
 from videoespresso_hf.errors import one_line
 
@@ -81,11 +81,13 @@ class Outcome:
 
 @dataclass
 class Backend:
-    """Base: ``identity`` goes to the sidecar; ``decodes_frames`` says whether requests carry frames."""
+    """Base: ``identity`` goes to the sidecar; ``decodes_frames`` says whether requests carry frames;
+    ``counts_tokens`` whether its outcomes carry token counts (the summary prints none otherwise)."""
 
     name: str = "backend"
     decodes_frames: bool = True
     identity: dict[str, Any] = field(default_factory=dict)
+    counts_tokens: bool = True
 
     def predict(self, requests: Sequence[Request]) -> list[Outcome]:
         raise NotImplementedError
@@ -148,6 +150,8 @@ class TransformersBackend(_LocalModelBackend):
         revision: branch, tag or commit on the Hub.
         modality: ``"auto"`` (video when the processor has a video processor, else images), ``"video"``
             or ``"images"``.
+        pixel_bounds: per-frame pixel bounds (a preset's ``min_pixels``/``max_pixels``); the frames arrive
+            resized into them, and a Qwen-style video processor gets the same bounds so it keeps them.
     """
 
     def __init__(
@@ -161,6 +165,7 @@ class TransformersBackend(_LocalModelBackend):
         attn_implementation: str | None = None,
         trust_remote_code: bool = False,
         modality: str = "auto",
+        pixel_bounds: PixelBounds | None = None,
     ) -> None:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -178,17 +183,30 @@ class TransformersBackend(_LocalModelBackend):
             modality = "video" if getattr(self.processor, "video_processor", None) is not None else "images"
         self.modality = modality
         self.generation = generation
-        super().__init__(
-            name="hf",
-            decodes_frames=True,
-            identity={
-                "model": model_id,
-                "revision": revision or _commit_hash(self.model),
-                "model_type": self.model.config.model_type,
-                "modality": modality,
-                "generation": generation.describe(),
-            },
-        )
+        self.video_size = self._video_size(pixel_bounds)
+        identity = {
+            "model": model_id,
+            "revision": revision or _commit_hash(self.model),
+            "model_type": self.model.config.model_type,
+            "modality": modality,
+            "generation": generation.describe(),
+        }
+        if pixel_bounds is not None:
+            identity["pixel_bounds"] = pixel_bounds.describe()
+        super().__init__(name="hf", decodes_frames=True, identity=identity)
+
+    def _video_size(self, bounds: PixelBounds | None) -> dict[str, int] | None:
+        """``size`` for a Qwen-style video processor (``shortest_edge``/``longest_edge`` are pixel counts) under
+        ``bounds``; ``None`` when there are no bounds or the processor sizes frames its own fixed way."""
+        processor = getattr(self.processor, "video_processor", None)
+        size = dict(getattr(processor, "size", None) or {})
+        if bounds is None or self.modality != "video" or "longest_edge" not in size or "shortest_edge" not in size:
+            return None
+        if bounds.min_pixels is not None:
+            size["shortest_edge"] = bounds.min_pixels
+        if bounds.max_pixels is not None:
+            size["longest_edge"] = bounds.max_pixels
+        return size
 
     def _inputs(self, requests: Sequence[Request]):
         media = [{"type": "video"}] if self.modality == "video" else None
@@ -207,6 +225,7 @@ class TransformersBackend(_LocalModelBackend):
                     videos=[request.frames.frames for request in requests],
                     video_metadata=[request.frames.metadata() for request in requests],
                     do_sample_frames=False,
+                    **({"size": self.video_size} if self.video_size else {}),
                     padding=True,
                     return_tensors="pt",
                 )
@@ -277,6 +296,7 @@ class HybridBackend(_LocalModelBackend):
         super().__init__(
             name="hybrid",
             decodes_frames=False,
+            counts_tokens=False,
             identity={
                 "model": reasoner,
                 "revision": _commit_hash(self.qa.reasoner),

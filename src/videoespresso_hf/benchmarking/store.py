@@ -89,6 +89,21 @@ class PredictionStore:
             self._write_sidecar(environment)
         self._handle = self.path.open("a", encoding="utf-8")
 
+    @staticmethod
+    def finished_ids(path: str | os.PathLike) -> set[str]:
+        """The ids of the complete records in ``path`` (read-only: for processes that do not own the file)."""
+        path = Path(path)
+        if not path.is_file():
+            return set()
+        data = path.read_bytes()
+        finished = set()
+        for line in data[: data.rfind(b"\n") + 1].decode("utf-8").splitlines():
+            try:
+                finished.add(json.loads(line)["id"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        return finished
+
     def _check_sidecar(self) -> None:
         if self.meta_path.is_file():
             check_sidecar(self.path, self.identity)
