@@ -242,6 +242,26 @@ def test_the_viewer_opens_no_media_outside_the_prepared_roots(case, tmp_path, ca
     assert not (site / "videos").exists()
 
 
+def test_predict_opens_no_video_outside_the_prepared_roots(case, tmp_path, capsys):
+    """The same edited folder read by predict: the row is a failure record naming the refused path, the video
+    elsewhere is never opened (its item has no video to decode)."""
+    from videoespresso_hf.benchmarking.items import load_bench_items
+    from videoespresso_hf.benchmarking.runner import _missing_video_reason
+
+    release, untouched, out = case / "release", tmp_path / "untouched", tmp_path / "out"
+    for folder in (untouched, out):
+        assert _prepare("--data-dir", str(release), "--out", str(folder)) == 0
+    inside = load_bench_items(untouched)
+    assert inside and all(item.video and item.video_problem is None for item in inside)
+    elsewhere = tiny_video(case / "elsewhere" / "other.mp4", 5)
+    (shard,) = (out / "bench").glob("*.parquet")
+    _rewrite_video_paths(shard, str(elsewhere))
+    items = load_bench_items(out)
+    assert [item.video for item in items] == [None] * len(items)
+    reasons = {_missing_video_reason(item) for item in items}
+    assert len(reasons) == 1 and "refused: an absolute path outside" in reasons.pop()
+
+
 # -- archives ----------------------------------------------------------------------------------------------
 
 

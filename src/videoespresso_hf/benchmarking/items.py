@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.data.hub import prepared_media_roots
+from videoespresso_hf.data.media import MediaPathError, confine
 from videoespresso_hf.data.records import row_to_release_record
 from videoespresso_hf.data.sources import DataError
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import cache_dir, write_bytes_atomic
+from videoespresso_hf.text import printable
 
 __all__ = ["BenchItem", "dataset_fingerprint", "load_bench_items", "resolve_video"]
 
@@ -31,8 +34,9 @@ class BenchItem:
     question: str
     options: tuple[str, ...]  # option texts without "(A): "
     task: str  # leaderboard name ("" when the row has none)
-    video: str | None  # local path, or None when the row has no video
+    video: str | None  # local path, or None when the row has no video (or names one outside its roots)
     record: dict[str, Any]  # the released layout, see :func:`~videoespresso_hf.data.records.row_to_release_record`
+    video_problem: str | None = None  # why ``video`` is None when the row names one: a refused path
 
 
 def resolve_video(value: Any) -> str | None:
@@ -75,20 +79,35 @@ def load_bench_items(data: str | os.PathLike, config: str = "bench", split: str 
     """
     dataset = _load_rows(str(data), config, split)
     task_names = dataset.features["task"]
+    # A local prepared folder's rows may name video files: only those inside its media roots are opened.
+    roots = prepared_media_roots(data, config) if Path(data).is_dir() else None
     items = []
     for row in dataset:
         task = task_names.int2str(row["task"]) if row["task"] is not None else ""
+        video, problem = _confined_video(row["video"], roots)
         items.append(
             BenchItem(
                 id=row["id"],
                 question=row["question"],
                 options=tuple(row["options"] or ()),
                 task=task,
-                video=resolve_video(row["video"]),
+                video=video,
                 record=row_to_release_record(row, task),
+                video_problem=problem,
             )
         )
     return items
+
+
+def _confined_video(value: Any, roots: list[Path] | None) -> tuple[str | None, str | None]:
+    """The row's local video file, or ``None`` and why: a path leading outside ``roots`` is never opened
+    (:func:`videoespresso_hf.data.media.confine`, the rule ``data prepare`` and the viewer apply)."""
+    if roots is None or not value or value.get("bytes") or not value.get("path"):
+        return resolve_video(value), None
+    try:
+        return str(confine(value["path"], roots)), None
+    except MediaPathError as error:
+        return None, printable(f"video path {error.path!r} {error.reason}")
 
 
 def dataset_fingerprint(items: list[BenchItem]) -> str:

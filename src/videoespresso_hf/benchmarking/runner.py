@@ -83,6 +83,8 @@ def prediction_record(item: BenchItem, outcome: Outcome, frames: dict[str, Any] 
 
 
 def _missing_video_reason(item: BenchItem) -> str | None:
+    if item.video_problem:
+        return f"missing video: {item.video_problem}"
     if item.video is None:
         return "missing video: the dataset row has no video (prepared with --missing-videos keep?)"
     if not Path(item.video).is_file():
