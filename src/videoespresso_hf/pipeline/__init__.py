@@ -24,7 +24,8 @@ How to add a stage
    depends on from ``config_slice(config)``: they go into the stage fingerprint, so changing them
    recomputes your stage and everything after it, nothing before it. In ``run``, return a new record
    (``record.model_copy(update=...)``, or :meth:`QARecord.advance` for a QA stage); never mutate the input.
-   Optional: ``needs_llm(config)`` (the CLI then checks the endpoint first), ``summary_counts(record)`` (run
+   Optional: ``endpoint_models(config)`` (the models it asks the LLM endpoint for: the build job then
+   checks the endpoint and their prices first), ``summary_counts(record)`` (run
    summary totals), ``output_file`` + ``output_rows(record)`` (a JSONL file the driver writes),
    ``estimate`` (the dry run), ``progress_unit`` (what you report to ``ctx.progress`` inside a video). LLM
    calls go through ``ctx.llm_client(model=...)`` (cached in ``OUT/llm_cache.sqlite``, budgeted, retried);

@@ -12,7 +12,8 @@ A **per-video stage** is a class with
 * ``run(record, ctx) -> record``: a pure-ish function of its input; it must not mutate it, and it may call
   the LLM / models through ``ctx`` (cached per process),
 
-and optionally ``needs_llm(config)`` (the CLI checks the endpoint before such a chain starts),
+and optionally ``endpoint_models(config)`` (the models it asks the LLM endpoint for: the build job
+checks the endpoint and prices them before such a chain starts),
 ``summary_counts(record)`` (totals the driver adds up for the run summary), ``output_file`` /
 ``output_rows(record)`` (a JSONL file the driver writes from the stage's outputs), ``estimate``
 (the dry run) and ``progress_unit`` (what ``ctx.progress`` counts while one video runs). A **dataset
@@ -303,7 +304,12 @@ class Stage:
 
     def needs_llm(self, config: BuildConfig) -> bool:
         """Whether running this stage with ``config`` sends requests to the LLM endpoint."""
-        return False
+        return bool(self.endpoint_models(config))
+
+    def endpoint_models(self, config: BuildConfig) -> list[str]:
+        """The models this stage asks the LLM endpoint for with ``config`` (what a budget must price); none
+        by default. The build job reads this instead of knowing any stage by name."""
+        return []
 
     def run(self, record: Any, ctx: StageContext) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -355,7 +361,11 @@ class DatasetStage:
         return {}
 
     def needs_llm(self, config: BuildConfig) -> bool:
-        return False
+        return bool(self.endpoint_models(config))
+
+    def endpoint_models(self, config: BuildConfig) -> list[str]:
+        """The models this stage asks the LLM endpoint for (none by default), as :meth:`Stage.endpoint_models`."""
+        return []
 
     def finalize(
         self, records: list[Any], ctx: StageContext, unfinished: dict[str, str]

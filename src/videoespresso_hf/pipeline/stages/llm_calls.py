@@ -144,8 +144,8 @@ class LLMStage(Stage):
         """This stage's section of ``config``."""
         raise NotImplementedError
 
-    def needs_llm(self, config: BuildConfig) -> bool:
-        return True
+    def endpoint_models(self, config: BuildConfig) -> list[str]:
+        return [self.settings(config).resolved_model(config)]
 
     def asks_for(self, video_id: str, config: BuildConfig) -> bool:
         """Whether this stage sends requests for ``video_id``'s items at all (e.g. only test-split videos)."""

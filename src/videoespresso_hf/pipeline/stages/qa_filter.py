@@ -71,8 +71,8 @@ class QAFilterStage(LLMStage):
     def settings(self, config: BuildConfig) -> QAFilterSettings:
         return config.qa_filter
 
-    def needs_llm(self, config: BuildConfig) -> bool:
-        return self.settings(config).enabled
+    def endpoint_models(self, config: BuildConfig) -> list[str]:
+        return super().endpoint_models(config) if self.settings(config).enabled else []
 
     def run(self, record: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)

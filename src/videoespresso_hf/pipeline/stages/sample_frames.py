@@ -21,7 +21,7 @@ class SampleFramesStage(Stage):
     fan_out = True  # decoding and shot detection are CPU work: spread videos over processes
 
     def config_slice(self, config) -> dict[str, Any]:
-        return config.sampling.model_dump()
+        return config.frames.model_dump()
 
     def summary_counts(self, record: VideoRecord) -> dict[str, int]:
         return {"frames_sampled": len(record.frames)}
@@ -29,7 +29,7 @@ class SampleFramesStage(Stage):
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
         from videoespresso_hf import video
 
-        sampling = ctx.config.sampling
+        sampling = ctx.config.frames
         metadata = video.probe(record.path)
         if metadata.num_frames <= 0:
             raise StageError(f"{record.path}: video has no frames")
