@@ -32,19 +32,16 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from videoespresso_hf.data.schema import FIELDS, SCHEMA_VERSION, empty_row
 from videoespresso_hf.files import write_jsonl_atomic, write_text_atomic
-from videoespresso_hf.pipeline.stages.base import DatasetResult, DatasetStage, StageContext
+from videoespresso_hf.pipeline.stages.base import BuildConfigView, DatasetResult, DatasetStage, StageContext
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id
 from videoespresso_hf.pipeline.video_record import VideoRecord
 from videoespresso_hf.tasks import task_group
-
-if TYPE_CHECKING:
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "BOX_CONVENTION",
@@ -322,7 +319,7 @@ class ExportStage(DatasetStage):
     version = "1"
     input_type = QARecord
 
-    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfigView) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **config.export.model_dump()}
 
     def finalize(

@@ -26,14 +26,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.data.evidence import render_evidence
 from videoespresso_hf.defaults import CLIP_MODEL, DETECTOR_MODEL
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, load_embedder, load_model
+from videoespresso_hf.pipeline.stages.base import (
+    BuildConfigView,
+    Stage,
+    StageContext,
+    StageError,
+    load_embedder,
+    load_model,
+)
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id, group_by_id
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
 if TYPE_CHECKING:
     from PIL import Image
-
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "DEFAULT_CLIP_MODEL",
@@ -392,10 +397,10 @@ class GroundingStage(Stage):
     output_type = QARecord
     fan_out = False  # the detector and CLIP are loaded once, in the driver
 
-    def settings(self, config: BuildConfig) -> GroundingSettings:
+    def settings(self, config: BuildConfigView) -> GroundingSettings:
         return config.grounding
 
-    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfigView) -> dict[str, Any]:
         settings = self.settings(config)
         data = settings.model_dump(exclude={"device"})
         data["embedder"] = settings.resolved_embedder(config)
@@ -457,10 +462,12 @@ class GroundingStage(Stage):
     @staticmethod
     def _place(item: QAItem, group: CaptionGroup, record: VideoRecord, embed: EmbedFn) -> QAItem:
         """Temporal grounding: core captions → group positions → frames; key objects → their frame."""
-        cot = item.cot or {}
-        matches = temporal_grounding(cot["core_captions"], group.captions, embed)
+        if item.cot is None:
+            raise StageError(f"{item.qa_id}: no CoT evidence to ground (the cot_evidence stage runs first)")
+        cot = item.cot
+        matches = temporal_grounding(cot.core_captions, group.captions, embed)
         core: dict[int, dict[str, Any]] = {}
-        for chosen, match in zip(cot["core_captions"], matches, strict=True):
+        for chosen, match in zip(cot.core_captions, matches, strict=True):
             position = match.position
             frame_index = group.frame_indices[position]
             core.setdefault(
@@ -477,11 +484,11 @@ class GroundingStage(Stage):
                 },
             )
         objects = []
-        for obj in cot["key_objects"]:
-            match = matches[obj["core_caption"] - 1]
+        for obj in cot.key_objects:
+            match = matches[obj.core_caption - 1]
             objects.append(
                 {
-                    "label": obj["label"],
+                    "label": obj.label,
                     "frame_index": group.frame_indices[match.position],
                     "boxes": [],
                     "box_status": "empty",
@@ -538,7 +545,7 @@ class GroundingStage(Stage):
                         ctx.usage.count("boxes_dropped:" + (check.reason or "").split(":")[0])
                 if not obj["boxes"]:
                     ctx.usage.count("key_objects_without_box")
-        evidence = (item.cot or {}).get("evidence", "")
+        evidence = item.cot.evidence if item.cot is not None else ""
         return item.model_copy(
             update={
                 "key_objects": objects,

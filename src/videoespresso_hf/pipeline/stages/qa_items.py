@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from videoespresso_hf.pipeline.stages.answer_models import CoTEvidence
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
 __all__ = ["Dropped", "QAItem", "QARecord", "caption_id", "group_by_id"]
@@ -34,7 +35,7 @@ class QAItem(BaseModel):
         caption_numbers: 1-based positions in the group of the captions the pair relies on.
         provenance: per stage, the model id and prompt version that produced this item's fields.
         verdict: the QA filter's decision (``{"keep", "criterion", "reason"}``).
-        cot: the CoT evidence answer (``CoTEvidence.model_dump()``).
+        cot: the CoT evidence answer (typed; stored as its JSON, as earlier builds stored it).
         core_frames: after grounding: ``[{"position", "frame_index", "timestamp", "caption", "caption_id",
             "chosen_caption", "similarity", "path"}]`` in time order, one per distinct frame.
         key_objects: after grounding: ``[{"label", "frame_index", "boxes", "box_status", "checks"}]``.
@@ -53,7 +54,7 @@ class QAItem(BaseModel):
     caption_numbers: list[int]
     provenance: dict[str, dict[str, Any]] = Field(default_factory=dict)
     verdict: dict[str, Any] | None = None
-    cot: dict[str, Any] | None = None
+    cot: CoTEvidence | None = None
     core_frames: list[dict[str, Any]] = Field(default_factory=list)
     key_objects: list[dict[str, Any]] = Field(default_factory=list)
     evidence: str = ""
