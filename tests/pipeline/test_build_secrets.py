@@ -159,3 +159,12 @@ def test_a_config_written_with_the_old_sampling_key_still_loads(tmp_path):
     assert "sampling" not in json.loads(config.stored_json())  # saved again under the stage's name
     with pytest.raises(ValueError, match="frames"):
         BuildConfig.model_validate({"sampling": {}, "frames": {}})
+
+
+def test_the_recorded_command_line_redacts_urls_in_both_flag_forms():
+    from videoespresso_hf.pipeline.orchestrator import _redacted_argv
+
+    argv = ["build", "v.mp4", "--base-url", "http://u:p@h/v1", "--base-url=http://u:p@h/v1?k=s", "--tau", "0.9"]
+    assert _redacted_argv(argv) == [
+        "build", "v.mp4", "--base-url", "http://***@h/v1", "--base-url=http://***@h/v1?k=***", "--tau", "0.9",
+    ]  # fmt: skip
