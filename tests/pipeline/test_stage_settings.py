@@ -43,3 +43,19 @@ def test_no_stage_is_special_cased_by_name_in_the_cli_or_the_job():
     for path in (root / "cli" / "build.py", root / "pipeline" / "job.py"):
         source = path.read_text()
         assert "stage.name ==" not in source and "LLMStage" not in source, path
+
+
+def test_qa_records_are_typed_and_read_by_attribute():
+    import re
+
+    from videoespresso_hf.pipeline.stages.answer_models import CoTEvidence
+    from videoespresso_hf.pipeline.stages.qa_items import CoreFrame, GroundedObject, QAItem
+
+    annotations = {name: field.annotation for name, field in QAItem.model_fields.items()}
+    assert annotations["cot"] == CoTEvidence | None
+    assert annotations["core_frames"] == list[CoreFrame]
+    assert annotations["key_objects"] == list[GroundedObject]
+    for name in ("grounding.py", "export.py", "distractors.py"):
+        source = (STAGES / name).read_text()
+        assert not re.search(r'\b(cot|obj|frame)(\.get\()?\[?"(core_captions|key_objects|evidence|label|'
+                             r'frame_index|boxes|box_status|checks|path|caption|timestamp)"', source), name
