@@ -19,6 +19,7 @@ from videoespresso_hf.pipeline.stages.distractors import (
     split_for,
 )
 from videoespresso_hf.pipeline.stages.grounding import _tag_evidence, temporal_grounding
+from videoespresso_hf.pipeline.stages.qa_items import GroundedObject
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 # ---------------------------------------------------------------- answer models
@@ -168,10 +169,13 @@ def test_split_is_by_video_with_the_requested_fraction():
 def test_evidence_is_tagged_inline_and_parses_back_to_the_same_text_and_boxes():
     evidence = "The Red Car stops before the car park while a woman waves at the red car."
     objects = [
-        {"label": "car", "boxes": [[1, 2, 3, 4]]},
-        {"label": "red car", "boxes": [[10, 20, 30.5, 40]]},
-        {"label": "woman", "boxes": []},
-        {"label": "bicycle", "boxes": [[0, 0, 1, 1]]},
+        GroundedObject(label=label, frame_index=0, boxes=boxes)
+        for label, boxes in [
+            ("car", [[1, 2, 3, 4]]),
+            ("red car", [[10, 20, 30.5, 40]]),
+            ("woman", []),
+            ("bicycle", [[0, 0, 1, 1]]),
+        ]
     ]
     raw = _tag_evidence(evidence, objects)
     assert raw.startswith("The <obj_start>Red Car<obj_end><box_start>[10, 20, 30.5, 40]<box_end> stops")

@@ -145,21 +145,21 @@ def test_full_chain_with_faults_records_every_rejection_and_failure(
         group = next(g for g in record.groups if g.group_id == item.group_id)
         quoted = [group.captions[n - 1] for n in item.caption_numbers]
         # Temporal grounding mapped the paraphrased core captions back to the quoted captions' frames.
-        assert [frame["caption"] for frame in item.core_frames] == sorted(quoted, key=group.captions.index)
+        assert [frame.caption for frame in item.core_frames] == sorted(quoted, key=group.captions.index)
         for frame in item.core_frames:
-            assert frame["frame_index"] == group.frame_indices[frame["position"]]
-            assert frame["timestamp"] == pytest.approx(frame["frame_index"] / 12)
-            assert (tmp_path / "generated" / frame["path"]).is_file()
+            assert frame.frame_index == group.frame_indices[frame.position]
+            assert frame.timestamp == pytest.approx(frame.frame_index / 12)
+            assert (tmp_path / "generated" / frame.path).is_file()
         for obj in item.key_objects:
-            assert obj["frame_index"] in [frame["frame_index"] for frame in item.core_frames]
-            assert len(obj["checks"]) == 2  # every candidate recorded, kept or not
-            kept = [c["box"] for c in obj["checks"] if c["kept"]]
-            assert obj["boxes"] == kept and obj["box_status"] == ("ok" if kept else "empty")
-            assert all(0 <= x1 <= x2 <= 96 and 0 <= y1 <= y2 <= 64 for x1, y1, x2, y2 in obj["boxes"])
-            assert all(c["reason"] for c in obj["checks"] if not c["kept"])
+            assert obj.frame_index in [frame.frame_index for frame in item.core_frames]
+            assert len(obj.checks) == 2  # every candidate recorded, kept or not
+            kept = [c["box"] for c in obj.checks if c["kept"]]
+            assert obj.boxes == kept and obj.box_status == ("ok" if kept else "empty")
+            assert all(0 <= x1 <= x2 <= 96 and 0 <= y1 <= y2 <= 64 for x1, y1, x2, y2 in obj.boxes)
+            assert all(c["reason"] for c in obj.checks if not c["kept"])
         parsed = parse_evidence(item.evidence_raw)
         assert parsed.text == item.evidence
-        assert [o.label for o in parsed.key_objects] == [o["label"] for o in item.key_objects]
+        assert [o.label for o in parsed.key_objects] == [o.label for o in item.key_objects]
         # Multiple choice: the reference among 3 length-matched distractors, letter pointing at it.
         assert item.split == "test" and len(item.options) == 4
         assert item.options["ABCD".index(item.correct_answer)] == item.answer
@@ -333,7 +333,7 @@ def test_filter_and_spatial_grounding_can_be_switched_off(
     assert len(items) == 6 and all(item.verdict is None for item in items)
     for item in items:
         assert item.key_objects and all(
-            o["box_status"] == "empty" and o["checks"] == [] for o in item.key_objects
+            o.box_status == "empty" and o.checks == [] for o in item.key_objects
         )
         assert parse_evidence(item.evidence_raw).text == item.evidence
         assert "<box_start>[]<box_end>" in item.evidence_raw

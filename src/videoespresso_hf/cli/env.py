@@ -10,6 +10,7 @@ import shutil
 
 from videoespresso_hf import __version__
 from videoespresso_hf.cli.main import ISSUES_URL
+from videoespresso_hf.llm.config import redact_url
 
 _PACKAGES = (
     "torch", "torchvision", "transformers", "tokenizers", "datasets", "huggingface_hub", "accelerate", "safetensors",
@@ -41,7 +42,8 @@ def environment_report() -> dict[str, str]:
     report["ffmpeg (system, for torchcodec)"] = shutil.which("ffmpeg") or "not found"
     report["HF_HUB_OFFLINE"] = os.environ.get("HF_HUB_OFFLINE", "unset")
     report["OPENAI_API_KEY"] = "set" if os.environ.get("OPENAI_API_KEY") else "unset"
-    report["OPENAI_BASE_URL"] = os.environ.get("OPENAI_BASE_URL", "unset")
+    # Pasted into public bug reports: a URL's credentials and query values are redacted.
+    report["OPENAI_BASE_URL"] = redact_url(os.environ.get("OPENAI_BASE_URL")) or "unset"
     return report
 
 

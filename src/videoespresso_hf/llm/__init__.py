@@ -17,7 +17,13 @@ Batch mode (OpenAI Batch API, half price, resumable): :class:`videoespresso_hf.l
 from videoespresso_hf.llm.batch import BatchRunner
 from videoespresso_hf.llm.cache import CacheEntry, ResponseCache
 from videoespresso_hf.llm.client import FATAL_ERRORS, EndpointUnreachableError, LLMClient, MissingAPIKeyError
-from videoespresso_hf.llm.config import DEFAULT_PRICES_PER_1M, LLMConfig, UnknownPriceError
+from videoespresso_hf.llm.config import (
+    DEFAULT_PRICES_PER_1M,
+    REDACT_SECRETS,
+    LLMConfig,
+    UnknownPriceError,
+    redact_url,
+)
 from videoespresso_hf.llm.ledger import BudgetExceededError, CostEstimate, Ledger, estimate_input_tokens
 from videoespresso_hf.llm.messages import (
     assistant_message,
@@ -32,6 +38,7 @@ from videoespresso_hf.llm.request import ErrorKind, LLMRequest, LLMResult, Usage
 __all__ = [
     "DEFAULT_PRICES_PER_1M",
     "FATAL_ERRORS",
+    "REDACT_SECRETS",
     "BatchRunner",
     "BudgetExceededError",
     "CacheEntry",
@@ -51,6 +58,7 @@ __all__ = [
     "estimate_input_tokens",
     "image_part",
     "image_to_data_url",
+    "redact_url",
     "request_key",
     "system_message",
     "text_part",

@@ -126,7 +126,7 @@ class LLMClient:
             )
 
     def __repr__(self) -> str:
-        return f"LLMClient(model={self.config.model!r}, base_url={self.config.resolved_base_url()!r})"
+        return f"LLMClient(model={self.config.model!r}, base_url={self.config.endpoint_label()!r})"
 
     @property
     def openai(self) -> openai.OpenAI:
@@ -164,7 +164,7 @@ class LLMClient:
         except (openai.AuthenticationError, openai.PermissionDeniedError):
             raise
         except openai.APIConnectionError as exc:  # includes timeouts
-            where = self.config.resolved_base_url() or "the OpenAI API"
+            where = self.config.endpoint_label()
             raise EndpointUnreachableError(f"{where} does not answer: {one_line(root_cause(exc))}") from exc
         except openai.APIStatusError:
             return
@@ -370,7 +370,7 @@ class LLMClient:
             except Exception as exc:
                 faults[fault_kind(exc)] += 1
                 if is_unreachable(exc):  # a refused connection is not a busy server: waiting will not help
-                    where = self.config.resolved_base_url() or "the OpenAI API"
+                    where = self.config.endpoint_label()
                     message = f"cannot connect to {where}: {one_line(root_cause(exc))}"
                     raise EndpointUnreachableError(message) from exc
                 if not is_retryable(exc):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FieldSerializationInfo, field_serializer
 
 from videoespresso_hf.defaults import JUDGE_MODEL
 
@@ -32,6 +32,35 @@ DEFAULT_PRICES_PER_1M: dict[str, tuple[float, float]] = {
 BATCH_PRICE_FACTOR = 0.5
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+REDACTED = "***"
+
+# ``model_dump(context=REDACT_SECRETS)``: the form of a config that is stored or shown (URLs redacted).
+REDACT_SECRETS = {"redact_secrets": True}
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with its user-info, query values and fragment replaced by ``***``: the form to store or print.
+
+    ``http://user:pass@host:8000/v1?key=abc`` becomes ``http://***@host:8000/v1?key=***``. Every query value
+    goes (``?sig=``, ``?api-key=``, ``?code=``: no list of secret names can be complete); the scheme, host,
+    port and path stay, which is what a reader needs to see where requests go. Not a URL: returned as is.
+    """
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode([(name, REDACTED) for name, _ in pairs], safe="*") if pairs else REDACTED
+        fragment = REDACTED if parts.fragment else ""
+        return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    except ValueError:  # e.g. an unbalanced "[" in the host: show nothing of it rather than all of it
+        return REDACTED
 
 
 class UnknownPriceError(ValueError):
@@ -83,8 +112,28 @@ class LLMConfig(BaseModel):
     retry_failures: bool = True
     batch_poll_interval_s: float = Field(default=30.0, ge=0)
 
+    @field_serializer("base_url")
+    def _stored_base_url(self, base_url: str | None, info: FieldSerializationInfo) -> str | None:
+        """Credentials in the URL never reach a file or a screen: dumps made with ``context=REDACT_SECRETS``
+        (every stored or printed config) carry :func:`redact_url`'s form."""
+        context = info.context or {}
+        return redact_url(base_url) if context.get("redact_secrets") else base_url
+
     def resolved_base_url(self) -> str | None:
         return self.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+    def endpoint_label(self) -> str:
+        """Where requests go, safe to print: the redacted endpoint URL, or "the OpenAI API"."""
+        return redact_url(self.resolved_base_url()) or "the OpenAI API"
+
+    def key_destination(self) -> str:
+        """Which environment variable's value goes to which host, in one line (``--print-config``, dry runs)."""
+        where = self.endpoint_label()
+        if os.environ.get(self.api_key_env):
+            return f"API key: ${self.api_key_env} is sent to {where}"
+        if self.is_loopback():
+            return f"API key: ${self.api_key_env} is unset; {where} (loopback) gets a placeholder key"
+        return f"API key: ${self.api_key_env} is unset (requests to {where} would be refused)"
 
     def is_loopback(self) -> bool:
         url = self.resolved_base_url()

@@ -13,11 +13,6 @@ from pydantic import BaseModel, ValidationError
 
 from videoespresso_hf.llm.config import LLMConfig
 
-try:  # the exact strict schema the openai SDK sends for ``chat.completions.parse``
-    from openai.lib._parsing._completions import type_to_response_format_param as _sdk_response_format
-except ImportError:  # pragma: no cover - older/newer SDK layouts
-    _sdk_response_format = None
-
 
 @dataclass(frozen=True)
 class LLMRequest:
@@ -108,17 +103,79 @@ class LLMResult:
 
 @functools.lru_cache(maxsize=256)
 def response_format_for(model: type[BaseModel]) -> dict[str, Any]:
-    """``response_format`` JSON-schema parameter for a pydantic model (strict, as the SDK builds it).
+    """The documented ``response_format`` of a structured-output request for a pydantic model.
 
-    Cached per class: building the schema costs milliseconds and happens for every request. Treat the
-    returned dict as read-only.
+    ``{"type": "json_schema", "json_schema": {"name", "schema", "strict": True}}`` with the schema made strict
+    by :func:`strict_json_schema` (our own code, no private module of the openai SDK: a moved module can
+    neither break requests nor silently switch to a schema the API rejects). Cached per class: building
+    the schema costs milliseconds and happens for every request. Treat the returned dict as read-only.
     """
-    if _sdk_response_format is not None:
-        return dict(_sdk_response_format(model))
     return {
         "type": "json_schema",
-        "json_schema": {"name": model.__name__, "schema": model.model_json_schema(), "strict": True},
+        "json_schema": {"schema": strict_json_schema(model), "name": model.__name__, "strict": True},
     }
+
+
+def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema in the form OpenAI's strict structured outputs accept.
+
+    Every object gets ``additionalProperties: false`` and lists all its properties as ``required`` (an
+    optional field stays nullable through its ``anyOf``), ``default: null`` goes, a single-entry ``allOf``
+    is inlined, and a ``$ref`` with sibling keys (a described nested model) is replaced by its target.
+    The result equals what the openai SDK's ``chat.completions.parse`` sends for the same model, so cache
+    keys of earlier builds (which hash the request body) stay valid.
+    """
+    schema = model.model_json_schema()
+    return _make_strict(schema, root=schema)
+
+
+def _make_strict(schema: Any, *, root: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(schema, dict):
+        raise TypeError(f"expected a JSON schema object, got {schema!r}")
+    for defs_key in ("$defs", "definitions"):
+        definitions = schema.get(defs_key)
+        if isinstance(definitions, dict):
+            for definition in definitions.values():
+                _make_strict(definition, root=root)
+    if schema.get("type") == "object" and "additionalProperties" not in schema:
+        schema["additionalProperties"] = False
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        schema["required"] = list(properties)
+        schema["properties"] = {key: _make_strict(value, root=root) for key, value in properties.items()}
+    items = schema.get("items")
+    if isinstance(items, dict):
+        schema["items"] = _make_strict(items, root=root)
+    any_of = schema.get("anyOf")
+    if isinstance(any_of, list):
+        schema["anyOf"] = [_make_strict(variant, root=root) for variant in any_of]
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list):
+        if len(all_of) == 1:
+            schema.update(_make_strict(all_of[0], root=root))
+            schema.pop("allOf")
+        else:
+            schema["allOf"] = [_make_strict(entry, root=root) for entry in all_of]
+    if "default" in schema and schema["default"] is None:
+        schema.pop("default")
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and len(schema) > 1:
+        resolved = _resolve_ref(root, ref)
+        schema.update({**resolved, **schema})
+        schema.pop("$ref")
+        return _make_strict(schema, root=root)
+    return schema
+
+
+def _resolve_ref(root: dict[str, Any], ref: str) -> dict[str, Any]:
+    if not ref.startswith("#/"):
+        raise ValueError(f"unsupported $ref {ref!r} (only local '#/...' references)")
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target[part]
+    if not isinstance(target, dict):
+        raise ValueError(f"$ref {ref!r} does not point at a schema object")
+    return target
 
 
 # OpenAI reasoning models reject ``temperature`` and ``max_tokens`` (they take ``max_completion_tokens``).

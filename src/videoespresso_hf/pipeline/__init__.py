@@ -24,7 +24,8 @@ How to add a stage
    depends on from ``config_slice(config)``: they go into the stage fingerprint, so changing them
    recomputes your stage and everything after it, nothing before it. In ``run``, return a new record
    (``record.model_copy(update=...)``, or :meth:`QARecord.advance` for a QA stage); never mutate the input.
-   Optional: ``needs_llm(config)`` (the CLI then checks the endpoint first), ``summary_counts(record)`` (run
+   Optional: ``endpoint_models(config)`` (the models it asks the LLM endpoint for: the build job then
+   checks the endpoint and their prices first), ``summary_counts(record)`` (run
    summary totals), ``output_file`` + ``output_rows(record)`` (a JSONL file the driver writes),
    ``estimate`` (the dry run), ``progress_unit`` (what you report to ``ctx.progress`` inside a video). LLM
    calls go through ``ctx.llm_client(model=...)`` (cached in ``OUT/llm_cache.sqlite``, budgeted, retried);
@@ -40,7 +41,14 @@ How to add a stage
    the ``output_type`` of the stage before it). ``videoespresso build --until <name>`` then stops after it.
 3. **One settings field**: ``<name>: YourSettings = Field(default_factory=YourSettings)`` in
    :class:`~videoespresso_hf.pipeline.config.BuildConfig` (or a subclass of it, for a chain of your own
-   passed as ``run_build(..., stages=...)``); read it in the stage as ``ctx.config.<name>``.
+   passed as ``run_build(..., stages=...)``), under the stage's own name; read it in the stage as
+   ``ctx.config.<name>``. The settings class lives in the stage file: the config imports the stages, and a
+   stage sees the config only through :class:`~videoespresso_hf.pipeline.stages.base.BuildConfigView`.
+
+From Python, :func:`videoespresso_hf.build` (:mod:`videoespresso_hf.pipeline.job`) is the call the CLI makes:
+it resolves and checks the settings (config trust, budget, endpoint, runner), then runs
+:func:`~videoespresso_hf.pipeline.orchestrator.run_build`; :mod:`~videoespresso_hf.pipeline.report` formats
+what a run did.
 """
 
 from videoespresso_hf.pipeline.config import BuildConfig

@@ -13,14 +13,56 @@ Both render the prompt from the versioned template ``pipeline/prompts/<prompt_ve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from videoespresso_hf.pipeline.config import CaptionConfig
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.stages.base import StageUsage, WorkProgress
+
+# The paper captions with InternVL2-8B, which ships only remote code (no native transformers class).
+# InternVL3-8B-hf is the same family converted to the native `internvl` architecture, so it loads with
+# AutoModelForImageTextToText and no trust_remote_code. For the endpoint backend the default is a cheap
+# vision model of the OpenAI API; a vLLM server can serve "OpenGVLab/InternVL2-8B" itself (pass --model).
+DEFAULT_CAPTION_MODELS: dict[str, str] = {
+    "openai": "gpt-4o-mini",
+    "transformers": "OpenGVLab/InternVL3-8B-hf",
+}
+
+
+class CaptionConfig(BaseModel):
+    """Frame captioning (paper §1.3).
+
+    Attributes:
+        backend: ``"openai"`` (any OpenAI-compatible chat-completions endpoint: OpenAI, vLLM, TGI, ...) or
+            ``"transformers"`` (a local ``AutoModelForImageTextToText``, batched).
+        model: model id; None picks :data:`DEFAULT_CAPTION_MODELS` for the backend.
+        prompt_version: template file ``pipeline/prompts/<prompt_version>.jinja``.
+        image_max_side: frames are downscaled so their longer side is at most this many pixels.
+        detail: OpenAI image detail (``"low"`` is a flat 85 tokens per image).
+        max_new_tokens: caption length cap.
+        batch_size: frames per forward pass (transformers backend).
+        device / dtype: where and in what precision the local model runs (transformers backend).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["openai", "transformers"] = "openai"
+    model: str | None = None
+    prompt_version: str = "caption.v1"
+    image_max_side: int = Field(default=512, ge=16)
+    detail: Literal["low", "high", "auto"] = "low"
+    max_new_tokens: int = Field(default=96, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    device: str | None = None
+    dtype: str = "auto"
+
+    @property
+    def resolved_model(self) -> str:
+        return self.model or DEFAULT_CAPTION_MODELS[self.backend]
+
+
 
 __all__ = [
     "CaptionError",

@@ -12,7 +12,8 @@ A **per-video stage** is a class with
 * ``run(record, ctx) -> record``: a pure-ish function of its input; it must not mutate it, and it may call
   the LLM / models through ``ctx`` (cached per process),
 
-and optionally ``needs_llm(config)`` (the CLI checks the endpoint before such a chain starts),
+and optionally ``endpoint_models(config)`` (the models it asks the LLM endpoint for: the build job
+checks the endpoint and prices them before such a chain starts),
 ``summary_counts(record)`` (totals the driver adds up for the run summary), ``output_file`` /
 ``output_rows(record)`` (a JSONL file the driver writes from the stage's outputs), ``estimate``
 (the dry run) and ``progress_unit`` (what ``ctx.progress`` counts while one video runs). A **dataset
@@ -39,17 +40,18 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from videoespresso_hf.pipeline.video_record import VideoRecord
 
 if TYPE_CHECKING:
+    from videoespresso_hf.llm.config import LLMConfig
     from videoespresso_hf.llm.ledger import CostEstimate
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
+    "BuildConfigView",
     "DatasetResult",
     "DatasetStage",
     "ModelLoadError",
@@ -61,6 +63,20 @@ __all__ = [
     "stage_chain",
     "stage_fingerprints",
 ]
+
+
+class BuildConfigView(Protocol):
+    """What a stage reads of the build config: ``llm`` and the section named like a stage (``frames``,
+    ``captions``, ``qa_filter``, ...), e.g. :class:`~videoespresso_hf.pipeline.config.BuildConfig`.
+
+    The build config aggregates the stages' settings (each defined beside its stage), so it imports the
+    stages; the stages see the config only through this view and never import it, not even for types.
+    """
+
+    @property
+    def llm(self) -> LLMConfig: ...
+
+    def __getattr__(self, name: str) -> Any: ...
 
 
 class StageError(Exception):
@@ -221,7 +237,7 @@ class StageContext:
             one estimated before (a repeated frame) counts as a cache hit, as it will be when the build runs.
     """
 
-    config: BuildConfig
+    config: BuildConfigView
     out_dir: Path
     dry_run: bool = False
     usage: StageUsage = field(default_factory=StageUsage)
@@ -297,13 +313,18 @@ class Stage:
     # reports nothing and the driver's bar counts finished videos.
     progress_unit: ClassVar[str] = "video"
 
-    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfigView) -> dict[str, Any]:
         """The settings that change this stage's output (JSON-serialisable)."""
         return {}
 
-    def needs_llm(self, config: BuildConfig) -> bool:
+    def needs_llm(self, config: BuildConfigView) -> bool:
         """Whether running this stage with ``config`` sends requests to the LLM endpoint."""
-        return False
+        return bool(self.endpoint_models(config))
+
+    def endpoint_models(self, config: BuildConfigView) -> list[str]:
+        """The models this stage asks the LLM endpoint for with ``config`` (what a budget must price); none
+        by default. The build job reads this instead of knowing any stage by name."""
+        return []
 
     def run(self, record: Any, ctx: StageContext) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -351,11 +372,15 @@ class DatasetStage:
     version: ClassVar[str] = "1"
     input_type: ClassVar[type[BaseModel]] = VideoRecord
 
-    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfigView) -> dict[str, Any]:
         return {}
 
-    def needs_llm(self, config: BuildConfig) -> bool:
-        return False
+    def needs_llm(self, config: BuildConfigView) -> bool:
+        return bool(self.endpoint_models(config))
+
+    def endpoint_models(self, config: BuildConfigView) -> list[str]:
+        """The models this stage asks the LLM endpoint for (none by default), as :meth:`Stage.endpoint_models`."""
+        return []
 
     def finalize(
         self, records: list[Any], ctx: StageContext, unfinished: dict[str, str]
@@ -399,7 +424,7 @@ def stage_chain(
     return list(stages)
 
 
-def stage_fingerprints(stages: Iterable[Stage | DatasetStage], config: BuildConfig) -> dict[str, str]:
+def stage_fingerprints(stages: Iterable[Stage | DatasetStage], config: BuildConfigView) -> dict[str, str]:
     """Fingerprint of every stage in a chain: hash of name, version, config slice and upstream fingerprint."""
     fingerprints: dict[str, str] = {}
     upstream = ""

@@ -50,8 +50,8 @@ class CaptionStage(Stage):
     progress_unit = "frame"
     output_file = "frames.jsonl"  # one row per sampled frame with its caption
 
-    def needs_llm(self, config) -> bool:
-        return config.captions.backend == "openai"
+    def endpoint_models(self, config) -> list[str]:
+        return [config.captions.resolved_model] if config.captions.backend == "openai" else []
 
     def output_rows(self, record: VideoRecord) -> Iterable[dict[str, Any]]:
         return record.frame_rows()

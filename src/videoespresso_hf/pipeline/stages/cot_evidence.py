@@ -9,12 +9,10 @@ malformed after every retry are recorded as failures.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.stages.answer_models import CoTEvidence
-from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage
+from videoespresso_hf.pipeline.stages.base import BuildConfigView, StageContext, StageUsage
 from videoespresso_hf.pipeline.stages.llm_calls import (
     LLMStage,
     LLMStepSettings,
@@ -23,9 +21,6 @@ from videoespresso_hf.pipeline.stages.llm_calls import (
 )
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord, group_by_id
 from videoespresso_hf.pipeline.video_record import CaptionGroup
-
-if TYPE_CHECKING:
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = ["CoTEvidenceSettings", "CoTEvidenceStage", "cot_evidence_request"]
 
@@ -51,7 +46,7 @@ class CoTEvidenceStage(LLMStage):
     name = NAME
     version = "1"
 
-    def settings(self, config: BuildConfig) -> CoTEvidenceSettings:
+    def settings(self, config: BuildConfigView) -> CoTEvidenceSettings:
         return config.cot_evidence
 
     def _requests(
@@ -85,7 +80,7 @@ class CoTEvidenceStage(LLMStage):
             done.append(
                 item.model_copy(
                     update={
-                        "cot": result.parsed.model_dump(mode="json"),
+                        "cot": result.parsed,
                         "provenance": {**item.provenance, NAME: provenance},
                     }
                 )
@@ -96,7 +91,7 @@ class CoTEvidenceStage(LLMStage):
         return record.advance(done, dropped)
 
     def projected_requests(
-        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfigView
     ) -> list[LLMRequest]:
         settings = self.settings(config)
         return [cot_evidence_request(group, item, settings) for item in items]

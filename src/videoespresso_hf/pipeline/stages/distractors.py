@@ -26,7 +26,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -34,13 +34,10 @@ from pydantic import Field
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.stages.answer_models import DistractorCandidates
-from videoespresso_hf.pipeline.stages.base import StageContext, load_embedder
+from videoespresso_hf.pipeline.stages.base import BuildConfigView, StageContext, load_embedder
 from videoespresso_hf.pipeline.stages.llm_calls import LLMStage, LLMStepSettings, answer_all
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord
 from videoespresso_hf.pipeline.video_record import CaptionGroup
-
-if TYPE_CHECKING:
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "LETTERS",
@@ -235,22 +232,22 @@ class DistractorsStage(LLMStage):
     name = "distractors"
     version = "1"
 
-    def settings(self, config: BuildConfig) -> DistractorSettings:
+    def settings(self, config: BuildConfigView) -> DistractorSettings:
         return config.distractors
 
-    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfigView) -> dict[str, Any]:
         settings = self.settings(config)
         return {
             **super().config_slice(config),
             "embedder": config.dedup.embedder if settings.paraphrase_check else None,
         }
 
-    def asks_for(self, video_id: str, config: BuildConfig) -> bool:
+    def asks_for(self, video_id: str, config: BuildConfigView) -> bool:
         settings = self.settings(config)
         return split_for(video_id, settings.test_fraction, settings.split_seed) == "test"
 
     def projected_requests(
-        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfigView
     ) -> list[LLMRequest]:
         settings = self.settings(config)  # every round asked: the most a balanced item can take
         return [

@@ -32,19 +32,16 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from videoespresso_hf.data.schema import FIELDS, SCHEMA_VERSION, empty_row
 from videoespresso_hf.files import write_jsonl_atomic, write_text_atomic
-from videoespresso_hf.pipeline.stages.base import DatasetResult, DatasetStage, StageContext
+from videoespresso_hf.pipeline.stages.base import BuildConfigView, DatasetResult, DatasetStage, StageContext
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id
 from videoespresso_hf.pipeline.video_record import VideoRecord
 from videoespresso_hf.tasks import task_group
-
-if TYPE_CHECKING:
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "BOX_CONVENTION",
@@ -95,13 +92,13 @@ def item_to_row(
     group = next(group for group in record.groups if group.group_id == item.group_id)
     images = []
     if generated_dir is not None:
-        candidates = [generated_dir / frame["path"] for frame in item.core_frames]
+        candidates = [generated_dir / frame.path for frame in item.core_frames]
         if candidates and all(path.is_file() for path in candidates):
             images = [str(path.resolve()) for path in candidates]
     dropped_boxes = [
-        {"label": obj["label"], "frame_index": obj["frame_index"], **check}
+        {"label": obj.label, "frame_index": obj.frame_index, **check}
         for obj in item.key_objects
-        for check in obj.get("checks", [])
+        for check in obj.checks
         if not check["kept"]
     ]
     metadata = {
@@ -116,18 +113,18 @@ def item_to_row(
             "timestamps": group.timestamps,
             "caption_ids": [caption_id(record.video_id, index) for index in group.frame_indices],
         },
-        "core_frame_indices": [frame["frame_index"] for frame in item.core_frames],
-        "core_timestamps": [frame["timestamp"] for frame in item.core_frames],
-        "core_caption_ids": [frame["caption_id"] for frame in item.core_frames],
+        "core_frame_indices": [frame.frame_index for frame in item.core_frames],
+        "core_timestamps": [frame.timestamp for frame in item.core_frames],
+        "core_caption_ids": [frame.caption_id for frame in item.core_frames],
         "temporal_grounding": [
             {
-                "chosen_caption": frame["chosen_caption"],
-                "frame_index": frame["frame_index"],
-                "similarity": frame["similarity"],
+                "chosen_caption": frame.chosen_caption,
+                "frame_index": frame.frame_index,
+                "similarity": frame.similarity,
             }
             for frame in item.core_frames
         ],
-        "key_object_frames": {obj["label"]: obj["frame_index"] for obj in item.key_objects},
+        "key_object_frames": {obj.label: obj.frame_index for obj in item.key_objects},
         "caption_numbers": item.caption_numbers,
         "models": {stage: info.get("model") for stage, info in item.provenance.items() if "model" in info},
         "grounding_models": {k: v for k, v in item.provenance.get("grounding", {}).items()},
@@ -139,7 +136,7 @@ def item_to_row(
             if "prompt_version" in info
         },
         "filter": item.verdict,
-        "boxes_kept": sum(len(obj["boxes"]) for obj in item.key_objects),
+        "boxes_kept": sum(len(obj.boxes) for obj in item.key_objects),
         "boxes_dropped": dropped_boxes,
         "box_convention": BOX_CONVENTION,
         "split": item.split,
@@ -158,15 +155,15 @@ def item_to_row(
         evidence=item.evidence,
         evidence_raw=item.evidence_raw,
         key_objects=[
-            {"label": obj["label"], "boxes": obj["boxes"], "box_status": obj["box_status"]}
+            {"label": obj.label, "boxes": obj.boxes, "box_status": obj.box_status}
             for obj in item.key_objects
         ],
         core_frames=[
             {
-                "path": frame["path"],
-                "caption": frame["caption"],
-                "frame_index": frame["frame_index"],
-                "timestamp": frame["timestamp"],
+                "path": frame.path,
+                "caption": frame.caption,
+                "frame_index": frame.frame_index,
+                "timestamp": frame.timestamp,
             }
             for frame in item.core_frames
         ],
@@ -191,7 +188,7 @@ def qa_report(records: Sequence[QARecord]) -> dict[str, Any]:
         for row in record.dropped:
             (rejected if row.kind == "rejected" else failed)[f"{row.stage}:{row.criterion}"] += 1
     final = [item for record in records for item in record.items]
-    checks = [check for item in final for obj in item.key_objects for check in obj.get("checks", [])]
+    checks = [check for item in final for obj in item.key_objects for check in obj.checks]
     dropped_reasons = Counter((check["reason"] or "").split(":")[0] for check in checks if not check["kept"])
     test = [item for item in final if item.split == "test"]
     gaps = [item.distractors["max_gap"] for item in test if item.distractors]
@@ -209,7 +206,7 @@ def qa_report(records: Sequence[QARecord]) -> dict[str, Any]:
             "dropped_by_reason": dict(dropped_reasons),
             "key_objects": sum(len(item.key_objects) for item in final),
             "key_objects_without_box": sum(
-                1 for item in final for obj in item.key_objects if not obj["boxes"]
+                1 for item in final for obj in item.key_objects if not obj.boxes
             ),
         },
         "multiple_choice": {
@@ -322,7 +319,7 @@ class ExportStage(DatasetStage):
     version = "1"
     input_type = QARecord
 
-    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfigView) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **config.export.model_dump()}
 
     def finalize(

@@ -26,14 +26,26 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.data.evidence import render_evidence
 from videoespresso_hf.defaults import CLIP_MODEL, DETECTOR_MODEL
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, load_embedder, load_model
-from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord, caption_id, group_by_id
+from videoespresso_hf.pipeline.stages.base import (
+    BuildConfigView,
+    Stage,
+    StageContext,
+    StageError,
+    load_embedder,
+    load_model,
+)
+from videoespresso_hf.pipeline.stages.qa_items import (
+    CoreFrame,
+    GroundedObject,
+    QAItem,
+    QARecord,
+    caption_id,
+    group_by_id,
+)
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
 if TYPE_CHECKING:
     from PIL import Image
-
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "DEFAULT_CLIP_MODEL",
@@ -318,16 +330,16 @@ class SpatialGrounder:
 # ---------------------------------------------------------------- the stage
 
 
-def _tag_evidence(evidence: str, objects: Sequence[dict[str, Any]]) -> str:
+def _tag_evidence(evidence: str, objects: Sequence[GroundedObject]) -> str:
     """The evidence in the released inline-tag form: the first mention of each key object is tagged.
 
     Longer labels are placed first so that "red car" wins over "car"; mentions never overlap. A label the
     text does not mention (the answer model forbids it, but older cached answers may differ) stays untagged.
     """
     lowered = evidence.lower()
-    taken: list[tuple[int, int, dict[str, Any]]] = []
-    for obj in sorted(objects, key=lambda o: -len(o["label"])):
-        needle = obj["label"].lower()
+    taken: list[tuple[int, int, GroundedObject]] = []
+    for obj in sorted(objects, key=lambda o: -len(o.label)):
+        needle = obj.label.lower()
         start = lowered.find(needle)
         while start != -1 and any(s < start + len(needle) and start < e for s, e, _ in taken):
             start = lowered.find(needle, start + 1)
@@ -338,7 +350,7 @@ def _tag_evidence(evidence: str, objects: Sequence[dict[str, Any]]) -> str:
     for start, end, obj in sorted(taken, key=lambda t: t[0]):
         segments.append(evidence[cursor:start])
         # Keep the text's own spelling of the label, so stripping the tags gives the evidence back exactly.
-        segments.append({"label": evidence[start:end], "boxes": obj["boxes"]})
+        segments.append({"label": evidence[start:end], "boxes": obj.boxes})
         cursor = end
     segments.append(evidence[cursor:])
     return render_evidence(segments)
@@ -392,10 +404,10 @@ class GroundingStage(Stage):
     output_type = QARecord
     fan_out = False  # the detector and CLIP are loaded once, in the driver
 
-    def settings(self, config: BuildConfig) -> GroundingSettings:
+    def settings(self, config: BuildConfigView) -> GroundingSettings:
         return config.grounding
 
-    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfigView) -> dict[str, Any]:
         settings = self.settings(config)
         data = settings.model_dump(exclude={"device"})
         data["embedder"] = settings.resolved_embedder(config)
@@ -433,8 +445,8 @@ class GroundingStage(Stage):
         placed = [self._place(item, groups[item.group_id], record, embed) for item in qa.items]
 
         frames = sorted(
-            {obj["frame_index"] for item in placed for obj in item.key_objects}
-            | {frame["frame_index"] for item in placed for frame in item.core_frames}
+            {obj.frame_index for item in placed for obj in item.key_objects}
+            | {frame.frame_index for item in placed for frame in item.core_frames}
         )
         # Frames are only needed to be saved or boxed: with both off the video is not opened at all.
         needs_pixels = frames and (settings.save_frames or settings.spatial)
@@ -457,37 +469,31 @@ class GroundingStage(Stage):
     @staticmethod
     def _place(item: QAItem, group: CaptionGroup, record: VideoRecord, embed: EmbedFn) -> QAItem:
         """Temporal grounding: core captions → group positions → frames; key objects → their frame."""
-        cot = item.cot or {}
-        matches = temporal_grounding(cot["core_captions"], group.captions, embed)
-        core: dict[int, dict[str, Any]] = {}
-        for chosen, match in zip(cot["core_captions"], matches, strict=True):
+        if item.cot is None:
+            raise StageError(f"{item.qa_id}: no CoT evidence to ground (the cot_evidence stage runs first)")
+        cot = item.cot
+        matches = temporal_grounding(cot.core_captions, group.captions, embed)
+        core: dict[int, CoreFrame] = {}
+        for chosen, match in zip(cot.core_captions, matches, strict=True):
             position = match.position
             frame_index = group.frame_indices[position]
             core.setdefault(
                 frame_index,
-                {
-                    "position": position,
-                    "frame_index": frame_index,
-                    "timestamp": group.timestamps[position],
-                    "caption": group.captions[position],
-                    "caption_id": caption_id(record.video_id, frame_index),
-                    "chosen_caption": chosen,
-                    "similarity": round(match.similarity, 4),
-                    "path": _frame_relpath(record.video_id, frame_index),
-                },
+                CoreFrame(
+                    position=position,
+                    frame_index=frame_index,
+                    timestamp=group.timestamps[position],
+                    caption=group.captions[position],
+                    caption_id=caption_id(record.video_id, frame_index),
+                    chosen_caption=chosen,
+                    similarity=round(match.similarity, 4),
+                    path=_frame_relpath(record.video_id, frame_index),
+                ),
             )
-        objects = []
-        for obj in cot["key_objects"]:
-            match = matches[obj["core_caption"] - 1]
-            objects.append(
-                {
-                    "label": obj["label"],
-                    "frame_index": group.frame_indices[match.position],
-                    "boxes": [],
-                    "box_status": "empty",
-                    "checks": [],
-                }
-            )
+        objects = [
+            GroundedObject(label=obj.label, frame_index=group.frame_indices[matches[obj.core_caption - 1].position])
+            for obj in cot.key_objects
+        ]
         return item.model_copy(
             update={"core_frames": [core[k] for k in sorted(core)], "key_objects": objects}
         )
@@ -520,25 +526,34 @@ class GroundingStage(Stage):
     def _box(
         item: QAItem, images: dict[int, np.ndarray], grounder: SpatialGrounder | None, ctx: StageContext
     ) -> QAItem:
-        objects = [dict(obj) for obj in item.key_objects]
+        objects = list(item.key_objects)
         if grounder is not None:
             by_frame: dict[int, list[str]] = {}
             for obj in objects:
-                by_frame.setdefault(obj["frame_index"], []).append(obj["label"])
+                by_frame.setdefault(obj.frame_index, []).append(obj.label)
             checks = {frame: grounder.ground(images[frame], labels) for frame, labels in by_frame.items()}
+            boxed = []
             for obj in objects:
-                found = checks[obj["frame_index"]].get(obj["label"], [])
-                obj["checks"] = [check.to_dict() for check in found]
-                obj["boxes"] = [list(check.box) for check in found if check.kept]
-                obj["box_status"] = "ok" if obj["boxes"] else "empty"
-                ctx.usage.count("boxes_kept", len(obj["boxes"]))
+                found = checks[obj.frame_index].get(obj.label, [])
+                boxes = [list(check.box) for check in found if check.kept]
+                boxed.append(
+                    obj.model_copy(
+                        update={
+                            "checks": [check.to_dict() for check in found],
+                            "boxes": boxes,
+                            "box_status": "ok" if boxes else "empty",
+                        }
+                    )
+                )
+                ctx.usage.count("boxes_kept", len(boxes))
                 for check in found:
                     if not check.kept:
                         ctx.usage.count("boxes_dropped")
                         ctx.usage.count("boxes_dropped:" + (check.reason or "").split(":")[0])
-                if not obj["boxes"]:
+                if not boxes:
                     ctx.usage.count("key_objects_without_box")
-        evidence = (item.cot or {}).get("evidence", "")
+            objects = boxed
+        evidence = item.cot.evidence if item.cot is not None else ""
         return item.model_copy(
             update={
                 "key_objects": objects,

@@ -5,9 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from videoespresso_hf.pipeline.grouping import group_consecutive
 from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
+
+
+class GroupConfig(BaseModel):
+    """Grouping of kept captions (paper §1.5: 15 consecutive captions per group, no overlap).
+
+    Attributes:
+        size: captions per group.
+        min_size: a trailing group shorter than this is merged into the previous group (1 keeps it as is).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(default=15, ge=1)
+    min_size: int = Field(default=1, ge=1)
 
 
 class GroupStage(Stage):

@@ -23,17 +23,14 @@ submits one batch per (video, stage), moves on, and collects them on the next ru
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.llm import ErrorKind, LLMRequest, LLMResult
-from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageUsage
+from videoespresso_hf.pipeline.stages.base import BuildConfigView, Stage, StageContext, StageUsage
 from videoespresso_hf.pipeline.stages.qa_items import QAItem, QARecord
 from videoespresso_hf.pipeline.video_record import CaptionGroup
-
-if TYPE_CHECKING:
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = [
     "BatchSettings",
@@ -62,7 +59,7 @@ class LLMStepSettings(BaseModel):
     model: str | None = None
     prompt_version: str
 
-    def resolved_model(self, config: BuildConfig) -> str:
+    def resolved_model(self, config: BuildConfigView) -> str:
         return self.model or config.llm.model
 
 
@@ -140,19 +137,19 @@ class LLMStage(Stage):
     # ``qa`` section (e.g. ``"kept_by_filter"``); None reports nothing.
     tally_as: ClassVar[str | None] = None
 
-    def settings(self, config: BuildConfig) -> LLMStepSettings:  # pragma: no cover - abstract
+    def settings(self, config: BuildConfigView) -> LLMStepSettings:  # pragma: no cover - abstract
         """This stage's section of ``config``."""
         raise NotImplementedError
 
-    def needs_llm(self, config: BuildConfig) -> bool:
-        return True
+    def endpoint_models(self, config: BuildConfigView) -> list[str]:
+        return [self.settings(config).resolved_model(config)]
 
-    def asks_for(self, video_id: str, config: BuildConfig) -> bool:
+    def asks_for(self, video_id: str, config: BuildConfigView) -> bool:
         """Whether this stage sends requests for ``video_id``'s items at all (e.g. only test-split videos)."""
         return True
 
     def projected_requests(
-        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfigView
     ) -> list[LLMRequest]:  # pragma: no cover - abstract
         """Dry run: the requests this stage sends for one caption group that yields ``items``.
 
@@ -162,7 +159,7 @@ class LLMStage(Stage):
         """
         raise NotImplementedError
 
-    def config_slice(self, config: BuildConfig) -> dict[str, Any]:
+    def config_slice(self, config: BuildConfigView) -> dict[str, Any]:
         settings = self.settings(config)
         return {
             **settings.model_dump(),

@@ -10,12 +10,11 @@ whose answer stayed malformed, is recorded as a failure. Nothing is dropped sile
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.stages.answer_models import QAFilterVerdicts
-from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage
+from videoespresso_hf.pipeline.stages.base import BuildConfigView, StageContext, StageUsage
 from videoespresso_hf.pipeline.stages.llm_calls import (
     LLMStage,
     LLMStepSettings,
@@ -24,9 +23,6 @@ from videoespresso_hf.pipeline.stages.llm_calls import (
 )
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord, group_by_id
 from videoespresso_hf.pipeline.video_record import CaptionGroup
-
-if TYPE_CHECKING:
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = ["QAFilterSettings", "QAFilterStage", "qa_filter_request"]
 
@@ -68,11 +64,11 @@ class QAFilterStage(LLMStage):
     version = "1"
     tally_as = "kept_by_filter"
 
-    def settings(self, config: BuildConfig) -> QAFilterSettings:
+    def settings(self, config: BuildConfigView) -> QAFilterSettings:
         return config.qa_filter
 
-    def needs_llm(self, config: BuildConfig) -> bool:
-        return self.settings(config).enabled
+    def endpoint_models(self, config: BuildConfigView) -> list[str]:
+        return super().endpoint_models(config) if self.settings(config).enabled else []
 
     def run(self, record: QARecord, ctx: StageContext) -> QARecord:
         settings = self.settings(ctx.config)
@@ -147,7 +143,7 @@ class QAFilterStage(LLMStage):
         return record.advance(kept, dropped, tally_as=self.tally_as)
 
     def projected_requests(
-        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfigView
     ) -> list[LLMRequest]:
         settings = self.settings(config)
         return [qa_filter_request(group, items, settings)] if settings.enabled and items else []

@@ -8,14 +8,12 @@ caption the group does not have; a pair relying on a single caption is rejected 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import Field
 
 from videoespresso_hf.llm import LLMRequest, user_message
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.stages.answer_models import QAPairs
-from videoespresso_hf.pipeline.stages.base import StageContext, StageUsage
+from videoespresso_hf.pipeline.stages.base import BuildConfigView, StageContext, StageUsage
 from videoespresso_hf.pipeline.stages.llm_calls import (
     LLMStage,
     LLMStepSettings,
@@ -25,9 +23,6 @@ from videoespresso_hf.pipeline.stages.llm_calls import (
 from videoespresso_hf.pipeline.stages.qa_items import Dropped, QAItem, QARecord
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
-
-if TYPE_CHECKING:
-    from videoespresso_hf.pipeline.config import BuildConfig
 
 __all__ = ["QAGenerationSettings", "QAGenerationStage", "qa_generation_request"]
 
@@ -78,7 +73,7 @@ class QAGenerationStage(LLMStage):
     input_type = VideoRecord
     tally_as = "generated"
 
-    def settings(self, config: BuildConfig) -> QAGenerationSettings:
+    def settings(self, config: BuildConfigView) -> QAGenerationSettings:
         return config.qa_generation
 
     def _asked(self, group: CaptionGroup, settings: QAGenerationSettings) -> bool:
@@ -88,7 +83,7 @@ class QAGenerationStage(LLMStage):
         return [group for group in record.groups if self._asked(group, settings)]
 
     def projected_requests(
-        self, group: CaptionGroup, items: list[QAItem], config: BuildConfig
+        self, group: CaptionGroup, items: list[QAItem], config: BuildConfigView
     ) -> list[LLMRequest]:
         settings = self.settings(config)
         return [qa_generation_request(group, settings)] if self._asked(group, settings) else []

@@ -14,14 +14,59 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from videoespresso_hf.pipeline.stages.answer_models import CoTEvidence
 from videoespresso_hf.pipeline.video_record import CaptionGroup, VideoRecord
 
-__all__ = ["Dropped", "QAItem", "QARecord", "caption_id", "group_by_id"]
+__all__ = ["CoreFrame", "Dropped", "GroundedObject", "QAItem", "QARecord", "caption_id", "group_by_id"]
 
 
 def caption_id(video_id: str, frame_index: int) -> str:
     """Stable id of a frame caption: independent of grouping, so it survives a re-grouping."""
     return f"{video_id}/f{frame_index}"
+
+
+class CoreFrame(BaseModel):
+    """A frame the CoT evidence rests on, placed by temporal grounding (an item keeps them in time order).
+
+    Attributes:
+        position: the frame's place in its caption group.
+        frame_index / timestamp: where it is in the video.
+        caption / caption_id: the group caption of that frame and its stable id.
+        chosen_caption: the core caption the evidence model wrote, which grounding matched to ``caption``.
+        similarity: the embedding similarity of that match.
+        path: the frame JPEG, relative to ``OUT/generated``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    position: int
+    frame_index: int
+    timestamp: float
+    caption: str
+    caption_id: str
+    chosen_caption: str
+    similarity: float
+    path: str
+
+
+class GroundedObject(BaseModel):
+    """A key object of the evidence, placed on the frame of its core caption, boxed by spatial grounding.
+
+    Attributes:
+        label: the object as the evidence names it.
+        frame_index: the frame it was detected on.
+        boxes: kept pixel boxes ``[x1, y1, x2, y2]``.
+        box_status: ``"ok"`` (at least one box kept) or ``"empty"``.
+        checks: every candidate box with its verdict (``BoxCheck.to_dict()`` rows, dropped ones included).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    frame_index: int
+    boxes: list[list[float]] = Field(default_factory=list)
+    box_status: str = "empty"
+    checks: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class QAItem(BaseModel):
@@ -34,10 +79,9 @@ class QAItem(BaseModel):
         caption_numbers: 1-based positions in the group of the captions the pair relies on.
         provenance: per stage, the model id and prompt version that produced this item's fields.
         verdict: the QA filter's decision (``{"keep", "criterion", "reason"}``).
-        cot: the CoT evidence answer (``CoTEvidence.model_dump()``).
-        core_frames: after grounding: ``[{"position", "frame_index", "timestamp", "caption", "caption_id",
-            "chosen_caption", "similarity", "path"}]`` in time order, one per distinct frame.
-        key_objects: after grounding: ``[{"label", "frame_index", "boxes", "box_status", "checks"}]``.
+        cot: the CoT evidence answer (typed; stored as its JSON, as earlier builds stored it).
+        core_frames: after grounding: the :class:`CoreFrame` s in time order, one per distinct frame.
+        key_objects: after grounding: the :class:`GroundedObject` s.
         evidence / evidence_raw: plain and inline-tagged evidence (after grounding).
         split: ``"train"`` or ``"test"`` (set by the distractors stage).
         options / correct_answer / distractors: multiple-choice fields (test items).
@@ -53,9 +97,9 @@ class QAItem(BaseModel):
     caption_numbers: list[int]
     provenance: dict[str, dict[str, Any]] = Field(default_factory=dict)
     verdict: dict[str, Any] | None = None
-    cot: dict[str, Any] | None = None
-    core_frames: list[dict[str, Any]] = Field(default_factory=list)
-    key_objects: list[dict[str, Any]] = Field(default_factory=list)
+    cot: CoTEvidence | None = None
+    core_frames: list[CoreFrame] = Field(default_factory=list)
+    key_objects: list[GroundedObject] = Field(default_factory=list)
     evidence: str = ""
     evidence_raw: str = ""
     split: Literal["train", "test"] | None = None

@@ -7,12 +7,39 @@ and timestamps are stored: frames are decoded again when captioned, so the state
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.pipeline.stages.base import Stage, StageContext, StageError
 from videoespresso_hf.pipeline.video_record import FrameRecord, VideoRecord
+
+
+class SamplingConfig(BaseModel):
+    """How frames are sampled before captioning (paper §1.2: FPS 1 for static, 2–4 for dynamic content).
+
+    Attributes:
+        strategy: ``"adaptive"`` (per shot: static shots at ``static_fps``, dynamic ones at a rate in
+            ``dynamic_fps`` rising with motion; :func:`videoespresso_hf.video.plan_adaptive_sampling`),
+            ``"fps"`` (a fixed ``fps`` everywhere) or ``"uniform"`` (``num_frames`` evenly spaced).
+        static_fps / dynamic_fps: adaptive rates.
+        fps: rate of the ``"fps"`` strategy.
+        num_frames: frame count of the ``"uniform"`` strategy.
+        max_frames: cap per video (evenly thinned when exceeded); None for no cap.
+        options: further fields of :class:`videoespresso_hf.video.AdaptiveSamplingConfig`
+            (``static_threshold``, ``detector``, ``probe_fps``, ...).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Literal["adaptive", "fps", "uniform"] = "adaptive"
+    static_fps: float = Field(default=1.0, gt=0)
+    dynamic_fps: tuple[float, float] = (2.0, 4.0)
+    fps: float = Field(default=1.0, gt=0)
+    num_frames: int = Field(default=32, ge=1)
+    max_frames: int | None = Field(default=None, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class SampleFramesStage(Stage):
@@ -21,7 +48,7 @@ class SampleFramesStage(Stage):
     fan_out = True  # decoding and shot detection are CPU work: spread videos over processes
 
     def config_slice(self, config) -> dict[str, Any]:
-        return config.sampling.model_dump()
+        return config.frames.model_dump()
 
     def summary_counts(self, record: VideoRecord) -> dict[str, int]:
         return {"frames_sampled": len(record.frames)}
@@ -29,7 +56,7 @@ class SampleFramesStage(Stage):
     def run(self, record: VideoRecord, ctx: StageContext) -> VideoRecord:
         from videoespresso_hf import video
 
-        sampling = ctx.config.sampling
+        sampling = ctx.config.frames
         metadata = video.probe(record.path)
         if metadata.num_frames <= 0:
             raise StageError(f"{record.path}: video has no frames")
