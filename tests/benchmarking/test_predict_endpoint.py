@@ -60,3 +60,30 @@ def test_endpoint_error_is_a_failure_record_counted_unanswered(prepared_bench, t
     assert len(failed) == 1 and failed[0]["error"].startswith("endpoint error: ")
     assert "failures:    1  (endpoint error: 1)" in capsys.readouterr().out
     assert score_file(output, "robust")["overall"]["unanswered"] >= 1
+
+
+def test_the_sidecar_stores_the_endpoint_without_its_credentials(prepared_bench, tmp_path):
+    """A --base-url carrying credentials (user-info, a query key) reaches the server, but the .meta.json sidecar
+    and the predictions keep only where requests went."""
+    with OpenAICompatibleServer() as server:
+        output = tmp_path / "gpt.jsonl"
+        secret_url = server.base_url.replace("http://", "http://someone:hunter2-pw@")
+        assert main(["predict", "--data", str(prepared_bench), "--backend", "openai", "--model", "gpt-4o-2024-08-06",
+                     "--base-url", secret_url, "--output", str(output), "--frames", "uniform:1", "--limit", "1",
+                     "--no-progress"]) == 0  # fmt: skip
+        assert server.count("POST /v1/chat/completions") == 1
+    written = "".join(path.read_text(errors="replace") for path in tmp_path.glob("gpt.jsonl*") if path.is_file()
+                      and not path.name.endswith(".sqlite"))  # fmt: skip
+    assert "hunter2" not in written
+    assert "***@" in (tmp_path / "gpt.jsonl.meta.json").read_text()
+
+
+def test_an_endpoint_that_refuses_every_request_is_one_line(prepared_bench, tmp_path, capsys):
+    """A wrong --base-url path (404 on every request) is a fatal endpoint error: exit 2 with one line, no traceback."""
+    with OpenAICompatibleServer() as server:
+        code = main(["predict", "--data", str(prepared_bench), "--backend", "openai", "--model", "gpt-4o-2024-08-06",
+                     "--base-url", server.base_url + "/wrong", "--output", str(tmp_path / "p.jsonl"),
+                     "--frames", "uniform:1", "--limit", "1", "--no-progress"])  # fmt: skip
+    assert code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "endpoint refused the run" in error[0] and "Traceback" not in error[0]

@@ -22,6 +22,7 @@ from typing import Any
 from videoespresso_hf.benchmarking.frames import MAX_FRAMES, FrameRule, PixelBounds, SampledFrames
 from videoespresso_hf.benchmarking.items import BenchItem
 from videoespresso_hf.errors import one_line
+from videoespresso_hf.llm.config import redact_url
 
 __all__ = [
     "Backend",
@@ -367,7 +368,7 @@ class EndpointBackend(Backend):
             identity={
                 "model": model,
                 "revision": None,
-                "base_url": self.config.resolved_base_url(),
+                "base_url": redact_url(self.config.resolved_base_url()),  # stored in the sidecar: no credentials
                 "image_detail": image_detail,
                 "generation": generation.describe(),
             },

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from videoespresso_hf.benchmarking.presets import DEFAULT_FRAMES, PRESETS, Preset, get_preset
 from videoespresso_hf.defaults import REASONER_MODEL
-from videoespresso_hf.errors import first_line
+from videoespresso_hf.errors import first_line, one_line
 
 __all__ = ["PredictConfig", "PredictError", "PredictInterrupted", "PredictResult", "predict"]
 
@@ -411,7 +411,7 @@ def _predict_items(plan, items, all_items, backend, sampler, identity, phase) ->
     from videoespresso_hf.benchmarking.parallel import leftover_shards, merge_into_output, shard_path
     from videoespresso_hf.benchmarking.runner import RunSummary, run_predictions
     from videoespresso_hf.benchmarking.store import PredictionStore, RunMismatchError, meta_path
-    from videoespresso_hf.llm import BudgetExceededError, MissingAPIKeyError
+    from videoespresso_hf.llm import FATAL_ERRORS, BudgetExceededError, MissingAPIKeyError
 
     config, group, output = plan.config, plan.group, plan.output
     order = [item.id for item in all_items]
@@ -447,6 +447,8 @@ def _predict_items(plan, items, all_items, backend, sampler, identity, phase) ->
         raise PredictError(f"{error}; or point --base-url at a local OpenAI-compatible server (vLLM, …)") from None
     except BudgetExceededError as error:
         raise PredictError(f"{error} (predictions so far are saved: re-run with a higher --max-cost to continue)") from None
+    except FATAL_ERRORS as error:  # the endpoint refuses every request alike (key, model name, URL, unreachable)
+        raise PredictError(f"the endpoint refused the run: {one_line(error)} (predictions so far are saved)") from None
     summaries = group.gather(_summary_dict(summary))
     group.barrier()  # every shard file is complete
     if not group.is_main:
