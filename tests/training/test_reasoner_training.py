@@ -236,7 +236,7 @@ def test_killed_run_resumes_from_the_checkpoint(reasoner_path, prepared_data, tm
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--push-to-hub", "not a repo!!"], "--push-to-hub"),
+        (["--push-to-hub", "not a repo!!"], "is not a repo id (use user/name)"),
         (["--set", "no_such_setting=1"], "--set no_such_setting: not a field of SFTConfig"),
         (["--set", "learning_rate"], "expected NAME=VALUE"),
         (["--effective-batch-size", "3", "--per-device-batch-size", "2"], "not a multiple"),

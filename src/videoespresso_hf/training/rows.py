@@ -41,12 +41,32 @@ def load_rows(data: str | Path, config: str, split: str = "train", max_rows: int
     """``load_dataset(data, config, split=split)`` with media left undecoded (paths, no torchcodec)."""
     import datasets
 
-    dataset = datasets.load_dataset(str(data), config, split=split)
+    try:
+        dataset = datasets.load_dataset(str(data), config, split=split)
+    except ValueError as error:
+        if "split" not in str(error).lower():
+            raise
+        raise ValueError(_missing_split(data, config, split)) from error
     dataset = dataset.cast_column("video", datasets.Video(decode=False))
     dataset = dataset.cast_column("images", datasets.List(datasets.Image(decode=False)))
     if max_rows is not None:
         dataset = dataset.select(range(min(max_rows, len(dataset))))
     return dataset
+
+
+def _missing_split(data: str | Path, config: str, split: str) -> str:
+    """One line for a config without ``split``: which splits it has, and which configs have a train split."""
+    import datasets
+
+    from videoespresso_hf.data.sources import CONFIG_SPECS
+
+    try:
+        present = ", ".join(datasets.get_dataset_split_names(str(data), config))
+    except Exception:  # the split names are a courtesy: the message stands without them
+        present = ""
+    has = [name for name, spec in CONFIG_SPECS.items() if split in spec.splits]
+    return (f'config {config} of {data} has no "{split}" split' + (f" (only {present})" if present else "")
+            + (f"; configs with a {split} split: {', '.join(has)}" if has else ""))  # fmt: skip
 
 
 def video_file(row: Mapping[str, Any]) -> str | None:
