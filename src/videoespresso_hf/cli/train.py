@@ -94,6 +94,7 @@ def _recipe_command(
 ):
     parser = add_config_command(commands, name, config_class, help=help, description=description)
     parser.usage = "%(prog)s --data PREPARED --output OUT [--model MODEL] [options] [trainer settings]"
+    parser.allow_abbrev = False  # among ~200 flags a prefix must not silently pick one (--learning_rate)
     _drop_flag(parser, "trainer_overrides")
     for action in parser._actions:
         if action.dest == "bf16":
@@ -154,9 +155,9 @@ def trainer_overrides(settings: list[str], config_class) -> dict:
 def _arguments(args: argparse.Namespace, config_class: type, trainer_config: type):
     """The recipe's settings from the parsed flags: its own fields, then the trainer settings (``--set`` first, the
     trainer flags over them)."""
-    if args.settings:
-        print("warning: --set is deprecated; give trainer settings as flags: --NAME VALUE", file=sys.stderr)
     overrides = trainer_overrides(args.settings, trainer_config)
+    if overrides:  # after the check: a bad --set is its one-line error alone
+        print("warning: --set is deprecated; give trainer settings as flags: --NAME VALUE", file=sys.stderr)
     overrides.update({name: getattr(args, name) for name in getattr(args, "trainer_fields", ()) if hasattr(args, name)})
     arguments = config_from_args(args, config_class)
     arguments.trainer_overrides = overrides

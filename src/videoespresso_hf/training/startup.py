@@ -8,6 +8,7 @@ folder and prints the settings, once.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ def start_training(arguments: _CommonArguments, title: str, derived: Mapping[str
     Raises:
         ValueError: the effective batch does not divide over the processes (:func:`gradient_accumulation_for`).
     """
+    # peft reads `model.is_gradient_checkpointing`, a name transformers 5 deprecates: a warning per adapter that
+    # no setting of this run can avoid (the run sets `activation_checkpointing`, see trainer_settings).
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
     state = arguments.process_state()
     output = Path(arguments.output_dir)
     accumulation = gradient_accumulation_for(
