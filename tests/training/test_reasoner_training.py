@@ -303,3 +303,29 @@ def test_stage2_alone_from_a_base_qwen_checkpoint_continues_a_given_adapter(prep
     # lora_B starts at zero in a fresh adapter; here it starts from stage 1's (non-zero) values.
     b_key = next(key for key in before if "lora_B" in key)
     assert before[b_key].abs().sum() > 0 and (after[b_key] - before[b_key]).abs().max() < before[b_key].abs().max()
+
+
+@pytest.mark.slow
+def test_a_run_resumed_with_another_spelling_of_the_model_path_continues_it(reasoner_path, prepared_data, tmp_path, monkeypatch, capsys):
+    """``ckpt/vlm`` then its absolute path: the same model, recorded alike; the unfinished stage resumes from its
+    checkpoint (no step trained twice) and the run is not treated as another one."""
+    import shutil
+
+    shutil.copytree(reasoner_path, tmp_path / "ckpt" / "vlm")
+    monkeypatch.chdir(tmp_path)
+    common = ["train", "reasoner", "--data", str(prepared_data), "--config", "generated", "--output", "out", "--stage", "1",
+              "--effective-batch-size", "2", "--per-device-batch-size", "2", "--workers", "0", "--save-steps", "1",
+              "--logging-steps", "1", "--activation-checkpointing", "false"]  # fmt: skip
+    assert main([*common, "--model", "ckpt/vlm", "--max-steps", "1"]) == 0
+    summary_file = tmp_path / "out" / "stage1" / "training_summary.json"
+    first = json.loads(summary_file.read_text())
+    assert first["arguments"]["model"] == str((tmp_path / "ckpt" / "vlm").resolve())
+    summary_file.unlink()  # as if the run had been stopped after its checkpoint
+    capsys.readouterr()
+    assert main([*common, "--model", str(tmp_path / "ckpt" / "vlm"), "--max-steps", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming from" in printed and "checkpoint-1" in printed
+    second = json.loads(summary_file.read_text())
+    assert second["arguments"]["model"] == first["arguments"]["model"] and second["global_step"] == 2
+    assert second["losses"][0] == first["losses"][0] and len(second["losses"]) == 2  # step 1 logged once
+    assert "optimizer steps" in printed and "{" not in printed.split("done:")[1]  # the closing numbers, as a table

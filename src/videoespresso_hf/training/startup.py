@@ -91,10 +91,10 @@ def _table_logger_class():
                 self._write("\n".join(f"  {key:<{width}}  {_cell(value)}" for key, value in logs.items()))
                 return
             row = {"step": state.global_step, **logs}
-            if self.columns is None or set(row) - set(self.columns):
+            if self.columns is None or set(row) - set(self.columns):  # a new column: a new header
                 self.columns = tuple(row)
-                self._write("  ".join(f"{name:>13}" for name in self.columns))
-            self._write("  ".join(f"{_cell(row.get(name, '-')):>13}" for name in self.columns))
+                self._write("  ".join(f"{name:>{max(len(name), 9)}}" for name in self.columns))
+            self._write("  ".join(f"{_cell(row.get(name, '-')):>{max(len(name), 9)}}" for name in self.columns))
 
     return TableProgressCallback
 
