@@ -170,6 +170,10 @@ def test_a_config_without_a_train_split_says_which_configs_have_one(tmp_path, ca
                  "--model", str(tmp_path / "no-such-model-needed")]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-model-needed: no such file or folder" in err[0]
+    # from Python, with the default model: refused before the run starts (no settings printed, no output folder)
+    with pytest.raises(ValueError, match=r'config bench of .* has no "train" split \(only test\)'):
+        videoespresso_hf.train_reasoner(data=str(prepared), config="bench", output_dir=str(tmp_path / "o"))
+    assert capsys.readouterr().out == "" and not (tmp_path / "o").exists()
 
 
 def test_skipped_rows_are_named_only_when_written(tmp_path):

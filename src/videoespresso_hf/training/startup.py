@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.training.arguments import _CommonArguments, gradient_accumulation_for, settings_table
-from videoespresso_hf.training.rows import SKIPPED_ROWS_FILE, SkipLog
+from videoespresso_hf.training.rows import SKIPPED_ROWS_FILE, SkipLog, check_split
 
 if TYPE_CHECKING:
     from accelerate import PartialState
@@ -45,11 +45,13 @@ def start_training(arguments: _CommonArguments, title: str, derived: Mapping[str
     settings, with the world size, the accumulation and ``derived`` (values the recipe resolved itself).
 
     Raises:
-        ValueError: the effective batch does not divide over the processes (:func:`gradient_accumulation_for`).
+        ValueError: the config has no such split (:func:`check_split`), or the effective batch does not divide over
+            the processes (:func:`gradient_accumulation_for`).
     """
     # peft reads `model.is_gradient_checkpointing`, a name transformers 5 deprecates: a warning per adapter that
     # no setting of this run can avoid (the run sets `activation_checkpointing`, see trainer_settings).
     warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    check_split(arguments.data, arguments.config, arguments.split)  # before the output folder exists
     state = arguments.process_state()
     output = Path(arguments.output_dir)
     accumulation = gradient_accumulation_for(
