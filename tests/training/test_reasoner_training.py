@@ -12,6 +12,7 @@ import pytest
 import torch
 from training.conftest import BAD_IDS, GOOD_IDS
 
+import videoespresso_hf
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.training import LLM_LORA_PATTERN, ReasonerTrainingArguments, train_reasoner
 from videoespresso_hf.training.reasoner_data import apply_frame_size, build_sample, stage_user_prompt
@@ -294,8 +295,16 @@ def test_stage2_alone_from_a_base_qwen_checkpoint_continues_a_given_adapter(prep
     processor.save_pretrained(tmp_path / "base")
     first = train_reasoner(_args(tmp_path / "base", prepared_data, tmp_path / "one", stage="1", max_steps=1,
                                  learning_rate_stage1=1e-2, warmup_ratio=0.0))["stage1"]  # fmt: skip
-    second = train_reasoner(_args(tmp_path / "base", prepared_data, tmp_path / "two", stage="2", max_steps=1,
-                                  init_adapter=str(first)))["stage2"]  # fmt: skip
+    # keyword arguments, as a notebook calls the root entry point
+    result = videoespresso_hf.train_reasoner(
+        model=str(tmp_path / "base"), data=str(prepared_data), config="generated", output_dir=str(tmp_path / "two"),
+        stage="2", max_steps=1, init_adapter=str(first), effective_batch_size=4, per_device_batch_size=4,
+        dataloader_num_workers=0, save_steps=50, trainer_overrides=dict(QUIET),
+    )  # fmt: skip
+    second = result.paths["stage2"]
+    assert result.metrics["stage2"]["global_step"] == 1 and result.metrics["stage2"]["train_rows"] == 4
+    assert result.skipped_rows == 3 and result.skipped_rows_file == tmp_path / "two" / "skipped_rows.jsonl"
+    assert "3 rows skipped" in result.summary and "optimizer steps" in result.summary
     summary = json.loads((second / "training_summary.json").read_text())
     assert summary["init_adapter"] == str(first) and summary["learning_rate"] == 1e-5
     before, after = load_file(first / "adapter_model.safetensors"), load_file(second / "adapter_model.safetensors")

@@ -97,7 +97,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-# Seconds a Hub lookup may take, and its tries, before the one-line error: an unreachable Hub fails in seconds.
+# Seconds the one Hub lookup of model_source may take (one request, no retry): an unreachable Hub fails in seconds.
 HUB_TIMEOUT_S = 5.0
 
 

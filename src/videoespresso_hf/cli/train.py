@@ -171,7 +171,8 @@ def _run(train, arguments) -> int:
         result = train(arguments)
     except ValueError as error:
         raise UserError(first_line(error)) from error
-    print(result.summary)
+    if result.summary:  # empty on all processes but the main one under accelerate launch
+        print(result.summary)
     return 0
 
 

@@ -271,6 +271,6 @@ def train_reasoner(
              skipped_rows_line(count, skip_log.path), *([table] if table else [])]  # fmt: skip
     return ReasonerTrainingResult(
         output_dir=output, paths=written, metrics=metrics, skipped_rows=count,
-        skipped_rows_file=skip_log.path if count else None, summary="\n".join(lines),
+        skipped_rows_file=skip_log.path if count else None, summary="\n".join(lines) if state.is_main_process else "",
     )  # fmt: skip
 

@@ -72,7 +72,7 @@ class ReasonerTrainingResult:
         metrics: per part, the numbers of its ``training_summary.json`` (rows, steps, losses, learning rate).
         skipped_rows: rows left out (each with its reason in ``skipped_rows_file``).
         skipped_rows_file: ``OUT/skipped_rows.jsonl``, or ``None`` when no row was skipped (nothing was written).
-        summary: the lines the CLI prints at the end.
+        summary: the lines the CLI prints at the end (empty on all processes but the main one).
     """
 
     output_dir: Path

@@ -266,5 +266,6 @@ def train_selector(
     summary = f"done: {output}; {skipped}" + (f"\n{table}" if table else "")
     return SelectorTrainingResult(
         output_dir=output, label_agreement=agreement, captions_computed=cache.computed, captions_reused=cache.reused,
-        metrics=metrics, skipped_rows=count, skipped_rows_file=skip_log.path if count else None, summary=summary,
+        metrics=metrics, skipped_rows=count, skipped_rows_file=skip_log.path if count else None,
+        summary=summary if state.is_main_process else "",  # printed once under accelerate launch
     )  # fmt: skip
