@@ -69,11 +69,8 @@ def _parse(*argv: str):
     from videoespresso_hf.cli import train
 
     args = parse_with_args_file(build_parser(), list(argv))
-    config_class, trainer = (
-        (ReasonerTrainingArguments, train._sft_config()) if args.train_command == "reasoner"
-        else (SelectorTrainingArguments, train._training_arguments())
-    )  # fmt: skip
-    return train._arguments(args, config_class, trainer)
+    config_class = ReasonerTrainingArguments if args.train_command == "reasoner" else SelectorTrainingArguments
+    return train._arguments(args, config_class, train.TRAINER_CONFIGS[args.train_command]()[0])
 
 
 def test_old_flag_spellings_field_names_and_trainer_fields_make_one_config(prepared_data, tmp_path):
@@ -202,3 +199,16 @@ def test_local_model_paths_are_recorded_absolute(tmp_path, monkeypatch):
     absolute = ReasonerTrainingArguments(model=str(tmp_path / "ckpt" / "vlm"), data=str(tmp_path), init_adapter=str(tmp_path / "ckpt/vlm"))
     assert relative == absolute and relative.model == str((tmp_path / "ckpt" / "vlm").resolve())
     assert ReasonerTrainingArguments().model == defaults.REASONER_MODEL  # a Hub id stays as it is
+
+
+def test_another_trainer_config_of_a_recipe_adds_its_fields_as_flags(prepared_data, tmp_path, monkeypatch):
+    """How an RL stage plugs in: trl's GRPOConfig beside SFTConfig gives `--num-generations` (SFTConfig's own fields
+    win the names both have)."""
+    from trl import GRPOConfig, SFTConfig
+
+    from videoespresso_hf.cli import train
+
+    monkeypatch.setitem(train.TRAINER_CONFIGS, "reasoner", lambda: (SFTConfig, GRPOConfig))
+    arguments = _parse("train", "reasoner", "--data", str(prepared_data), "--output", str(tmp_path / "o"),
+                       "--num-generations", "2", "--optim", "sgd")  # fmt: skip
+    assert arguments.trainer_overrides == {"num_generations": 2, "optim": "sgd"}

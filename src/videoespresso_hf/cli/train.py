@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from videoespresso_hf.cli._common import model_source
 from videoespresso_hf.cli._config_args import add_config_command, config_from_args
@@ -40,11 +40,20 @@ def _training_arguments() -> type:
     return TrainingArguments
 
 
+# sub-command -> the trainer config classes whose fields are its flags (first class wins a shared name). Another
+# trainer of the same recipe (e.g. trl's GRPOConfig for an RL stage) adds its class to the tuple: its fields become
+# flags too, and the run keeps those its trainer has.
+TRAINER_CONFIGS: dict[str, Callable[[], tuple[type, ...]]] = {
+    "reasoner": lambda: (_sft_config(),),
+    "selector": lambda: (_training_arguments(),),
+}
+
+
 class _TrainParser(OneLineErrorParser):
-    """A ``train`` sub-command's parser: on first use it adds every field of its trainer config that the recipe's
+    """A ``train`` sub-command's parser: on first use it adds every field of its trainer config(s) that the recipe's
     own dataclass does not cover as a flag (default: absent, so only the flags given become overrides)."""
 
-    trainer_config: Any = None  # a callable returning the trainer config class (imported only when parsed)
+    trainer_configs: Callable[[], tuple[type, ...]] | None = None  # imported only when this command is parsed
     recipe_fields: frozenset[str] = frozenset()  # the recipe's own fields and the trainer fields it derives
     _trainer_flags_added = False
 
@@ -52,21 +61,23 @@ class _TrainParser(OneLineErrorParser):
         from transformers import HfArgumentParser
 
         self._trainer_flags_added = True
-        config_class = self.trainer_config()
-        group = self.add_argument_group(TRAINER_GROUP.format(name=config_class.__name__))
+        classes = self.trainer_configs()
+        group = self.add_argument_group(TRAINER_GROUP.format(name=" / ".join(cls.__name__ for cls in classes)))
         added = set()
-        for action in HfArgumentParser(config_class, add_help=False)._actions:
-            if (action.dest in self.recipe_fields
-                    or any(option in self._option_string_actions for option in action.option_strings)):  # fmt: skip
-                continue
-            action.default = argparse.SUPPRESS
-            action.help = argparse.SUPPRESS if action.dest.startswith("gradient_checkpointing") else action.help
-            group._add_action(action)
-            added.add(action.dest)
-        self.set_defaults(trainer_fields=tuple(sorted(added)), trainer_config_name=config_class.__name__)
+        for config_class in classes:
+            earlier = set(added)  # fields an earlier class already made flags of
+            for action in HfArgumentParser(config_class, add_help=False)._actions:
+                if (action.dest in self.recipe_fields or action.dest in earlier
+                        or any(option in self._option_string_actions for option in action.option_strings)):  # fmt: skip
+                    continue
+                action.default = argparse.SUPPRESS
+                action.help = argparse.SUPPRESS if action.dest.startswith("gradient_checkpointing") else action.help
+                group._add_action(action)
+                added.add(action.dest)
+        self.set_defaults(trainer_fields=tuple(sorted(added)))
 
     def parse_known_args(self, args=None, namespace=None):
-        if self.trainer_config is not None and not self._trainer_flags_added:
+        if self.trainer_configs is not None and not self._trainer_flags_added:
             self._add_trainer_flags()
         return super().parse_known_args(args, namespace)
 
@@ -89,9 +100,7 @@ def _bf16(text: str) -> bool | None:
     return None if text.lower() == "auto" else string_to_bool(text)
 
 
-def _recipe_command(
-    commands, name: str, config_class: type, trainer_config, derived: frozenset[str], help: str, description: str
-):
+def _recipe_command(commands, name: str, config_class: type, derived: frozenset[str], help: str, description: str):
     parser = add_config_command(commands, name, config_class, help=help, description=description)
     parser.usage = "%(prog)s --data PREPARED --output OUT [--model MODEL] [options] [trainer settings]"
     parser.allow_abbrev = False  # among ~200 flags a prefix must not silently pick one (--learning_rate)
@@ -101,7 +110,7 @@ def _recipe_command(
             action.type, action.metavar = _bf16, "{auto,true,false}"
         if action.dest in ("data", "output_dir"):  # no default a run could use
             action.required, action.default = True, None
-    parser.trainer_config = trainer_config
+    parser.trainer_configs = TRAINER_CONFIGS[name]
     parser.recipe_fields = DERIVED_TRAINER_FIELDS | derived | {field.name for field in dataclasses.fields(config_class)}
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                         help="deprecated: give a trainer setting as its own flag (--NAME VALUE)")  # fmt: skip
@@ -112,14 +121,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="fine-tune the reasoner (two stages, LoRA) or train the selector")
     commands = parser.add_subparsers(dest="train_command", metavar="WHAT", required=True, parser_class=_TrainParser)
     reasoner = _recipe_command(
-        commands, "reasoner", ReasonerTrainingArguments, _sft_config, frozenset({"learning_rate"}),  # per stage
+        commands, "reasoner", ReasonerTrainingArguments, frozenset({"learning_rate"}),  # per stage
         help="two-stage LoRA fine-tuning: question → evidence, then question + evidence → answer",
         description="Two-stage LoRA fine-tuning of the reasoner (paper §4.3; defaults: the paper's Table 8). Any "
         "other field of trl's SFTConfig is a flag too, applied last.",
     )  # fmt: skip
     reasoner.set_defaults(func=run_reasoner)
     selector = _recipe_command(
-        commands, "selector", SelectorTrainingArguments, _training_arguments, frozenset(),
+        commands, "selector", SelectorTrainingArguments, frozenset(),
         help="train the selector's chooser on annotated core frames (captions cached on disk)",
         description="Supervised chooser training: candidates by the selector's rule, labels from the core frames. "
         "Any other field of transformers' TrainingArguments is a flag too, applied last.",
@@ -189,7 +198,7 @@ def run_reasoner(args: argparse.Namespace) -> int:
     _require_training_extra()
     from videoespresso_hf import train_reasoner
 
-    arguments = _arguments(args, ReasonerTrainingArguments, _sft_config())
+    arguments = _arguments(args, ReasonerTrainingArguments, TRAINER_CONFIGS["reasoner"]()[0])
     arguments.model = model_source(arguments.model, "--model")
     if arguments.init_adapter:
         arguments.init_adapter = model_source(arguments.init_adapter, "--init-adapter")
@@ -199,7 +208,7 @@ def run_reasoner(args: argparse.Namespace) -> int:
 def run_selector(args: argparse.Namespace) -> int:
     from videoespresso_hf import train_selector
 
-    arguments = _arguments(args, SelectorTrainingArguments, _training_arguments())
+    arguments = _arguments(args, SelectorTrainingArguments, TRAINER_CONFIGS["selector"]()[0])
     if arguments.model == "components":
         arguments.captioner_id = model_source(arguments.captioner_id, "--captioner")
         arguments.chooser_id = model_source(arguments.chooser_id, "--chooser")
