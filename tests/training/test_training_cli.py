@@ -212,3 +212,38 @@ def test_another_trainer_config_of_a_recipe_adds_its_fields_as_flags(prepared_da
     arguments = _parse("train", "reasoner", "--data", str(prepared_data), "--output", str(tmp_path / "o"),
                        "--num-generations", "2", "--optim", "sgd")  # fmt: skip
     assert arguments.trainer_overrides == {"num_generations": 2, "optim": "sgd"}
+
+
+def test_trainer_logs_print_as_table_rows_not_dicts(capsys):
+    from transformers import TrainerControl, TrainerState
+
+    from videoespresso_hf.training.startup import _table_logger_class
+
+    table = _table_logger_class()()
+    state = TrainerState()
+    for step, loss in ((1, 5.61234), (2, 5.1)):
+        state.global_step = step
+        table.on_log(None, state, TrainerControl(), logs={"loss": loss, "grad_norm": 0.8, "learning_rate": 2e-05, "epoch": 0.5})
+    table.on_log(None, state, TrainerControl(), logs={"train_runtime": 27.2, "train_loss": 5.3, "total_flos": 1.0})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["step", "loss", "grad_norm", "learning_rate", "epoch"]
+    assert lines[1].split() == ["1", "5.612", "0.8", "2e-05", "0.5"] and lines[2].split()[:2] == ["2", "5.1"]
+    assert len(lines[0]) == len(lines[1]) == len(lines[2])  # aligned
+    assert lines[3].split() == ["train_runtime", "27.2"] and lines[4].split() == ["train_loss", "5.3"]
+    assert not any("{" in line or "'" in line or "total_flos" in line for line in lines)
+
+
+def test_the_trainer_config_a_recipe_builds_warns_about_no_deprecated_name(tmp_path):
+    import warnings
+
+    from transformers import TrainingArguments
+    from trl import SFTConfig
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sft = SFTConfig(**ReasonerTrainingArguments().trainer_settings(tmp_path, 2e-5, 1))
+        plain = TrainingArguments(**SelectorTrainingArguments().trainer_settings(tmp_path, 1e-5, 1))
+        old_name = SFTConfig(**ReasonerTrainingArguments(trainer_overrides={"gradient_checkpointing": False}).trainer_settings(tmp_path, 2e-5, 1))
+    assert [str(w.message) for w in caught if "checkpointing" in str(w.message)] == []
+    assert sft.activation_checkpointing is True and plain.activation_checkpointing is False
+    assert old_name.activation_checkpointing is False  # the old name still reaches the run
