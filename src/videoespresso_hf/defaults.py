@@ -21,6 +21,8 @@ QWEN3_VL_REASONER = "Qwen/Qwen3-VL-8B-Instruct"
 LLAVA_REASONER = "llava-hf/llava-interleave-qwen-7b-hf"
 #: The Frame Selector's captioner (InternViT-300M + Qwen2.5-0.5B).
 SELECTOR_CAPTIONER = "OpenGVLab/InternVL3-1B-hf"
+#: The Frame Selector's chooser, the small LM that reads the captions and says which frames matter.
+SELECTOR_CHOOSER = "Qwen/Qwen2.5-0.5B-Instruct"
 #: The construction pipeline's local captioner (`build --captioner transformers`).
 BUILD_CAPTIONER = "OpenGVLab/InternVL3-8B-hf"
 #: Text embedder of the pipeline (redundancy, grounding, distractors) and the similarity protocol (BGE-M3, the paper's).
@@ -42,6 +44,7 @@ DEFAULT_MODELS = MappingProxyType(
         "reasoner (Qwen3-VL)": QWEN3_VL_REASONER,
         "reasoner (LLaVA-NeXT-Interleave)": LLAVA_REASONER,
         "selector captioner": SELECTOR_CAPTIONER,
+        "selector chooser": SELECTOR_CHOOSER,
         "build captioner": BUILD_CAPTIONER,
         "embedding model": EMBEDDING_MODEL,
         "strategy embedder": STRATEGY_EMBEDDER,

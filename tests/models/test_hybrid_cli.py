@@ -92,8 +92,22 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
     [
         (["answer", "missing.mp4", "-q", "x"], "missing.mp4: file not found"),
         (["answer", "{video}", "-q", "x", "--strategy", "model"], "--strategy model needs --selector"),
-        (["answer", "{video}", "-q", "x", "--reasoner", "/nonexistent/ckpt"], "no such checkpoint folder"),
-        (["select", "{video}", "-q", "x", "--max-core-frames", "0"], "--max-core-frames must be at least 1"),
+        (["answer", "{video}", "-q", "x", "--reasoner", "/nonexistent/ckpt"], "--reasoner /nonexistent/ckpt: no such file or folder"),
+        (["answer", "{video}", "-q", "x", "--reasoner", "runs/ckpt/stage2"], "--reasoner runs/ckpt/stage2: no such file or folder"),
+        (["answer", "{video}", "-q", "x", "--reasoner", "./ckpt"], "--reasoner ./ckpt: no such file or folder"),
+        (["answer", "{video}", "-q", "x", "--reasoner", "nobody-here/no-model"],
+         "not a local file or folder, and not in the Hub cache while HF_HUB_OFFLINE=1"),
+        (["select", "{video}", "-q", "x", "--strategy", "embedding", "--selector", "{reasoner}", "--embedding-model",
+          "~/no/such/embedder"], "--embedding-model ~/no/such/embedder: no such file or folder"),
+        (["select", "{video}", "-q", "x", "--strategy", "image_text", "--image-text-model", "nobody-here/siglip"],
+         "--image-text-model nobody-here/siglip: not a local file or folder"),
+        (["answer", "{dir}", "-q", "x"], "is a directory; give a video file"),
+        (["select", "{video}", "-q", "x", "--max-core-frames", "0"], "expected a positive whole number, got '0'"),
+        (["select", "{video}", "-q", "x", "--strategy", "fps", "--candidate-fps", "-1"], "expected a number above 0, got '-1'"),
+        (["select", "{video}", "-q", "x", "--strategy", "fps", "--candidate-fps", "0"], "expected a number above 0, got '0'"),
+        (["select", "{video}", "-q", "x", "--strategy", "fps", "--candidate-fps", "nan"], "expected a number above 0"),
+        (["answer", "{video}", "-q", "x", "--max-new-tokens", "0"], "expected a positive whole number"),
+        (["select", "{video}", "--strategy", "fps"], "the following arguments are required: --question/-q (see"),
         (["answer", "{corrupt}", "-q", "x", "--reasoner", "{reasoner}"], "corrupt.mp4"),
         (["select", "{video}", "-q", "x", "--selector", "{empty}"], "cannot load the selector"),
         (["select", "{video}", "-q", "x", "--selector", "{reasoner}"], "not a VideoEspresso frame selector"),
@@ -105,16 +119,22 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
         (["answer", "{video}", "-q", "x", "--reasoner", "{qwen2_vl}"], "supported families: Qwen2.5-VL"),
     ],
 )
-def test_cli_user_errors_are_one_line(tmp_path, video, reasoner_path, capsys, argv, message):
+def test_cli_user_errors_are_one_line(tmp_path, video, reasoner_path, capsys, monkeypatch, argv, message):
     from transformers import Qwen2VLConfig
+
+    monkeypatch.chdir(tmp_path)  # relative paths name nothing here
 
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
     (tmp_path / "empty").mkdir()
     Qwen2VLConfig().save_pretrained(tmp_path / "qwen2_vl")  # an unsupported family (config only)
     paths = {"video": video[0], "corrupt": corrupt, "reasoner": reasoner_path, "empty": tmp_path / "empty"}
-    argv = [a.format(**paths, qwen2_vl=tmp_path / "qwen2_vl") for a in argv]
-    assert main(argv) == 2
+    argv = [a.format(**paths, qwen2_vl=tmp_path / "qwen2_vl", dir=tmp_path) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own errors (bad values, missing arguments) exit while parsing
+        code = exit_.code
+    assert code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
 
@@ -220,3 +240,43 @@ def test_gpu_smoke_script_exits_cleanly():
         assert "needs a GPU" in completed.stdout
     else:
         assert "peak GPU memory" in completed.stdout
+
+
+def test_an_unreachable_hub_is_one_line_in_seconds(monkeypatch, tmp_path):
+    """An ``org/name`` neither local nor cached, with the Hub online but silent: one request with a short timeout,
+    then one line saying both what was looked for and what to set."""
+    import socket
+    import time
+
+    from huggingface_hub import constants
+
+    from videoespresso_hf.cli import _common
+    from videoespresso_hf.cli.main import UserError
+
+    silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    monkeypatch.setattr(_common, "HUB_TIMEOUT_S", 0.5)
+    monkeypatch.chdir(tmp_path)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UserError) as error:
+            _common.model_source("nobody-here/no-model", "--reasoner")
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 5
+    message = str(error.value)
+    assert message.startswith("--reasoner nobody-here/no-model: not a local file or folder, and the Hub cannot be reached")
+    assert "HF_HUB_OFFLINE=1" in message and "\n" not in message
+
+
+def test_model_source_uses_a_local_thing_as_it_is_and_resolves_it(tmp_path, monkeypatch):
+    from videoespresso_hf.cli._common import model_source
+
+    (tmp_path / "org" / "name").mkdir(parents=True)  # a local folder spelled like a Hub id wins over the Hub
+    monkeypatch.chdir(tmp_path)
+    assert model_source("org/name", "--model") == str((tmp_path / "org" / "name").resolve())
+    assert model_source("./org/name", "--model") == model_source(str(tmp_path / "org" / "name"), "--model")
+    assert model_source("all-MiniLM-L6-v2", "--embedding-model") == "all-MiniLM-L6-v2"  # a bare name: the loader's

@@ -12,6 +12,7 @@ import pytest
 import torch
 from training.conftest import BAD_IDS, GOOD_IDS
 
+import videoespresso_hf
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.training import LLM_LORA_PATTERN, ReasonerTrainingArguments, train_reasoner
 from videoespresso_hf.training.reasoner_data import apply_frame_size, build_sample, stage_user_prompt
@@ -236,7 +237,7 @@ def test_killed_run_resumes_from_the_checkpoint(reasoner_path, prepared_data, tm
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--push-to-hub", "not a repo!!"], "--push-to-hub"),
+        (["--push-to-hub", "not a repo!!"], "is not a repo id (use user/name)"),
         (["--set", "no_such_setting=1"], "--set no_such_setting: not a field of SFTConfig"),
         (["--set", "learning_rate"], "expected NAME=VALUE"),
         (["--effective-batch-size", "3", "--per-device-batch-size", "2"], "not a multiple"),
@@ -294,8 +295,16 @@ def test_stage2_alone_from_a_base_qwen_checkpoint_continues_a_given_adapter(prep
     processor.save_pretrained(tmp_path / "base")
     first = train_reasoner(_args(tmp_path / "base", prepared_data, tmp_path / "one", stage="1", max_steps=1,
                                  learning_rate_stage1=1e-2, warmup_ratio=0.0))["stage1"]  # fmt: skip
-    second = train_reasoner(_args(tmp_path / "base", prepared_data, tmp_path / "two", stage="2", max_steps=1,
-                                  init_adapter=str(first)))["stage2"]  # fmt: skip
+    # keyword arguments, as a notebook calls the root entry point
+    result = videoespresso_hf.train_reasoner(
+        model=str(tmp_path / "base"), data=str(prepared_data), config="generated", output_dir=str(tmp_path / "two"),
+        stage="2", max_steps=1, init_adapter=str(first), effective_batch_size=4, per_device_batch_size=4,
+        dataloader_num_workers=0, save_steps=50, trainer_overrides=dict(QUIET),
+    )  # fmt: skip
+    second = result.paths["stage2"]
+    assert result.metrics["stage2"]["global_step"] == 1 and result.metrics["stage2"]["train_rows"] == 4
+    assert result.skipped_rows == 3 and result.skipped_rows_file == tmp_path / "two" / "skipped_rows.jsonl"
+    assert "3 rows skipped" in result.summary and "optimizer steps" in result.summary
     summary = json.loads((second / "training_summary.json").read_text())
     assert summary["init_adapter"] == str(first) and summary["learning_rate"] == 1e-5
     before, after = load_file(first / "adapter_model.safetensors"), load_file(second / "adapter_model.safetensors")
@@ -303,3 +312,29 @@ def test_stage2_alone_from_a_base_qwen_checkpoint_continues_a_given_adapter(prep
     # lora_B starts at zero in a fresh adapter; here it starts from stage 1's (non-zero) values.
     b_key = next(key for key in before if "lora_B" in key)
     assert before[b_key].abs().sum() > 0 and (after[b_key] - before[b_key]).abs().max() < before[b_key].abs().max()
+
+
+@pytest.mark.slow
+def test_a_run_resumed_with_another_spelling_of_the_model_path_continues_it(reasoner_path, prepared_data, tmp_path, monkeypatch, capsys):
+    """``ckpt/vlm`` then its absolute path: the same model, recorded alike; the unfinished stage resumes from its
+    checkpoint (no step trained twice) and the run is not treated as another one."""
+    import shutil
+
+    shutil.copytree(reasoner_path, tmp_path / "ckpt" / "vlm")
+    monkeypatch.chdir(tmp_path)
+    common = ["train", "reasoner", "--data", str(prepared_data), "--config", "generated", "--output", "out", "--stage", "1",
+              "--effective-batch-size", "2", "--per-device-batch-size", "2", "--workers", "0", "--save-steps", "1",
+              "--logging-steps", "1", "--activation-checkpointing", "false"]  # fmt: skip
+    assert main([*common, "--model", "ckpt/vlm", "--max-steps", "1"]) == 0
+    summary_file = tmp_path / "out" / "stage1" / "training_summary.json"
+    first = json.loads(summary_file.read_text())
+    assert first["arguments"]["model"] == str((tmp_path / "ckpt" / "vlm").resolve())
+    summary_file.unlink()  # as if the run had been stopped after its checkpoint
+    capsys.readouterr()
+    assert main([*common, "--model", str(tmp_path / "ckpt" / "vlm"), "--max-steps", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming from" in printed and "checkpoint-1" in printed
+    second = json.loads(summary_file.read_text())
+    assert second["arguments"]["model"] == first["arguments"]["model"] and second["global_step"] == 2
+    assert second["losses"][0] == first["losses"][0] and len(second["losses"]) == 2  # step 1 logged once
+    assert "optimizer steps" in printed and "{" not in printed.split("done:")[1]  # the closing numbers, as a table

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.defaults import IMAGE_TEXT_MODEL, STRATEGY_EMBEDDER
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import write_bytes_atomic, write_text_atomic
 
@@ -61,25 +62,27 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-core-frames",
-        type=int,
+        type=positive_int,
         default=None,
         help="core frames handed to the reasoner at most (default: the selector's, else 3); not the number "
         "of frames sampled for the selector (--candidate-fps)",
     )
     # Before the core/sampled split in names; `build --max-frames` caps *sampled* frames.
-    parser.add_argument("--max-frames", type=int, default=None, dest="deprecated_max_frames", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--candidate-fps", type=float, default=None, help="candidate sampling rate (default 1)"
+        "--max-frames", type=positive_int, default=None, dest="deprecated_max_frames", help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--candidate-fps", type=positive_float, default=None, help="candidate frames per second, above 0 (default 1)"
     )
     parser.add_argument(
         "--embedding-model",
         default=None,
-        help="embedding strategy: sentence-transformers id or path (default all-MiniLM-L6-v2)",
+        help=f"embedding strategy: sentence-transformers id or path (default {STRATEGY_EMBEDDER})",
     )
     parser.add_argument(
         "--image-text-model",
         default=None,
-        help="image_text strategy: SigLIP-style checkpoint, id or path (default google/siglip-base-patch16-224)",
+        help=f"image_text strategy: SigLIP-style checkpoint, id or path (default {IMAGE_TEXT_MODEL})",
     )
     parser.add_argument(
         "--device-map",
@@ -94,10 +97,84 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+# Seconds the one Hub lookup of model_source may take (one request, no retry): an unreachable Hub fails in seconds.
+HUB_TIMEOUT_S = 5.0
+
+
+def looks_like_path(value: str) -> bool:
+    """``value`` can only be a local path: ``./x``, ``../x``, ``/x``, ``~/x``, a backslash, or more than one ``/``
+    (a Hub id is ``name`` or ``org/name``)."""
+    return value.startswith((".", "/", "~")) or "\\" in value or value.count("/") > 1
+
+
+def model_source(value: str, flag: str) -> str:
+    """Paths before the Hub, for every ``--model``/``--reasoner``/``--selector``/``--embedding-model``… value.
+
+    A string naming an existing local file or folder is that path, made absolute (so that a run resumed with
+    another spelling of it is the same run); one that can only be a path (:func:`looks_like_path`) and does not
+    exist is refused; an ``org/name`` that is not local must be in the Hub cache or on a reachable Hub (one
+    request, :data:`HUB_TIMEOUT_S`), else one line says both. A bare ``name`` is left to the loader.
+
+    Raises:
+        UserError: one line naming ``flag`` and ``value``.
+    """
+    path = Path(value).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    if looks_like_path(value):
+        raise UserError(f"{flag} {value}: no such file or folder")
+    if "/" in value:
+        _check_hub_model(value, flag)
+    return value
+
+
+def _check_hub_model(repo_id: str, flag: str) -> None:
+    """``repo_id`` is in the local Hub cache, or the Hub answers that it exists (within :data:`HUB_TIMEOUT_S`)."""
+    from huggingface_hub import HfApi, constants, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
+
+    neither = f"{flag} {repo_id}: not a local file or folder"
+    try:
+        snapshot_download(repo_id, local_files_only=True)
+        return  # cached: loads offline too
+    except HFValidationError as error:
+        raise UserError(f"{neither}, nor a Hub id ({first_line(error)})") from None
+    except (LocalEntryNotFoundError, OSError):
+        pass
+    if constants.HF_HUB_OFFLINE:
+        raise UserError(f"{neither}, and not in the Hub cache while HF_HUB_OFFLINE=1 (download it once online, or "
+                        "pass a local folder)")  # fmt: skip
+    try:
+        HfApi().model_info(repo_id, timeout=HUB_TIMEOUT_S)
+    except GatedRepoError:
+        return  # it exists; the loader says how to get access
+    except RepositoryNotFoundError:
+        raise UserError(f"{neither}, and no model of that name on the Hub") from None
+    except Exception as error:  # httpx / OSError / HfHubHTTPError: the Hub could not answer
+        raise UserError(f"{neither}, and the Hub cannot be reached ({first_line(error)}): pass a local folder, or set "
+                        "HF_HUB_OFFLINE=1 to load from the cache") from None  # fmt: skip
+
+
 def missing_local_folder(value: str | None) -> bool:
-    """``value`` is written as a local path (``/``, ``.``, ``~``) yet names no folder: a typo, refused at once,
-    where any other value may be a Hub id that the load will fetch."""
-    return bool(value) and value.startswith(("/", ".", "~")) and not Path(value).expanduser().is_dir()
+    """Deprecated (for ``cli/predict.py`` until it calls :func:`model_source`): ``value`` can only be a path and
+    names nothing."""
+    return bool(value) and looks_like_path(value) and not Path(value).expanduser().exists()
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0 (a rate, a size)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def check_model_arguments(args: argparse.Namespace) -> str:
@@ -106,6 +183,8 @@ def check_model_arguments(args: argparse.Namespace) -> str:
         print("warning: --max-frames is deprecated here, use --max-core-frames", file=sys.stderr)
         if args.max_core_frames is None:
             args.max_core_frames = args.deprecated_max_frames
+    if args.video.is_dir():
+        raise UserError(f"{args.video}: is a directory; give a video file")
     if not args.video.is_file():
         raise UserError(f"{args.video}: file not found")
     options = getattr(args, "options", None)
@@ -114,15 +193,16 @@ def check_model_arguments(args: argparse.Namespace) -> str:
 
         if len(options) > len(OPTION_LETTERS):
             raise UserError(f"--options: got {len(options)} options; at most {len(OPTION_LETTERS)} are supported")
-    if args.max_core_frames is not None and args.max_core_frames < 1:
-        raise UserError(f"--max-core-frames must be at least 1, got {args.max_core_frames}")
-    for name in ("reasoner", "selector"):
-        value = getattr(args, name, None)
-        if missing_local_folder(value):
-            raise UserError(f"--{name} {value}: no such checkpoint folder")
     strategy = args.strategy or ("model" if args.selector else "uniform")
     if strategy in ("model", "embedding") and not args.selector:
         raise UserError(f"--strategy {strategy} needs --selector PATH_OR_ID")
+    for name in ("reasoner", "selector"):
+        if getattr(args, name, None):
+            setattr(args, name, model_source(getattr(args, name), f"--{name}"))
+    if strategy == "embedding":
+        args.embedding_model = model_source(args.embedding_model or STRATEGY_EMBEDDER, "--embedding-model")
+    if strategy == "image_text":
+        args.image_text_model = model_source(args.image_text_model or IMAGE_TEXT_MODEL, "--image-text-model")
     return strategy
 
 

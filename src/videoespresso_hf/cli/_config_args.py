@@ -107,16 +107,24 @@ def parse_with_args_file(parser: argparse.ArgumentParser, argv: Sequence[str] | 
     config_class = getattr(args, "config_class", None)
     if path is None or config_class is None:
         return args
-    subparser = _subparser_for(parser, args.command)
+    subparser = _subparser_for(parser, args)
     subparser.set_defaults(**read_args_file(path, config_class))
     return parser.parse_args(argv)
 
 
-def _subparser_for(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action.choices[command]
-    raise LookupError(command)  # pragma: no cover - every parser built by cli.main has subcommands
+def _subparser_for(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost sub-command parser ``args`` went through (``train`` → ``reasoner``): the one whose defaults
+    the file's settings must replace."""
+    chosen = None
+    while True:
+        actions = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+        name = getattr(args, actions[0].dest, None) if actions else None
+        if name is None:
+            break
+        parser = chosen = actions[0].choices[name]
+    if chosen is None:  # pragma: no cover - every parser built by cli.main has subcommands
+        raise LookupError("no sub-command")
+    return chosen
 
 
 def config_from_args(args: argparse.Namespace, config_class: type[T]) -> T:

@@ -14,6 +14,7 @@ from videoespresso_hf.cli._common import (
     load_embedder,
     load_image_text_scorer,
     load_kwargs,
+    positive_int,
 )
 from videoespresso_hf.cli.main import UserError
 from videoespresso_hf.defaults import REASONER_MODEL
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_model_arguments(parser)
     parser.add_argument("--reasoner", default=DEFAULT_REASONER, help=f"reasoner path or Hub id ({DEFAULT_REASONER})")
-    parser.add_argument("--max-new-tokens", type=int, default=None, help="evidence budget (default: the config's)")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=None, help="evidence budget (default: the config's)")
     parser.add_argument("--options", nargs="+", default=None, help="multiple-choice options, in letter order")
     parser.add_argument(
         "--evidence",

@@ -27,15 +27,23 @@ class UserError(Exception):
     """An error caused by the user's input: printed as one line, exit status 2."""
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse's parser, except that a usage error is ONE line (``PROG: error: MSG (see PROG --help)``), not the
+    usage block with the line that matters at its end. Sub-commands inherit the class (``add_subparsers``)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="videoespresso",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"`videoespresso COMMAND --help` for a command's options.\n"
         f"Bugs and questions: {ISSUES_URL} (paste the output of `videoespresso env`).",
     )
     parser.add_argument("--version", action="version", version=f"videoespresso_hf {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     for name in SUBCOMMAND_MODULES:
         try:
             module = importlib.import_module(f"videoespresso_hf.cli.{name}")

@@ -1,85 +1,144 @@
 """``videoespresso train reasoner|selector``: the training recipes, also under ``accelerate launch``.
 
-Any ``SFTConfig`` / ``TrainingArguments`` field not covered by a flag is set with ``--set NAME=VALUE``
-(repeatable; e.g. ``--set gradient_checkpointing=false --set optim=adamw_torch_fused``), applied last.
+Parse → call → print. The flags are generated from the recipes' settings dataclasses
+(:class:`~videoespresso_hf.training.arguments.ReasonerTrainingArguments`, ``SelectorTrainingArguments``: every
+default and help text lives there), plus, the way ``trl sft`` exposes them, every other field of the trainer's
+config (trl's ``SFTConfig`` for the reasoner, transformers' ``TrainingArguments`` for the selector) as a flag of
+its own name, applied last: ``--optim adamw_torch_fused --activation-checkpointing false``. Those are added when a
+``train`` command is parsed, so that other commands do not import trl. ``--set NAME=VALUE`` is the deprecated
+spelling of the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from videoespresso_hf.cli.main import UserError
+from videoespresso_hf.cli._common import model_source
+from videoespresso_hf.cli._config_args import add_config_command, config_from_args
+from videoespresso_hf.cli.main import OneLineErrorParser, UserError
 from videoespresso_hf.errors import first_line
+from videoespresso_hf.training.arguments import ReasonerTrainingArguments, SelectorTrainingArguments
 
-TABLE8 = "default from the paper's Table 8"
+# Trainer fields each recipe derives itself (from the effective batch, the stage, the output folder): no flag.
+DERIVED_TRAINER_FIELDS = frozenset({"output_dir", "per_device_train_batch_size", "gradient_accumulation_steps"})
+TRAINER_GROUP = "trainer settings ({name} fields, applied last; `--set NAME=VALUE` is the deprecated spelling)"
 
 
-def _common(parser: argparse.ArgumentParser, default_model_help: str) -> None:
-    parser.add_argument("--model", default=None, help=default_model_help)
-    parser.add_argument("--data", required=True, help="a folder written by `videoespresso data prepare`")
-    parser.add_argument("--config", default="train_video", help="config of --data: train_video, train_multi_image, generated")
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--output", required=True, help="output folder (a re-run resumes from its checkpoints)")
-    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps")
-    parser.add_argument("--max-rows", type=int, default=None, help="use only the first N rows")
-    parser.add_argument("--effective-batch-size", type=int, default=16, help=f"per-device × accumulation × processes ({TABLE8})")
-    parser.add_argument("--per-device-batch-size", type=int, default=1)
-    parser.add_argument("--epochs", type=float, default=1.0, help=TABLE8)
-    parser.add_argument("--save-steps", type=int, default=200, help="checkpoint every N steps (resume point)")
-    parser.add_argument("--logging-steps", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (frame decoding)")
-    parser.add_argument("--bf16", choices=("auto", "true", "false"), default="auto", help="auto: where the GPU supports it")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--push-to-hub", default=None, metavar="REPO", help="push the result with its card to this repo")
-    parser.add_argument("--trust-remote-code", action="store_true")
+def _sft_config() -> type:
+    from trl import SFTConfig
+
+    return SFTConfig
+
+
+def _training_arguments() -> type:
+    from transformers import TrainingArguments
+
+    return TrainingArguments
+
+
+# sub-command -> the trainer config classes whose fields are its flags (first class wins a shared name). Another
+# trainer of the same recipe (e.g. trl's GRPOConfig for an RL stage) adds its class to the tuple: its fields become
+# flags too, and the run keeps those its trainer has.
+TRAINER_CONFIGS: dict[str, Callable[[], tuple[type, ...]]] = {
+    "reasoner": lambda: (_sft_config(),),
+    "selector": lambda: (_training_arguments(),),
+}
+
+
+class _TrainParser(OneLineErrorParser):
+    """A ``train`` sub-command's parser: on first use it adds every field of its trainer config(s) that the recipe's
+    own dataclass does not cover as a flag (default: absent, so only the flags given become overrides)."""
+
+    trainer_configs: Callable[[], tuple[type, ...]] | None = None  # imported only when this command is parsed
+    recipe_fields: frozenset[str] = frozenset()  # the recipe's own fields and the trainer fields it derives
+    _trainer_flags_added = False
+
+    def _add_trainer_flags(self) -> None:
+        from transformers import HfArgumentParser
+
+        self._trainer_flags_added = True
+        classes = self.trainer_configs()
+        group = self.add_argument_group(TRAINER_GROUP.format(name=" / ".join(cls.__name__ for cls in classes)))
+        added = set()
+        for config_class in classes:
+            earlier = set(added)  # fields an earlier class already made flags of
+            for action in HfArgumentParser(config_class, add_help=False)._actions:
+                if (action.dest in self.recipe_fields or action.dest in earlier
+                        or any(option in self._option_string_actions for option in action.option_strings)):  # fmt: skip
+                    continue
+                action.default = argparse.SUPPRESS
+                action.help = argparse.SUPPRESS if action.dest.startswith("gradient_checkpointing") else action.help
+                group._add_action(action)
+                added.add(action.dest)
+        self.set_defaults(trainer_fields=tuple(sorted(added)))
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self.trainer_configs is not None and not self._trainer_flags_added:
+            self._add_trainer_flags()
+        return super().parse_known_args(args, namespace)
+
+
+def _drop_flag(parser: argparse.ArgumentParser, dest: str) -> None:
+    """Remove the flag of field ``dest`` (a field the command line cannot spell, e.g. a dict)."""
+    for action in [action for action in parser._actions if action.dest == dest]:
+        parser._remove_action(action)
+        for group in parser._action_groups:
+            if action in group._group_actions:
+                group._group_actions.remove(action)
+        for option in action.option_strings:
+            parser._option_string_actions.pop(option, None)
+
+
+def _bf16(text: str) -> bool | None:
+    """``--bf16 auto|true|false``: auto (``None``) is on exactly where the GPU supports it."""
+    from transformers.hf_argparser import string_to_bool
+
+    return None if text.lower() == "auto" else string_to_bool(text)
+
+
+def _recipe_command(commands, name: str, config_class: type, derived: frozenset[str], help: str, description: str):
+    parser = add_config_command(commands, name, config_class, help=help, description=description)
+    parser.usage = "%(prog)s --data PREPARED --output OUT [--model MODEL] [options] [trainer settings]"
+    parser.allow_abbrev = False  # among ~200 flags a prefix must not silently pick one (--learning_rate)
+    _drop_flag(parser, "trainer_overrides")
+    for action in parser._actions:
+        if action.dest == "bf16":
+            action.type, action.metavar = _bf16, "{auto,true,false}"
+        if action.dest in ("data", "output_dir"):  # no default a run could use
+            action.required, action.default = True, None
+    parser.trainer_configs = TRAINER_CONFIGS[name]
+    parser.recipe_fields = DERIVED_TRAINER_FIELDS | derived | {field.name for field in dataclasses.fields(config_class)}
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                        help="any other trainer setting (SFTConfig / TrainingArguments field), repeatable")  # fmt: skip
+                        help="deprecated: give a trainer setting as its own flag (--NAME VALUE)")  # fmt: skip
+    return parser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="fine-tune the reasoner (two stages, LoRA) or train the selector")
-    commands = parser.add_subparsers(dest="train_command", metavar="WHAT", required=True)
-
-    reasoner = commands.add_parser(
-        "reasoner", help="two-stage LoRA fine-tuning: question → evidence, then question + evidence → answer",
-        description="Two-stage LoRA fine-tuning of the reasoner (paper §4.3, Table 8). --set NAME=VALUE "
-        "sets any other field of trl's SFTConfig.",
+    commands = parser.add_subparsers(dest="train_command", metavar="WHAT", required=True, parser_class=_TrainParser)
+    reasoner = _recipe_command(
+        commands, "reasoner", ReasonerTrainingArguments, frozenset({"learning_rate"}),  # per stage
+        help="two-stage LoRA fine-tuning: question → evidence, then question + evidence → answer",
+        description="Two-stage LoRA fine-tuning of the reasoner (paper §4.3; defaults: the paper's Table 8). Any "
+        "other field of trl's SFTConfig is a flag too, applied last.",
     )  # fmt: skip
-    _common(reasoner, "base VLM or reasoner checkpoint (default Qwen/Qwen2.5-VL-7B-Instruct)")
-    reasoner.add_argument("--stage", choices=("1", "2", "both"), default="both")
-    reasoner.add_argument("--init-adapter", default=None, help="stage-1 adapter that --stage 2 continues")
-    reasoner.add_argument("--lr-stage1", type=float, default=2e-5, help=TABLE8)
-    reasoner.add_argument("--lr-stage2", type=float, default=1e-5, help=TABLE8)
-    reasoner.add_argument("--lora-r", type=int, default=16)
-    reasoner.add_argument("--lora-alpha", type=int, default=32)
-    reasoner.add_argument("--frame-size", type=int, default=224, help=f"frames get the pixels of a SIZE-px square, via the reasoner config's min/max_pixels ({TABLE8})")
-    reasoner.add_argument("--max-length", type=int, default=6144, help=TABLE8)
-    reasoner.add_argument("--evidence-field", choices=("evidence_raw", "evidence"), default="evidence_raw",
-                          help="evidence_raw keeps the <obj_start>…<box_end> tags; evidence is plain text")  # fmt: skip
-    reasoner.add_argument("--merge", action="store_true", help="also write OUT/merged, a full reasoner checkpoint")
     reasoner.set_defaults(func=run_reasoner)
-
-    selector = commands.add_parser(
-        "selector", help="train the selector's chooser on annotated core frames (captions cached on disk)",
+    selector = _recipe_command(
+        commands, "selector", SelectorTrainingArguments, frozenset(),
+        help="train the selector's chooser on annotated core frames (captions cached on disk)",
         description="Supervised chooser training: candidates by the selector's rule, labels from the core frames. "
-        "--set NAME=VALUE sets any other field of transformers' TrainingArguments.",
+        "Any other field of transformers' TrainingArguments is a flag too, applied last.",
     )  # fmt: skip
-    _common(selector, "a saved selector, or 'components' to assemble --captioner + --chooser (default)")
-    selector.add_argument("--captioner", default=None, help="captioner id with --model components (OpenGVLab/InternVL3-1B-hf)")
-    selector.add_argument("--chooser", default=None, help="chooser id with --model components (Qwen/Qwen2.5-0.5B-Instruct)")
-    selector.add_argument("--caption-cache", default=None, help="caption cache folder (default: under HF_HOME)")
-    selector.add_argument("--candidate-fps", type=float, default=None, help="override the selector's candidate rate")
-    selector.add_argument("--max-candidates", type=int, default=None)
-    selector.add_argument("--lr", type=float, default=1e-5)
-    selector.add_argument("--no-balance-labels", dest="balance_labels", action="store_false",
-                          help="do not repeat core-frame (positive) examples to balance the labels")  # fmt: skip
     selector.set_defaults(func=run_selector)
 
 
 def trainer_overrides(settings: list[str], config_class) -> dict:
-    """``["name=value", ...]`` → typed fields of ``config_class`` (an ``SFTConfig`` / ``TrainingArguments``)."""
+    """``["name=value", ...]`` (the deprecated ``--set``) → typed fields of ``config_class`` (an ``SFTConfig`` /
+    ``TrainingArguments``)."""
     from transformers import HfArgumentParser
 
     pairs = []
@@ -102,34 +161,27 @@ def trainer_overrides(settings: list[str], config_class) -> dict:
     return {name: getattr(parsed, name) for name, _ in pairs}
 
 
-def _common_fields(args: argparse.Namespace) -> dict:
-    if args.push_to_hub:
-        from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-        try:
-            validate_repo_id(args.push_to_hub)
-        except HFValidationError as error:
-            raise UserError(f"--push-to-hub {args.push_to_hub!r} is not a repo id (use user/name): {error}") from error
-    if not Path(args.data).is_dir():
+def _arguments(args: argparse.Namespace, config_class: type, trainer_config: type):
+    """The recipe's settings from the parsed flags: its own fields, then the trainer settings (``--set`` first, the
+    trainer flags over them)."""
+    overrides = trainer_overrides(args.settings, trainer_config)
+    if overrides:  # after the check: a bad --set is its one-line error alone
+        print("warning: --set is deprecated; give trainer settings as flags: --NAME VALUE", file=sys.stderr)
+    overrides.update({name: getattr(args, name) for name in getattr(args, "trainer_fields", ()) if hasattr(args, name)})
+    arguments = config_from_args(args, config_class)
+    arguments.trainer_overrides = overrides
+    if not Path(arguments.data).is_dir():
         raise UserError(f"--data {args.data}: no such folder (run `videoespresso data prepare` first)")
-    return {
-        "data": args.data, "config": args.config, "split": args.split, "output_dir": args.output,
-        "max_steps": args.max_steps, "max_rows": args.max_rows, "effective_batch_size": args.effective_batch_size,
-        "per_device_batch_size": args.per_device_batch_size, "num_train_epochs": args.epochs,
-        "save_steps": args.save_steps, "logging_steps": args.logging_steps, "dataloader_num_workers": args.workers,
-        "bf16": {"auto": None, "true": True, "false": False}[args.bf16], "seed": args.seed,
-        "push_to_hub": args.push_to_hub, "trust_remote_code": args.trust_remote_code,
-    }  # fmt: skip
+    return arguments
 
 
 def _run(train, arguments) -> int:
-    from videoespresso_hf.training.arguments import gradient_accumulation_for
-
     try:
-        gradient_accumulation_for(arguments.effective_batch_size, arguments.per_device_batch_size, 1)
-        train(arguments)
+        result = train(arguments)
     except ValueError as error:
         raise UserError(first_line(error)) from error
+    if result.summary:  # empty on all processes but the main one under accelerate launch
+        print(result.summary)
     return 0
 
 
@@ -144,37 +196,22 @@ def _require_training_extra() -> None:
 
 def run_reasoner(args: argparse.Namespace) -> int:
     _require_training_extra()
-    from trl import SFTConfig
+    from videoespresso_hf import train_reasoner
 
-    from videoespresso_hf.training.arguments import ReasonerTrainingArguments
-    from videoespresso_hf.training.reasoner import train_reasoner
-
-    arguments = ReasonerTrainingArguments(
-        **_common_fields(args),
-        **({"model": args.model} if args.model else {}),
-        stage=args.stage, init_adapter=args.init_adapter, learning_rate_stage1=args.lr_stage1,
-        learning_rate_stage2=args.lr_stage2, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
-        frame_size=args.frame_size, max_length=args.max_length, evidence_field=args.evidence_field, merge=args.merge,
-        trainer_overrides=trainer_overrides(args.settings, SFTConfig),
-    )  # fmt: skip
+    arguments = _arguments(args, ReasonerTrainingArguments, TRAINER_CONFIGS["reasoner"]()[0])
+    arguments.model = model_source(arguments.model, "--model")
+    if arguments.init_adapter:
+        arguments.init_adapter = model_source(arguments.init_adapter, "--init-adapter")
     return _run(train_reasoner, arguments)
 
 
 def run_selector(args: argparse.Namespace) -> int:
-    from transformers import TrainingArguments
+    from videoespresso_hf import train_selector
 
-    from videoespresso_hf.training.arguments import SelectorTrainingArguments
-    from videoespresso_hf.training.selector import train_selector
-
-    components = {
-        key: value
-        for key, value in (("model", args.model), ("captioner_id", args.captioner), ("chooser_id", args.chooser))
-        if value
-    }
-    arguments = SelectorTrainingArguments(
-        **_common_fields(args), **components, caption_cache_dir=args.caption_cache,
-        candidate_fps=args.candidate_fps, max_candidates=args.max_candidates, learning_rate=args.lr,
-        balance_labels=args.balance_labels,
-        trainer_overrides=trainer_overrides(args.settings, TrainingArguments),
-    )  # fmt: skip
+    arguments = _arguments(args, SelectorTrainingArguments, TRAINER_CONFIGS["selector"]()[0])
+    if arguments.model == "components":
+        arguments.captioner_id = model_source(arguments.captioner_id, "--captioner")
+        arguments.chooser_id = model_source(arguments.chooser_id, "--chooser")
+    else:
+        arguments.model = model_source(arguments.model, "--model")
     return _run(train_selector, arguments)

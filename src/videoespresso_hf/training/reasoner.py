@@ -1,8 +1,7 @@
 """Two-stage LoRA fine-tuning of the reasoner (paper §4.3): evidence first, then answers.
 
 >>> from videoespresso_hf.training import ReasonerTrainingArguments, train_reasoner
->>> train_reasoner(ReasonerTrainingArguments(model="Qwen/Qwen2.5-VL-7B-Instruct", data="prepared/",
-...                                          config="train_video", output_dir="out/"))
+>>> train_reasoner(ReasonerTrainingArguments(data="prepared/", config="train_video", output_dir="out/"))  # doctest: +SKIP
 
 Layout of ``output_dir``::
 
@@ -10,7 +9,7 @@ Layout of ``output_dir``::
               + checkpoint-*/ while running
     stage2/   the same, continuing the stage-1 adapter (PeftModel.from_pretrained(..., is_trainable=True))
     merged/   with merge=True: a full reasoner checkpoint (Auto classes, trust_remote_code)
-    skipped_rows.jsonl
+    skipped_rows.jsonl  only when a row was skipped: each with its reason
 
 Runs unchanged under ``accelerate launch`` (DDP, DeepSpeed ZeRO-2/3, FSDP from the config files in
 ``videoespresso_hf/training/accelerate_configs``). A killed run resumes from the last ``checkpoint-*``
@@ -23,10 +22,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.errors import first_line
-from videoespresso_hf.training.arguments import ReasonerTrainingArguments
+from videoespresso_hf.training.arguments import ReasonerTrainingArguments, arguments_from
 from videoespresso_hf.training.cards import (
     SUMMARY_FILE,
     logged_losses,
@@ -35,8 +34,14 @@ from videoespresso_hf.training.cards import (
     write_training_record,
 )
 from videoespresso_hf.training.reasoner_data import ReasonerCollator, SampleBuilder, apply_frame_size
+from videoespresso_hf.training.results import (
+    ReasonerTrainingResult,
+    metrics_table,
+    read_metrics,
+    skipped_rows_line,
+)
 from videoespresso_hf.training.rows import SkipLog, check_rows, load_rows
-from videoespresso_hf.training.startup import TrainingRun, start_training
+from videoespresso_hf.training.startup import TrainingRun, log_as_table, start_training
 
 if TYPE_CHECKING:
     from transformers import TrainerCallback
@@ -129,9 +134,10 @@ def _run_stage(
     # Every process checks the rows (same result); the main one logs them.
     check_log = SkipLog(run.skip_log.path, enabled=main_process)
     positions, reasons = check_rows(rows, _required_text(arguments, stage), check_log, stage)
-    say(f"stage {stage}: {len(positions)} rows to train on, {sum(reasons.values())} skipped {dict(reasons)}")
+    skipped = skipped_rows_line(sum(reasons.values()), run.skip_log.path, reasons)
+    say(f"stage {stage}: {len(positions)} rows to train on; {skipped}")
     if not positions:
-        raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}); see {run.skip_log.path}")
+        raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}): {skipped}")
 
     model, processor = _load_base(arguments)
     peft_config = None
@@ -156,6 +162,7 @@ def _run_stage(
         peft_config=peft_config,
         callbacks=list(callbacks or []),
     )
+    log_as_table(trainer)
     _check_lora_placement(trainer.model)
     last_checkpoint = get_last_checkpoint(str(stage_dir))  # the folder was created above
     if last_checkpoint:
@@ -207,16 +214,30 @@ def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Pa
     return out
 
 
-def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[TrainerCallback] | None = None) -> dict[str, Path]:
-    """Run the configured stage(s); returns the folders written (``stage1``, ``stage2``, ``merged``).
+def train_reasoner(
+    arguments: ReasonerTrainingArguments | None = None,
+    /,
+    *,
+    callbacks: Sequence[TrainerCallback] | None = None,
+    **settings: Any,
+) -> ReasonerTrainingResult:
+    """Fine-tune a reasoner on a prepared config: the configured stage(s) with LoRA (paper §4.3, Table 8 defaults).
+
+    >>> train_reasoner(data="prepared/", config="train_video", output_dir="runs/reasoner", merge=True)  # doctest: +SKIP
 
     Args:
-        arguments: the settings (defaults: Table 8).
+        arguments: the settings as a :class:`ReasonerTrainingArguments`, or
+        **settings: its fields as keyword arguments (not both).
         callbacks: extra ``transformers.TrainerCallback`` objects (notebooks, monitoring).
+
+    Returns:
+        the folders written (``result.paths``: ``stage1``, ``stage2``, ``merged``) and each stage's metrics
+        (:class:`~videoespresso_hf.training.results.ReasonerTrainingResult`).
 
     Raises:
         ValueError: bad settings, an unloadable model, or no usable row (one-line messages).
     """
+    arguments = arguments_from(ReasonerTrainingArguments, arguments, settings)
     run = start_training(
         arguments,
         "videoespresso train reasoner — settings (defaults: paper Table 8)",
@@ -242,8 +263,14 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[Tra
         if arguments.push_to_hub:
             url = push_folder(written.get("merged", final), arguments.push_to_hub, "videoespresso train reasoner")
             print(f"pushed {written.get('merged', final)} to {url}")
-        skipped = skip_log.entries()
-        print(f"done: {', '.join(f'{k}={v}' for k, v in written.items())}; {len(skipped)} skipped rows in {skip_log.path}")
     state.wait_for_everyone()
-    return written
+    count = len(skip_log.entries())
+    metrics = {part: read_metrics(folder) for part, folder in written.items() if part != "merged"}
+    table = metrics_table(metrics)
+    lines = [f"done: {', '.join(f'{part} {folder}' for part, folder in written.items())}",
+             skipped_rows_line(count, skip_log.path), *([table] if table else [])]  # fmt: skip
+    return ReasonerTrainingResult(
+        output_dir=output, paths=written, metrics=metrics, skipped_rows=count,
+        skipped_rows_file=skip_log.path if count else None, summary="\n".join(lines) if state.is_main_process else "",
+    )  # fmt: skip
 

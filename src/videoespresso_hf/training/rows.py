@@ -28,6 +28,7 @@ __all__ = [
     "CoreClip",
     "SkipLog",
     "check_rows",
+    "check_split",
     "core_frame_times",
     "decode_core_frames",
     "load_rows",
@@ -41,12 +42,47 @@ def load_rows(data: str | Path, config: str, split: str = "train", max_rows: int
     """``load_dataset(data, config, split=split)`` with media left undecoded (paths, no torchcodec)."""
     import datasets
 
-    dataset = datasets.load_dataset(str(data), config, split=split)
+    try:
+        dataset = datasets.load_dataset(str(data), config, split=split)
+    except ValueError as error:
+        if "split" not in str(error).lower():
+            raise
+        raise ValueError(_missing_split(data, config, split, _split_names(data, config))) from error
     dataset = dataset.cast_column("video", datasets.Video(decode=False))
     dataset = dataset.cast_column("images", datasets.List(datasets.Image(decode=False)))
     if max_rows is not None:
         dataset = dataset.select(range(min(max_rows, len(dataset))))
     return dataset
+
+
+def _split_names(data: str | Path, config: str) -> list[str] | None:
+    """The splits of ``config`` in ``data`` as its card declares them (no row is read), or ``None`` if unknown."""
+    import datasets
+
+    try:
+        return list(datasets.get_dataset_split_names(str(data), config))
+    except Exception:  # a courtesy: load_rows reports what is wrong with the folder or the config
+        return None
+
+
+def _missing_split(data: str | Path, config: str, split: str, present: Sequence[str] | None) -> str:
+    """One line for a config without ``split``: which splits it has, and which configs have that split."""
+    from videoespresso_hf.data.sources import CONFIG_SPECS
+
+    has = [name for name, spec in CONFIG_SPECS.items() if split in spec.splits]
+    return (f'config {config} of {data} has no "{split}" split' + (f" (only {', '.join(present)})" if present else "")
+            + (f"; configs with a {split} split: {', '.join(has)}" if has else ""))  # fmt: skip
+
+
+def check_split(data: str | Path, config: str, split: str) -> None:
+    """Refuse, before a run starts, a config that has no ``split`` (``bench`` is test-only).
+
+    Raises:
+        ValueError: one line naming the splits the config has and the configs that have ``split``.
+    """
+    present = _split_names(data, config)
+    if present is not None and split not in present:
+        raise ValueError(_missing_split(data, config, split, present))
 
 
 def video_file(row: Mapping[str, Any]) -> str | None:

@@ -1,7 +1,7 @@
 """Supervised training of the Frame Selector's chooser on annotated core frames.
 
 >>> from videoespresso_hf.training import SelectorTrainingArguments, train_selector
->>> train_selector(SelectorTrainingArguments(model="path/to/selector", data="prepared/", output_dir="out/"))
+>>> train_selector(SelectorTrainingArguments(model="path/to/selector", data="prepared/", output_dir="out/"))  # doctest: +SKIP
 
 For each row, candidates are the frames the selector itself would consider at inference
 (:func:`~videoespresso_hf.models.strategies.candidate_indices` at the config's ``candidate_fps`` and
@@ -25,11 +25,17 @@ import numpy as np
 
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import cache_dir
-from videoespresso_hf.training.arguments import SelectorTrainingArguments
+from videoespresso_hf.training.arguments import SelectorTrainingArguments, arguments_from
 from videoespresso_hf.training.caption_cache import CaptionCache, captioner_key
 from videoespresso_hf.training.cards import logged_losses, push_folder, write_training_record
+from videoespresso_hf.training.results import (
+    SelectorTrainingResult,
+    metrics_table,
+    read_metrics,
+    skipped_rows_line,
+)
 from videoespresso_hf.training.rows import SkipLog, check_rows, core_frame_times, load_rows, video_file
-from videoespresso_hf.training.startup import start_training
+from videoespresso_hf.training.startup import log_as_table, start_training
 
 if TYPE_CHECKING:
     from transformers import TrainerCallback
@@ -165,17 +171,37 @@ def load_selector(arguments: SelectorTrainingArguments):
     return model, processor
 
 
-def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[TrainerCallback] | None = None) -> dict[str, Any]:
-    """Train the chooser; returns ``{"output_dir", "label_agreement", "captions_computed", "captions_reused"}``.
+def train_selector(
+    arguments: SelectorTrainingArguments | None = None,
+    /,
+    *,
+    callbacks: Sequence[TrainerCallback] | None = None,
+    **settings: Any,
+) -> SelectorTrainingResult:
+    """Train the chooser of a frame selector on the annotated core frames of a prepared config.
+
+    >>> train_selector(model="components", data="prepared/", config="train_video", output_dir="runs/selector")  # doctest: +SKIP
+
+    Args:
+        arguments: the settings as a :class:`SelectorTrainingArguments`, or
+        **settings: its fields as keyword arguments (not both).
+        callbacks: extra ``transformers.TrainerCallback`` objects (notebooks, monitoring).
+
+    Returns:
+        the trained selector's folder, its label agreement on the training rows, the caption-cache counts and the
+        run's metrics (:class:`~videoespresso_hf.training.results.SelectorTrainingResult`).
 
     Raises:
-        ValueError: bad settings, an unloadable selector, or no usable row (one-line messages).
+        ValueError: bad settings, data without a usable row, or an unloadable selector (one-line messages), raised
+            before any training step.
     """
     from transformers import Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
+    arguments = arguments_from(SelectorTrainingArguments, arguments, settings)
     run = start_training(arguments, "videoespresso train selector — settings")
     state, output, skip_log, accumulation = run.state, run.output, run.skip_log, run.accumulation
+    rows = load_rows(arguments.data, arguments.config, arguments.split, arguments.max_rows)  # before minutes of loading
     model, processor = load_selector(arguments)
     for parameter in model.captioner.parameters():
         parameter.requires_grad_(False)
@@ -185,19 +211,18 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
     tokenizer = processor.chooser_tokenizer
     model.set_answer_tokens(tokenizer)
 
-    rows = load_rows(arguments.data, arguments.config, arguments.split, arguments.max_rows)
     check_log = SkipLog(skip_log.path, enabled=state.is_main_process)
     positions, reasons = check_rows(rows, ("question",), check_log, "selector", require_video=True)
+    skipped = skipped_rows_line(sum(reasons.values()), skip_log.path, reasons)
     if not positions:
-        raise ValueError(f"no usable row in {arguments.data} ({arguments.config}); see {skip_log.path}")
+        raise ValueError(f"no usable row in {arguments.data} ({arguments.config}): {skipped}")
     cache_root = arguments.caption_cache_dir or str(cache_dir("captions"))
     cache = CaptionCache(cache_root, captioner_key(model.config))
     with state.main_process_first():  # the main process captions; the others read its cache
         items = build_selector_items(rows, positions, model, processor, cache, arguments.caption_batch_size)
     if state.is_main_process:
         print(f"selector: {len(items)} rows, {sum(len(i.labels) for i in items)} candidates "
-              f"({cache.computed} captions computed, {cache.reused} from the cache in {cache.folder}); "
-              f"{sum(reasons.values())} rows skipped {dict(reasons)}")  # fmt: skip
+              f"({cache.computed} captions computed, {cache.reused} from the cache in {cache.folder}); {skipped}")  # fmt: skip
     examples = chooser_examples(items, arguments.balance_labels)
     trainer = Trainer(
         model=model,
@@ -206,6 +231,7 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
         data_collator=ChooserCollator(model, tokenizer),
         callbacks=list(callbacks or []),
     )
+    log_as_table(trainer)
     last_checkpoint = get_last_checkpoint(str(output)) if output.is_dir() else None
     if last_checkpoint and state.is_main_process:
         print(f"selector: resuming from {last_checkpoint}")
@@ -213,12 +239,6 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
     model.eval()
     agreement = label_agreement(model, processor, items)
     trainer.save_model(str(output))
-    outcome = {
-        "output_dir": output,
-        "label_agreement": agreement,
-        "captions_computed": cache.computed,
-        "captions_reused": cache.reused,
-    }
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(output))
         summary = {
@@ -236,9 +256,16 @@ def train_selector(arguments: SelectorTrainingArguments, callbacks: Sequence[Tra
         }
         base = arguments.model if arguments.model != "components" else arguments.chooser_id
         write_training_record(output, kind="selector", base_model=base, summary=summary)
-        print(f"done: {output} (label agreement on the training rows {agreement:.3f}); skipped rows in {skip_log.path}")
         if arguments.push_to_hub:
             url = push_folder(output, arguments.push_to_hub, "videoespresso train selector")
             print(f"pushed {output} to {url}")
     state.wait_for_everyone()
-    return outcome
+    count = sum(reasons.values())
+    metrics = read_metrics(output)
+    table = metrics_table({"selector": metrics})
+    summary = f"done: {output}; {skipped}" + (f"\n{table}" if table else "")
+    return SelectorTrainingResult(
+        output_dir=output, label_agreement=agreement, captions_computed=cache.computed, captions_reused=cache.reused,
+        metrics=metrics, skipped_rows=count, skipped_rows_file=skip_log.path if count else None,
+        summary=summary if state.is_main_process else "",  # printed once under accelerate launch
+    )  # fmt: skip

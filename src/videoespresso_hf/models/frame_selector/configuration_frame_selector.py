@@ -18,10 +18,10 @@ counting. This file imports nothing but transformers (copied next to the weights
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-from videoespresso_hf.defaults import SELECTOR_CAPTIONER
+from videoespresso_hf.defaults import SELECTOR_CAPTIONER, SELECTOR_CHOOSER
 
 DEFAULT_CAPTIONER = SELECTOR_CAPTIONER
-DEFAULT_CHOOSER = "Qwen/Qwen2.5-0.5B-Instruct"
+DEFAULT_CHOOSER = SELECTOR_CHOOSER
 
 # From OpenGVLab/InternVL3-1B-hf config.json (vision part = InternVLVisionConfig defaults: InternViT-300M).
 INTERNVL3_1B_TEXT_CONFIG = {

@@ -1,0 +1,114 @@
+"""What a training run returns: the folders it wrote and the numbers a notebook plots, plus the lines a person reads.
+
+``train_reasoner`` / ``train_selector`` return these (the CLI prints their ``summary``); the numbers come from the
+``training_summary.json`` each finished folder holds, so a re-run that finds a stage finished reports it the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ReasonerTrainingResult", "SelectorTrainingResult", "metrics_table", "skipped_rows_line"]
+
+# The numbers of a run's summary worth a line each, in this order, with how they read.
+_METRICS = (
+    ("train_rows", "rows trained on", "{}"),
+    ("global_step", "optimizer steps", "{}"),
+    ("train_loss", "mean training loss", "{:.4f}"),
+    ("first_loss", "first logged loss", "{:.4f}"),
+    ("last_loss", "last logged loss", "{:.4f}"),
+    ("learning_rate", "learning rate", "{:g}"),
+    ("label_agreement_on_training_rows", "label agreement (training rows, Jaccard)", "{:.3f}"),
+)
+
+
+def read_metrics(folder: Path) -> dict[str, Any]:
+    """The numbers of ``folder/training_summary.json`` (empty when the folder holds none, e.g. on a non-main process)."""
+    path = folder / "training_summary.json"
+    if not path.is_file():
+        return {}
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    losses = summary.get("losses") or []
+    metrics = {key: summary[key] for key, _, _ in _METRICS if summary.get(key) is not None}
+    if losses:
+        metrics["first_loss"], metrics["last_loss"] = losses[0], losses[-1]
+    return metrics
+
+
+def metrics_table(columns: Mapping[str, Mapping[str, Any]]) -> str:
+    """Metrics as an aligned table: one row per metric, one column per run part (``stage1``, ``stage2``…)."""
+    names = [(key, label, form) for key, label, form in _METRICS if any(key in values for values in columns.values())]
+    if not names:
+        return ""
+    cells = [["metric", *columns]]
+    for key, label, form in names:
+        cells.append([label, *(form.format(values[key]) if key in values else "-" for values in columns.values())])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths, strict=True)))
+             for row in cells]  # fmt: skip
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def skipped_rows_line(count: int, log: Path, reasons: Mapping[str, int] | None = None) -> str:
+    """``"3 rows skipped (unreadable video 1, …), listed in OUT/skipped_rows.jsonl"`` or ``"no row skipped"``: the
+    log is named only when it was written."""
+    if not count:
+        return "no row skipped"
+    detail = f" ({', '.join(f'{reason} {n}' for reason, n in sorted(reasons.items()))})" if reasons else ""
+    return f"{count} row{'s' if count != 1 else ''} skipped{detail}, listed in {log}"
+
+
+@dataclass
+class ReasonerTrainingResult:
+    """What :func:`~videoespresso_hf.training.reasoner.train_reasoner` wrote.
+
+    Attributes:
+        output_dir: the run's folder.
+        paths: ``{"stage1": …, "stage2": …, "merged": …}`` for the parts this run has (adapters, merged model).
+        metrics: per part, the numbers of its ``training_summary.json`` (rows, steps, losses, learning rate).
+        skipped_rows: rows left out (each with its reason in ``skipped_rows_file``).
+        skipped_rows_file: ``OUT/skipped_rows.jsonl``, or ``None`` when no row was skipped (nothing was written).
+        summary: the lines the CLI prints at the end (empty on all processes but the main one).
+    """
+
+    output_dir: Path
+    paths: dict[str, Path]
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped_rows: int = 0
+    skipped_rows_file: Path | None = None
+    summary: str = ""
+
+    def __getitem__(self, part: str) -> Path:
+        """``result["stage1"]``: the folder of a part, as the dict this function returned before."""
+        return self.paths[part]
+
+
+@dataclass
+class SelectorTrainingResult:
+    """What :func:`~videoespresso_hf.training.selector.train_selector` wrote.
+
+    Attributes:
+        output_dir: the trained selector (``AutoModel.from_pretrained(output_dir)``).
+        label_agreement: mean Jaccard overlap of chosen and labelled frames on the training rows (0..1).
+        captions_computed / captions_reused: candidate captions written by the captioner / read from the cache.
+        metrics: the numbers of its ``training_summary.json``.
+        skipped_rows / skipped_rows_file: as for the reasoner.
+        summary: the lines the CLI prints at the end.
+    """
+
+    output_dir: Path
+    label_agreement: float
+    captions_computed: int
+    captions_reused: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+    skipped_rows: int = 0
+    skipped_rows_file: Path | None = None
+    summary: str = ""
+
+    def __getitem__(self, name: str) -> Any:
+        """``result["label_agreement"]``: the keys of the dict this function returned before."""
+        return getattr(self, name)
