@@ -87,5 +87,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 1
     except KeyboardInterrupt:
-        print("interrupted; finished work is saved and a re-run resumes", file=sys.stderr)
+        print("interrupted: only what the command had already written is kept; the same command resumes from it", file=sys.stderr)
         return 130
