@@ -106,3 +106,43 @@ def test_the_rule_table_would_catch_a_forbidden_arrow(tmp_path, monkeypatch):
     (fake / "evaluation" / "bad.py").write_text("from videoespresso_hf.models import hybrid\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert dict(_imports()["evaluation"]) == {"models": {"evaluation/bad.py"}}
+
+
+# The job commands are parse -> call -> print: they import the job's entry point and config (and the
+# leaves, and each other's printing helpers in cli/), never the internals behind a job.
+JOB_COMMANDS: dict[str, set[str]] = {
+    "cli/predict.py": {"videoespresso_hf.benchmarking.job", "videoespresso_hf.integrations.lmms_eval"},
+    "cli/score.py": {"videoespresso_hf.evaluation.job"},
+    "cli/build.py": {"videoespresso_hf.pipeline.job", "videoespresso_hf.pipeline.config"},
+    "cli/train.py": {"videoespresso_hf.training.arguments", "videoespresso_hf.training.reasoner",
+                     "videoespresso_hf.training.selector"},
+}  # fmt: skip
+
+
+def _absolute_imports(path: Path) -> set[str]:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = ["videoespresso_hf", *parts[: len(parts) - node.level]] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            if module == "videoespresso_hf":  # `from videoespresso_hf import predict`: the root's entry points
+                found |= {f"videoespresso_hf.{alias.name}" for alias in node.names}
+            else:
+                found.add(module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {module for module in found if module.startswith("videoespresso_hf")}
+
+
+def test_the_job_commands_import_only_entry_points_and_configs():
+    leaves = {f"videoespresso_hf.{leaf}" for leaf in LEAVES} | {"videoespresso_hf.text", "videoespresso_hf"}
+    roots = {"videoespresso_hf.predict", "videoespresso_hf.score", "videoespresso_hf.build",
+             "videoespresso_hf.train_reasoner", "videoespresso_hf.train_selector"}  # fmt: skip
+    extra = {}
+    for command, allowed in JOB_COMMANDS.items():
+        imported = _absolute_imports(PACKAGE / command)
+        other = {m for m in imported - allowed - leaves - roots if not m.startswith("videoespresso_hf.cli")}
+        if other:
+            extra[command] = sorted(other)
+    assert extra == {}
