@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import videoespresso_hf
+import videoespresso_hf.evaluation
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.evaluation.compare import mcnemar_exact
 from videoespresso_hf.evaluation.job import ScoreConfig, ScoreError, score
@@ -243,3 +244,30 @@ def test_an_args_file_sets_the_same_config_as_flags(partial_file, tmp_path, caps
     from_file = json.loads(capsys.readouterr().out)
     assert main(["score", str(partial_file), "--protocol", "official", "--format", "json", "--bootstrap", "30"]) == 0
     assert from_file == json.loads(capsys.readouterr().out) and from_file["protocol"] == "official"
+
+
+def test_the_similarity_protocol_with_an_unreachable_hub_fails_in_seconds(tmp_path, monkeypatch, capsys):
+    """The default embedder is a Hub id: with the Hub out of reach (a closed loopback port) and not set offline,
+    one line says so and what to set, in seconds, before any retry loop of the loader."""
+    import socket
+    import time
+
+    from huggingface_hub import constants
+
+    from videoespresso_hf.cli.main import main
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: every connection is refused
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.chdir(tmp_path)
+    started = time.monotonic()
+    sample = Path(videoespresso_hf.evaluation.__file__).parent / "samples" / "sample_predictions.json"
+    assert main(["score", str(sample), "--protocol", "similarity"]) == 2
+    assert time.monotonic() - started < 15
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1
+    assert "--embedding-model BAAI/bge-m3: no local file or folder of that name, and the Hub is unreachable" in error[0]
+    assert "HF_HUB_OFFLINE=1" in error[0]

@@ -96,11 +96,11 @@ def test_answer_with_a_base_qwen_checkpoint_as_reasoner(tmp_path, video, capsys)
         (["answer", "{video}", "-q", "x", "--reasoner", "runs/ckpt/stage2"], "--reasoner runs/ckpt/stage2: no such file or folder"),
         (["answer", "{video}", "-q", "x", "--reasoner", "./ckpt"], "--reasoner ./ckpt: no such file or folder"),
         (["answer", "{video}", "-q", "x", "--reasoner", "nobody-here/no-model"],
-         "not a local file or folder, and not in the Hub cache while HF_HUB_OFFLINE=1"),
+         "no local file or folder of that name, and no model nobody-here/no-model in the Hub cache while HF_HUB_OFFLINE=1"),
         (["select", "{video}", "-q", "x", "--strategy", "embedding", "--selector", "{reasoner}", "--embedding-model",
           "~/no/such/embedder"], "--embedding-model ~/no/such/embedder: no such file or folder"),
         (["select", "{video}", "-q", "x", "--strategy", "image_text", "--image-text-model", "nobody-here/siglip"],
-         "--image-text-model nobody-here/siglip: not a local file or folder"),
+         "--image-text-model nobody-here/siglip: no local file or folder of that name"),
         (["answer", "{dir}", "-q", "x"], "is a directory; give a video file"),
         (["select", "{video}", "-q", "x", "--max-core-frames", "0"], "expected a positive whole number, got '0'"),
         (["select", "{video}", "-q", "x", "--strategy", "fps", "--candidate-fps", "-1"], "expected a number above 0, got '-1'"),
@@ -250,6 +250,7 @@ def test_an_unreachable_hub_is_one_line_in_seconds(monkeypatch, tmp_path):
 
     from huggingface_hub import constants
 
+    from videoespresso_hf import locations
     from videoespresso_hf.cli import _common
     from videoespresso_hf.cli.main import UserError
 
@@ -258,7 +259,7 @@ def test_an_unreachable_hub_is_one_line_in_seconds(monkeypatch, tmp_path):
     silent.listen(8)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
-    monkeypatch.setattr(_common, "HUB_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(locations, "HUB_TIMEOUT_S", 0.5)
     monkeypatch.chdir(tmp_path)
     started = time.monotonic()
     try:
@@ -268,7 +269,7 @@ def test_an_unreachable_hub_is_one_line_in_seconds(monkeypatch, tmp_path):
         silent.close()
     assert time.monotonic() - started < 5
     message = str(error.value)
-    assert message.startswith("--reasoner nobody-here/no-model: not a local file or folder, and the Hub cannot be reached")
+    assert message.startswith("--reasoner nobody-here/no-model: no local file or folder of that name, and the Hub is unreachable")
     assert "HF_HUB_OFFLINE=1" in message and "\n" not in message
 
 

@@ -245,13 +245,13 @@ def _device_map(requested: str | None, group: Any) -> str | None:
 def _plan(config: PredictConfig) -> _Plan:
     """Every check that needs no data and no model: paths before the Hub, the frame rule, the preset, the launch."""
     from videoespresso_hf.benchmarking.frames import PixelBounds, parse_frame_rule
-    from videoespresso_hf.benchmarking.locations import (
+    from videoespresso_hf.benchmarking.parallel import process_group
+    from videoespresso_hf.benchmarking.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT
+    from videoespresso_hf.locations import (
         HubReferenceError,
         resolve_reference,
         short_hub_timeouts,
     )
-    from videoespresso_hf.benchmarking.parallel import process_group
-    from videoespresso_hf.benchmarking.prompts import MULTIPLE_CHOICE_PROMPT, OPEN_ENDED_PROMPT
 
     output = _check_output(config.output)
     if not config.data:

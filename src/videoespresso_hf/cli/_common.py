@@ -12,6 +12,12 @@ from videoespresso_hf.cli.main import UserError
 from videoespresso_hf.defaults import IMAGE_TEXT_MODEL, STRATEGY_EMBEDDER
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import write_bytes_atomic, write_text_atomic
+from videoespresso_hf.locations import (
+    HubReferenceError,
+    looks_like_path,
+    resolve_reference,
+    short_hub_timeouts,
+)
 
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
 STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
@@ -97,67 +103,19 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-# Seconds the one Hub lookup of model_source may take (one request, no retry): an unreachable Hub fails in seconds.
-HUB_TIMEOUT_S = 5.0
-
-
-def looks_like_path(value: str) -> bool:
-    """``value`` can only be a local path: ``./x``, ``../x``, ``/x``, ``~/x``, a backslash, or more than one ``/``
-    (a Hub id is ``name`` or ``org/name``)."""
-    return value.startswith((".", "/", "~")) or "\\" in value or value.count("/") > 1
-
-
 def model_source(value: str, flag: str) -> str:
-    """Paths before the Hub, for every ``--model``/``--reasoner``/``--selector``/``--embedding-model``… value.
-
-    A string naming an existing local file or folder is that path, made absolute (so that a run resumed with
-    another spelling of it is the same run); one that can only be a path (:func:`looks_like_path`) and does not
-    exist is refused; an ``org/name`` that is not local must be in the Hub cache or on a reachable Hub (one
-    request, :data:`HUB_TIMEOUT_S`), else one line says both. A bare ``name`` is left to the loader.
+    """Paths before the Hub for a ``--model``/``--reasoner``/``--selector``/``--embedding-model``… value: the one
+    rule of :func:`videoespresso_hf.locations.resolve_reference` (a local path comes back absolute, so that a run
+    resumed with another spelling of it is the same run), with short Hub timeouts for the loads that follow.
 
     Raises:
         UserError: one line naming ``flag`` and ``value``.
     """
-    path = Path(value).expanduser()
-    if path.exists():
-        return str(path.resolve())
-    if looks_like_path(value):
-        raise UserError(f"{flag} {value}: no such file or folder")
-    if "/" in value:
-        _check_hub_model(value, flag)
-    return value
-
-
-def _check_hub_model(repo_id: str, flag: str) -> None:
-    """``repo_id`` is in the local Hub cache, or the Hub answers that it exists (within :data:`HUB_TIMEOUT_S`)."""
-    from huggingface_hub import HfApi, constants, snapshot_download
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-    )
-
-    neither = f"{flag} {repo_id}: not a local file or folder"
+    short_hub_timeouts()
     try:
-        snapshot_download(repo_id, local_files_only=True)
-        return  # cached: loads offline too
-    except HFValidationError as error:
-        raise UserError(f"{neither}, nor a Hub id ({first_line(error)})") from None
-    except (LocalEntryNotFoundError, OSError):
-        pass
-    if constants.HF_HUB_OFFLINE:
-        raise UserError(f"{neither}, and not in the Hub cache while HF_HUB_OFFLINE=1 (download it once online, or "
-                        "pass a local folder)")  # fmt: skip
-    try:
-        HfApi().model_info(repo_id, timeout=HUB_TIMEOUT_S)
-    except GatedRepoError:
-        return  # it exists; the loader says how to get access
-    except RepositoryNotFoundError:
-        raise UserError(f"{neither}, and no model of that name on the Hub") from None
-    except Exception as error:  # httpx / OSError / HfHubHTTPError: the Hub could not answer
-        raise UserError(f"{neither}, and the Hub cannot be reached ({first_line(error)}): pass a local folder, or set "
-                        "HF_HUB_OFFLINE=1 to load from the cache") from None  # fmt: skip
+        return resolve_reference(value, flag)
+    except HubReferenceError as error:
+        raise UserError(str(error)) from None
 
 
 def missing_local_folder(value: str | None) -> bool:

@@ -185,6 +185,7 @@ def score(config: ScoreConfig | None = None, /, **kwargs: Any) -> ScoreResult:
     from videoespresso_hf.evaluation.predictions import load_prediction_records, validate_records
     from videoespresso_hf.evaluation.report import terminal_width
     from videoespresso_hf.evaluation.scorer import score_records
+    from videoespresso_hf.locations import HubReferenceError, resolve_reference, short_hub_timeouts
 
     config = _config(config, kwargs)
     files, output = _validate(config)
@@ -194,8 +195,13 @@ def score(config: ScoreConfig | None = None, /, **kwargs: Any) -> ScoreResult:
         validate_records(records)
     embedder = None
     if config.protocol == "similarity":
+        short_hub_timeouts()
+        try:  # paths before the Hub: a typo or an unreachable Hub is one line in seconds, not minutes of retries
+            embedding_model = resolve_reference(config.embedding_model, "--embedding-model")
+        except HubReferenceError as error:
+            raise ScoreError(str(error)) from None
         try:
-            embedder = load_text_embedder(config.embedding_model)
+            embedder = load_text_embedder(embedding_model)
         except OSError as error:  # EmbeddingModelError is one: e.g. not in the local cache while offline
             raise ScoreError(
                 f"{first_line(error)} (set --embedding-model to a local folder or a model in the Hub cache)"

@@ -1,12 +1,16 @@
-"""Paths before the Hub: what a ``--data`` / ``--model`` / ``selector:`` string names, decided in seconds.
+"""Paths before the Hub: what a ``--data`` / ``--model`` / ``--selector`` / ``--embedding-model`` … string names,
+decided in seconds. The one rule every command and job applies (predict, score, train, select, answer).
 
 * A string naming an existing local file or folder is that thing, recorded as its resolved absolute path (so that
   ``ckpt/vlm`` and ``/abs/ckpt/vlm`` are the same run when resuming).
 * A string that can only be a path (``./x``, ``../x``, ``/x``, ``~/x``, or more than one ``/``) and does not exist is
   a one-line error naming it; the Hub is never asked.
-* Anything else (``org/name``, ``name``) is a Hub id. It is checked before minutes of work start: in the local Hub
-  cache when ``HF_HUB_OFFLINE=1``, else with one short request (:data:`HUB_TIMEOUT_S`, no retry loop). When it is
-  neither local nor reachable, the one-line error says both and what to set.
+* ``org/name`` is a Hub id. It is checked before minutes of work start: in the local Hub cache when
+  ``HF_HUB_OFFLINE=1``, else with one short request (:data:`HUB_TIMEOUT_S`, no retry loop). When it is neither local
+  nor reachable, the one-line error says both and what to set. A bare ``name`` is left to the loader, which may
+  complete it (sentence-transformers reads ``all-MiniLM-L6-v2`` as ``sentence-transformers/all-MiniLM-L6-v2``).
+
+A leaf module: it imports nothing of the package but :mod:`videoespresso_hf.errors`.
 
 The Hub's own downloads get short timeouts too (:func:`short_hub_timeouts`), so that an unreachable Hub fails in
 seconds rather than after minutes of retries.
@@ -113,6 +117,6 @@ def resolve_reference(value: str, flag: str, *, repo_type: str = "model", check_
         return str(path.resolve())
     if looks_like_path(text):
         raise HubReferenceError(f"{named}: no such file or folder")
-    if check_hub:
+    if check_hub and "/" in text:
         _check_hub(text, named, repo_type)
     return text
