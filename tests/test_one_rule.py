@@ -5,6 +5,7 @@ These read the source tree, so a copy pasted back in, under any name, is caught 
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -34,3 +35,32 @@ def test_the_three_version_reports_list_the_same_packages(tmp_path):
     assert set(PACKAGES) - {"videoespresso-hf"} <= set(environment_report())
     assert tuple(library_versions()) == PACKAGES
     assert set(PACKAGES) <= set(_environment(1)["versions"])
+
+
+def _renames(path: Path) -> list[int]:
+    """Lines of ``os.replace``/``os.rename`` and ``Path.replace(target)``/``Path.rename(target)`` calls
+    (``str.replace`` takes two arguments; ``dataclasses.replace`` copies a dataclass)."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in ("replace", "rename"):
+            continue
+        owner = node.func.value
+        if (isinstance(owner, ast.Name) and owner.id == "os") or (len(node.args) == 1 and not (isinstance(owner, ast.Name) and owner.id == "dataclasses")):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_files_are_replaced_only_by_the_atomic_writer():
+    """Temp-then-rename lives in ``files.atomic_path``. ``data/hub.py`` renames whole things it already
+    finished inside its hidden staging folder (shards named once their count is known, the folder itself)."""
+    renames = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py") if _renames(path)}
+    assert renames == {"files.py", "data/hub.py"}
+
+
+def test_the_rename_finder_sees_a_hand_written_writer(tmp_path):
+    # Guard against a vacuous test: both spellings of a hand-written atomic write are found.
+    sample = tmp_path / "writer.py"
+    sample.write_text("import os\nos.replace(a, b)\npartial.replace(path)\ntext.replace('a', 'b')\n")
+    assert _renames(sample) == [2, 3]

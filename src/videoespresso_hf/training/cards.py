@@ -79,7 +79,7 @@ def write_training_card(
         versions=library_versions(),
     )
     path = Path(folder) / "README.md"
-    card.save(path)
+    write_text_atomic(path, str(card))
     return path
 
 
