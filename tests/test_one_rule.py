@@ -64,3 +64,25 @@ def test_the_rename_finder_sees_a_hand_written_writer(tmp_path):
     sample = tmp_path / "writer.py"
     sample.write_text("import os\nos.replace(a, b)\npartial.replace(path)\ntext.replace('a', 'b')\n")
     assert _renames(sample) == [2, 3]
+
+
+def test_dataset_cards_are_rendered_in_one_place():
+    """``data/card.py`` renders every dataset card (the prepared folder's and the build's ``generated``):
+    one card data class, one content fingerprint rule in the config description."""
+    assert _files_matching(r"DatasetCard|Content sha256|\"---\\n") == {"data/card.py"}
+
+
+def test_the_build_card_is_a_hub_card_that_declares_the_schema(tmp_path):
+    from huggingface_hub import DatasetCard
+
+    from videoespresso_hf.data.card import content_fingerprint
+    from videoespresso_hf.data.schema import features
+    from videoespresso_hf.pipeline.stages.export import write_card
+
+    (tmp_path / "test.jsonl").write_text('{"id": "a"}\n', encoding="utf-8")
+    card = DatasetCard.load(write_card(tmp_path, {"counts": {"train": 0, "test": 1}}))
+    (config,) = card.data.configs
+    assert config["data_files"] == [{"split": "test", "path": "test.jsonl"}]
+    assert config["description"].endswith(f"Content sha256: {content_fingerprint([tmp_path / 'test.jsonl'], tmp_path)}.")
+    assert card.data.dataset_info["features"] == features()._to_yaml_list()
+    assert "Box convention" in card.text
