@@ -86,3 +86,20 @@ def test_the_build_card_is_a_hub_card_that_declares_the_schema(tmp_path):
     assert config["description"].endswith(f"Content sha256: {content_fingerprint([tmp_path / 'test.jsonl'], tmp_path)}.")
     assert card.data.dataset_info["features"] == features()._to_yaml_list()
     assert "Box convention" in card.text
+
+
+def _calls(path: Path, name: str) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr == name) or (isinstance(func, ast.Name) and func.id == name):
+                return True
+    return False
+
+
+def test_prepared_rows_are_read_by_one_reader():
+    """``data.load_prepared`` checks the folder/config/split and turns ``datasets`` errors into one line;
+    predict reads through it. Left: the demo shows the plain ``datasets`` call to the user, and the training
+    rows (``training/rows.py``) still load by themselves (their split message names the configs that have it)."""
+    readers = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py") if _calls(path, "load_dataset")}
+    assert readers == {"data/prepared.py", "cli/demo_steps.py", "training/rows.py"}
