@@ -12,6 +12,7 @@ import pytest
 
 from videoespresso_hf.files import (
     atomic_path,
+    is_temporary,
     write_bytes_atomic,
     write_json_atomic,
     write_jsonl_atomic,
@@ -78,3 +79,11 @@ def test_a_path_writer_replaces_the_target_only_when_its_block_ends(tmp_path):
         raise OSError(28, "No space left on device")
     assert Image.open(target).getpixel((4, 4))[0] > 200  # still the red frame
     assert [path.name for path in tmp_path.iterdir()] == ["frame.jpg"]
+
+
+def test_a_temporary_left_by_a_killed_writer_is_recognised(tmp_path):
+    """Folder scans (videos found on disk) skip what a killed ``atomic_path`` block left behind."""
+    with atomic_path(tmp_path / "clip.mp4") as temporary:
+        temporary.write_bytes(b"half")
+        assert is_temporary(temporary) and is_temporary(temporary.name)
+    assert not is_temporary(tmp_path / "clip.mp4") and not is_temporary(".hidden.mp4")

@@ -23,7 +23,23 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "cache_dir", "write_bytes_atomic", "write_json_atomic", "write_jsonl_atomic", "write_text_atomic"]
+__all__ = [
+    "atomic_path", "cache_dir", "is_temporary", "write_bytes_atomic", "write_json_atomic", "write_jsonl_atomic",
+    "write_text_atomic",
+]  # fmt: skip
+
+_TEMPORARY_SUFFIX = ".tmp"
+
+
+def _temporary_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}{_TEMPORARY_SUFFIX}")
+
+
+def is_temporary(name: str | os.PathLike) -> bool:
+    """Whether ``name`` is an unfinished write of :func:`atomic_path` (one a killed process left behind):
+    folder scans that look for finished files (videos found on disk) skip it."""
+    name = Path(name).name
+    return name.startswith(".") and name.endswith(_TEMPORARY_SUFFIX)
 
 
 @contextlib.contextmanager
@@ -33,9 +49,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
         with atomic_path(target) as temporary:
             image.save(temporary, format="JPEG")
+
+    Streamed copies work alike (``with atomic_path(target) as temporary, open(temporary, "wb") as sink``).
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = _temporary_path(path)
     try:
         yield temporary
         os.replace(temporary, path)

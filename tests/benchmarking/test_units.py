@@ -75,7 +75,7 @@ def test_two_prepared_folders_of_the_same_name_are_not_confused(prepared_bench_t
     [("someone/not-a-dataset", "--data someone/not-a-dataset: no local file or folder of that name, and no dataset "
       "someone/not-a-dataset in the Hub cache while HF_HUB_OFFLINE=1"),
      ("{missing}", "--data {missing}: no such file or folder"),
-     ("{empty}", "cannot load --data {empty} (config 'bench', split 'test')")],
+     ("{empty}", "{empty} has no prepared 'bench' config; run `videoespresso data prepare --config bench")],
 )  # fmt: skip
 def test_data_that_cannot_be_loaded_is_one_line_error(data, says, tmp_path, capsys):
     (tmp_path / "empty").mkdir()

@@ -17,9 +17,8 @@ from typing import Any
 
 from videoespresso_hf.data.hub import prepared_media_roots
 from videoespresso_hf.data.media import MediaPathError, confine
+from videoespresso_hf.data.prepared import load_prepared
 from videoespresso_hf.data.records import row_to_release_record
-from videoespresso_hf.data.sources import DataError
-from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import cache_dir, write_bytes_atomic
 from videoespresso_hf.text import printable
 
@@ -55,20 +54,10 @@ def resolve_video(value: Any) -> str | None:
 
 
 def _load_rows(data: str, config: str, split: str):
-    import datasets
-
-    # `datasets` caches a local folder by its name and card; the card of a prepared folder carries its content
-    # fingerprint (data.card.content_fingerprint), so another folder of the same name never serves its rows here.
-    try:
-        dataset = datasets.load_dataset(data, config, split=split)
-    # ConnectionError: a Hub id that cannot be reached (offline, no network).
-    except (FileNotFoundError, ConnectionError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-        raise DataError(f"cannot load --data {data} (config {config!r}, split {split!r}): {first_line(error)}") from None
-    missing = {"id", "question", "options", "task", "video"} - set(dataset.column_names)
-    if missing:
-        raise DataError(f"{data}: not a VideoEspresso dataset (no column {sorted(missing)[0]!r}); prepare it with `videoespresso data prepare`")
-    dataset = dataset.remove_columns([name for name in ("images",) if name in dataset.column_names])
-    return dataset.cast_column("video", datasets.Video(decode=False))
+    """The rows through the one prepared-data reader (:func:`videoespresso_hf.data.prepared.load_prepared`: a
+    local folder's config/split checked, a Hub id through ``datasets``, one-line errors), without the images:
+    a question is asked over its video."""
+    return load_prepared(data, config, split).remove_columns(["images"])
 
 
 def load_bench_items(data: str | os.PathLike, config: str = "bench", split: str = "test") -> list[BenchItem]:

@@ -18,18 +18,17 @@ import os
 import platform
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
 from videoespresso_hf.benchmarking.presets import DEFAULT_FRAMES, PRESETS, Preset, get_preset
 from videoespresso_hf.defaults import REASONER_MODEL
 from videoespresso_hf.errors import first_line, one_line
+from videoespresso_hf.versions import package_versions
 
 __all__ = ["PredictConfig", "PredictError", "PredictInterrupted", "PredictResult", "predict"]
 
 DEFAULT_MAX_NEW_TOKENS = {"multiple_choice": 32, "open_ended": 512}
-_VERSIONED = ("videoespresso-hf", "torch", "transformers", "datasets", "av", "openai", "accelerate")
 _BACKENDS = ("hf", "hybrid", "openai")
 _IMAGE_DETAILS = ("low", "high", "auto")
 
@@ -291,13 +290,7 @@ def _plan(config: PredictConfig) -> _Plan:
 
 
 def _environment(world_size: int) -> dict[str, Any]:
-    versions = {}
-    for name in _VERSIONED:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return {"versions": {"python": platform.python_version(), **versions}, "processes": world_size,
+    return {"versions": {"python": platform.python_version(), **package_versions()}, "processes": world_size,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
 import platform
 import shutil
@@ -11,12 +10,7 @@ import shutil
 from videoespresso_hf import __version__
 from videoespresso_hf.cli.main import ISSUES_URL
 from videoespresso_hf.llm.config import redact_url
-
-_PACKAGES = (
-    "torch", "torchvision", "transformers", "tokenizers", "datasets", "huggingface_hub", "accelerate", "safetensors",
-    "evaluate", "openai", "sentence-transformers", "peft", "trl", "av", "torchcodec", "decord2", "scenedetect-headless",
-    "ray", "pyarrow", "numpy",
-)  # fmt: skip
+from videoespresso_hf.versions import PACKAGES, package_versions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,11 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def environment_report() -> dict[str, str]:
     report = {"videoespresso_hf": __version__, "python": platform.python_version(), "platform": platform.platform()}
-    for package in _PACKAGES:
-        try:
-            report[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            report[package] = "not installed"
+    # The first line is the imported code's own version (a source checkout may differ from what pip installed).
+    for package, version in package_versions(name for name in PACKAGES if name != "videoespresso-hf").items():
+        report[package] = version or "not installed"
     try:
         import torch
 

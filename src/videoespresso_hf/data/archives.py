@@ -19,7 +19,6 @@ files already extracted with the right size are skipped.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
@@ -29,6 +28,8 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from videoespresso_hf.files import atomic_path
 
 __all__ = [
     "ArchiveError",
@@ -364,7 +365,7 @@ def extract_members(
 
     Every name is validated before the first byte is written. A file already present with the
     member's size is skipped, so an interrupted extraction resumes where it stopped; each file is
-    written to ``<name>.partial`` and renamed when complete.
+    written through :func:`videoespresso_hf.files.atomic_path` (beside it, renamed when complete).
 
     Raises:
         UnsafeArchiveMemberError: if any member would land outside ``target`` (nothing is extracted).
@@ -384,14 +385,10 @@ def extract_members(
         extracted.append(destination)
         if destination.is_file() and destination.stat().st_size == info.file_size:
             continue
-        partial = destination.with_name(destination.name + ".partial")
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as source, open(partial, "wb") as sink:
+            with atomic_path(destination) as partial, archive.open(info) as source, open(partial, "wb") as sink:
                 shutil.copyfileobj(source, sink, length=1 << 20)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as error:  # RuntimeError: encrypted
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
             raise ArchiveError(f"cannot extract {info.filename!r} to {target}: {error}") from None
-        os.replace(partial, destination)
     return extracted

@@ -1,8 +1,10 @@
-"""The dataset card of a prepared VideoEspresso folder (``README.md`` with ``configs:`` YAML).
+"""The dataset cards of the package (``README.md`` with ``configs:`` YAML): the one place they are rendered.
 
-Rendered with ``huggingface_hub.DatasetCard.from_template`` from
-``templates/dataset_card.md.jinja`` and the folder's prepare manifest (row counts, task counts,
-rows left out for missing media), so the card always describes what the Parquet files hold.
+A prepared VideoEspresso folder's card (:func:`render_card`) is rendered with
+``huggingface_hub.DatasetCard.from_template`` from ``templates/dataset_card.md.jinja`` and the folder's
+prepare manifest (row counts, task counts, rows left out for missing media), so the card always describes
+what the Parquet files hold. A folder of JSON Lines splits (what ``videoespresso build`` writes) gets
+:func:`render_jsonl_card`: the same card data class, the same content fingerprint in its config description.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "markdown_code",
     "markdown_text",
     "render_card",
+    "render_jsonl_card",
 ]
 
 HOMEPAGE = "https://arxiv.org/abs/2411.14794"
@@ -226,3 +229,37 @@ def render_card(manifest: Mapping[str, Any], repo_id: str = "<user>/VideoEspress
         package_version=__version__,
         schema_version=SCHEMA_VERSION,
     )
+
+
+def render_jsonl_card(
+    folder: str | os.PathLike,
+    *,
+    config_name: str,
+    splits: Iterable[str],
+    description: str,
+    features: list[dict[str, Any]],
+    body: str,
+) -> DatasetCard:
+    """A ``huggingface_hub.DatasetCard`` for a folder of ``<split>.jsonl`` files that ``datasets`` loads as one
+    config with the given ``features`` (``datasets.Features._to_yaml_list()``), so the declared schema is exact.
+
+    The config's ``description`` ends with the :func:`content_fingerprint` of the split files (the cache key
+    follows the content); ``body`` is the Markdown under the YAML header.
+    """
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    folder = Path(folder)
+    splits = list(splits)
+    fingerprint = content_fingerprint((folder / f"{split}.jsonl" for split in splits), folder)
+    card_data = DatasetCardData(
+        configs=[
+            {
+                "config_name": config_name,
+                "default": True,
+                "data_files": [{"split": split, "path": f"{split}.jsonl"} for split in splits],
+                "description": _config_description(description, fingerprint),
+            }
+        ],
+        dataset_info={"config_name": config_name, "features": features},
+    )
+    return DatasetCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")

@@ -34,7 +34,6 @@ self-contained file, :mod:`videoespresso_hf.integrations.verl_reward` (copied in
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,7 +44,7 @@ from typing import Any
 from videoespresso_hf.data.keyframes import grounding_labels
 from videoespresso_hf.data.schema import CONFIG_NAMES
 from videoespresso_hf.data.sources import DataError
-from videoespresso_hf.files import write_bytes_atomic
+from videoespresso_hf.files import atomic_path, write_bytes_atomic, write_jsonl_atomic
 from videoespresso_hf.tasks import LEADERBOARD_TASKS
 
 __all__ = ["EXPORT_FORMATS", "ROLLOUT_FORMAT", "ExportConfig", "ExportResult", "export_dataset", "rollout_prompt"]
@@ -281,23 +280,18 @@ def _media_column(records: Sequence[Mapping[str, Any]], fmt: str) -> str:
 def _write(out: Path, split: str, records: Sequence[dict[str, Any]], fmt: str) -> Path:
     if fmt == "swift":
         target = out / f"{split}.jsonl"
-        tmp = target.with_name(target.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, target)
+        write_jsonl_atomic(target, records)
         return target
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     target = out / f"{split}.parquet"
-    tmp = target.with_name(target.name + ".tmp")
     media = _media_column(records, fmt)
     if fmt == "easyr1":
         schema = _easyr1_schema(media)
     else:
         full = _verl_schema()
         schema = full.remove(full.get_field_index("images" if media == "videos" else "videos"))
-    pq.write_table(pa.Table.from_pylist(list(records), schema=schema), tmp)
-    os.replace(tmp, target)
+    with atomic_path(target) as temporary:
+        pq.write_table(pa.Table.from_pylist(list(records), schema=schema), temporary)
     return target

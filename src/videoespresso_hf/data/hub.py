@@ -41,7 +41,7 @@ from videoespresso_hf.data.sources import (
     SourceOptions,
 )
 from videoespresso_hf.errors import first_line
-from videoespresso_hf.files import write_json_atomic
+from videoespresso_hf.files import write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from datasets import Dataset, IterableDataset
@@ -166,8 +166,8 @@ def write_card(out_dir: str | os.PathLike, repo_id: str | None = None) -> Path:
     # Card configs follow the canonical order, whatever order they were prepared in.
     manifest["configs"] = {name: manifest["configs"][name] for name in CONFIG_NAMES if name in manifest["configs"]}
     card = render_card(manifest, repo_id or manifest.get("repo_id") or "<user>/VideoEspresso")
-    card.save(out_dir / "README.md")
-    (out_dir / ".gitattributes").write_text(GITATTRIBUTES, encoding="utf-8")
+    write_text_atomic(out_dir / "README.md", str(card))
+    write_text_atomic(out_dir / ".gitattributes", GITATTRIBUTES)
     return out_dir / "README.md"
 
 

@@ -32,6 +32,7 @@ from videoespresso_hf.data.archives import (
     find_archives,
     open_archive,
 )
+from videoespresso_hf.files import is_temporary
 
 __all__ = ["MediaLocator", "MediaPathError", "MemberRef", "build_input_folders", "confine", "media_problem"]
 
@@ -213,7 +214,7 @@ class MediaLocator:
                 for folder, _, files in os.walk(root):
                     for file_name in files:
                         path = Path(folder, file_name)
-                        if path not in archive_files and not file_name.endswith(".partial"):
+                        if path not in archive_files and not is_temporary(file_name):
                             tails[_parts(str(path.relative_to(root)))[-2:]].append(path)
             for name, ref in self._member_index().items():
                 tails[_parts(name)[-2:]].append(ref)

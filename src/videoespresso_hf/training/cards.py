@@ -8,7 +8,6 @@ upload it from here (:func:`push_folder`).
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from huggingface_hub import ModelCard, ModelCardData
 
 from videoespresso_hf.files import write_text_atomic
+from videoespresso_hf.versions import package_versions
 
 __all__ = [
     "SUMMARY_FILE",
@@ -30,17 +30,11 @@ __all__ = [
 SUMMARY_FILE = "training_summary.json"
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "training_card.md.jinja"
-LIBRARIES = ("videoespresso-hf", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "av")
 
 
 def library_versions() -> dict[str, str]:
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    """The card's "Library versions" list: the package's one version table (``videoespresso_hf.versions``)."""
+    return {name: version or "not installed" for name, version in package_versions().items()}
 
 
 def loss_summary(losses: list[float]) -> dict[str, Any]:
@@ -85,7 +79,7 @@ def write_training_card(
         versions=library_versions(),
     )
     path = Path(folder) / "README.md"
-    card.save(path)
+    write_text_atomic(path, str(card))
     return path
 
 

@@ -223,26 +223,12 @@ def qa_report(records: Sequence[QARecord]) -> dict[str, Any]:
 
 def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
     """``README.md`` with ``configs``/``dataset_info`` YAML for the JSONL splits (see the module docstring)."""
-    import yaml
-
+    from videoespresso_hf.data.card import render_jsonl_card
     from videoespresso_hf.data.schema import features
 
-    # Only splits with rows: datasets cannot load an empty one. The content digest goes into the config's
-    # `description`, which datasets hashes into its cache key (otherwise keyed on the folder name and YAML).
+    # Only splits with rows: datasets cannot load an empty one.
     counts = manifest.get("counts", {})
     splits = [split for split in ("train", "test") if counts.get(split)] or ["train"]
-    digest = hashlib.sha256(b"".join((generated_dir / f"{s}.jsonl").read_bytes() for s in splits)).hexdigest()
-    header = {
-        "configs": [
-            {
-                "config_name": "generated",
-                "default": True,
-                "data_files": [{"split": split, "path": f"{split}.jsonl"} for split in splits],
-                "description": f"Rows written by videoespresso build. Content sha256: {digest}.",
-            }
-        ],
-        "dataset_info": {"config_name": "generated", "features": features()._to_yaml_list()},
-    }
     body = (
         "# VideoEspresso-style generated QA with CoT evidence\n\n"
         f"Built by `videoespresso build`: {counts.get('train', 0)} train rows, {counts.get('test', 0)} "
@@ -251,9 +237,15 @@ def write_card(generated_dir: Path, manifest: dict[str, Any]) -> Path:
         "in `dropped.jsonl` with its reason.\n\n"
         f"Box convention: {BOX_CONVENTION}.\n"
     )
-    return write_text_atomic(
-        generated_dir / "README.md", "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body
+    card = render_jsonl_card(
+        generated_dir,
+        config_name="generated",
+        splits=splits,
+        description="Rows written by videoespresso build.",
+        features=features()._to_yaml_list(),
+        body=body,
     )
+    return write_text_atomic(generated_dir / "README.md", str(card))
 
 
 def export_generated(

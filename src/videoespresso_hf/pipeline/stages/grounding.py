@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videoespresso_hf.data.evidence import render_evidence
 from videoespresso_hf.defaults import CLIP_MODEL, DETECTOR_MODEL
+from videoespresso_hf.files import atomic_path
 from videoespresso_hf.pipeline.stages.base import (
     BuildConfigView,
     Stage,
@@ -518,9 +519,8 @@ class GroundingStage(Stage):
             if path.exists():
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".partial.jpg")
-            Image.fromarray(image).save(partial, quality=90)
-            partial.replace(path)  # atomic: a kill never leaves a truncated JPEG behind
+            with atomic_path(path) as partial:  # a kill never leaves a truncated JPEG behind
+                Image.fromarray(image).save(partial, format="JPEG", quality=90)
 
     @staticmethod
     def _box(
