@@ -45,8 +45,8 @@ from videoespresso_hf.evaluation.grounding import (
 )
 
 __all__ = [
-    "REWARD_NAMES",
     "REWARD_FUNCTIONS",
+    "REWARD_NAMES",
     "answer",
     "completion_text",
     "format",
@@ -116,7 +116,7 @@ def answer(prompts: Sequence, completions: Sequence, reference_answer: Sequence[
     return rewards
 
 
-def format(prompts: Sequence, completions: Sequence, **_: Any) -> list[float | None]:  # noqa: A001 (trl logs the name)
+def format(prompts: Sequence, completions: Sequence, **_: Any) -> list[float | None]:  # the name trl logs
     """1 grounded evidence then an answer, 0.5 think + answer without grounding, 0 otherwise."""
     return [format_level(parse_rollout(completion_text(completion))) for completion in completions]
 
