@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sets any other field of trl's SFTConfig.",
     )  # fmt: skip
     _common(reasoner, "base VLM or reasoner checkpoint (default Qwen/Qwen2.5-VL-7B-Instruct)")
-    reasoner.add_argument("--stage", choices=("1", "2", "both"), default="both")
+    reasoner.add_argument("--stage", choices=("1", "2", "both", "rl"), default="both",
+                          help="rl: GRPO with grounded rewards (settings below; --set takes GRPOConfig fields)")  # fmt: skip
     reasoner.add_argument("--init-adapter", default=None, help="stage-1 adapter that --stage 2 continues")
     reasoner.add_argument("--lr-stage1", type=float, default=2e-5, help=TABLE8)
     reasoner.add_argument("--lr-stage2", type=float, default=1e-5, help=TABLE8)
@@ -59,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reasoner.add_argument("--evidence-field", choices=("evidence_raw", "evidence"), default="evidence_raw",
                           help="evidence_raw keeps the <obj_start>…<box_end> tags; evidence is plain text")  # fmt: skip
     reasoner.add_argument("--merge", action="store_true", help="also write OUT/merged, a full reasoner checkpoint")
+    _rl_flags(reasoner)
     reasoner.set_defaults(func=run_reasoner)
 
     selector = commands.add_parser(
@@ -78,6 +80,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     selector.set_defaults(func=run_selector)
 
 
+# ------------------------------------------------------------------ --stage rl (GRPO, issue 20)
+def _rl_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``--stage rl``, one per :class:`~videoespresso_hf.training.arguments.ReasonerRLArguments` field."""
+    group = parser.add_argument_group("--stage rl (GRPO; defaults: Video-R1 / Open-o3 Video)")
+    group.add_argument("--num-generations", type=int, default=8, help="completions per prompt (G)")
+    group.add_argument("--beta", type=float, default=0.04, help="KL coefficient")
+    group.add_argument("--lr-rl", type=float, default=None, help="default 1e-6 with --full-finetune, 1e-5 for LoRA")
+    group.add_argument("--max-completion-length", type=int, default=768)
+    group.add_argument("--temperature", type=float, default=1.0, help="rollout sampling temperature")
+    group.add_argument("--full-finetune", action="store_true", help="train every weight instead of a LoRA adapter")
+    group.add_argument("--reward-weights", type=float, nargs=4, default=None, metavar=("ANSWER", "FORMAT", "TEMPORAL", "SPATIAL"),
+                       help="weights of the four rewards (default: all 1)")  # fmt: skip
+
+
+def _rl_fields(args: argparse.Namespace) -> dict:
+    return {"num_generations": args.num_generations, "beta": args.beta, "learning_rate_rl": args.lr_rl,
+            "max_completion_length": args.max_completion_length, "temperature": args.temperature,
+            "full_finetune": args.full_finetune, "reward_weights": args.reward_weights}  # fmt: skip
+
+
+# ------------------------------------------------------------------
 def trainer_overrides(settings: list[str], config_class) -> dict:
     """``["name=value", ...]`` → typed fields of ``config_class`` (an ``SFTConfig`` / ``TrainingArguments``)."""
     from transformers import HfArgumentParser
@@ -144,18 +167,21 @@ def _require_training_extra() -> None:
 
 def run_reasoner(args: argparse.Namespace) -> int:
     _require_training_extra()
-    from trl import SFTConfig
+    from trl import GRPOConfig, SFTConfig
 
-    from videoespresso_hf.training.arguments import ReasonerTrainingArguments
+    from videoespresso_hf.training.arguments import ReasonerRLArguments, ReasonerTrainingArguments
     from videoespresso_hf.training.reasoner import train_reasoner
 
-    arguments = ReasonerTrainingArguments(
+    rl = args.stage == "rl"  # --stage rl: the RL settings, and --set takes GRPOConfig fields
+    trainer_config = GRPOConfig if rl else SFTConfig
+    arguments = (ReasonerRLArguments if rl else ReasonerTrainingArguments)(
+        **(_rl_fields(args) if rl else {}),
         **_common_fields(args),
         **({"model": args.model} if args.model else {}),
         stage=args.stage, init_adapter=args.init_adapter, learning_rate_stage1=args.lr_stage1,
         learning_rate_stage2=args.lr_stage2, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
         frame_size=args.frame_size, max_length=args.max_length, evidence_field=args.evidence_field, merge=args.merge,
-        trainer_overrides=trainer_overrides(args.settings, SFTConfig),
+        trainer_overrides=trainer_overrides(args.settings, trainer_config),
     )  # fmt: skip
     return _run(train_reasoner, arguments)
 

@@ -30,6 +30,7 @@ from videoespresso_hf.models.reasoner.configuration_reasoner import (
 
 __all__ = [
     "LLM_LORA_PATTERN",
+    "ReasonerRLArguments",
     "ReasonerTrainingArguments",
     "SelectorTrainingArguments",
     "gradient_accumulation_for",
@@ -144,7 +145,8 @@ class ReasonerTrainingArguments(_CommonArguments):
         data: a folder written by ``videoespresso data prepare``; ``config`` names the config in it
             (``train_video``, ``train_multi_image`` or ``generated``).
         stage: ``"1"`` (question → evidence), ``"2"`` (question + evidence → answer) or ``"both"``
-            (stage 2 continues the stage-1 adapter).
+            (stage 2 continues the stage-1 adapter); ``"rl"``: GRPO with grounded rewards, settings in
+            :class:`ReasonerRLArguments` (a plain instance is promoted to it with the RL defaults).
         init_adapter: adapter that stage 2 continues when run alone (default: ``OUT/stage1`` when it exists).
         learning_rate_stage1 / learning_rate_stage2: Table 8.
         lora_r / lora_alpha / lora_dropout / lora_target_modules: LoRA (paper: r 16, α 32).
@@ -159,7 +161,7 @@ class ReasonerTrainingArguments(_CommonArguments):
     """
 
     model: str = DEFAULT_REASONER_BASE
-    stage: Literal["1", "2", "both"] = "both"
+    stage: Literal["1", "2", "both", "rl"] = "both"
     init_adapter: str | None = None
     learning_rate_stage1: float = 2e-5
     learning_rate_stage2: float = 1e-5
@@ -216,3 +218,46 @@ def settings_table(arguments: _CommonArguments, derived: dict[str, Any]) -> str:
     rows.update({f"override.{key}": value for key, value in arguments.trainer_overrides.items()})
     width = max(len(name) for name in rows)
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows.items())
+
+
+# ---------------------------------------------------------------------------------------------------- RL (GRPO)
+# Defaults from the papers (rl-video.md §2): Video-R1 and Open-o3 Video use G 8 / 4, beta 0.04, lr 1e-6 (full
+# fine-tuning), max completion 768, temperature 1.0 (trl's). LoRA needs a larger step than full fine-tuning:
+# 1e-5 is the value trl's own PEFT GRPO examples use (10x the full-FT rate), and ours.
+RL_FULL_FINETUNE_LEARNING_RATE = 1e-6
+RL_LORA_LEARNING_RATE = 1e-5
+
+
+@dataclass
+class ReasonerRLArguments(ReasonerTrainingArguments):
+    """GRPO of the reasoner on frames with grounded rewards (``videoespresso train reasoner --stage rl``).
+
+    Starts from a base VLM (``model``), a merged SFT reasoner (``model=OUT/merged``) or an SFT adapter
+    (``init_adapter=OUT/stage2``, continued as the RL adapter). Writes ``OUT/rl``: a LoRA adapter on the language
+    model only (safetensors) with the processor, or with ``full_finetune`` a full checkpoint; either way the
+    config records ``reasoning_mode="one_pass"`` so ``answer`` / ``predict`` run it in one pass.
+
+    Attributes:
+        num_generations: completions per prompt (G; Video-R1: 8).
+        beta: KL coefficient against the reference (the starting model; LoRA: the adapter disabled).
+        learning_rate_rl: ``None``: 1e-6 with ``full_finetune``, else 1e-5 (LoRA).
+        max_completion_length: tokens per completion (Video-R1: 768).
+        temperature: sampling temperature of the rollouts.
+        full_finetune: train every weight of the language model and vision tower instead of a LoRA adapter.
+        reward_weights: weights of the rewards answer, format, temporal, spatial (``None``: all 1, Open-o3 Video).
+    """
+
+    stage: Literal["1", "2", "both", "rl"] = "rl"
+    num_generations: int = 8
+    beta: float = 0.04
+    learning_rate_rl: float | None = None
+    max_completion_length: int = 768
+    temperature: float = 1.0
+    full_finetune: bool = False
+    reward_weights: list[float] | None = None
+
+    def resolved_learning_rate(self) -> float:
+        """``learning_rate_rl``, else the documented default of the chosen mode."""
+        if self.learning_rate_rl is not None:
+            return self.learning_rate_rl
+        return RL_FULL_FINETUNE_LEARNING_RATE if self.full_finetune else RL_LORA_LEARNING_RATE

@@ -207,6 +207,27 @@ def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Pa
     return out
 
 
+def _rl_arguments(arguments: ReasonerTrainingArguments):
+    """A plain ``ReasonerTrainingArguments(stage="rl")`` promoted to ``ReasonerRLArguments`` with the RL defaults."""
+    from videoespresso_hf.training.arguments import ReasonerRLArguments
+
+    return arguments if isinstance(arguments, ReasonerRLArguments) else ReasonerRLArguments(**asdict(arguments))
+
+
+def _train_rl(arguments: ReasonerTrainingArguments, rows, run: TrainingRun, callbacks) -> dict[str, Path]:
+    """``stage="rl"``: GRPO (:mod:`videoespresso_hf.training.grpo`) → ``{"rl": OUT/rl}``; pushed like SFT."""
+    from videoespresso_hf.training.grpo import train_rl
+
+    folder = train_rl(arguments, rows, run, callbacks)
+    if run.state.is_main_process:
+        if arguments.push_to_hub:
+            url = push_folder(folder, arguments.push_to_hub, "videoespresso train reasoner --stage rl")
+            print(f"pushed {folder} to {url}")
+        print(f"done: rl={folder}; {len(run.skip_log.entries())} skipped rows in {run.skip_log.path}")
+    run.state.wait_for_everyone()
+    return {"rl": folder}
+
+
 def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[TrainerCallback] | None = None) -> dict[str, Path]:
     """Run the configured stage(s); returns the folders written (``stage1``, ``stage2``, ``merged``).
 
@@ -217,14 +238,18 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[Tra
     Raises:
         ValueError: bad settings, an unloadable model, or no usable row (one-line messages).
     """
-    run = start_training(
-        arguments,
-        "videoespresso train reasoner — settings (defaults: paper Table 8)",
-        {"bf16 (resolved)": arguments.resolved_bf16()},
-    )
+    derived = {"bf16 (resolved)": arguments.resolved_bf16()}
+    title = "videoespresso train reasoner — settings (defaults: paper Table 8)"
+    if arguments.stage == "rl":
+        arguments = _rl_arguments(arguments)
+        derived["learning_rate_rl (resolved)"] = arguments.resolved_learning_rate()
+        title = "videoespresso train reasoner --stage rl — settings (RL defaults: Video-R1 / Open-o3 Video)"
+    run = start_training(arguments, title, derived)
     state, output, skip_log = run.state, run.output, run.skip_log
     state.wait_for_everyone()
     rows = load_rows(arguments.data, arguments.config, arguments.split, arguments.max_rows)
+    if arguments.stage == "rl":
+        return _train_rl(arguments, rows, run, callbacks)
 
     written: dict[str, Path] = {}
     stages = ["1", "2"] if arguments.stage == "both" else [arguments.stage]
