@@ -251,3 +251,4 @@ def test_bad_rl_settings_are_one_line_errors(prepared_data, tmp_path, capsys, ex
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+    assert not (tmp_path / "o").exists()  # refused before the run started

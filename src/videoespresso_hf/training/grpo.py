@@ -46,6 +46,7 @@ __all__ = [
     "grpo_config",
     "reward_means",
     "train_rl",
+    "validate_rl",
 ]
 
 # The trl versions the RL stage was tested on (rl-video.md: trl's VLM handling changes between minors).
@@ -232,7 +233,9 @@ def reward_means(log_history: Sequence[Mapping[str, Any]]) -> dict[str, list[flo
             for name in REWARD_NAMES}  # fmt: skip
 
 
-def _validate(arguments: ReasonerRLArguments) -> None:
+def validate_rl(arguments: ReasonerRLArguments) -> None:
+    """Every check that needs no data and no model (called before anything is read or loaded)."""
+    check_trl_version()
     if arguments.num_generations < 2:
         raise ValueError(f"--num-generations {arguments.num_generations}: GRPO compares at least 2 completions per prompt")
     if arguments.reward_weights is not None and len(arguments.reward_weights) != len(REWARD_NAMES):
@@ -308,8 +311,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
 
     from videoespresso_hf.training.reasoner import _check_lora_placement
 
-    check_trl_version()
-    _validate(arguments)
+    validate_rl(arguments)
     main_process = run.state.is_main_process
     say = print if main_process else (lambda *_: None)
     folder = run.output / STAGE

@@ -241,7 +241,10 @@ def train_reasoner(arguments: ReasonerTrainingArguments, callbacks: Sequence[Tra
     derived = {"bf16 (resolved)": arguments.resolved_bf16()}
     title = "videoespresso train reasoner — settings (defaults: paper Table 8)"
     if arguments.stage == "rl":
+        from videoespresso_hf.training.grpo import validate_rl
+
         arguments = _rl_arguments(arguments)
+        validate_rl(arguments)
         derived["learning_rate_rl (resolved)"] = arguments.resolved_learning_rate()
         title = "videoespresso train reasoner --stage rl — settings (RL defaults: Video-R1 / Open-o3 Video)"
     run = start_training(arguments, title, derived)
