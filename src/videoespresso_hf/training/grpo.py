@@ -263,6 +263,16 @@ def _usable_rows(arguments: ReasonerRLArguments, rows, skip_log: SkipLog, say):
     return answered
 
 
+def _fill_generation_batch(positions: list[int], config, say) -> list[int]:
+    """Repeat the rows when there are fewer than one generation batch asks for (``generation_batch_size /
+    num_generations`` distinct prompts): trl's sampler drops an incomplete batch, and would train on nothing."""
+    needed = config.generation_batch_size // config.num_generations
+    if len(positions) >= needed:
+        return positions
+    say(f"stage rl: {len(positions)} rows for {needed} prompts per generation batch: rows repeated")
+    return (positions * -(-needed // len(positions)))[: max(needed, len(positions))]
+
+
 def _load_policy(arguments: ReasonerRLArguments, say):
     """The model RL trains (reasoning_mode="one_pass"), its processor and the LoRA config for a new adapter."""
     import torch
@@ -330,7 +340,8 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
         f"{', '.join(REWARD_NAMES)} weighted {list(config.reward_weights or [1.0] * len(REWARD_NAMES))}, "
         f"{'full fine-tuning' if arguments.full_finetune else 'LoRA on the language model'}; rollouts with generate"
     )
-    dataset = RLRowBuilder(rows, positions, processor, model.config, run.skip_log).dataset()
+    dataset = RLRowBuilder(rows, _fill_generation_batch(positions, config, say), processor, model.config,
+                           run.skip_log).dataset()  # fmt: skip
     trainer = GRPOTrainer(
         model=model, reward_funcs=list(REWARD_FUNCTIONS), args=config, train_dataset=dataset,
         processing_class=processor, peft_config=lora, callbacks=list(callbacks or []),
