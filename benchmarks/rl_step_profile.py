@@ -62,10 +62,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
 
+    from doubles.tiny_vlms import save_tiny_vlm
     from transformers import TrainerCallback
     from trl import GRPOTrainer
 
-    from doubles.tiny_vlms import save_tiny_vlm
     from videoespresso_hf.training.arguments import ReasonerRLArguments
     from videoespresso_hf.training.reasoner import train_reasoner
 

@@ -182,12 +182,12 @@ def _sft_onto_grounded_completion(stock_qwen, prepared_data, out: Path) -> tuple
                                 video_metadata=[clip.metadata], targets=[target], padding_side="right")  # fmt: skip
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
-    for _ in range(60):
+    for _ in range(100):
         loss = model(**inputs).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-    assert loss.item() < 0.05, loss.item()
+    assert loss.item() < 0.02, loss.item()
     model.save_pretrained(out)
     processor.save_pretrained(out)
     return out, target
@@ -196,14 +196,15 @@ def _sft_onto_grounded_completion(stock_qwen, prepared_data, out: Path) -> tuple
 @pytest.mark.slow
 def test_rl_after_sft_logs_real_temporal_and_spatial_rewards(stock_qwen, prepared_data, tmp_path):
     sft, _ = _sft_onto_grounded_completion(stock_qwen, prepared_data, tmp_path / "sft")
-    arguments = _rl_args(sft, prepared_data, tmp_path / "out", stage="rl", max_rows=1, max_completion_length=96,
+    arguments = _rl_args(sft, prepared_data, tmp_path / "out", stage="rl", max_rows=1, max_completion_length=200,
                          temperature=0.3, num_generations=2, effective_batch_size=2, per_device_batch_size=2)  # fmt: skip
     out = train_reasoner(arguments)["rl"]
     summary = json.loads((out / "training_summary.json").read_text())
     rewards = summary["rewards"]
     assert set(rewards) == {"answer", "format", "temporal", "spatial"}
-    assert rewards["format"][0] == 1.0  # grounded think + answer
-    assert rewards["temporal"][0] > 0.5 and rewards["spatial"][0] > 0.1, rewards
+    assert rewards["format"][0] == 1.0, rewards  # grounded think + answer
+    # the taught time is 0.05 s from a key frame; the taught box is the annotated one grown by 20 px (IoU ~0.09)
+    assert rewards["temporal"][0] > 0.5 and rewards["spatial"][0] > 0.05, rewards
     assert summary["reasoning_mode"] == "one_pass"
 
 
