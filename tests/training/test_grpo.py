@@ -31,6 +31,13 @@ def stock_qwen(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def stock_qwen3(tmp_path_factory) -> Path:
+    from doubles.tiny_vlms import save_tiny_vlm
+
+    return save_tiny_vlm(tmp_path_factory.mktemp("stock3") / "qwen3_vl", "qwen3_vl")
+
+
+@pytest.fixture(scope="module")
 def prepared_train_video(tmp_path_factory) -> Path:
     """``VideoEspresso_train_video`` in the released layout (JSON + split zip, key frames named by frame number,
     boxes inline in the evidence) over 4-s videos, prepared with ``--fps 8``."""
@@ -71,7 +78,7 @@ def test_trl_outside_the_tested_range_is_refused():
 
 
 def test_generation_suppresses_image_and_video_pads(stock_qwen, tmp_path):
-    model, _ = load_reasoner_for_training(str(stock_qwen), dtype=torch.float32)
+    model, processor = load_reasoner_for_training(str(stock_qwen), dtype=torch.float32)
     config = grpo.grpo_config(_rl_args(stock_qwen, "unused", tmp_path), tmp_path, 1, model.config)
     assert set(config.generation_kwargs["suppress_tokens"]) == {model.config.image_token_id, model.config.video_token_id}
     assert (config.num_generations, config.beta, config.max_completion_length, config.temperature) == (2, 0.04, 8, 1.0)
@@ -81,6 +88,14 @@ def test_generation_suppresses_image_and_video_pads(stock_qwen, tmp_path):
     )  # fmt: skip
     assert overridden.generation_kwargs["top_k"] == 5 and overridden.epsilon == 0.3  # any GRPOConfig field
     assert model.config.video_token_id in overridden.generation_kwargs["suppress_tokens"]
+    # What the installed trl does with it (its own default suppresses only the image pad): both reach generate.
+    import datasets
+    from trl import GRPOTrainer
+
+    trainer = GRPOTrainer(model=model, reward_funcs=[lambda completions, **_: [0.0] * len(completions)], args=config,
+                          train_dataset=datasets.Dataset.from_dict({"prompt": [[{"role": "user", "content": "q"}]]}),
+                          processing_class=processor)  # fmt: skip
+    assert set(trainer.generation_kwargs["suppress_tokens"]) == {model.config.image_token_id, model.config.video_token_id}
 
 
 def test_defaults_are_the_papers():
@@ -90,10 +105,12 @@ def test_defaults_are_the_papers():
     assert ReasonerRLArguments(full_finetune=True).resolved_learning_rate() == 1e-6
 
 
-def test_rl_example_is_the_one_pass_inference_prompt_with_grounding(stock_qwen, prepared_data, tmp_path):
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+def test_rl_example_is_the_one_pass_inference_prompt_with_grounding(request, family, prepared_data, tmp_path):
     from videoespresso_hf.models.reasoner.modeling_reasoner import build_stage_inputs
 
-    model, processor = load_reasoner_for_training(str(stock_qwen), dtype=torch.float32, frame_size=224)
+    checkpoint = request.getfixturevalue("stock_qwen" if family == "qwen2_5_vl" else "stock_qwen3")
+    model, processor = load_reasoner_for_training(str(checkpoint), dtype=torch.float32, frame_size=224)
     rows = load_rows(prepared_data, "generated")
     position = next(i for i, row in enumerate(rows) if row["id"] == GOOD_IDS[0])
     example = grpo.RLRowBuilder(rows, [position], processor, model.config, SkipLog(tmp_path / "s.jsonl")).example(0)
@@ -113,7 +130,10 @@ def test_rl_example_is_the_one_pass_inference_prompt_with_grounding(stock_qwen, 
     text = processor.tokenizer.decode(inference["input_ids"][0])
     assert "Frame 1 (at 0.2 s): " in text and "<answer></answer>" in text
     reference = example["grounding"]
-    assert reference["key_times"] == [0.25, 1.5] and reference["box_scale"] is not None
+    assert reference["key_times"] == [0.25, 1.5]
+    grid = inference["image_grid_thw"][0]  # Qwen2.5-VL: pixels of the resized input; Qwen3-VL: its 0–1000 grid
+    patch = processor.image_processor.patch_size
+    assert reference["box_scale"] == ([grid[2] * patch, grid[1] * patch] if family == "qwen2_5_vl" else [1000.0, 1000.0])
     assert reference["key_boxes"][0] == [[1 / 64, 2 / 48, 3 / 64, 4 / 48]]  # the evidence's box, pixels → unit
     assert example["reference_answer"] == "A red ball." and example["multiple_choice"] is False
 
@@ -138,6 +158,12 @@ def test_vision_tower_runs_under_grad_in_the_loss_forward(stock_qwen, prepared_d
 
     names = list(load_file(adapter / "adapter_model.safetensors"))
     assert names and all("language_model" in name and "visual" not in name and "lm_head" not in name for name in names)
+    # The adapter loads as a one-pass reasoner (answer / predict / HybridVideoQA read this config).
+    from videoespresso_hf.models.hybrid import load_reasoner
+
+    loaded, _ = load_reasoner(adapter, {"dtype": torch.float32}, {})
+    assert loaded.config.reasoning_mode == "one_pass"
+    assert load_reasoner(stock_qwen, {"dtype": torch.float32}, {})[0].config.reasoning_mode == "two_stage"
 
 
 @pytest.mark.slow
