@@ -39,7 +39,8 @@ ALLOWED: dict[str, set[str]] = {
     "evaluation": {"llm"},
     "pipeline": {"llm", "video", "data"},
     "models": {"video"},
-    "training": {"models", "data", "video"},
+    # training -> evaluation: the RL rewards are built on the grounding primitives scoring uses (issue 20).
+    "training": {"models", "data", "video", "evaluation"},
     "benchmarking": {"models", "data", "video", "llm"},
     # integrations -> llm: the lmms-eval open-ended task is an edge like the CLI and builds the judge's client.
     "integrations": {"data", "evaluation", "benchmarking", "llm"},
