@@ -82,3 +82,22 @@ def test_report_per_task_and_overall_skips_rows_without_reference():
     assert report["overall"]["spatial"] == {"claims": 4, "precision": 0.5, "references": 3, "recall": 2 / 3}
     assert report["per_task"]["Event Process"]["temporal"]["precision"] == 0.0
     assert "spatial" not in report["per_task"]["Event Process"]  # no boxes there: not reported as 0
+
+
+def test_score_grounding_flag_reports_what_each_number_covers(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    import videoespresso_hf.evaluation as evaluation
+    from videoespresso_hf.cli.main import main
+
+    sample = json.loads((Path(evaluation.__file__).parent / "samples" / "sample_predictions.json").read_text())
+    records = [dict(record) for record in sample]
+    records[0].update(model_evidence=GROUNDED, grounding=REFERENCE.to_dict())
+    path = tmp_path / "predictions.json"
+    path.write_text(json.dumps(records))
+    assert main(["score", str(path), "--grounding", "--bootstrap", "10"]) == 0
+    out = capsys.readouterr().out
+    assert f"grounding of predictions.json: 1 of {len(records)} items carry evidence and key-frame references" in out
+    task = records[0]["task"]
+    assert f"  {task} (1 items): temporal precision 100.0% of 2 claims, recall 100.0% of 2; spatial precision 50.0% of 4 claims" in out

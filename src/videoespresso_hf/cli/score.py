@@ -39,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threshold", type=float, default=0.8, help="similarity protocol threshold (default 0.8)")
     parser.add_argument("--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the 95%% interval")
     parser.add_argument("--seed", type=int, default=0)
+    # -- grounding (issue 20): see _print_grounding
+    parser.add_argument("--grounding", action="store_true",
+                        help="also report temporal/spatial grounding of the predictions' evidence where the records "
+                        "carry key-frame references (a `grounding` field); bench items have none")  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -81,7 +85,33 @@ def run(args: argparse.Namespace) -> int:
         else:
             fmt = "json" if args.output.suffix == ".json" else ("markdown" if args.output.suffix == ".md" else args.fmt)
             write_output(args.output, text(fmt))
+    if args.grounding:
+        _print_grounding(args.predictions)
     return 0
+
+
+# ------------------------------------------------------------------ --grounding (issue 20)
+def _print_grounding(paths: list[Path]) -> None:
+    """Per file, the grounding metrics of :func:`videoespresso_hf.evaluation.grounding.grounding_report`, each number
+    with the items and claims it covers."""
+    from videoespresso_hf.evaluation.grounding import grounding_report
+    from videoespresso_hf.evaluation.predictions import load_prediction_records
+
+    def rate(value) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    for path in paths:
+        records = [record for record in load_prediction_records(path) if isinstance(record, dict)]
+        report = grounding_report(records)
+        overall = report["overall"]
+        print(f"grounding of {path.name}: {overall['items']} of {len(records)} items carry evidence and key-frame "
+              f"references ({report['skipped']} not scored); tolerances {report['tolerances']['time_s']} s, "
+              f"IoU {report['tolerances']['iou']}")  # fmt: skip
+        for task, block in [("overall", overall), *report["per_task"].items()] if overall["items"] else []:
+            parts = [f"{kind} precision {rate(block[kind]['precision'])} of {block[kind]['claims']} claims, "
+                     f"recall {rate(block[kind]['recall'])} of {block[kind]['references']}"
+                     for kind in ("temporal", "spatial") if kind in block]  # fmt: skip
+            print(f"  {task} ({block['items']} items): " + "; ".join(parts))
 
 
 def _row_names(paths: list[Path], name: str | None) -> list[str]:
