@@ -44,6 +44,7 @@ __all__ = [
     "generation_suppress_ids",
     "grounding_reference",
     "grpo_config",
+    "reference_answer",
     "reward_means",
     "train_rl",
     "validate_rl",
@@ -301,7 +302,7 @@ def _load_policy(arguments: ReasonerRLArguments, say):
     return model, processor, lora
 
 
-def _save_one_pass_mode(trainer, folder: Path, full_finetune: bool) -> None:
+def _save_one_pass_mode(folder: Path, full_finetune: bool) -> None:
     from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES
 
     if full_finetune:
@@ -355,7 +356,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     trainer.save_model(str(folder))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(folder))
-        _save_one_pass_mode(trainer, folder, arguments.full_finetune)
+        _save_one_pass_mode(folder, arguments.full_finetune)
         summary = {
             "stage": STAGE,
             "global_step": trainer.state.global_step,
