@@ -48,7 +48,8 @@ ALLOWED: dict[str, set[str]] = {
     "evaluation": {"llm"},
     "pipeline": {"llm", "video", "data"},
     "models": {"video"},
-    "training": {"models", "data", "video"},
+    # training -> evaluation: the RL rewards are built on the grounding primitives scoring uses (issue 20).
+    "training": {"models", "data", "video", "evaluation"},
     # benchmarking -> evaluation: the predict job scores what it wrote (the summary and PredictResult.scores).
     "benchmarking": {"models", "data", "video", "llm", "evaluation"},
     # integrations -> llm: the lmms-eval open-ended task is an edge like the CLI and builds the judge's client;

@@ -21,7 +21,11 @@ from videoespresso_hf.cli._common import model_source
 from videoespresso_hf.cli._config_args import add_config_command, config_from_args
 from videoespresso_hf.cli.main import OneLineErrorParser, UserError
 from videoespresso_hf.errors import first_line
-from videoespresso_hf.training.arguments import ReasonerTrainingArguments, SelectorTrainingArguments
+from videoespresso_hf.training.arguments import (
+    ReasonerRLArguments,
+    ReasonerTrainingArguments,
+    SelectorTrainingArguments,
+)
 
 # Trainer fields each recipe derives itself (from the effective batch, the stage, the output folder): no flag.
 DERIVED_TRAINER_FIELDS = frozenset({"output_dir", "per_device_train_batch_size", "gradient_accumulation_steps"})
@@ -34,6 +38,12 @@ def _sft_config() -> type:
     return SFTConfig
 
 
+def _grpo_config() -> type:
+    from trl import GRPOConfig
+
+    return GRPOConfig
+
+
 def _training_arguments() -> type:
     from transformers import TrainingArguments
 
@@ -44,7 +54,7 @@ def _training_arguments() -> type:
 # trainer of the same recipe (e.g. trl's GRPOConfig for an RL stage) adds its class to the tuple: its fields become
 # flags too, and the run keeps those its trainer has.
 TRAINER_CONFIGS: dict[str, Callable[[], tuple[type, ...]]] = {
-    "reasoner": lambda: (_sft_config(),),
+    "reasoner": lambda: (_sft_config(), _grpo_config()),
     "selector": lambda: (_training_arguments(),),
 }
 
@@ -126,6 +136,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Two-stage LoRA fine-tuning of the reasoner (paper §4.3; defaults: the paper's Table 8). Any "
         "other field of trl's SFTConfig is a flag too, applied last.",
     )  # fmt: skip
+    _add_rl_flags(reasoner)
     reasoner.set_defaults(func=run_reasoner)
     selector = _recipe_command(
         commands, "selector", SelectorTrainingArguments, frozenset(),
@@ -136,6 +147,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     selector.set_defaults(func=run_selector)
 
 
+# ------------------------------------------------------------------ --stage rl (GRPO, issue 20)
+def _add_rl_flags(parser: argparse.ArgumentParser) -> None:
+    """The fields :class:`~videoespresso_hf.training.arguments.ReasonerRLArguments` adds to the SFT recipe's, as flags
+    of their own group (help and defaults from the dataclass); ``--stage rl`` builds that class from them."""
+    from transformers import HfArgumentParser
+
+    sft_fields = {field.name for field in dataclasses.fields(ReasonerTrainingArguments)}
+    group = parser.add_argument_group("--stage rl (GRPO with grounded rewards; defaults: Video-R1 / Open-o3 Video)")
+    rl_fields = set()
+    for action in HfArgumentParser(ReasonerRLArguments, add_help=False)._actions:
+        if action.dest in sft_fields or not action.option_strings:
+            continue
+        group._add_action(action)
+        rl_fields.add(action.dest)
+    parser.recipe_fields = parser.recipe_fields | rl_fields
+
+
+# ------------------------------------------------------------------
 def trainer_overrides(settings: list[str], config_class) -> dict:
     """``["name=value", ...]`` (the deprecated ``--set``) → typed fields of ``config_class`` (an ``SFTConfig`` /
     ``TrainingArguments``)."""
@@ -198,7 +227,9 @@ def run_reasoner(args: argparse.Namespace) -> int:
     _require_training_extra()
     from videoespresso_hf import train_reasoner
 
-    arguments = _arguments(args, ReasonerTrainingArguments, TRAINER_CONFIGS["reasoner"]()[0])
+    rl = args.stage == "rl"  # GRPO: the RL settings, and the trainer settings are GRPOConfig's
+    sft_config, grpo_config = TRAINER_CONFIGS["reasoner"]()
+    arguments = _arguments(args, ReasonerRLArguments if rl else ReasonerTrainingArguments, grpo_config if rl else sft_config)
     arguments.model = model_source(arguments.model, "--model")
     if arguments.init_adapter:
         arguments.init_adapter = model_source(arguments.init_adapter, "--init-adapter")

@@ -25,6 +25,7 @@ _EXPORTS = {
     "render": ".report",
     "score_file": ".scorer",
     "score_records": ".scorer",
+    "grounding_report": ".grounding",
 }
 
 

@@ -77,6 +77,12 @@ class ScoreConfig:
         metadata={"help": "columns for the table: narrower than the 14-task layout → transposed; unset: the "
                   "terminal's width (wide when printing to a file or pipe)"},
     )  # fmt: skip
+    grounding: bool = field(
+        default=False,
+        metadata={"help": "also report temporal/spatial grounding of the predictions' evidence where the records carry "
+                  "key-frame references (a `grounding` field; bench items have none): precision and recall of the "
+                  "claimed times and boxes at fixed tolerances, with the items and claims each number covers"},
+    )  # fmt: skip
 
 
 @dataclass
@@ -87,6 +93,7 @@ class ScoreResult:
     text: str  # the table / Markdown / JSON as printed (the table for html and png)
     output: Path | None = None  # the file written, when ``output`` was set
     comparison: dict[str, Any] | None = None  # ``diff``: the disagreements and the McNemar test
+    grounding: dict[str, dict[str, Any]] | None = None  # ``grounding``: row name -> grounding_report(records)
 
     @property
     def result(self) -> dict[str, Any]:
@@ -227,9 +234,33 @@ def score(config: ScoreConfig | None = None, /, **kwargs: Any) -> ScoreResult:
         comparison = compare(name_a, result_a, name_b, result_b)
     printed = "table" if config.format in FILE_FORMATS else config.format
     text = _render(results, comparison, printed, config.width if config.width is not None else terminal_width())
+    grounding = None
+    if config.grounding:
+        from videoespresso_hf.evaluation.grounding import grounding_report
+
+        grounding = {name: grounding_report([r for r in records if isinstance(r, dict)]) for name, records in loaded}
+        text = "\n".join([text, *(_grounding_lines(name, report) for name, report in grounding.items())])
     if output is not None:
         _write(output, config, results, comparison)
-    return ScoreResult(results=results, text=text, output=output, comparison=comparison)
+    return ScoreResult(results=results, text=text, output=output, comparison=comparison, grounding=grounding)
+
+
+def _grounding_lines(name: str, report: dict[str, Any]) -> str:
+    """One model's grounding metrics, each number with the items and claims it covers."""
+
+    def rate(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    overall = report["overall"]
+    lines = [f"grounding of {name}: {overall['items']} of {overall['items'] + report['skipped']} items carry evidence "
+             f"and key-frame references ({report['skipped']} not scored); tolerances "
+             f"{report['tolerances']['time_s']} s, IoU {report['tolerances']['iou']}"]  # fmt: skip
+    for task, block in [("overall", overall), *report["per_task"].items()] if overall["items"] else []:
+        parts = [f"{kind} precision {rate(block[kind]['precision'])} of {block[kind]['claims']} claims, "
+                 f"recall {rate(block[kind]['recall'])} of {block[kind]['references']}"
+                 for kind in ("temporal", "spatial") if kind in block]  # fmt: skip
+        lines.append(f"  {task} ({block['items']} items): " + "; ".join(parts))
+    return "\n".join(lines)
 
 
 def _config(config: ScoreConfig | None, kwargs: dict[str, Any]) -> ScoreConfig:

@@ -40,6 +40,7 @@ from videoespresso_hf.models.strategies import (
 from videoespresso_hf.video import VideoReader, detect_shots, video_identity
 
 __all__ = [
+    "ADAPTER_CONFIG_OVERRIDES",
     "HybridAnswer",
     "HybridVideoQA",
     "VideoInput",
@@ -55,6 +56,9 @@ VideoInput = str | Path | np.ndarray
 DEFAULT_MAX_CORE_FRAMES = 3
 DEFAULT_CANDIDATE_FPS = 1.0
 DEFAULT_MAX_CANDIDATES = 64
+# Beside a LoRA adapter (which has no config.json of its own): reasoner config fields the adapter was trained
+# for, e.g. {"reasoning_mode": "one_pass"} for an RL adapter; load_reasoner applies them to the base's config.
+ADAPTER_CONFIG_OVERRIDES = "reasoner_config_overrides.json"
 
 
 @dataclass
@@ -207,7 +211,7 @@ class HybridVideoQA:
         (``"sdpa"``, ``"flash_attention_2"``) go to both models' ``from_pretrained``; the Hub arguments
         (``revision``, ``token``, ``cache_dir``, ``local_files_only``) to every model and processor load.
         ``reasoner`` may also be a LoRA adapter saved by training (see :func:`load_reasoner`): it loads on its
-        base model with the frame pixel bounds it was trained with. ``min_pixels`` / ``max_pixels`` set the
+        base model with the frame pixel bounds it was trained with (and an RL adapter with its one-pass reasoning mode). ``min_pixels`` / ``max_pixels`` set the
         reasoner's per-frame pixel bounds instead of the checkpoint's (or the adapter's).
         Other ``kwargs`` go to :class:`HybridVideoQA`.
         """
@@ -455,7 +459,19 @@ def load_reasoner(reasoner: str | Path, load: dict, hub: dict):
         for name, value in frame_bounds(processor).items():
             if load.get(name) is None:
                 setattr(model.config, name, value)
+        for name, value in _adapter_config_overrides(reasoner, hub).items():
+            setattr(model.config, name, value)
     return model, processor
+
+
+def _adapter_config_overrides(reasoner: str | Path, hub: dict) -> dict:
+    """The :data:`ADAPTER_CONFIG_OVERRIDES` saved beside an adapter (``{}`` when it has none)."""
+    from transformers.utils import cached_file
+
+    download = {key: hub[key] for key in ("revision", "token", "cache_dir", "local_files_only") if key in hub}
+    path = cached_file(str(reasoner), ADAPTER_CONFIG_OVERRIDES, _raise_exceptions_for_missing_entries=False,
+                       _raise_exceptions_for_connection_errors=False, **download)  # fmt: skip
+    return json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
 
 
 def check_selector(selector: str | Path, hub: dict) -> None:

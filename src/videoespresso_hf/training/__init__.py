@@ -13,6 +13,7 @@ from videoespresso_hf._lazy import lazy_exports
 
 _EXPORTS = {
     "ReasonerTrainingArguments": ".arguments",
+    "ReasonerRLArguments": ".arguments",
     "SelectorTrainingArguments": ".arguments",
     "LLM_LORA_PATTERN": ".arguments",
     "gradient_accumulation_for": ".arguments",

@@ -22,6 +22,7 @@ from videoespresso_hf.defaults import REASONER_MODEL, SELECTOR_CAPTIONER, SELECT
 
 __all__ = [
     "LLM_LORA_PATTERN",
+    "ReasonerRLArguments",
     "ReasonerTrainingArguments",
     "SelectorTrainingArguments",
     "arguments_from",
@@ -243,9 +244,10 @@ class ReasonerTrainingArguments(_CommonArguments):
         default=REASONER_MODEL,
         metadata=_help("base VLM (Qwen2.5-VL, Qwen3-VL, LLaVA-NeXT-Interleave) or a reasoner checkpoint: folder or Hub id"),
     )
-    stage: Literal["1", "2", "both"] = field(
+    stage: Literal["1", "2", "both", "rl"] = field(
         default="both",
-        metadata=_help("1: question → evidence; 2: question + evidence → answer; both: 1 then 2 on its adapter"),
+        metadata=_help("1: question → evidence; 2: question + evidence → answer; both: 1 then 2 on its adapter; "
+                       "rl: GRPO with grounded rewards (settings in ReasonerRLArguments, the RL defaults)"),
     )
     init_adapter: str | None = field(
         default=None, metadata=_help("stage-1 adapter that --stage 2 continues (None: OUT/stage1 when it exists)")
@@ -341,3 +343,55 @@ def settings_table(arguments: _CommonArguments, derived: dict[str, Any]) -> str:
     rows.update({f"override.{key}": value for key, value in arguments.trainer_overrides.items()})
     width = max(len(name) for name in rows)
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows.items())
+
+
+# ---------------------------------------------------------------------------------------------------- RL (GRPO)
+# Defaults from the papers (rl-video.md §2): Video-R1 and Open-o3 Video use G 8 / 4, beta 0.04, lr 1e-6 (full
+# fine-tuning), max completion 768, temperature 1.0 (trl's). LoRA needs a larger step than full fine-tuning:
+# 1e-5 is the value trl's own PEFT GRPO examples use (10x the full-FT rate), and ours.
+RL_FULL_FINETUNE_LEARNING_RATE = 1e-6
+RL_LORA_LEARNING_RATE = 1e-5
+
+
+@dataclass
+class ReasonerRLArguments(ReasonerTrainingArguments):
+    """GRPO of the reasoner on frames with grounded rewards (``videoespresso train reasoner --stage rl``).
+
+    Starts from a base VLM (``model``), a merged SFT reasoner (``model=OUT/merged``) or an SFT adapter
+    (``init_adapter=OUT/stage2``, continued as the RL adapter). Writes ``OUT/rl``: a LoRA adapter on the language
+    model only (safetensors) with the processor, or with ``full_finetune`` a full checkpoint; either way the
+    config records ``reasoning_mode="one_pass"`` so ``answer`` / ``predict`` run it in one pass.
+
+    Attributes:
+        num_generations: completions per prompt (G; Video-R1: 8).
+        beta: KL coefficient against the reference (the starting model; LoRA: the adapter disabled).
+        learning_rate_rl: ``None``: 1e-6 with ``full_finetune``, else 1e-5 (LoRA).
+        max_completion_length: tokens per completion (Video-R1: 768).
+        temperature: sampling temperature of the rollouts.
+        full_finetune: train every weight of the language model and vision tower instead of a LoRA adapter.
+        reward_weights: weights of the rewards answer, format, temporal, spatial (``None``: all 1, Open-o3 Video).
+    """
+
+    stage: Literal["1", "2", "both", "rl"] = field(default="rl", metadata=_help("rl: GRPO (this class's recipe)"))
+    num_generations: int = field(default=8, metadata=_help("completions per prompt (G; Video-R1: 8)"))
+    beta: float = field(default=0.04, metadata=_help("KL coefficient against the starting model (Video-R1: 0.04)"))
+    learning_rate_rl: float | None = field(
+        default=None,
+        metadata=_help(f"GRPO learning rate; unset: {RL_FULL_FINETUNE_LEARNING_RATE:g} with --full-finetune (Video-R1), "
+                       f"{RL_LORA_LEARNING_RATE:g} for the LoRA adapter", "--lr-rl"),
+    )  # fmt: skip
+    max_completion_length: int = field(default=768, metadata=_help("tokens per rollout at most (Video-R1: 768)"))
+    temperature: float = field(default=1.0, metadata=_help("rollout sampling temperature"))
+    full_finetune: bool = field(
+        default=False, metadata=_help("train every weight (language model and vision tower) instead of a LoRA adapter")
+    )
+    reward_weights: list[float] | None = field(
+        default=None,
+        metadata=_help("weights of the rewards answer, format, temporal, spatial (unset: all 1, as Open-o3 Video)"),
+    )
+
+    def resolved_learning_rate(self) -> float:
+        """``learning_rate_rl``, else the documented default of the chosen mode."""
+        if self.learning_rate_rl is not None:
+            return self.learning_rate_rl
+        return RL_FULL_FINETUNE_LEARNING_RATE if self.full_finetune else RL_LORA_LEARNING_RATE

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["StagePlan", "paper_scale_plan", "step_seconds", "tokens_per_row"]
+__all__ = ["RLPlan", "StagePlan", "paper_scale_plan", "rl_plan", "step_seconds", "tokens_per_row"]
 
 A100_BF16_FLOPS = 312e12
 
@@ -79,6 +79,40 @@ def paper_scale_plan(rows: int = 202_164, effective_batch: int = 16, mfu: float 
     return plans
 
 
+@dataclass
+class RLPlan:
+    """GRPO (``--stage rl``) at the same scale: per prompt, ``num_generations`` rollouts then their scoring and update."""
+
+    tokens_per_prompt: int  # the prompt once + every completion
+    generation_flops: float  # per prompt
+    training_flops: float  # per prompt: reference + policy forwards, backward
+    optimizer_steps: int
+    hours_by_gpus: dict[int, float]
+
+
+def rl_plan(rows: int = 202_164, num_generations: int = 8, completion_tokens: int = 400, effective_batch: int = 16,
+            mfu: float = 0.35, decode_mfu: float = 0.05, reference: bool = True, gpu_counts: tuple[int, ...] = (8, 16, 32),
+            llm_params: float = LLM_PARAMS, vit_params: float = VIT_PARAMS, **token_kwargs) -> RLPlan:  # fmt: skip
+    """Hours of one GRPO epoch over ``rows`` prompts (the RL defaults: G 8, LoRA, beta 0.04 → a reference forward).
+
+    Assumptions, beside :func:`paper_scale_plan`'s: a completion is ``completion_tokens`` long on average (the cap is
+    768; one-pass grounded evidence + answer ≈ stage-1 evidence + answer); rollouts decode token by token with
+    ``generate``, memory-bound at ``decode_mfu`` (5% of peak is typical for batched HF decoding of a 7B model), at
+    2N FLOPs per generated token plus a 2N-per-token prefill of the prompt per completion; scoring is a reference
+    forward (2N per token, adapters disabled) and the policy step is 6N per token as in SFT, over prompt +
+    completion, each with the ViT forward on the frames; ``effective_batch`` counts completions per optimizer step.
+    """
+    vision, prompt = tokens_per_row("1", evidence_tokens=0, **token_kwargs)
+    sequence = prompt + completion_tokens
+    vit = 2 * vit_params * 4 * vision
+    generation = num_generations * (2 * llm_params * sequence + vit)
+    training = num_generations * ((6 + (2 if reference else 0)) * llm_params * sequence + vit * (2 if reference else 1))
+    seconds = rows * (generation / (A100_BF16_FLOPS * decode_mfu) + training / (A100_BF16_FLOPS * mfu))
+    hours = {gpus: seconds / gpus / 3600 for gpus in gpu_counts}
+    steps = math.ceil(rows * num_generations / effective_batch)
+    return RLPlan(prompt + num_generations * completion_tokens, generation, training, steps, hours)
+
+
 def main() -> None:
     plans = paper_scale_plan()
     print("VideoEspresso reasoner, paper scale (202,164 rows, 1 epoch, effective batch 16, A100 bf16 at 35% MFU)")
@@ -89,6 +123,13 @@ def main() -> None:
         print(f"{plan.stage:<6}{plan.tokens_per_row:>11}{plan.flops_per_row / 1e12:>12.1f}{plan.optimizer_steps:>8}{hours}")
     total = sum(plan.hours_by_gpus[8] for plan in plans)
     print(f"both stages on one 8 × A100 node: {total:.1f} h (multi-node: linear scaling assumed, minus all-reduce)")
+    rl = rl_plan()
+    hours = "".join(f"{rl.hours_by_gpus[g]:>{w}.2f}" for g, w in ((8, 19), (16, 21), (32, 21)))
+    print(f"{'rl':<6}{rl.tokens_per_prompt:>11}{(rl.generation_flops + rl.training_flops) / 1e12:>12.1f}{rl.optimizer_steps:>8}{hours}")
+    print(f"rl (GRPO, G 8, ~400-token completions, LoRA + reference forward): rollouts are "
+          f"{rl.generation_flops / (rl.generation_flops + rl.training_flops):.0%} of its FLOPs but decode at 5% MFU, so "
+          f"{1 / (1 + rl.training_flops / 0.35 / (rl.generation_flops / 0.05)):.0%} of its time; "
+          f"{rl.hours_by_gpus[8] / total:.1f}× both SFT stages")
     print(f"one 7B LoRA sample on one A100: {step_seconds('1') * 1000:.0f} ms → the data path must deliver "
           f"{1 / step_seconds('1'):.1f} samples/s per GPU to keep it busy")  # fmt: skip
 

@@ -214,6 +214,25 @@ def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Pa
     return out
 
 
+def _rl_arguments(arguments: ReasonerTrainingArguments):
+    """A plain ``ReasonerTrainingArguments(stage="rl")`` promoted to ``ReasonerRLArguments`` with the RL defaults."""
+    from videoespresso_hf.training.arguments import ReasonerRLArguments
+
+    return arguments if isinstance(arguments, ReasonerRLArguments) else ReasonerRLArguments(**asdict(arguments))
+
+
+def _train_rl(arguments: ReasonerTrainingArguments, rows, run: TrainingRun, callbacks) -> Path:
+    """``stage="rl"``: GRPO (:mod:`videoespresso_hf.training.grpo`) → ``OUT/rl``; pushed like SFT."""
+    from videoespresso_hf.training.grpo import train_rl
+
+    folder = train_rl(arguments, rows, run, callbacks)
+    if run.state.is_main_process and arguments.push_to_hub:
+        url = push_folder(folder, arguments.push_to_hub, "videoespresso train reasoner --stage rl")
+        print(f"pushed {folder} to {url}")
+    run.state.wait_for_everyone()
+    return folder
+
+
 def train_reasoner(
     arguments: ReasonerTrainingArguments | None = None,
     /,
@@ -237,18 +256,28 @@ def train_reasoner(
     Raises:
         ValueError: bad settings, an unloadable model, or no usable row (one-line messages).
     """
-    arguments = arguments_from(ReasonerTrainingArguments, arguments, settings)
-    run = start_training(
-        arguments,
-        "videoespresso train reasoner — settings (defaults: paper Table 8)",
-        {"bf16 (resolved)": arguments.resolved_bf16()},
-    )
+    from videoespresso_hf.training.arguments import ReasonerRLArguments
+
+    # Keyword arguments of an RL run (stage="rl", num_generations=…) build the RL settings directly.
+    keyword_class = ReasonerRLArguments if settings.get("stage") == "rl" else ReasonerTrainingArguments
+    arguments = arguments_from(ReasonerTrainingArguments if arguments is not None else keyword_class, arguments, settings)
+    derived = {"bf16 (resolved)": arguments.resolved_bf16()}
+    title = "videoespresso train reasoner — settings (defaults: paper Table 8)"
+    if arguments.stage == "rl":
+        from videoespresso_hf.training.grpo import validate_rl
+
+        arguments = _rl_arguments(arguments)
+        validate_rl(arguments)
+        derived["learning_rate_rl (resolved)"] = arguments.resolved_learning_rate()
+        title = "videoespresso train reasoner --stage rl — settings (RL defaults: Video-R1 / Open-o3 Video)"
+    run = start_training(arguments, title, derived)
     state, output, skip_log = run.state, run.output, run.skip_log
     state.wait_for_everyone()
     rows = load_rows(arguments.data, arguments.config, arguments.split, arguments.max_rows)
-
     written: dict[str, Path] = {}
-    stages = ["1", "2"] if arguments.stage == "both" else [arguments.stage]
+    stages = [] if arguments.stage == "rl" else ["1", "2"] if arguments.stage == "both" else [arguments.stage]
+    if arguments.stage == "rl":
+        written["rl"] = _train_rl(arguments, rows, run, callbacks)
     init_adapter = Path(arguments.init_adapter) if arguments.init_adapter else None
     for stage in stages:
         if stage == "2" and init_adapter is None and _finished(output / "stage1"):
@@ -256,8 +285,8 @@ def train_reasoner(
         written[f"stage{stage}"] = _run_stage(
             arguments, stage, rows, run, init_adapter if stage == "2" else None, callbacks
         )
-    final = written[f"stage{stages[-1]}"]
-    if state.is_main_process:
+    final = written["rl"] if arguments.stage == "rl" else written[f"stage{stages[-1]}"]
+    if state.is_main_process and arguments.stage != "rl":  # the RL folder is pushed by _train_rl
         if arguments.merge:
             written["merged"] = merge_adapter(arguments, final)
         if arguments.push_to_hub:

@@ -36,6 +36,16 @@ ANSWER_PROMPT = (
     "{question}\n{options}Evidence: {evidence}\nPlease answer the question with the help of evidence."
 )
 MULTIPLE_CHOICE_SUFFIX = "\nAnswer with the option's letter from the given choices directly."
+# One-pass grounded reasoning (checkpoints trained with GRPO, ``videoespresso train reasoner --stage rl``): the
+# rollout format of videoespresso_hf.evaluation.grounding — evidence with the release's object/box tags and
+# <t>seconds</t> times inside <think>, then the answer inside <answer>.
+ONE_PASS_PROMPT = (
+    "{question}\n{options}First give the evidence inside <think></think>: write each key object as "
+    "<obj_start>name<obj_end><box_start>[x1, y1, x2, y2]<box_end> followed by the time you see it, "
+    "as at <t>seconds</t>s. Then give the answer inside <answer></answer>."
+)
+ONE_PASS_CHOICE_SUFFIX = " Inside <answer></answer>, write only the option's letter."
+REASONING_MODES = ("two_stage", "one_pass")
 OPTION_FORMAT = "({letter}) {option}\n"
 OPTION_LETTERS = "ABCDEFGHIJ"
 # Written before each core frame shown as a separate image ({index} counts from 1; {timestamp} in seconds).
@@ -115,6 +125,12 @@ class TwoStageFields(_LoadsBaseCheckpoints):
             tail; 512 stays far inside the paper's 6144-token training length.
         answer_max_new_tokens: stage-2 budget.
         video_fps: the frame rate assumed for frames handed in without timestamps.
+        reasoning_mode: ``"two_stage"`` (the paper: evidence, then a second call for the answer) or ``"one_pass"``
+            (written by GRPO training: one call whose output is ``<think>`` grounded evidence ``</think><answer>``
+            answer ``</answer>``, split into evidence and answer by :meth:`generate_two_stage`).
+        one_pass_prompt / one_pass_choice_suffix: the one-pass instruction (``{question}``, ``{options}``) and
+            what it adds for multiple choice.
+        one_pass_max_new_tokens: the one-pass budget (evidence and answer together; GRPO's default completion length).
         base_model_id: the Hub id the weights were initialised from (for the model card).
     """
 
@@ -131,6 +147,10 @@ class TwoStageFields(_LoadsBaseCheckpoints):
     evidence_max_new_tokens: int = 512
     answer_max_new_tokens: int = 32
     video_fps: float = 1.0
+    reasoning_mode: str = "two_stage"
+    one_pass_prompt: str = ONE_PASS_PROMPT
+    one_pass_choice_suffix: str = ONE_PASS_CHOICE_SUFFIX
+    one_pass_max_new_tokens: int = 768
     base_model_id: str | None = None
 
     # Backbone traits (class attributes, not saved): which presentations the processor can build, whether
@@ -143,6 +163,8 @@ class TwoStageFields(_LoadsBaseCheckpoints):
 
     def validate_two_stage(self) -> None:
         """Fail early on a presentation the backbone cannot build (called by the reasoner's helpers)."""
+        if self.reasoning_mode not in REASONING_MODES:
+            raise ValueError(f"reasoning_mode={self.reasoning_mode!r}; use one of {', '.join(REASONING_MODES)}")
         if self.frame_presentation not in self.supported_presentations:
             raise ValueError(
                 f"frame_presentation={self.frame_presentation!r} is not supported by {type(self).__name__}; "
@@ -222,6 +244,7 @@ __all__ = [
     "DEFAULT_LLAVA_REASONER",
     "DEFAULT_QWEN2_5_VL_REASONER",
     "DEFAULT_QWEN3_VL_REASONER",
+    "REASONING_MODES",
     "TwoStageFields",
     "VexLlavaReasonerConfig",
     "VexQwen2_5_VLReasonerConfig",

@@ -16,6 +16,7 @@ they are copied next to the weights so that ``trust_remote_code=True`` works in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,16 +82,20 @@ def stage_prompt(
     """The user text of one stage, from the prompts stored in the reasoner config.
 
     ``stage="evidence"``: the stage-1 instruction; ``stage="answer"``: the stage-2 one with ``evidence``
-    filled in (and the multiple-choice suffix when ``options`` are given). Training uses the same
+    filled in (and the multiple-choice suffix when ``options`` are given); ``stage="one_pass"``: the instruction of
+    a ``reasoning_mode="one_pass"`` checkpoint (grounded ``<think>`` evidence, then ``<answer>``). Training uses the same
     function: stage-1 targets are the annotated evidence, stage-2 prompts get the annotated evidence.
     """
     rendered = format_options(options, config.option_format, config.option_letters)
+    if stage == "one_pass":
+        prompt = config.one_pass_prompt.format(question=question, options=rendered)
+        return prompt + (config.one_pass_choice_suffix if rendered else "")
     if stage == "evidence":
         return config.evidence_prompt.format(question=question, options=rendered, evidence="")
     if stage == "answer":
         prompt = config.answer_prompt.format(question=question, options=rendered, evidence=evidence)
         return prompt + (config.multiple_choice_suffix if rendered else "")
-    raise ValueError(f"unknown stage {stage!r}; use 'evidence' or 'answer'")
+    raise ValueError(f"unknown stage {stage!r}; use 'evidence', 'answer' or 'one_pass'")
 
 
 def frame_timestamps(num_frames: int, video_metadata: dict | None = None, fps: float = 1.0) -> list[float]:
@@ -330,6 +335,23 @@ def extract_option_letter(text: str, options: Sequence[str], letters: str = "ABC
     return extract_robust(text, [str(option) for option in options], letters[: len(options)]).letter
 
 
+_THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
+_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL)
+
+
+def split_one_pass(text: str) -> tuple[str, str]:
+    """``(evidence, answer)`` of a one-pass output ``<think>…</think><answer>…</answer>`` (the rollout format
+    of ``videoespresso_hf.evaluation.grounding``; a tag left open runs to the end). Without an ``<answer>`` tag the
+    text after ``</think>`` (or all of it) is the answer, so a letter written bare still counts."""
+    think = _THINK.search(text)
+    answer = _ANSWER.search(text)
+    evidence = think.group(1).strip() if think else ""
+    if answer:
+        return evidence, answer.group(1).strip()
+    rest = text[think.end() :] if think else text
+    return evidence, rest.strip()
+
+
 def _rows(values: Sequence | None, rows: Sequence[int]) -> list | None:
     return [values[row] for row in rows] if values is not None else None
 
@@ -359,6 +381,10 @@ class TwoStageReasoningMixin:
         **generate_kwargs,
     ) -> list[TwoStageOutput]:
         """Evidence, then answer, for a batch of (frames, question[, options]).
+
+        A checkpoint whose config says ``reasoning_mode="one_pass"`` (trained with GRPO) writes both in one call
+        (``<think>`` evidence ``</think><answer>`` answer ``</answer>``, budget ``one_pass_max_new_tokens``, or
+        ``evidence_max_new_tokens`` when given); questions with given evidence still get the stage-2 call.
 
         Args:
             processor: the checkpoint's processor (``AutoProcessor.from_pretrained(same_path)``).
@@ -390,6 +416,21 @@ class TwoStageReasoningMixin:
 
         missing = [row for row in range(count) if evidences[row] is None]
         evidence_prompts: list[str | None] = [None] * count
+        config.validate_two_stage()
+        if config.reasoning_mode == "one_pass" and missing:
+            one_pass = self._generate_one_pass(
+                processor, videos, questions, options, missing, shared, evidence_max_new_tokens, generate_kwargs
+            )
+            if len(missing) == count:
+                return [one_pass[row] for row in range(count)]
+            given = [row for row in range(count) if row not in one_pass]
+            rest = self.generate_two_stage(
+                processor, _rows(videos, given), _rows(questions, given), _rows(options, given),
+                **{key: _rows(value, given) for key, value in shared.items()}, evidence=_rows(evidences, given),
+                answer_max_new_tokens=answer_max_new_tokens, **generate_kwargs,
+            )  # fmt: skip
+            merged = {**one_pass, **dict(zip(given, rest, strict=True))}
+            return [merged[row] for row in range(count)]
         if missing:
             stage1 = build_stage_inputs(
                 config,
@@ -420,6 +461,28 @@ class TwoStageReasoningMixin:
             letter = extract_option_letter(answer, opts, config.option_letters) if opts else None
             answer_prompt = stage_prompt(config, "answer", questions[row], opts, text)
             outputs.append(TwoStageOutput(text, answer, letter, evidence_prompts[row], answer_prompt, input_ids))
+        return outputs
+
+    def _generate_one_pass(
+        self, processor, videos, questions, options, rows, shared, max_new_tokens, generate_kwargs
+    ) -> dict[int, TwoStageOutput]:
+        """One ``generate`` per batch for a ``reasoning_mode="one_pass"`` checkpoint: the output's ``<think>`` part is
+        the evidence, its ``<answer>`` part the answer (what GRPO trained it to write)."""
+        config = self.config
+        inputs = build_stage_inputs(
+            config, processor, "one_pass", _rows(videos, rows), _rows(questions, rows), _rows(options, rows),
+            **{key: _rows(value, rows) for key, value in shared.items()},
+        )  # fmt: skip
+        texts = self._generate_texts(
+            processor, inputs, max_new_tokens or config.one_pass_max_new_tokens, generate_kwargs
+        )
+        outputs = {}
+        for position, (row, text) in enumerate(zip(rows, texts, strict=True)):
+            evidence, answer = split_one_pass(text)
+            letter = extract_option_letter(answer, options[row], config.option_letters) if options[row] else None
+            input_ids = inputs["input_ids"][position][inputs["attention_mask"][position].bool()].cpu()
+            prompt = stage_prompt(config, "one_pass", questions[row], options[row])
+            outputs[row] = TwoStageOutput(evidence, answer, letter, prompt, prompt, input_ids)
         return outputs
 
     def save_pretrained(self, save_directory, *args, **kwargs):
@@ -516,6 +579,7 @@ __all__ = [
     "frame_bounds",
     "frame_timestamps",
     "save_frame_bounds",
+    "split_one_pass",
     "stage_messages",
     "stage_prompt",
 ]

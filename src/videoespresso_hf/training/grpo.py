@@ -1,0 +1,380 @@
+"""GRPO of the reasoner on its frames, with grounded rewards (``videoespresso train reasoner --stage rl``).
+
+What trl 1.16's ``GRPOTrainer`` does with vision inputs decides the design (``shared/spec/rl-video.md`` §1): it
+runs the vision tower in the loss forward only for an ``images`` column, so every row's core frames go as
+*images* — with their timestamps as text before each one (``Frame i (at t s): <image>``), which is exactly the
+``"images"`` presentation :func:`~videoespresso_hf.models.reasoner.modeling_reasoner.stage_messages` renders for
+inference. The prompt is that function's one-pass prompt and the frames are sized by the processor's bounds,
+which :func:`load_reasoner_for_training` sets from the config as inference does: what RL trains is what
+``answer`` / ``predict`` send. This needs no override of trl's private methods (none is overridden here).
+
+Rollouts use ``model.generate`` (trl's default), not vLLM: trl 1.16's vLLM path has open multi-image bugs
+(trl #6294, #6401) and no test here could cover it. Generation suppresses both the image and the video pad
+tokens (trl suppresses only the image one, and ``generation_kwargs`` *replaces* its list): a sampled
+``<|video_pad|>`` would crash the loss forward.
+
+Layout of ``OUT/rl``: the LoRA adapter (language model only, safetensors) and the processor, or with
+``full_finetune`` a full reasoner checkpoint; ``reasoning_mode="one_pass"`` recorded in its config (an adapter:
+in :data:`~videoespresso_hf.models.hybrid.ADAPTER_CONFIG_OVERRIDES`); ``training_summary.json`` with the
+logged reward means per reward (``rewards/<name>/mean``); ``checkpoint-*`` while running (a killed run resumes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from videoespresso_hf.errors import first_line
+from videoespresso_hf.evaluation.grounding import GroundingReference
+from videoespresso_hf.models.reasoner.modeling_reasoner import stage_messages
+from videoespresso_hf.training.arguments import ReasonerRLArguments
+from videoespresso_hf.training.cards import SUMMARY_FILE, logged_losses, write_training_record
+from videoespresso_hf.training.rewards import REWARD_FUNCTIONS, REWARD_NAMES
+from videoespresso_hf.training.rows import SkipLog, check_rows, core_frame_times, decode_core_frames
+
+__all__ = [
+    "CONFIGS_WITH_EVIDENCE",
+    "TESTED_TRL",
+    "RLRowBuilder",
+    "box_scale_for",
+    "check_trl_version",
+    "generation_suppress_ids",
+    "grounding_reference",
+    "grpo_config",
+    "reference_answer",
+    "reward_means",
+    "train_rl",
+    "validate_rl",
+]
+
+# The trl versions the RL stage was tested on (rl-video.md: trl's VLM handling changes between minors).
+TESTED_TRL = ("1.16", "1.17")  # >= first, < second
+CONFIGS_WITH_EVIDENCE = ("train_video", "train_multi_image", "generated")
+STAGE = "rl"
+
+
+def check_trl_version(installed: str | None = None) -> None:
+    """Refuse (one line) a trl outside :data:`TESTED_TRL`: the stage relies on how that trl feeds images."""
+    from packaging.version import Version
+
+    if installed is None:
+        import trl
+
+        installed = trl.__version__
+    low, high = TESTED_TRL
+    if not Version(low) <= Version(installed) < Version(high):
+        raise ValueError(
+            f"the RL stage was tested with trl >={low},<{high}; installed trl is {installed} "
+            f"(pip install 'trl>={low},<{high}')"
+        )
+
+
+def box_scale_for(config, processor, frame) -> tuple[float, float] | None:
+    """``(width, height)`` of the coordinate frame the backbone writes boxes in, for a row whose first frame is
+    ``frame`` (H, W, 3):
+
+    * Qwen2.5-VL: absolute pixels of the *resized* model input (its grounding convention), read from the
+      processor's patch grid for that frame;
+    * Qwen3-VL: its 0–1000 relative grid;
+    * LLaVA-NeXT-Interleave (no grounding convention of its own): the 0–1000 grid too, our stated rule — its
+      input is always resized to a fixed square, so pixels of the input would mean nothing to a user.
+    """
+    model_type = getattr(config, "model_type", "")
+    if "qwen2_5_vl" not in model_type:
+        return (1000.0, 1000.0)
+    image_processor = processor.image_processor
+    grid = image_processor(images=[frame], return_tensors="pt")["image_grid_thw"][0]
+    patch = image_processor.patch_size
+    return float(grid[2] * patch), float(grid[1] * patch)
+
+
+def _frame_boxes(row: Mapping[str, Any], frame_count: int, size: tuple[int, int]) -> list[list[tuple]]:
+    """Per key frame, its annotated boxes in unit coordinates.
+
+    The release writes boxes per key object, not per frame: an object with one box per key frame (as many as the
+    row has frames) gives box *i* to frame *i*; otherwise each of its boxes is taken as on every key frame (the
+    object is shown, the frame is not said). The coordinate convention is decided per row from the frame size
+    (:func:`videoespresso_hf.data.boxes.decide_box_convention`). Rows whose ``key_objects`` are empty are read
+    from the tags of ``evidence_raw``.
+    """
+    from videoespresso_hf.data.boxes import decide_box_convention, to_pixels
+    from videoespresso_hf.data.evidence import parse_evidence
+
+    objects = [list(item.get("boxes") or []) for item in row.get("key_objects") or []]
+    if not any(objects):  # a config that kept the boxes only inline in the evidence
+        objects = [list(item.boxes) for item in parse_evidence(row.get("evidence_raw")).key_objects]
+    width, height = size
+    convention = decide_box_convention((box, size) for boxes in objects for box in boxes).name
+    per_frame: list[list[tuple]] = [[] for _ in range(frame_count)]
+    for boxes in objects:
+        unit = [tuple(v / s for v, s in zip(to_pixels(box, convention, width, height), (width, height, width, height),
+                                               strict=True)) for box in boxes]  # fmt: skip
+        if len(unit) == frame_count and frame_count > 1:
+            for index, box in enumerate(unit):
+                per_frame[index].append(box)
+        else:
+            for frame in per_frame:
+                frame.extend(unit)
+    return per_frame
+
+
+def grounding_reference(row: Mapping[str, Any], frame_size: tuple[int, int], box_scale) -> GroundingReference | None:
+    """The reference the temporal/spatial rewards check a row's claims against (``None``: no key-frame times)."""
+    try:
+        times = core_frame_times(row)
+    except ValueError:
+        return None
+    if not times:
+        return None
+    boxes = _frame_boxes(row, len(times), frame_size)
+    return GroundingReference(tuple(times), tuple(tuple(frame) for frame in boxes), box_scale)
+
+
+def reference_answer(config, row: Mapping[str, Any]) -> tuple[str, bool]:
+    """``(reference, multiple_choice)``: the correct letter for a row with options, else its answer text."""
+    options = row.get("options") or []
+    letter = (row.get("correct_answer") or "").strip().strip("()")
+    if options and letter and letter in config.option_letters[: len(options)]:
+        return letter, True
+    return str(row.get("answer") or "").strip(), False
+
+
+class RLRowBuilder:
+    """``datasets`` transform: a row position → trl's GRPO example, decoded on access.
+
+    The example: ``prompt`` (the one-pass user turn of :func:`stage_messages`, an image placeholder per frame),
+    ``images`` (the decoded core frames, PIL), and the columns the rewards read (``reference_answer``,
+    ``multiple_choice``, ``grounding``) plus ``id`` and ``task``. A row whose frames fail to decode mid-run is
+    logged and replaced by the next usable one, as in SFT.
+    """
+
+    def __init__(self, rows, positions: Sequence[int], processor, config, skip_log: SkipLog):
+        self.rows = rows
+        self.positions = list(positions)
+        self.processor = processor
+        self.config = config
+        self.skip_log = skip_log
+
+    def example(self, index: int) -> dict[str, Any]:
+        for attempt in range(len(self.positions)):
+            row = self.rows[self.positions[(index + attempt) % len(self.positions)]]
+            try:
+                return self._example(row)
+            except ValueError as error:  # VideoError is a ValueError
+                self.skip_log.add(str(row.get("id")), f"at decode: {first_line(error)}", STAGE)
+        raise RuntimeError("no row of the dataset could be decoded; see the skipped-rows log")
+
+    def _example(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        from PIL import Image
+
+        from videoespresso_hf.models.reasoner.modeling_reasoner import frame_timestamps
+
+        clip = decode_core_frames(row)
+        seconds = frame_timestamps(len(clip.frames), clip.metadata, self.config.video_fps)
+        options = row.get("options") or None
+        messages = stage_messages(self.config, "one_pass", seconds, row["question"], options)
+        height, width = clip.frames.shape[1:3]
+        reference = grounding_reference(row, (width, height), box_scale_for(self.config, self.processor, clip.frames[0]))
+        answer, choice = reference_answer(self.config, row)
+        return {
+            "prompt": messages,
+            "images": [Image.fromarray(frame) for frame in clip.frames],
+            "reference_answer": answer,
+            "multiple_choice": choice,
+            "grounding": reference.to_dict() if reference else None,
+            "id": str(row.get("id")),
+            "task": str(row.get("task") or ""),
+        }
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        examples = [self.example(index) for index in batch["sample"]]
+        return {key: [example[key] for example in examples] for key in examples[0]}
+
+    def dataset(self):
+        import datasets
+
+        return datasets.Dataset.from_dict({"sample": list(range(len(self.positions)))}).with_transform(self)
+
+
+def generation_suppress_ids(config) -> list[int]:
+    """The media placeholder ids generation must never sample (image and video pads, where the family has them)."""
+    ids = [getattr(config, name, None) for name in ("image_token_id", "video_token_id", "image_token_index")]
+    return sorted({int(value) for value in ids if value is not None})
+
+
+def grpo_config(arguments: ReasonerRLArguments, output_dir: Path, accumulation: int, model_config):
+    """trl's ``GRPOConfig`` from the settings: the shared trainer fields, the RL ones, ``trainer_overrides`` last
+    (so every ``GRPOConfig`` field is reachable: ``--set NAME=VALUE``)."""
+    from trl import GRPOConfig
+
+    settings = arguments.trainer_settings(output_dir, arguments.resolved_learning_rate(), accumulation)
+    overrides = dict(arguments.trainer_overrides)
+    rl = {
+        "num_generations": arguments.num_generations,
+        "beta": arguments.beta,
+        "max_completion_length": arguments.max_completion_length,
+        "temperature": arguments.temperature,
+        "reward_weights": arguments.reward_weights,
+        "generation_kwargs": {"suppress_tokens": generation_suppress_ids(model_config)},
+        "log_completions": False,
+    }
+    for name, value in overrides.items():  # an override wins, a generation_kwargs override keeps the suppress list
+        if name == "generation_kwargs" and isinstance(value, Mapping):
+            value = {**rl["generation_kwargs"], **value}
+        rl[name] = value
+    return GRPOConfig(**{**settings, **rl})
+
+
+def reward_means(log_history: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """Per reward, its logged ``rewards/<name>/mean`` values in order (NaN: no row of that step had one)."""
+    return {name: [entry[f"rewards/{name}/mean"] for entry in log_history if f"rewards/{name}/mean" in entry]
+            for name in REWARD_NAMES}  # fmt: skip
+
+
+def validate_rl(arguments: ReasonerRLArguments) -> None:
+    """Every check that needs no data and no model (called before anything is read or loaded)."""
+    check_trl_version()
+    if arguments.num_generations < 2:
+        raise ValueError(f"--num-generations {arguments.num_generations}: GRPO compares at least 2 completions per prompt")
+    if arguments.reward_weights is not None and len(arguments.reward_weights) != len(REWARD_NAMES):
+        raise ValueError(
+            f"--reward-weights takes {len(REWARD_NAMES)} numbers ({', '.join(REWARD_NAMES)}), got {len(arguments.reward_weights)}"
+        )
+    if arguments.full_finetune and arguments.init_adapter:
+        raise ValueError("full fine-tuning starts from a full checkpoint: merge the SFT adapter (--merge) and pass OUT/merged as --model")
+    if arguments.max_completion_length < 1:
+        raise ValueError(f"--max-completion-length {arguments.max_completion_length}: must be at least 1")
+
+
+def _usable_rows(arguments: ReasonerRLArguments, rows, skip_log: SkipLog, say):
+    positions, reasons = check_rows(rows, ("question",), skip_log, STAGE)
+    answered = [position for position in positions if (rows[position].get("answer") or rows[position].get("correct_answer"))]
+    for position in sorted(set(positions) - set(answered)):
+        skip_log.add(str(rows[position].get("id")), "empty answer", STAGE)
+    reasons.update({"empty answer": len(positions) - len(answered)} if len(answered) < len(positions) else {})
+    say(f"stage rl: {len(answered)} rows to train on, {sum(reasons.values())} skipped {dict(reasons)}")
+    if not answered:
+        raise ValueError(
+            f"stage rl: no usable row in {arguments.data} ({arguments.config}): RL needs rows with core frames and an "
+            f"answer; configs with evidence: {', '.join(CONFIGS_WITH_EVIDENCE)} (see {skip_log.path})"
+        )
+    return answered
+
+
+def _fill_generation_batch(positions: list[int], config, say) -> list[int]:
+    """Repeat the rows when there are fewer than one generation batch asks for (``generation_batch_size /
+    num_generations`` distinct prompts): trl's sampler drops an incomplete batch, and would train on nothing."""
+    needed = config.generation_batch_size // config.num_generations
+    if len(positions) >= needed:
+        return positions
+    say(f"stage rl: {len(positions)} rows for {needed} prompts per generation batch: rows repeated")
+    return (positions * -(-needed // len(positions)))[: max(needed, len(positions))]
+
+
+def _load_policy(arguments: ReasonerRLArguments, say):
+    """The model RL trains (reasoning_mode="one_pass"), its processor and the LoRA config for a new adapter."""
+    import torch
+    from peft import LoraConfig, PeftModel
+
+    from videoespresso_hf.training.reasoner import load_reasoner_for_training
+
+    dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
+    model, processor = load_reasoner_for_training(
+        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
+    )
+    if model.config.frames_inline_in_text:
+        raise ValueError(
+            f"{type(model.config).__name__}: RL on frames written inline in the text (LLaVA-NeXT-Interleave) is not "
+            "offered yet; use a Qwen2.5-VL or Qwen3-VL reasoner"
+        )
+    model.config.reasoning_mode = "one_pass"
+    if arguments.full_finetune:
+        say("stage rl: full fine-tuning (every weight)")
+        return model, processor, None
+    if arguments.init_adapter:
+        say(f"stage rl: continuing the SFT adapter in {arguments.init_adapter}")
+        return PeftModel.from_pretrained(model, arguments.init_adapter, is_trainable=True), processor, None
+    lora = LoraConfig(r=arguments.lora_r, lora_alpha=arguments.lora_alpha, lora_dropout=arguments.lora_dropout,
+                      target_modules=arguments.lora_target_modules, task_type="CAUSAL_LM")  # fmt: skip
+    return model, processor, lora
+
+
+def _save_one_pass_mode(folder: Path, full_finetune: bool) -> None:
+    from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES
+
+    if full_finetune:
+        return  # save_model wrote config.json with reasoning_mode="one_pass"
+    (folder / ADAPTER_CONFIG_OVERRIDES).write_text(json.dumps({"reasoning_mode": "one_pass"}) + "\n", encoding="utf-8")
+
+
+def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
+    """Run GRPO (see the module docstring); returns ``OUT/rl``.
+
+    Raises:
+        ValueError: trl outside the tested range, bad settings, no usable row (before any model loads), an
+            unloadable model (one-line messages).
+    """
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import GRPOTrainer
+
+    from videoespresso_hf.training.reasoner import _check_lora_placement
+
+    validate_rl(arguments)
+    main_process = run.state.is_main_process
+    say = print if main_process else (lambda *_: None)
+    folder = run.output / STAGE
+    if (folder / SUMMARY_FILE).is_file():
+        say(f"stage rl: already finished in {folder} (delete it to train again)")
+        return folder
+    check_log = SkipLog(run.skip_log.path, enabled=main_process)
+    positions = _usable_rows(arguments, rows, check_log, say)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    model, processor, lora = _load_policy(arguments, say)
+    config = grpo_config(arguments, folder, run.accumulation, model.config)
+    say(
+        f"stage rl: GRPO with G={config.num_generations}, beta={config.beta}, lr={config.learning_rate}, "
+        f"max completion {config.max_completion_length}, temperature {config.temperature}, rewards "
+        f"{', '.join(REWARD_NAMES)} weighted {list(config.reward_weights or [1.0] * len(REWARD_NAMES))}, "
+        f"{'full fine-tuning' if arguments.full_finetune else 'LoRA on the language model'}; rollouts with generate"
+    )
+    dataset = RLRowBuilder(rows, _fill_generation_batch(positions, config, say), processor, model.config,
+                           run.skip_log).dataset()  # fmt: skip
+    trainer = GRPOTrainer(
+        model=model, reward_funcs=list(REWARD_FUNCTIONS), args=config, train_dataset=dataset,
+        processing_class=processor, peft_config=lora, callbacks=list(callbacks or []),
+    )  # fmt: skip
+    if not arguments.full_finetune:
+        _check_lora_placement(trainer.model)
+    last_checkpoint = get_last_checkpoint(str(folder))
+    if last_checkpoint:
+        say(f"stage rl: resuming from {last_checkpoint}")
+    result = trainer.train(resume_from_checkpoint=last_checkpoint)
+    trainer.save_model(str(folder))
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(str(folder))
+        _save_one_pass_mode(folder, arguments.full_finetune)
+        summary = {
+            "stage": STAGE,
+            "global_step": trainer.state.global_step,
+            "train_rows": len(positions),
+            "rewards": reward_means(trainer.state.log_history),
+            "losses": logged_losses(trainer.state.log_history),
+            "train_loss": result.training_loss,
+            "reasoning_mode": "one_pass",
+            "learning_rate": config.learning_rate,
+            "num_generations": config.num_generations,
+            "beta": config.beta,
+            "reward_weights": dict(zip(REWARD_NAMES, config.reward_weights or [1.0] * len(REWARD_NAMES), strict=True)),
+            "full_finetune": arguments.full_finetune,
+            "sft_parent": arguments.init_adapter,
+            "gradient_accumulation_steps": run.accumulation,
+            "world_size": run.state.num_processes,
+            "arguments": asdict(arguments),
+        }
+        write_training_record(folder, kind="reasoner", base_model=arguments.model, summary=summary)
+    trainer.accelerator.wait_for_everyone()
+    return folder
