@@ -124,3 +124,16 @@ def test_remote_code_copies_stay_identical():
     from videoespresso_hf.models.reasoner.modeling_reasoner import TwoStageReasoningMixin
 
     assert inspect.getsource(VexFrameSelectorModel.push_to_hub) == inspect.getsource(TwoStageReasoningMixin.push_to_hub)
+
+
+def test_the_remote_code_configs_repeat_the_default_model_ids_exactly():
+    """The configuration files ship alone as remote code and so cannot import videoespresso_hf.defaults: their copies
+    of the default ids must stay equal to the one table."""
+    from videoespresso_hf import defaults
+    from videoespresso_hf.models.frame_selector import configuration_frame_selector as selector
+    from videoespresso_hf.models.reasoner import configuration_reasoner as reasoner
+
+    assert reasoner.DEFAULT_QWEN2_5_VL_REASONER == defaults.REASONER_MODEL
+    assert reasoner.DEFAULT_QWEN3_VL_REASONER == defaults.QWEN3_VL_REASONER
+    assert reasoner.DEFAULT_LLAVA_REASONER == defaults.LLAVA_REASONER
+    assert (selector.DEFAULT_CAPTIONER, selector.DEFAULT_CHOOSER) == (defaults.SELECTOR_CAPTIONER, defaults.SELECTOR_CHOOSER)

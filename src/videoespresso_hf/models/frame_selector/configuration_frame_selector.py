@@ -18,10 +18,10 @@ counting. This file imports nothing but transformers (copied next to the weights
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-from videoespresso_hf.defaults import SELECTOR_CAPTIONER, SELECTOR_CHOOSER
-
-DEFAULT_CAPTIONER = SELECTOR_CAPTIONER
-DEFAULT_CHOOSER = SELECTOR_CHOOSER
+# This file ships alone as remote code (push_to_hub copies it beside the weights): it cannot import the package,
+# so it repeats these ids of videoespresso_hf.defaults; tests/models/test_remote_code.py keeps them equal.
+DEFAULT_CAPTIONER = "OpenGVLab/InternVL3-1B-hf"
+DEFAULT_CHOOSER = "Qwen/Qwen2.5-0.5B-Instruct"
 
 # From OpenGVLab/InternVL3-1B-hf config.json (vision part = InternVLVisionConfig defaults: InternViT-300M).
 INTERNVL3_1B_TEXT_CONFIG = {

@@ -24,11 +24,11 @@ from typing import ClassVar
 from transformers import AutoConfig, LlavaConfig, Qwen2_5_VLConfig, Qwen3VLConfig
 from transformers.configuration_utils import SubConfigSpec
 
-from videoespresso_hf.defaults import LLAVA_REASONER, QWEN3_VL_REASONER, REASONER_MODEL
-
-DEFAULT_LLAVA_REASONER = LLAVA_REASONER
-DEFAULT_QWEN2_5_VL_REASONER = REASONER_MODEL
-DEFAULT_QWEN3_VL_REASONER = QWEN3_VL_REASONER
+# This file ships alone as remote code (push_to_hub copies it beside the weights): it cannot import the package,
+# so it repeats these ids of videoespresso_hf.defaults; tests/models/test_remote_code.py keeps them equal.
+DEFAULT_LLAVA_REASONER = "llava-hf/llava-interleave-qwen-7b-hf"
+DEFAULT_QWEN2_5_VL_REASONER = "Qwen/Qwen2.5-VL-7B-Instruct"
+DEFAULT_QWEN3_VL_REASONER = "Qwen/Qwen3-VL-8B-Instruct"
 
 # Placeholders: {question}, {options} (already formatted, one per line, or empty), {evidence}.
 EVIDENCE_PROMPT = "{question}\n{options}Please provide evidence to help answer the question."
