@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
@@ -14,7 +15,34 @@ from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import write_bytes_atomic, write_text_atomic
 
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
-STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
+
+
+class _StrategyNames(Sequence):
+    """``--strategy``'s choices: the rows of :data:`videoespresso_hf.models.strategies.FRAME_RULES`, read when
+    argparse first checks or shows them (the table's module imports torch, which building the parser of every
+    command, ``score`` included, must not pay for)."""
+
+    @staticmethod
+    def _names() -> tuple[str, ...]:
+        from videoespresso_hf.models.strategies import STRATEGIES
+
+        return STRATEGIES
+
+    def __getitem__(self, position):
+        return self._names()[position]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+STRATEGY_CHOICES: Sequence[str] = _StrategyNames()
+
+
+def frame_rule(strategy: str):
+    """The row of ``--strategy`` in the frame-rule table: what the strategy needs (selector, embedder, ...)."""
+    from videoespresso_hf.models.strategies import FRAME_RULES
+
+    return FRAME_RULES[strategy]
 
 
 def positive_int(text: str) -> int:
@@ -55,10 +83,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strategy",
         choices=STRATEGY_CHOICES,
+        metavar="STRATEGY",  # argparse would list the choices here at build time, importing the table
         default=None,
-        help="frame selection: model (the selector, default when --selector is given), uniform (default "
-        "otherwise), fps, shots, embedding (question-caption similarity) or image_text (question-frame "
-        "similarity, SigLIP; no captions)",
+        help="frame selection, one of %(choices)s: model (the selector, default when --selector is given), "
+        "uniform (default otherwise), fps, shots, embedding (question-caption similarity) or image_text "
+        "(question-frame similarity, SigLIP; no captions)",
     )
     parser.add_argument(
         "--max-core-frames",
@@ -194,14 +223,14 @@ def check_model_arguments(args: argparse.Namespace) -> str:
         if len(options) > len(OPTION_LETTERS):
             raise UserError(f"--options: got {len(options)} options; at most {len(OPTION_LETTERS)} are supported")
     strategy = args.strategy or ("model" if args.selector else "uniform")
-    if strategy in ("model", "embedding") and not args.selector:
+    if frame_rule(strategy).needs_selector and not args.selector:
         raise UserError(f"--strategy {strategy} needs --selector PATH_OR_ID")
     for name in ("reasoner", "selector"):
         if getattr(args, name, None):
             setattr(args, name, model_source(getattr(args, name), f"--{name}"))
-    if strategy == "embedding":
+    if frame_rule(strategy).needs_embedder:
         args.embedding_model = model_source(args.embedding_model or STRATEGY_EMBEDDER, "--embedding-model")
-    if strategy == "image_text":
+    if frame_rule(strategy).needs_image_text:
         args.image_text_model = model_source(args.image_text_model or IMAGE_TEXT_MODEL, "--image-text-model")
     return strategy
 
@@ -251,7 +280,7 @@ def load_kwargs(args: argparse.Namespace) -> dict:
 
 def load_embedder(args: argparse.Namespace, strategy: str):
     """The embedding strategy's text embedder, loaded here so that a bad path is a one-line error."""
-    if strategy != "embedding":
+    if not frame_rule(strategy).needs_embedder:
         return None
     from videoespresso_hf.embeddings import load_text_embedder
     from videoespresso_hf.models.strategies import DEFAULT_EMBEDDER
@@ -265,7 +294,7 @@ def load_embedder(args: argparse.Namespace, strategy: str):
 
 def load_image_text_scorer(args: argparse.Namespace, strategy: str):
     """The image_text strategy's scorer, loaded here so that a bad checkpoint is a one-line error."""
-    if strategy != "image_text":
+    if not frame_rule(strategy).needs_image_text:
         return None
     from videoespresso_hf.models.image_text import DEFAULT_IMAGE_TEXT_MODEL, ImageTextScorer
 
