@@ -24,9 +24,9 @@ class _StrategyNames(Sequence):
 
     @staticmethod
     def _names() -> tuple[str, ...]:
-        from videoespresso_hf.models.strategies import STRATEGIES
+        from videoespresso_hf.models.strategies import FRAME_RULES
 
-        return STRATEGIES
+        return tuple(FRAME_RULES)
 
     def __getitem__(self, position):
         return self._names()[position]

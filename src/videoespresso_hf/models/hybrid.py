@@ -30,7 +30,6 @@ from videoespresso_hf.models.reasoner.backbones import ReasonerBackbone, backbon
 from videoespresso_hf.models.strategies import (
     DEFAULT_EMBEDDER,
     FRAME_RULES,
-    STRATEGIES,
     candidate_indices,
     embedding_selection,
     fps_selection,
@@ -156,8 +155,8 @@ class HybridVideoQA:
         caption_cache: MutableMapping[tuple[str, int], str] | None = None,
         image_text_scorer=None,
     ):
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        if strategy not in FRAME_RULES:
+            raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(FRAME_RULES)}")
         needs = FRAME_RULES[strategy]
         if needs.needs_selector and (selector is None or selector_processor is None):
             raise ValueError(f"strategy {strategy!r} needs a selector and its processor")
@@ -224,7 +223,7 @@ class HybridVideoQA:
         load = {"dtype": dtype, "device_map": device_map, **hub}
         if attn_implementation:
             load["attn_implementation"] = attn_implementation
-        use_selector = selector is not None and strategy in STRATEGIES and FRAME_RULES[strategy].needs_selector
+        use_selector = selector is not None and strategy in FRAME_RULES and FRAME_RULES[strategy].needs_selector
         if use_selector:  # both configs are checked before either model's weights load
             check_selector(selector, hub)
         bounds = {name: value for name, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels))
