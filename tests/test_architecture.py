@@ -15,8 +15,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "videoespresso_hf"
 
 # Leaf modules every room may import: the task vocabulary, the one answer-letter rule set (scorer and
 # reasoner read letters alike) and small shared utilities (the process pool in ``workers``, the atomic
-# file writers in ``files``, the lazy package exports in ``_lazy``, one-line error messages in ``errors``, the default model ids in ``defaults``, terminal-safe text in ``text``).
-LEAVES = {"tasks", "answer_letters", "sqlite", "embeddings", "workers", "files", "_lazy", "errors", "defaults", "text"}
+# file writers in ``files``, the lazy package exports in ``_lazy``, one-line error messages in ``errors``, the default model ids in ``defaults``, terminal-safe text in ``text``, the one table of frame rules in ``frame_rules``).
+LEAVES = {"tasks", "answer_letters", "sqlite", "embeddings", "workers", "files", "_lazy", "errors", "defaults", "text",
+          "frame_rules"}
 
 # room -> rooms it may import (besides LEAVES). ``cli`` may import everything; nothing imports ``cli``.
 ALLOWED: dict[str, set[str]] = {
@@ -31,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "_lazy": set(),
     "errors": set(),
     "text": set(),
+    "frame_rules": set(),
     "video": set(),
     "llm": set(),
     # data -> video: the dataset viewer decodes the core frames it draws boxes on; data -> evaluation: the viewer

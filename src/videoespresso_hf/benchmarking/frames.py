@@ -8,8 +8,8 @@
 * ``shots`` (or ``shots:N``) — the middle frame of each detected shot, at most N (default 16);
 * ``selector:PATH`` — the core frames a saved VideoEspresso frame selector picks for the question.
 
-The rules, how their arguments parse and the functions that sample them are the one table of
-:mod:`videoespresso_hf.models.strategies` (``FRAME_RULES``), shared with ``select``/``answer`` and the hybrid.
+The rules, how their arguments parse and the functions that sample them are the one table
+:data:`videoespresso_hf.frame_rules.FRAME_RULES`, shared with ``select``/``answer`` and the hybrid.
 Frames are decoded with our PyAV reader (:class:`videoespresso_hf.video.VideoReader`), never by a
 model's processor, so every backend sees the same pixels at the same timestamps.
 """
@@ -19,22 +19,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from videoespresso_hf.errors import first_line
-from videoespresso_hf.models.strategies import (
-    MAX_FRAMES,
-    FrameRule,
-    FrameSelection,
-    candidate_indices,
-    fps_selection,
-    model_selection,
-    parse_frame_rule,
-    shot_selection,
-    uniform_selection,
-)
+from videoespresso_hf.frame_rules import MAX_FRAMES, FrameRule, parse_frame_rule
 from videoespresso_hf.video import SampledFrames, VideoReader, detect_shots, timestamps_of, video_identity
+
+if TYPE_CHECKING:
+    from videoespresso_hf.models.strategies import FrameSelection
 
 __all__ = ["MAX_FRAMES", "FrameRule", "FrameSampler", "PixelBounds", "SampledFrames", "fit_pixels", "parse_frame_rule"]
 
@@ -109,6 +103,8 @@ class FrameSampler:
     def _selector_pick(self, reader: VideoReader, path: str, question: str) -> FrameSelection:
         """The selector's core frames: captions of its candidates (cached per video content, since they do not
         depend on the question), then its chooser."""
+        from videoespresso_hf.models.strategies import candidate_indices, model_selection
+
         model, processor = self.load()._selector
         config, fps = model.config, float(reader.metadata.fps)
         candidates = candidate_indices(reader.num_frames, fps, config.candidate_fps, config.max_candidates)
@@ -123,6 +119,8 @@ class FrameSampler:
 
     def indices(self, reader: VideoReader, path: str, question: str) -> np.ndarray:
         """Source frame indices the rule picks for this video (and question), by the rule's strategy function."""
+        from videoespresso_hf.models.strategies import fps_selection, shot_selection, uniform_selection
+
         fps = float(reader.metadata.fps)
         if self.rule.strategy == "uniform":
             selection = uniform_selection(reader.num_frames, fps, self.rule.count)

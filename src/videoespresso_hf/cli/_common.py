@@ -6,42 +6,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
 from videoespresso_hf.defaults import IMAGE_TEXT_MODEL, STRATEGY_EMBEDDER
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import write_bytes_atomic, write_text_atomic
+from videoespresso_hf.frame_rules import FRAME_RULES, STRATEGIES, FrameRuleKind
 
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
+STRATEGY_CHOICES = STRATEGIES  # the rows of the one frame-rule table
 
 
-class _StrategyNames(Sequence):
-    """``--strategy``'s choices: the rows of :data:`videoespresso_hf.models.strategies.FRAME_RULES`, read when
-    argparse first checks or shows them (the table's module imports torch, which building the parser of every
-    command, ``score`` included, must not pay for)."""
-
-    @staticmethod
-    def _names() -> tuple[str, ...]:
-        from videoespresso_hf.models.strategies import FRAME_RULES
-
-        return tuple(FRAME_RULES)
-
-    def __getitem__(self, position):
-        return self._names()[position]
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-
-STRATEGY_CHOICES: Sequence[str] = _StrategyNames()
-
-
-def frame_rule(strategy: str):
+def frame_rule(strategy: str) -> FrameRuleKind:
     """The row of ``--strategy`` in the frame-rule table: what the strategy needs (selector, embedder, ...)."""
-    from videoespresso_hf.models.strategies import FRAME_RULES
-
     return FRAME_RULES[strategy]
 
 
@@ -83,11 +61,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strategy",
         choices=STRATEGY_CHOICES,
-        metavar="STRATEGY",  # argparse would list the choices here at build time, importing the table
         default=None,
-        help="frame selection, one of %(choices)s: model (the selector, default when --selector is given), "
-        "uniform (default otherwise), fps, shots, embedding (question-caption similarity) or image_text "
-        "(question-frame similarity, SigLIP; no captions)",
+        help="frame selection: model (the selector, default when --selector is given), uniform (default "
+        "otherwise), fps, shots, embedding (question-caption similarity) or image_text (question-frame "
+        "similarity, SigLIP; no captions)",
     )
     parser.add_argument(
         "--max-core-frames",
