@@ -54,17 +54,17 @@ class FrameRule:
 
     @property
     def spec(self) -> str:
-        value = {"uniform": self.count, "shots": self.count, "fps": self.rate, "selector": self.selector}[self.kind]
-        cap = f":{self.max_frames}" if self.kind == "fps" and self.max_frames != MAX_FRAMES else ""
+        value = next(value for value in (self.selector, self.rate, self.count) if value is not None)
+        cap = f":{self.max_frames}" if self.rate is not None and self.max_frames != MAX_FRAMES else ""
         return f"{self.kind}:{value}{cap}"
 
     def hybrid_settings(self) -> dict:
         """The :class:`~videoespresso_hf.models.hybrid.HybridVideoQA` keyword arguments that apply this rule."""
-        if self.kind in ("uniform", "shots"):
-            return {"max_core_frames": self.count}
-        if self.kind == "fps":
+        if self.selector is not None:
+            return {}  # the selector's own config
+        if self.rate is not None:
             return {"candidate_fps": self.rate, "max_core_frames": self.max_frames}
-        return {}  # selector: the selector's own config
+        return {"max_core_frames": self.count}
 
 
 def _parse_count(text: str, kind: str, value: str | None) -> FrameRule:
