@@ -261,8 +261,7 @@ class HybridBackend(_LocalModelBackend):
 
     The frame rule maps onto the hybrid's strategies (:meth:`FrameRule.hybrid_settings`): ``uniform:N`` /
     ``shots:N`` keep N frames, ``fps:X[:N]`` samples at X fps (at most N frames), ``selector:PATH`` lets that
-    selector pick. Frames are decoded by the
-    hybrid itself (the same PyAV reader), so requests carry no frames.
+    selector pick. Frames are decoded by the hybrid itself (the same PyAV reader), so requests carry no frames.
     """
 
     def __init__(
