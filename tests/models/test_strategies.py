@@ -132,7 +132,13 @@ def test_image_text_strategy_with_an_unloadable_model_is_one_line(video, tmp_pat
     from videoespresso_hf.cli.main import main
 
     path, _spec = video
-    missing = str(tmp_path / "no-clip")
-    assert main(["select", str(path), "-q", "Why?", "--strategy", "image_text", "--image-text-model", missing]) == 2
+    argv = ["select", str(path), "-q", "Why?", "--strategy", "image_text", "--image-text-model"]
+    missing = str(tmp_path / "no-clip")  # refused as a path before any model loads
+    assert main([*argv, missing]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and f"cannot load the image-text model {missing}" in err and "--image-text-model" in err
+    assert len(err.splitlines()) == 1 and f"--image-text-model {missing}: no such file or folder" in err
+    empty = tmp_path / "empty"  # a folder, but no checkpoint: refused by the loader
+    empty.mkdir()
+    assert main([*argv, str(empty)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"cannot load the image-text model {empty}" in err and "--image-text-model" in err

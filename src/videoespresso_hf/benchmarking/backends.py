@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from videoespresso_hf.benchmarking.frames import MAX_FRAMES, FrameRule, PixelBounds, SampledFrames
+from videoespresso_hf.benchmarking.frames import FrameRule, PixelBounds, SampledFrames
 from videoespresso_hf.benchmarking.items import BenchItem
 from videoespresso_hf.errors import one_line
 from videoespresso_hf.llm.config import redact_url
@@ -259,9 +259,9 @@ class TransformersBackend(_LocalModelBackend):
 class HybridBackend(_LocalModelBackend):
     """Selector (or a training-free strategy) + two-stage reasoner (:class:`~videoespresso_hf.models.hybrid.HybridVideoQA`).
 
-    The frame rule maps onto the hybrid's strategies: ``uniform:N`` / ``shots:N`` keep N frames, ``fps:X``
-    samples candidates at X fps, ``selector:PATH`` lets that selector pick. Frames are decoded by the
-    hybrid itself (the same PyAV reader), so requests carry no frames.
+    The frame rule maps onto the hybrid's strategies (:meth:`FrameRule.hybrid_settings`): ``uniform:N`` /
+    ``shots:N`` keep N frames, ``fps:X[:N]`` samples at X fps (at most N frames), ``selector:PATH`` lets that
+    selector pick. Frames are decoded by the hybrid itself (the same PyAV reader), so requests carry no frames.
     """
 
     def __init__(
@@ -279,9 +279,7 @@ class HybridBackend(_LocalModelBackend):
     ) -> None:
         from videoespresso_hf.models.hybrid import HybridVideoQA
 
-        strategy = {"uniform": "uniform", "fps": "fps", "shots": "shots", "selector": "model"}[rule.kind]
-        frames = {"uniform": {"max_core_frames": rule.count}, "shots": {"max_core_frames": rule.count},
-                  "fps": {"candidate_fps": rule.rate, "max_core_frames": MAX_FRAMES}, "selector": {}}[rule.kind]  # fmt: skip
+        strategy, frames = rule.strategy, rule.hybrid_settings()
         if revision is not None:
             raise ValueError("--revision is not supported by the hybrid backend; pass a local folder or a pinned id")
         try:

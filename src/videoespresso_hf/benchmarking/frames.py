@@ -8,6 +8,8 @@
 * ``shots`` (or ``shots:N``) — the middle frame of each detected shot, at most N (default 16);
 * ``selector:PATH`` — the core frames a saved VideoEspresso frame selector picks for the question.
 
+The rules, how their arguments parse and the functions that sample them are the one table
+:data:`videoespresso_hf.frame_rules.FRAME_RULES`, shared with ``select``/``answer`` and the hybrid.
 Frames are decoded with our PyAV reader (:class:`videoespresso_hf.video.VideoReader`), never by a
 model's processor, so every backend sees the same pixels at the same timestamps.
 """
@@ -15,85 +17,20 @@ model's processor, so every backend sees the same pixels at the same timestamps.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from videoespresso_hf.errors import first_line
-from videoespresso_hf.video import VideoReader, detect_shots, fps_indices, timestamps_of, uniform_indices
+from videoespresso_hf.frame_rules import MAX_FRAMES, FrameRule, parse_frame_rule
+from videoespresso_hf.video import SampledFrames, VideoReader, detect_shots, timestamps_of, video_identity
+
+if TYPE_CHECKING:
+    from videoespresso_hf.models.strategies import FrameSelection
 
 __all__ = ["MAX_FRAMES", "FrameRule", "FrameSampler", "PixelBounds", "SampledFrames", "fit_pixels", "parse_frame_rule"]
-
-MAX_FRAMES = 128  # the authors' cap (eval/close_ended.py)
-DEFAULT_SHOTS = 16
-_RULE = re.compile(r"^(uniform|fps|shots|selector)(?::(.+))?$")
-_USAGE = "use uniform:N, fps:X[:N], shots[:N] or selector:PATH"
-
-
-@dataclass(frozen=True)
-class FrameRule:
-    """A parsed ``--frames`` value; ``spec`` is its canonical text (recorded in the sidecar)."""
-
-    kind: str
-    count: int | None = None  # uniform, shots
-    rate: float | None = None  # fps
-    selector: str | None = None  # selector path or Hub id
-    max_frames: int = MAX_FRAMES  # fps: the cap
-
-    @property
-    def spec(self) -> str:
-        value = {"uniform": self.count, "shots": self.count, "fps": self.rate, "selector": self.selector}[self.kind]
-        cap = f":{self.max_frames}" if self.kind == "fps" and self.max_frames != MAX_FRAMES else ""
-        return f"{self.kind}:{value}{cap}"
-
-
-def parse_frame_rule(text: str) -> FrameRule:
-    """``"uniform:16"`` → :class:`FrameRule`. Raises ``ValueError`` with a one-line message naming the fix."""
-    match = _RULE.match(text.strip())
-    usage = _USAGE
-    if not match:
-        raise ValueError(f"--frames {text!r}: {usage}")
-    kind, value = match.groups()
-    if kind == "selector":
-        if not value:
-            raise ValueError(f"--frames {text!r}: selector needs a path or Hub id (selector:PATH)")
-        return FrameRule(kind, selector=value)
-    if kind == "shots" and value is None:
-        return FrameRule(kind, count=DEFAULT_SHOTS)
-    if kind == "fps" and value is not None and value.count(":") == 1:
-        value, cap_text = value.split(":")
-        cap = int(cap_text) if cap_text.isdigit() else 0
-        if not 1 <= cap <= MAX_FRAMES:
-            raise ValueError(f"--frames {text!r}: the frame cap N of fps:X:N must be a whole number from 1 to {MAX_FRAMES}")
-        return FrameRule(kind, rate=parse_frame_rule(f"fps:{value}").rate, max_frames=cap)
-    try:
-        number = float(value) if kind == "fps" else int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if not number > 0:
-        raise ValueError(f"--frames {text!r}: {kind} needs a positive {'number' if kind == 'fps' else 'whole number'}; {usage}")
-    return FrameRule(kind, rate=number) if kind == "fps" else FrameRule(kind, count=min(int(number), MAX_FRAMES))
-
-
-@dataclass
-class SampledFrames:
-    """Decoded frames of one video and where they come from (source indices and seconds)."""
-
-    frames: np.ndarray  # (N, H, W, 3) uint8 RGB
-    indices: list[int]
-    timestamps: list[float]
-    fps: float
-    num_frames: int
-
-    def metadata(self) -> dict:
-        """What transformers' video processors expect as ``video_metadata`` (timestamps reach the model)."""
-        return {"total_num_frames": self.num_frames, "fps": self.fps, "frames_indices": self.indices}
-
-    def summary(self) -> dict:
-        """The part written into a prediction record."""
-        return {"indices": self.indices, "timestamps": [round(t, 3) for t in self.timestamps]}
 
 
 @dataclass(frozen=True)
@@ -136,10 +73,6 @@ def _resize(frames: np.ndarray, bounds: PixelBounds) -> np.ndarray:
     return np.stack(resized)
 
 
-def _thin(indices: np.ndarray, limit: int) -> np.ndarray:
-    return indices if len(indices) <= limit else indices[uniform_indices(len(indices), limit)]
-
-
 class FrameSampler:
     """Applies a :class:`FrameRule` to video files (the selector, if any, is loaded once, on first use)."""
 
@@ -147,39 +80,56 @@ class FrameSampler:
         self.rule = rule
         self.device_map = device_map
         self.pixel_bounds = pixel_bounds
-        self._selector_qa = None
+        self._selector = None  # (model, processor)
+        self._captions: dict[tuple[str, int], str] = {}  # (video content key, frame index) -> caption
 
     def load(self) -> FrameSampler:
         """Load the selector now (if the rule has one), so a bad checkpoint fails before any item runs."""
-        if self.rule.kind == "selector" and self._selector_qa is None:
-            self._selector_qa = self._load_selector(self.rule.selector, self.device_map)
+        if self.rule.row.needs_selector and self._selector is None:
+            self._selector = self._load_selector(self.rule.selector, self.device_map)
         return self
 
     @staticmethod
     def _load_selector(selector: str, device_map: str | None):
-        from videoespresso_hf.models.hybrid import HybridVideoQA, load_selector
+        from videoespresso_hf.models.hybrid import load_selector
 
         if selector.startswith(("/", ".", "~")) and not Path(selector).expanduser().is_dir():
             raise ValueError(f"--frames selector:{selector}: no such checkpoint folder")
         try:  # the loader `answer`, `select` and the hybrid use: a checkpoint that is no selector is refused here
-            model, processor = load_selector(selector, {"device_map": device_map}, {})
+            return load_selector(selector, {"device_map": device_map}, {})
         except (OSError, ValueError) as error:
             raise ValueError(f"cannot load the frame selector {selector}: {first_line(error)}") from None
-        return HybridVideoQA(None, None, model, processor, strategy="model")
+
+    def _selector_pick(self, reader: VideoReader, path: str, question: str) -> FrameSelection:
+        """The selector's core frames: captions of its candidates (cached per video content, since they do not
+        depend on the question), then its chooser."""
+        from videoespresso_hf.models.strategies import candidate_indices, model_selection
+
+        model, processor = self.load()._selector
+        config, fps = model.config, float(reader.metadata.fps)
+        candidates = candidate_indices(reader.num_frames, fps, config.candidate_fps, config.max_candidates)
+        key = video_identity(path).content_key
+        missing = [index for index in candidates if (key, index) not in self._captions]
+        if missing:
+            for index, caption in zip(missing, model.caption_frames(processor, reader.get_frames(missing)), strict=True):
+                self._captions[(key, index)] = caption
+        captions = [self._captions[(key, index)] for index in candidates]
+        timestamps = [index / fps for index in candidates]
+        return model_selection(model, processor, question, captions, candidates, timestamps, config.max_core_frames)
 
     def indices(self, reader: VideoReader, path: str, question: str) -> np.ndarray:
-        """Source frame indices the rule picks for this video (and question)."""
-        meta = reader.metadata
-        if self.rule.kind == "uniform":
-            return uniform_indices(reader.num_frames, self.rule.count)
-        if self.rule.kind == "fps":
-            return _thin(fps_indices(reader.num_frames, meta.fps, self.rule.rate), self.rule.max_frames)
-        if self.rule.kind == "shots":
-            from videoespresso_hf.models.strategies import shot_selection
+        """Source frame indices the rule picks for this video (and question), by the rule's strategy function."""
+        from videoespresso_hf.models.strategies import fps_selection, shot_selection, uniform_selection
 
-            selection = shot_selection(detect_shots(path), meta.fps, self.rule.count)
-            return np.asarray(sorted(selection.indices), dtype=np.int64)
-        selection = self.load()._selector_qa.select(path, question)
+        fps = float(reader.metadata.fps)
+        if self.rule.strategy == "uniform":
+            selection = uniform_selection(reader.num_frames, fps, self.rule.count)
+        elif self.rule.strategy == "fps":
+            selection = fps_selection(reader.num_frames, fps, self.rule.rate, self.rule.max_frames)
+        elif self.rule.strategy == "shots":
+            selection = shot_selection(detect_shots(path), fps, self.rule.count)
+        else:
+            selection = self._selector_pick(reader, path, question)
         return np.asarray(sorted(selection.indices), dtype=np.int64)
 
     def sample(self, path: str, question: str) -> SampledFrames:
@@ -191,9 +141,9 @@ class FrameSampler:
                 frames = _resize(frames, self.pixel_bounds)
             fps = float(reader.metadata.fps)
             return SampledFrames(
+                indices=indices,
+                timestamps=timestamps_of(indices, fps),
                 frames=frames,
-                indices=[int(i) for i in indices],
-                timestamps=timestamps_of(indices, fps).tolist(),
                 fps=fps,
                 num_frames=reader.num_frames,
             )

@@ -12,6 +12,7 @@ from videoespresso_hf.cli.main import UserError
 from videoespresso_hf.defaults import IMAGE_TEXT_MODEL, STRATEGY_EMBEDDER
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import write_bytes_atomic, write_text_atomic
+from videoespresso_hf.frame_rules import FRAME_RULES, STRATEGIES, FrameRuleKind
 from videoespresso_hf.locations import (
     HubReferenceError,
     looks_like_path,
@@ -20,7 +21,12 @@ from videoespresso_hf.locations import (
 )
 
 DEFAULT_SELECTOR_NOTE = "a saved VideoEspresso selector (path or Hub id)"
-STRATEGY_CHOICES = ("model", "uniform", "fps", "shots", "embedding", "image_text")
+STRATEGY_CHOICES = STRATEGIES  # the rows of the one frame-rule table
+
+
+def frame_rule(strategy: str) -> FrameRuleKind:
+    """The row of ``--strategy`` in the frame-rule table: what the strategy needs (selector, embedder, ...)."""
+    return FRAME_RULES[strategy]
 
 
 def positive_int(text: str) -> int:
@@ -152,14 +158,14 @@ def check_model_arguments(args: argparse.Namespace) -> str:
         if len(options) > len(OPTION_LETTERS):
             raise UserError(f"--options: got {len(options)} options; at most {len(OPTION_LETTERS)} are supported")
     strategy = args.strategy or ("model" if args.selector else "uniform")
-    if strategy in ("model", "embedding") and not args.selector:
+    if frame_rule(strategy).needs_selector and not args.selector:
         raise UserError(f"--strategy {strategy} needs --selector PATH_OR_ID")
     for name in ("reasoner", "selector"):
         if getattr(args, name, None):
             setattr(args, name, model_source(getattr(args, name), f"--{name}"))
-    if strategy == "embedding":
+    if frame_rule(strategy).needs_embedder:
         args.embedding_model = model_source(args.embedding_model or STRATEGY_EMBEDDER, "--embedding-model")
-    if strategy == "image_text":
+    if frame_rule(strategy).needs_image_text:
         args.image_text_model = model_source(args.image_text_model or IMAGE_TEXT_MODEL, "--image-text-model")
     return strategy
 
@@ -209,7 +215,7 @@ def load_kwargs(args: argparse.Namespace) -> dict:
 
 def load_embedder(args: argparse.Namespace, strategy: str):
     """The embedding strategy's text embedder, loaded here so that a bad path is a one-line error."""
-    if strategy != "embedding":
+    if not frame_rule(strategy).needs_embedder:
         return None
     from videoespresso_hf.embeddings import load_text_embedder
     from videoespresso_hf.models.strategies import DEFAULT_EMBEDDER
@@ -223,7 +229,7 @@ def load_embedder(args: argparse.Namespace, strategy: str):
 
 def load_image_text_scorer(args: argparse.Namespace, strategy: str):
     """The image_text strategy's scorer, loaded here so that a bad checkpoint is a one-line error."""
-    if strategy != "image_text":
+    if not frame_rule(strategy).needs_image_text:
         return None
     from videoespresso_hf.models.image_text import DEFAULT_IMAGE_TEXT_MODEL, ImageTextScorer
 

@@ -9,6 +9,7 @@ from videoespresso_hf.cli._common import (
     add_model_arguments,
     check_model_arguments,
     check_video,
+    frame_rule,
     load_embedder,
     load_image_text_scorer,
     load_kwargs,
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     strategy = check_model_arguments(args)
     check_video(args.video)
-    selector, processor = _load_selector(args) if strategy in ("model", "embedding") else (None, None)
+    selector, processor = _load_selector(args) if frame_rule(strategy).needs_selector else (None, None)
     qa = HybridVideoQA(
         None,  # no reasoner: selection only
         None,

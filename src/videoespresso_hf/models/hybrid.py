@@ -29,11 +29,12 @@ from videoespresso_hf.models.frame_selector.modeling_frame_selector import Frame
 from videoespresso_hf.models.reasoner.backbones import ReasonerBackbone, backbone_for, supported_families
 from videoespresso_hf.models.strategies import (
     DEFAULT_EMBEDDER,
-    STRATEGIES,
+    FRAME_RULES,
     candidate_indices,
     embedding_selection,
     fps_selection,
     image_text_selection,
+    model_selection,
     shot_selection,
     uniform_selection,
 )
@@ -158,11 +159,12 @@ class HybridVideoQA:
         caption_cache: MutableMapping[tuple[str, int], str] | None = None,
         image_text_scorer=None,
     ):
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-        if strategy in ("model", "embedding") and (selector is None or selector_processor is None):
+        if strategy not in FRAME_RULES:
+            raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(FRAME_RULES)}")
+        needs = FRAME_RULES[strategy]
+        if needs.needs_selector and (selector is None or selector_processor is None):
             raise ValueError(f"strategy {strategy!r} needs a selector and its processor")
-        if strategy == "image_text" and image_text_scorer is None:
+        if needs.needs_image_text and image_text_scorer is None:
             raise ValueError("strategy 'image_text' needs image_text_scorer (ImageTextScorer.from_pretrained())")
         selector_config = selector.config if selector is not None else None
         self.reasoner = reasoner
@@ -225,7 +227,7 @@ class HybridVideoQA:
         load = {"dtype": dtype, "device_map": device_map, **hub}
         if attn_implementation:
             load["attn_implementation"] = attn_implementation
-        use_selector = selector is not None and strategy in ("model", "embedding")
+        use_selector = selector is not None and strategy in FRAME_RULES and FRAME_RULES[strategy].needs_selector
         if use_selector:  # both configs are checked before either model's weights load
             check_selector(selector, hub)
         bounds = {name: value for name, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels))
@@ -299,14 +301,8 @@ class HybridVideoQA:
             return embedding_selection(
                 question, captions, candidates, timestamps, self.max_core_frames, self._embedder_fn()
             )
-        return self.selector.select(
-            self.selector_processor,
-            None,
-            question,
-            frame_indices=candidates,
-            timestamps=timestamps,
-            max_core_frames=self.max_core_frames,
-            captions=captions,
+        return model_selection(
+            self.selector, self.selector_processor, question, captions, candidates, timestamps, self.max_core_frames
         )
 
     def select(self, video: VideoInput, question: str, fps: float | None = None) -> FrameSelection:

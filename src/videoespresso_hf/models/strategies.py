@@ -16,6 +16,13 @@ with at most ``max_core_frames`` frames in temporal order, so strategies can be 
 * ``model`` — :class:`VexFrameSelectorModel` (captioner + chooser), in ``modeling_frame_selector``.
 
 Functions here are pure (no decoding): they take frame counts, shots or captions.
+
+:data:`FRAME_RULES` (defined in the torch-free leaf :mod:`videoespresso_hf.frame_rules`, re-exported here) is
+THE table of these rules: each row names a strategy, its selection function here
+(:func:`selection_function`), what it needs (a selector, a text embedder, an image-text model) and, for the
+rules predict's ``--frames`` offers, its spelling there and how its argument parses (:func:`parse_frame_rule`).
+``select``/``answer``'s ``--strategy``, :class:`~videoespresso_hf.models.hybrid.HybridVideoQA` and predict's
+frame sampler all read their rule names from it.
 """
 
 from __future__ import annotations
@@ -27,22 +34,42 @@ import numpy as np
 
 from videoespresso_hf.defaults import STRATEGY_EMBEDDER
 from videoespresso_hf.embeddings import cosine_matrix
+from videoespresso_hf.frame_rules import (
+    DEFAULT_SHOTS,
+    FRAME_RULES,
+    MAX_FRAMES,
+    STRATEGIES,
+    FrameRule,
+    FrameRuleKind,
+    frames_rule_names,
+    parse_frame_rule,
+    rule_kind,
+)
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import FrameSelection, choose_frames
 from videoespresso_hf.video import Shot, fps_indices, timestamps_of, uniform_indices
 
 Strategy = Literal["model", "uniform", "fps", "shots", "embedding", "image_text"]
-STRATEGIES: tuple[str, ...] = ("model", "uniform", "fps", "shots", "embedding", "image_text")
 DEFAULT_EMBEDDER = STRATEGY_EMBEDDER
 
 __all__ = [
     "DEFAULT_EMBEDDER",
+    "DEFAULT_SHOTS",
+    "FRAME_RULES",
+    "MAX_FRAMES",
     "STRATEGIES",
+    "FrameRule",
+    "FrameRuleKind",
     "FrameSelection",
     "Strategy",
     "candidate_indices",
     "embedding_selection",
     "fps_selection",
+    "frames_rule_names",
     "image_text_selection",
+    "model_selection",
+    "parse_frame_rule",
+    "rule_kind",
+    "selection_function",
     "shot_selection",
     "thin_evenly",
     "uniform_selection",
@@ -183,3 +210,30 @@ def image_text_selection(
         candidate_scores=similarities,
         strategy="image_text",
     )
+
+
+def model_selection(
+    selector,
+    processor,
+    question: str,
+    captions: Sequence[str],
+    candidate_indices: Sequence[int],
+    candidate_timestamps: Sequence[float],
+    max_core_frames: int | None = None,
+) -> FrameSelection:
+    """The core frames a :class:`VexFrameSelectorModel` chooses among captioned candidates (its chooser only;
+    the captions come from its captioner, cached by the caller since they do not depend on the question)."""
+    return selector.select(
+        processor,
+        None,
+        question,
+        frame_indices=candidate_indices,
+        timestamps=candidate_timestamps,
+        max_core_frames=max_core_frames,
+        captions=captions,
+    )
+
+
+def selection_function(strategy: str) -> Callable[..., FrameSelection]:
+    """The function of this module that samples ``strategy`` (named by its row of :data:`FRAME_RULES`)."""
+    return globals()[FRAME_RULES[strategy].function]

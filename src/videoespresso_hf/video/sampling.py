@@ -19,18 +19,32 @@ from .metadata import VideoMetadata
 
 @dataclass(frozen=True)
 class SampledFrames:
-    """Frames a sampling rule picked for decoding (not the core frames a selector picks: ``FrameSelection``).
+    """Frames a sampling rule picked (not the core frames a selector picks: ``FrameSelection``), and, once
+    decoded (predict's frame sampler), their pixels and the video they come from.
 
     Attributes:
         indices: ``(N,)`` int64 frame indices, ascending.
         timestamps: ``(N,)`` float64 presentation times in seconds.
+        frames: ``(N, H, W, 3)`` uint8 RGB, when decoded.
+        fps / num_frames: the source video's frame rate and frame count, when decoded.
     """
 
     indices: np.ndarray
     timestamps: np.ndarray
+    frames: np.ndarray | None = None
+    fps: float | None = None
+    num_frames: int | None = None
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    def metadata(self) -> dict:
+        """What transformers' video processors expect as ``video_metadata`` (timestamps reach the model)."""
+        return {"total_num_frames": self.num_frames, "fps": self.fps, "frames_indices": [int(i) for i in self.indices]}
+
+    def summary(self) -> dict:
+        """The part written into a prediction record."""
+        return {"indices": [int(i) for i in self.indices], "timestamps": [round(float(t), 3) for t in self.timestamps]}
 
 
 def uniform_indices(num_frames: int, n: int, *, allow_repeats: bool = False) -> np.ndarray:

@@ -1,0 +1,173 @@
+"""THE table of frame rules: which frames of a video a model sees (issue 21).
+
+Each row of :data:`FRAME_RULES` is one rule: its strategy name (``--strategy`` of ``select``/``answer``,
+``HybridVideoQA(strategy=...)``), the selection function that samples it (in
+:mod:`videoespresso_hf.models.strategies`, which re-exports this table), what it needs (a selector, a text
+embedder, an image-text model) and, for the rules predict's ``--frames`` offers, its spelling there and how its
+argument parses (:func:`parse_frame_rule`).
+
+A leaf module (no torch, nothing of the package): ``predict`` parses ``--frames`` and the CLI lists
+``--strategy`` before any model library loads, so a bad value is refused in a second.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_SHOTS",
+    "FRAME_RULES",
+    "MAX_FRAMES",
+    "STRATEGIES",
+    "FrameRule",
+    "FrameRuleKind",
+    "frames_rule_names",
+    "frames_usage",
+    "parse_frame_rule",
+    "rule_kind",
+]
+
+MAX_FRAMES = 128  # predict's frame cap: the authors' (eval/close_ended.py)
+DEFAULT_SHOTS = 16  # predict's ``shots`` without N
+
+
+@dataclass(frozen=True)
+class FrameRule:
+    """A parsed ``--frames`` value of predict; ``spec`` is its canonical text (recorded in the sidecar)."""
+
+    kind: str  # the ``--frames`` name: a row's ``frames_name``
+    count: int | None = None  # uniform, shots
+    rate: float | None = None  # fps
+    selector: str | None = None  # selector path or Hub id
+    max_frames: int = MAX_FRAMES  # fps: the cap
+
+    @property
+    def row(self) -> FrameRuleKind:
+        return rule_kind(self.kind)
+
+    @property
+    def strategy(self) -> str:
+        """The strategy (row of :data:`FRAME_RULES`) that samples this rule."""
+        return self.row.strategy
+
+    @property
+    def spec(self) -> str:
+        value = next(value for value in (self.selector, self.rate, self.count) if value is not None)
+        cap = f":{self.max_frames}" if self.rate is not None and self.max_frames != MAX_FRAMES else ""
+        return f"{self.kind}:{value}{cap}"
+
+    def hybrid_settings(self) -> dict:
+        """The :class:`~videoespresso_hf.models.hybrid.HybridVideoQA` keyword arguments that apply this rule."""
+        if self.selector is not None:
+            return {}  # the selector's own config
+        if self.rate is not None:
+            return {"candidate_fps": self.rate, "max_core_frames": self.max_frames}
+        return {"max_core_frames": self.count}
+
+
+def _parse_count(text: str, kind: str, value: str | None) -> FrameRule:
+    if kind == "shots" and value is None:
+        return FrameRule(kind, count=DEFAULT_SHOTS)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if not number > 0:
+        raise ValueError(f"--frames {text!r}: {kind} needs a positive whole number; {frames_usage()}")
+    return FrameRule(kind, count=min(number, MAX_FRAMES))
+
+
+def _parse_fps(text: str, kind: str, value: str | None) -> FrameRule:
+    cap = MAX_FRAMES
+    if value is not None and value.count(":") == 1:
+        value, cap_text = value.split(":")
+        cap = int(cap_text) if cap_text.isdigit() else 0
+        if not 1 <= cap <= MAX_FRAMES:
+            raise ValueError(f"--frames {text!r}: the frame cap N of fps:X:N must be a whole number from 1 to {MAX_FRAMES}")
+        text = f"fps:{value}"
+        if not value:
+            raise ValueError(f"--frames {text!r}: {frames_usage()}")
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        rate = 0.0
+    if not rate > 0:
+        raise ValueError(f"--frames {text!r}: {kind} needs a positive number; {frames_usage()}")
+    return FrameRule(kind, rate=rate, max_frames=cap)
+
+
+def _parse_selector(text: str, kind: str, value: str | None) -> FrameRule:
+    if not value:
+        raise ValueError(f"--frames {text!r}: selector needs a path or Hub id (selector:PATH)")
+    return FrameRule(kind, selector=value)
+
+
+@dataclass(frozen=True)
+class FrameRuleKind:
+    """One row of :data:`FRAME_RULES`: a frame rule, the function that samples it and what it needs.
+
+    Attributes:
+        strategy: its name for ``--strategy`` of ``select``/``answer`` and ``HybridVideoQA(strategy=...)``.
+        function: the name of its selection function in :mod:`videoespresso_hf.models.strategies` (all return a
+            ``FrameSelection``; a name, so that this table loads without torch).
+        needs_selector: needs a :class:`VexFrameSelectorModel` (its captioner, and for ``model`` its chooser).
+        needs_embedder: needs a sentence embedder (default :data:`DEFAULT_EMBEDDER`).
+        needs_image_text: needs an image-text model (:class:`~videoespresso_hf.models.image_text.ImageTextScorer`).
+        frames_name / frames_usage / parse: its spelling in predict's ``--frames`` (``None``: not offered
+            there), the usage shown in errors, and ``(text, name, argument or None) -> FrameRule``.
+    """
+
+    strategy: str
+    function: str
+    needs_selector: bool = False
+    needs_embedder: bool = False
+    needs_image_text: bool = False
+    frames_name: str | None = None
+    frames_usage: str | None = None
+    parse: Callable[[str, str, str | None], FrameRule] | None = None
+
+
+FRAME_RULES: dict[str, FrameRuleKind] = {
+    row.strategy: row
+    for row in (
+        FrameRuleKind("model", "model_selection", needs_selector=True,
+                      frames_name="selector", frames_usage="selector:PATH", parse=_parse_selector),
+        FrameRuleKind("uniform", "uniform_selection", frames_name="uniform", frames_usage="uniform:N", parse=_parse_count),
+        FrameRuleKind("fps", "fps_selection", frames_name="fps", frames_usage="fps:X[:N]", parse=_parse_fps),
+        FrameRuleKind("shots", "shot_selection", frames_name="shots", frames_usage="shots[:N]", parse=_parse_count),
+        FrameRuleKind("embedding", "embedding_selection", needs_selector=True, needs_embedder=True),
+        FrameRuleKind("image_text", "image_text_selection", needs_image_text=True),
+    )
+}  # fmt: skip
+STRATEGIES: tuple[str, ...] = tuple(FRAME_RULES)
+
+
+def frames_rule_names() -> tuple[str, ...]:
+    """The rule names predict's ``--frames`` accepts, model-free rules first."""
+    rows = sorted((row for row in FRAME_RULES.values() if row.frames_name), key=lambda row: row.needs_selector)
+    return tuple(row.frames_name for row in rows)
+
+
+def rule_kind(frames_name: str) -> FrameRuleKind:
+    """The row of a ``--frames`` rule name (``KeyError`` if the table has none)."""
+    for row in FRAME_RULES.values():
+        if row.frames_name == frames_name:
+            return row
+    raise KeyError(frames_name)
+
+
+def frames_usage() -> str:
+    usages = [rule_kind(name).frames_usage for name in frames_rule_names()]
+    return "use " + ", ".join(usages[:-1]) + " or " + usages[-1]
+
+
+def parse_frame_rule(text: str) -> FrameRule:
+    """``"uniform:16"`` → :class:`FrameRule`. Raises ``ValueError`` with a one-line message naming the fix."""
+    names = "|".join(re.escape(name) for name in frames_rule_names())
+    match = re.match(rf"^({names})(?::(.+))?$", text.strip())
+    if not match:
+        raise ValueError(f"--frames {text!r}: {frames_usage()}")
+    name, value = match.groups()
+    return rule_kind(name).parse(text, name, value)
