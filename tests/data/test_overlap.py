@@ -94,3 +94,24 @@ def test_prepared_rows_outside_their_roots_are_not_hashed(bench_release, tmp_pat
     pq.write_table(table.set_column(table.schema.get_field_index("video"), field, pa.array(videos, type=field.type)), shard)
     report = shared_videos(out, "bench", "bench")
     assert (report.videos_a, report.unhashed_a) == (0, 3)
+
+
+def test_training_warns_of_the_contamination_prepare_recorded(bench_release, train_video_release, tmp_path, capsys):
+    """`data prepare` records what it found in the manifest; a training run on that config says it at start, without
+    hashing the videos again (and says nothing for a config that shares none)."""
+    from videoespresso_hf.data.overlap import recorded_bench_overlap
+    from videoespresso_hf.training.arguments import ReasonerTrainingArguments
+    from videoespresso_hf.training.startup import start_training
+
+    out = tmp_path / "hub"
+    assert main(["data", "prepare", "--quiet", "--config", "train_video", "--data-dir", str(train_video_release),
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert recorded_bench_overlap(out, "train_video") is None  # no bench yet: nothing checked
+    assert main(["data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(bench_release), "--out", str(out)]) == 0
+    assert "warning: contamination: hub/train_video and hub/bench share 4 video(s)" in capsys.readouterr().out
+    recorded = recorded_bench_overlap(out, "train_video")
+    assert recorded and recorded.startswith("warning: contamination: hub/train_video and hub/bench share 4 video(s)")
+
+    start_training(ReasonerTrainingArguments(data=str(out), config="train_video", output_dir=str(tmp_path / "run")),
+                   "title")  # fmt: skip
+    assert recorded in capsys.readouterr().err

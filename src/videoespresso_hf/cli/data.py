@@ -232,10 +232,10 @@ def _print_refused(entry: dict, shown: int = 10) -> None:
 
 def _print_bench_overlap(out: str, config: str) -> None:
     """Say when the config just prepared shares videos with the bench (or the bench with a training config)."""
-    from videoespresso_hf.data.overlap import bench_overlap_warnings
+    from videoespresso_hf.data.overlap import record_bench_overlap
 
     try:
-        warnings = bench_overlap_warnings(out, config)
+        warnings = record_bench_overlap(out, config)
     except _user_errors() as error:
         raise _user_error(error) from None
     for line in warnings:

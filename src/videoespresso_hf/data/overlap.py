@@ -8,7 +8,9 @@ stems agree: ``vatex/RgtipEqA7ZA_000046_000056``), which catches a copy re-encod
 differently, and rows with key-frame images only (``train_multi_image``).
 
 ``videoespresso data check-overlap A B`` lists them; ``data prepare`` warns after writing a config that
-shares videos with the bench in the same folder; ``train`` and ``score`` call :func:`shared_videos`.
+shares videos with the bench in the same folder and records what it found in the folder's manifest
+(:func:`record_bench_overlap`), so that ``train`` warns too (:func:`recorded_bench_overlap`) without hashing
+every video again at the start of each run.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from videoespresso_hf.data.records import KNOWN_SOURCES
 from videoespresso_hf.data.sources import DataError
 from videoespresso_hf.video.identity import video_identity
 
-__all__ = ["OverlapReport", "SharedVideo", "bench_overlap_warnings", "shared_videos", "shared_videos_between"]
+__all__ = [
+    "OverlapReport",
+    "SharedVideo",
+    "bench_overlap_warnings",
+    "record_bench_overlap",
+    "recorded_bench_overlap",
+    "shared_videos",
+    "shared_videos_between",
+]
 
 _EVALUATION_CONFIG = "bench"
 _COLUMNS = ["id", "video", "video_path", "source"]
@@ -230,3 +240,53 @@ def bench_overlap_warnings(folder: str | os.PathLike, config: str) -> list[str]:
                 f"`videoespresso data check-overlap {folder / train} {folder / bench}`"
             )
     return lines
+
+
+_OVERLAP_KEY = "bench_overlap"
+
+
+def record_bench_overlap(folder: str | os.PathLike, config: str) -> list[str]:
+    """:func:`bench_overlap_warnings`, and each training config's finding (none shared, or the warning) written into
+    the folder's manifest, where :func:`recorded_bench_overlap` reads it."""
+    import json
+
+    from videoespresso_hf.data.hub import MANIFEST_NAME
+    from videoespresso_hf.files import write_json_atomic
+
+    folder = Path(folder)
+    present = [path.name for path in sorted(folder.iterdir()) if path.is_dir() and any(path.glob("*.parquet"))]
+    if _EVALUATION_CONFIG not in present:
+        return []
+    trains = [name for name in present if name != _EVALUATION_CONFIG] if config == _EVALUATION_CONFIG else [config]
+    lines, findings = [], {}
+    for train in trains:
+        found = bench_overlap_warnings(folder, train) if train != _EVALUATION_CONFIG else []
+        findings[train] = found[0] if found else ""
+        lines += found
+    manifest_path = folder / MANIFEST_NAME
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return lines  # no manifest to record in (not a prepared folder of ours): the warnings are still printed
+    for train, warning in findings.items():
+        entry = manifest.setdefault("configs", {}).get(train)
+        if isinstance(entry, dict):
+            entry[_OVERLAP_KEY] = warning
+    write_json_atomic(manifest_path, manifest)
+    return lines
+
+
+def recorded_bench_overlap(folder: str | os.PathLike, config: str) -> str | None:
+    """The contamination warning ``data prepare`` recorded for ``config`` (``None``: nothing shared, or never
+    checked because the folder had no bench when it was prepared)."""
+    import json
+
+    from videoespresso_hf.data.hub import MANIFEST_NAME
+
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
+        entry = manifest["configs"][config]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    warning = entry.get(_OVERLAP_KEY) if isinstance(entry, dict) else None
+    return warning or None

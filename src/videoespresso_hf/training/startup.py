@@ -8,12 +8,14 @@ folder and prints the settings, once.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from videoespresso_hf.data.overlap import recorded_bench_overlap
 from videoespresso_hf.training.arguments import _CommonArguments, gradient_accumulation_for, settings_table
 from videoespresso_hf.training.rows import SKIPPED_ROWS_FILE, SkipLog, check_split
 
@@ -61,6 +63,9 @@ def start_training(arguments: _CommonArguments, title: str, derived: Mapping[str
         output.mkdir(parents=True, exist_ok=True)
         settings = {"world_size": state.num_processes, "gradient_accumulation_steps": accumulation, **(derived or {})}
         print(f"{title}\n" + settings_table(arguments, settings))
+        contamination = recorded_bench_overlap(arguments.data, arguments.config)
+        if contamination:  # found by `data prepare`; training on bench videos then scoring on them must not be silent
+            print(contamination, file=sys.stderr)
     return TrainingRun(state, output, SkipLog(output / SKIPPED_ROWS_FILE), accumulation)
 
 
