@@ -61,8 +61,9 @@ def test_unloadable_embedding_model_is_one_line_naming_model_and_flag(tmp_path, 
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
-    assert err.startswith("videoespresso score: error: cannot load the embedding model BAAI/bge-m3: ")
-    assert "--embedding-model" in err
+    # Paths before the Hub (videoespresso_hf.locations): named with its flag, before any load is tried.
+    assert err.startswith("videoespresso score: error: --embedding-model BAAI/bge-m3: no local file or folder of that name")
+    assert "HF_HUB_OFFLINE=1" in err
 
 
 def test_embedding_loader_error_names_the_model_and_is_still_an_oserror(tmp_path):

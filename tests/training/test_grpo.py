@@ -259,9 +259,12 @@ def test_cli_rl_on_a_released_train_video_folder_then_answer(stock_qwen, prepare
 
 
 def test_a_config_without_usable_rows_is_refused_before_any_model_loads(prepared_data, tmp_path, capsys, monkeypatch):
+    from videoespresso_hf.training import reasoner
+
     monkeypatch.setattr(grpo, "_load_policy", lambda *_: pytest.fail("a model was loaded"))
+    monkeypatch.setattr(reasoner, "load_rows", lambda *_: [])  # a config whose rows are all unusable, e.g. emptied
     argv = ["train", "reasoner", "--stage", "rl", "--model", "unused", "--data", str(prepared_data), "--config", "generated",
-            "--max-rows", "0", "--output", str(tmp_path / "o"), "--workers", "0"]  # fmt: skip
+            "--output", str(tmp_path / "o"), "--workers", "0"]  # fmt: skip
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()  # datasets' progress bars, then the error
     last = err.splitlines()[-1]

@@ -201,17 +201,18 @@ def test_local_model_paths_are_recorded_absolute(tmp_path, monkeypatch):
     assert ReasonerTrainingArguments().model == defaults.REASONER_MODEL  # a Hub id stays as it is
 
 
-def test_another_trainer_config_of_a_recipe_adds_its_fields_as_flags(prepared_data, tmp_path, monkeypatch):
-    """How an RL stage plugs in: trl's GRPOConfig beside SFTConfig gives `--num-generations` (SFTConfig's own fields
-    win the names both have)."""
-    from trl import GRPOConfig, SFTConfig
-
+def test_the_rl_stage_takes_its_own_fields_and_grpo_config_fields_as_flags(prepared_data, tmp_path):
+    """How the RL stage plugs in: ReasonerRLArguments' fields (--num-generations, --lr-rl) are recipe flags, and trl's
+    GRPOConfig beside SFTConfig makes its other fields trainer flags (--epsilon)."""
     from videoespresso_hf.cli import train
+    from videoespresso_hf.training.arguments import ReasonerRLArguments
 
-    monkeypatch.setitem(train.TRAINER_CONFIGS, "reasoner", lambda: (SFTConfig, GRPOConfig))
-    arguments = _parse("train", "reasoner", "--data", str(prepared_data), "--output", str(tmp_path / "o"),
-                       "--num-generations", "2", "--optim", "sgd")  # fmt: skip
-    assert arguments.trainer_overrides == {"num_generations": 2, "optim": "sgd"}
+    args = parse_with_args_file(build_parser(), [
+        "train", "reasoner", "--stage", "rl", "--data", str(prepared_data), "--output", str(tmp_path / "o"),
+        "--num-generations", "2", "--lr-rl", "3e-6", "--epsilon", "0.28", "--optim", "sgd"])  # fmt: skip
+    arguments = train._arguments(args, ReasonerRLArguments, train.TRAINER_CONFIGS["reasoner"]()[1])
+    assert (arguments.stage, arguments.num_generations, arguments.learning_rate_rl) == ("rl", 2, 3e-6)
+    assert arguments.trainer_overrides == {"epsilon": 0.28, "optim": "sgd"}
 
 
 def test_trainer_logs_print_as_table_rows_not_dicts(capsys):
