@@ -52,7 +52,11 @@ def start_training(arguments: _CommonArguments, title: str, derived: Mapping[str
     """
     # peft reads `model.is_gradient_checkpointing`, a name transformers 5 deprecates: a warning per adapter that
     # no setting of this run can avoid (the run sets `activation_checkpointing`, see trainer_settings).
-    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    # trl's GRPOTrainer likewise calls `gradient_checkpointing_enable` / `_disable` on the model (its own code, not
+    # a setting of ours): the same rename, the same nothing-to-act-on warning.
+    warnings.filterwarnings(
+        "ignore", message=r"`(is_)?gradient_checkpointing(_enable|_disable)?` is deprecated", category=FutureWarning
+    )
     check_split(arguments.data, arguments.config, arguments.split)  # before the output folder exists
     state = arguments.process_state()
     output = Path(arguments.output_dir)
