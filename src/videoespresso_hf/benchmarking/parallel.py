@@ -11,13 +11,13 @@ shard file left beside the output, so no finished item is run again.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.benchmarking.store import RecordsFile, complete_records
 from videoespresso_hf.files import write_text_atomic
 
 __all__ = ["ProcessGroup", "ShardFile", "leftover_shards", "merge_into_output", "process_group", "shard_path"]
@@ -39,35 +39,18 @@ def _glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
-def _complete_records(path: Path) -> list[tuple[str, str]]:
-    """``(id, line)`` of every complete JSON line of ``path`` (a torn last line, cut by a kill, is left out)."""
-    if not path.is_file():
-        return []
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1].decode("utf-8")
-    records = []
-    for line in complete.splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append((json.loads(line)["id"], line))
-        except (ValueError, KeyError, TypeError):
-            continue  # not a record: never merged
-    return records
-
-
 def merge_into_output(output: Path, shards: Sequence[Path], order: Sequence[str]) -> int:
     """Rewrite ``output`` with its own records plus the shards' complete records: each id once (the first seen), in
     the order of ``order`` (ids not in it keep their place after those). The write is atomic; the shard files are
     removed afterwards. Also puts a resumed file (redone items appended at its end) back in item order.
     Returns the number of records taken from the shards."""
     kept: dict[str, str] = {}
-    existing = _complete_records(output)
+    existing = complete_records(output)
     for item_id, line in existing:
         kept.setdefault(item_id, line)
     before = len(kept)
     for shard in shards:
-        for item_id, line in _complete_records(shard):
+        for item_id, line in complete_records(shard):
             kept.setdefault(item_id, line)
     position = {item_id: index for index, item_id in enumerate(order)}
     ranked = sorted(kept.items(), key=lambda pair: position.get(pair[0], len(position)))  # stable for unknown ids
@@ -79,29 +62,8 @@ def merge_into_output(output: Path, shards: Sequence[Path], order: Sequence[str]
     return len(kept) - before
 
 
-class ShardFile:
+class ShardFile(RecordsFile):
     """One rank's append-only records file (the store interface :func:`~.runner.run_predictions` writes to)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.finished: set[str] = set()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = path.open("a", encoding="utf-8")
-
-    def append(self, record: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self.finished.add(record["id"])
-
-    def close(self) -> None:
-        self._handle.close()
-
-    def __enter__(self) -> ShardFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass

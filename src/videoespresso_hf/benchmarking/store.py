@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from videoespresso_hf.files import write_json_atomic
 
@@ -64,7 +64,56 @@ def check_sidecar(path: str | os.PathLike, identity: Mapping[str, Any]) -> None:
         raise RunMismatchError(f"{path} was written by another run ({difference}); use another --output or the same settings")
 
 
-class PredictionStore:
+def complete_records(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """``(id, line)`` of every complete record line of ``path``, read-only (a torn last line, cut by a kill, and lines
+    that are not records are left out): what a process that does not own the file may count as finished."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    records = []
+    for line in data[: data.rfind(b"\n") + 1].decode("utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            records.append((json.loads(line)["id"], line))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return records
+
+
+class RecordsFile:
+    """An append-only JSON Lines file of prediction records: each record is on disk (fsync) when :meth:`append`
+    returns. :class:`PredictionStore` adds the run's identity; a rank's shard file
+    (:class:`~videoespresso_hf.benchmarking.parallel.ShardFile`) is one as it is."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.finished: set[str] = set()
+        self._open()
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self.path.open("a", encoding="utf-8")
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Write one finished item; it is on disk when this returns."""
+        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.finished.add(record["id"])
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PredictionStore(RecordsFile):
     """Open (or create) a predictions file for a run with ``identity``; see the module docstring.
 
     Args:
@@ -87,22 +136,12 @@ class PredictionStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.meta_path.is_file():
             self._write_sidecar(environment)
-        self._handle = self.path.open("a", encoding="utf-8")
+        self._open()
 
     @staticmethod
     def finished_ids(path: str | os.PathLike) -> set[str]:
         """The ids of the complete records in ``path`` (read-only: for processes that do not own the file)."""
-        path = Path(path)
-        if not path.is_file():
-            return set()
-        data = path.read_bytes()
-        finished = set()
-        for line in data[: data.rfind(b"\n") + 1].decode("utf-8").splitlines():
-            try:
-                finished.add(json.loads(line)["id"])
-            except (ValueError, KeyError, TypeError):
-                continue
-        return finished
+        return {item_id for item_id, _ in complete_records(path)}
 
     def _check_sidecar(self) -> None:
         if self.meta_path.is_file():
@@ -130,18 +169,3 @@ class PredictionStore:
     def _write_sidecar(self, environment: Mapping[str, Any]) -> None:
         write_json_atomic(self.meta_path, {"identity": self.identity, "environment": dict(environment)})
 
-    def append(self, record: Mapping[str, Any]) -> None:
-        """Write one finished item; it is on disk when this returns."""
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self.finished.add(record["id"])
-
-    def close(self) -> None:
-        self._handle.close()
-
-    def __enter__(self) -> PredictionStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
