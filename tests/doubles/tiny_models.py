@@ -33,6 +33,8 @@ from transformers import (
     SiglipImageProcessor,
 )
 
+# The byte-level Qwen tokenizer's pieces are the demo's (it writes the same tiny checkpoints for `make demo`).
+from videoespresso_hf.demo.tiny_checkpoints import QWEN_CHAT_TEMPLATE, QWEN_SPECIAL_TOKENS, bytes_to_unicode
 from videoespresso_hf.models.frame_selector.configuration_frame_selector import VexFrameSelectorConfig
 from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
 from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
@@ -59,39 +61,7 @@ __all__ = [
 RANDOM_WEIGHTS_NOTICE = "tiny model with RANDOM weights: outputs show the wiring, not the method's quality"
 
 # The Qwen chat format, reduced to what the stage prompts use (text, image and video parts).
-QWEN_CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
-    "{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif part['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
-    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
-    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-_SPECIAL_TOKENS = [
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-]
 TINY_VOCAB_SIZE = 272  # 256 bytes + <|endoftext|> + Qwen's and InternVL's special tokens, rounded up
-
-
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible byte → printable character table (the alphabet of byte-level BPE)."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    printable += list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            codes.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, (chr(code) for code in codes), strict=False))
 
 
 # InternVL's image markers; the processor reads them as tokenizer attributes, so they must survive saving.
@@ -111,13 +81,13 @@ def tiny_tokenizer(internvl: bool = False) -> Qwen2Tokenizer:
 
     With ``internvl=True`` it also carries InternVL's image tokens (``<img>``, ``<IMG_CONTEXT>``...).
     """
-    vocab = {char: index for index, char in enumerate(_bytes_to_unicode().values())}
+    vocab = {char: index for index, char in enumerate(bytes_to_unicode().values())}
     vocab["<|endoftext|>"] = len(vocab)
     extra = {"extra_special_tokens": _INTERNVL_TOKENS} if internvl else {}
     tokenizer = Qwen2Tokenizer(
         vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>", **extra
     )
-    tokenizer.add_special_tokens({"additional_special_tokens": _SPECIAL_TOKENS})
+    tokenizer.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL_TOKENS})
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
     return tokenizer
 

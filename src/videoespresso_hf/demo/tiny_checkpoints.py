@@ -29,11 +29,11 @@ QWEN_CHAT_TEMPLATE = (
     "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-_SPECIAL_TOKENS = ["<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+QWEN_SPECIAL_TOKENS = ["<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
 VOCAB_SIZE = 272  # 256 bytes + <|endoftext|> + the special tokens above, rounded up
 
 
-def _bytes_to_unicode() -> dict[int, str]:
+def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte → printable character table (the alphabet of byte-level BPE)."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
     printable += list(range(ord("®"), ord("ÿ") + 1))
@@ -51,10 +51,10 @@ def _tokenizer():
     """A byte-level Qwen2 tokenizer built from nothing: every byte is a token, plus Qwen's special tokens."""
     from transformers import Qwen2Tokenizer
 
-    vocab = {char: index for index, char in enumerate(_bytes_to_unicode().values())}
+    vocab = {char: index for index, char in enumerate(bytes_to_unicode().values())}
     vocab["<|endoftext|>"] = len(vocab)
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    tokenizer.add_special_tokens({"additional_special_tokens": _SPECIAL_TOKENS})
+    tokenizer.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL_TOKENS})
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
     return tokenizer
 
@@ -123,7 +123,7 @@ def build_tiny_qwen2_5_vl(seed: int = 0, alphabet: str | None = None):
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids)).eval()
     if alphabet:
-        keep = {tokenizer.convert_tokens_to_ids(_bytes_to_unicode()[ord(char)]) for char in alphabet}
+        keep = {tokenizer.convert_tokens_to_ids(bytes_to_unicode()[ord(char)]) for char in alphabet}
         model.generation_config.suppress_tokens = [index for index in range(VOCAB_SIZE) if index not in keep]
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, processor
