@@ -17,10 +17,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "videoespresso_hf"
 # reasoner read letters alike) and small shared utilities (the process pool in ``workers``, the atomic
 # file writers in ``files``, the lazy package exports in ``_lazy``, one-line error messages in ``errors``, the
 # default model ids in ``defaults``, terminal-safe text in ``text``, the package-version table in ``versions``,
-# paths before the Hub in ``locations``, the one table of frame rules in ``frame_rules``).
+# paths before the Hub in ``locations``, the one table of frame rules in ``frame_rules``, the
+# --dtype rule in ``dtypes``).
 LEAVES = {
     "tasks", "answer_letters", "sqlite", "embeddings", "workers", "files", "_lazy", "errors", "defaults", "text",
-    "versions", "locations", "frame_rules",
+    "versions", "locations", "frame_rules", "dtypes",
 }  # fmt: skip
 
 # room -> rooms it may import (besides LEAVES). ``cli`` may import everything; nothing imports ``cli``.
@@ -39,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "text": set(),
     "versions": set(),
     "frame_rules": set(),
+    "dtypes": set(),
     "video": set(),
     "llm": set(),
     # data -> video: the dataset viewer decodes the core frames it draws boxes on; data -> evaluation: the viewer

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from videoespresso_hf.benchmarking.presets import DEFAULT_FRAMES, PRESETS, Preset, get_preset
 from videoespresso_hf.defaults import REASONER_MODEL
+from videoespresso_hf.dtypes import torch_dtype
 from videoespresso_hf.errors import first_line, one_line
 from videoespresso_hf.versions import package_versions
 
@@ -214,14 +215,10 @@ def _check_output(output: Path | None) -> Path:
 
 
 def _parse_dtype(name: str) -> Any:
-    if name == "auto":
-        return "auto"
-    import torch
-
-    dtype = getattr(torch, name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise PredictError(f"unknown --dtype {name!r} (use auto, bfloat16, float16 or float32)")
-    return dtype
+    try:
+        return torch_dtype(name)
+    except ValueError as error:
+        raise PredictError(str(error)) from None
 
 
 def _device_map(requested: str | None, group: Any) -> str | None:

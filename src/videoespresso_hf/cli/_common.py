@@ -10,6 +10,7 @@ from pathlib import Path
 
 from videoespresso_hf.cli.main import UserError
 from videoespresso_hf.defaults import IMAGE_TEXT_MODEL, STRATEGY_EMBEDDER
+from videoespresso_hf.dtypes import torch_dtype
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.files import write_bytes_atomic, write_text_atomic
 from videoespresso_hf.frame_rules import FRAME_RULES, STRATEGIES, FrameRuleKind
@@ -182,14 +183,10 @@ def check_video(path: Path) -> None:
 
 def parse_dtype(name: str):
     """``--dtype``: ``"auto"`` or the name of a ``torch.dtype``."""
-    if name == "auto":
-        return "auto"
-    import torch
-
-    dtype = getattr(torch, name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise UserError(f"unknown --dtype {name!r} (use auto, bfloat16, float16 or float32)")
-    return dtype
+    try:
+        return torch_dtype(name)
+    except ValueError as error:
+        raise UserError(str(error)) from None
 
 
 def device_map(requested: str | None) -> str | None:

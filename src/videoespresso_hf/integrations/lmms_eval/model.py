@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from videoespresso_hf.dtypes import torch_dtype
+
 try:
     from lmms_eval.api.instance import Instance
     from lmms_eval.api.model import lmms
@@ -92,11 +94,6 @@ class VideoEspressoHybrid(lmms):
             raise ValueError(f"{MODEL_ID}: batch_size must be 1 (each request selects its own frames)")
         if device_map is None and device:  # lmms-eval's --device ("cpu", "cuda:0"), unless device_map was named
             device_map = device
-        torch_dtype: Any = dtype
-        if dtype != "auto":
-            import torch
-
-            torch_dtype = getattr(torch, dtype)
         hybrid_kwargs = {
             name: _typed(name, value)
             for name, value in (
@@ -110,7 +107,7 @@ class VideoEspressoHybrid(lmms):
             reasoner,
             selector,
             strategy=strategy or ("model" if selector else "uniform"),
-            dtype=torch_dtype,
+            dtype=torch_dtype(dtype),
             device_map=device_map,
             attn_implementation=attn_implementation,
             min_pixels=_typed("min_pixels", min_pixels),
