@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,18 +47,18 @@ def add_config_command(
     *,
     help: str,
     description: str | None = None,
+    on_fields: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.ArgumentParser:
     """Add subcommand ``name`` whose flags are the fields of ``config_class`` (a dataclass).
+
+    The field flags are added when this command is first parsed (its own run or ``--help``), not when the parser is
+    built: ``HfArgumentParser`` imports transformers (~1 s), which every other command would pay otherwise.
+    ``on_fields(parser)`` runs right after they are added (to adjust a generated flag).
 
     Returns the subparser, for ``set_defaults(func=...)`` and any flag that is not a config field (e.g. an
     output format that only the CLI prints).
     """
-    from transformers import HfArgumentParser
-
-    fields = HfArgumentParser(config_class, add_help=False)
-    parser = subparsers.add_parser(
-        name, parents=[fields], help=help, description=description, formatter_class=_HelpFormatter
-    )
+    parser = subparsers.add_parser(name, help=help, description=description, formatter_class=_HelpFormatter)
     parser.add_argument(
         ARGS_FILE_FLAG,
         type=Path,
@@ -67,6 +67,20 @@ def add_config_command(
         help="YAML or JSON file of settings (keys = the option names with underscores); flags given here win",
     )
     parser.set_defaults(config_class=config_class)
+    parse_known_args = parser.parse_known_args  # the class's, wrapped by this instance's below
+
+    def parse_with_fields(args=None, namespace=None):
+        if not getattr(parser, "_config_fields_added", False):
+            from transformers import HfArgumentParser
+
+            parser._config_fields_added = True
+            for action in HfArgumentParser(config_class, add_help=False)._actions:
+                parser._add_action(action)
+            if on_fields is not None:
+                on_fields(parser)
+        return parse_known_args(args, namespace)
+
+    parser.parse_known_args = parse_with_fields
     return parser
 
 

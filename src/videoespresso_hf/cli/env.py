@@ -9,7 +9,6 @@ import shutil
 
 from videoespresso_hf import __version__
 from videoespresso_hf.cli.main import ISSUES_URL
-from videoespresso_hf.llm.config import redact_url
 from videoespresso_hf.versions import PACKAGES, package_versions
 
 
@@ -34,7 +33,10 @@ def environment_report() -> dict[str, str]:
     report["ffmpeg (system, for torchcodec)"] = shutil.which("ffmpeg") or "not found"
     report["HF_HUB_OFFLINE"] = os.environ.get("HF_HUB_OFFLINE", "unset")
     report["OPENAI_API_KEY"] = "set" if os.environ.get("OPENAI_API_KEY") else "unset"
-    # Pasted into public bug reports: a URL's credentials and query values are redacted.
+    # Pasted into public bug reports: a URL's credentials and query values are redacted. (Imported here: the llm
+    # package loads the openai SDK, ~1 s that every command's parser would otherwise pay.)
+    from videoespresso_hf.llm.config import redact_url
+
     report["OPENAI_BASE_URL"] = redact_url(os.environ.get("OPENAI_BASE_URL")) or "unset"
     return report
 

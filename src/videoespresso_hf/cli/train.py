@@ -110,18 +110,28 @@ def _bf16(text: str) -> bool | None:
     return None if text.lower() == "auto" else string_to_bool(text)
 
 
-def _recipe_command(commands, name: str, config_class: type, derived: frozenset[str], help: str, description: str):
-    parser = add_config_command(commands, name, config_class, help=help, description=description)
+def _recipe_command(commands, name: str, config_class: type, derived: frozenset[str], help: str, description: str,
+                    stage_class: type | None = None, on_fields: Callable[[argparse.ArgumentParser], None] | None = None):
+    """A recipe's sub-command: flags from ``config_class`` (and, for another stage, the fields ``stage_class`` adds,
+    through ``on_fields``), generated when the command is first parsed (see ``add_config_command``)."""
+
+    def adjust(parser: argparse.ArgumentParser) -> None:
+        _drop_flag(parser, "trainer_overrides")
+        for action in parser._actions:
+            if action.dest == "bf16":
+                action.type, action.metavar = _bf16, "{auto,true,false}"
+            if action.dest in ("data", "output_dir"):  # no default a run could use
+                action.required, action.default = True, None
+        if on_fields is not None:
+            on_fields(parser)
+
+    parser = add_config_command(commands, name, config_class, help=help, description=description, on_fields=adjust)
     parser.usage = "%(prog)s --data PREPARED --output OUT [--model MODEL] [options] [trainer settings]"
     parser.allow_abbrev = False  # among ~200 flags a prefix must not silently pick one (--learning_rate)
-    _drop_flag(parser, "trainer_overrides")
-    for action in parser._actions:
-        if action.dest == "bf16":
-            action.type, action.metavar = _bf16, "{auto,true,false}"
-        if action.dest in ("data", "output_dir"):  # no default a run could use
-            action.required, action.default = True, None
     parser.trainer_configs = TRAINER_CONFIGS[name]
-    parser.recipe_fields = DERIVED_TRAINER_FIELDS | derived | {field.name for field in dataclasses.fields(config_class)}
+    parser.recipe_fields = DERIVED_TRAINER_FIELDS | derived | {
+        field.name for recipe in (config_class, stage_class) if recipe for field in dataclasses.fields(recipe)
+    }
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                         help="deprecated: give a trainer setting as its own flag (--NAME VALUE)")  # fmt: skip
     return parser
@@ -135,8 +145,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="two-stage LoRA fine-tuning: question → evidence, then question + evidence → answer",
         description="Two-stage LoRA fine-tuning of the reasoner (paper §4.3; defaults: the paper's Table 8). Any "
         "other field of trl's SFTConfig is a flag too, applied last.",
+        stage_class=ReasonerRLArguments, on_fields=_add_rl_flags,
     )  # fmt: skip
-    _add_rl_flags(reasoner)
     reasoner.set_defaults(func=run_reasoner)
     selector = _recipe_command(
         commands, "selector", SelectorTrainingArguments, frozenset(),
@@ -155,13 +165,9 @@ def _add_rl_flags(parser: argparse.ArgumentParser) -> None:
 
     sft_fields = {field.name for field in dataclasses.fields(ReasonerTrainingArguments)}
     group = parser.add_argument_group("--stage rl (GRPO with grounded rewards; defaults: Video-R1 / Open-o3 Video)")
-    rl_fields = set()
     for action in HfArgumentParser(ReasonerRLArguments, add_help=False)._actions:
-        if action.dest in sft_fields or not action.option_strings:
-            continue
-        group._add_action(action)
-        rl_fields.add(action.dest)
-    parser.recipe_fields = parser.recipe_fields | rl_fields
+        if action.dest not in sft_fields and action.option_strings:
+            group._add_action(action)
 
 
 # ------------------------------------------------------------------
