@@ -370,6 +370,8 @@ class ReasonerRLArguments(ReasonerTrainingArguments):
         temperature: sampling temperature of the rollouts.
         full_finetune: train every weight of the language model and vision tower instead of a LoRA adapter.
         reward_weights: weights of the rewards answer, format, temporal, spatial (``None``: all 1, Open-o3 Video).
+        frame_presentation: ``"images"`` / ``"video"`` to override the reasoner config's ``frame_presentation`` for
+            RL (and for what it saves); ``None`` keeps the checkpoint's. It picks the trainer (``grpo.trainer_class_for``).
     """
 
     stage: Literal["1", "2", "both", "rl"] = field(default="rl", metadata=_help("rl: GRPO (this class's recipe)"))
@@ -389,6 +391,12 @@ class ReasonerRLArguments(ReasonerTrainingArguments):
         default=None,
         metadata=_help("weights of the rewards answer, format, temporal, spatial (unset: all 1, as Open-o3 Video)"),
     )
+    frame_presentation: Literal["images", "video"] | None = field(
+        default=None,
+        metadata=_help("how RL shows the frames: images (each with its time as text; stock trl trainer) or video (one "
+                       "native clip, Qwen families only; our trainer subclass); unset: the checkpoint's own (images "
+                       "unless its config says video). Recorded with the result, so inference presents them the same way"),
+    )  # fmt: skip
 
     def resolved_learning_rate(self) -> float:
         """``learning_rate_rl``, else the documented default of the chosen mode."""

@@ -6,7 +6,13 @@ runs the vision tower in the loss forward only for an ``images`` column, so ever
 ``"images"`` presentation :func:`~videoespresso_hf.models.reasoner.modeling_reasoner.stage_messages` renders for
 inference. The prompt is that function's one-pass prompt and the frames are sized by the processor's bounds,
 which :func:`load_reasoner_for_training` sets from the config as inference does: what RL trains is what
-``answer`` / ``predict`` send. This needs no override of trl's private methods (none is overridden here).
+``answer`` / ``predict`` send. This path needs no override of trl's private methods.
+
+Native video (Qwen families): when the reasoner config's ``frame_presentation`` is ``"video"`` (the checkpoint's, or
+``ReasonerRLArguments.frame_presentation``), each row carries its core frames as one clip with their times, the prompt
+is the ``"video"`` presentation, and :class:`~videoespresso_hf.training.grpo_video.VideoGRPOTrainer` (a small
+``GRPOTrainer`` subclass; its docstring says what it overrides and why) gets the video tensors to every forward.
+:func:`trainer_class_for` is the one place that picks the trainer.
 
 Rollouts use ``model.generate`` (trl's default), not vLLM: trl 1.16's vLLM path has open multi-image bugs
 (trl #6294, #6401) and no test here could cover it. Generation suppresses both the image and the video pad
@@ -39,6 +45,7 @@ __all__ = [
     "CONFIGS_WITH_EVIDENCE",
     "TESTED_TRL",
     "RLRowBuilder",
+    "apply_frame_presentation",
     "box_scale_for",
     "check_trl_version",
     "generation_suppress_ids",
@@ -47,6 +54,7 @@ __all__ = [
     "reference_answer",
     "reward_means",
     "train_rl",
+    "trainer_class_for",
     "validate_rl",
 ]
 
@@ -146,7 +154,9 @@ class RLRowBuilder:
     """``datasets`` transform: a row position → trl's GRPO example, decoded on access.
 
     The example: ``prompt`` (the one-pass user turn of :func:`stage_messages`, an image placeholder per frame),
-    ``images`` (the decoded core frames, PIL), and the columns the rewards read (``reference_answer``,
+    ``images`` (the decoded core frames, PIL) — or, for a config whose ``frame_presentation`` is ``"video"``, a video
+    placeholder and ``video`` / ``video_metadata`` / ``videos_kwargs`` (see :meth:`_video_columns`) — and the columns the
+    rewards read (``reference_answer``,
     ``multiple_choice``, ``grounding``) plus ``id`` and ``task``. A row whose frames fail to decode mid-run is
     logged and replaced by the next usable one, as in SFT.
     """
@@ -179,15 +189,29 @@ class RLRowBuilder:
         height, width = clip.frames.shape[1:3]
         reference = grounding_reference(row, (width, height), box_scale_for(self.config, self.processor, clip.frames[0]))
         answer, choice = reference_answer(self.config, row)
+        if self.config.frame_presentation == "video":
+            media = self._video_columns(clip)
+        else:
+            media = {"images": [Image.fromarray(frame) for frame in clip.frames]}
         return {
             "prompt": messages,
-            "images": [Image.fromarray(frame) for frame in clip.frames],
+            **media,
             "reference_answer": answer,
             "multiple_choice": choice,
             "grounding": reference.to_dict() if reference else None,
             "id": str(row.get("id")),
             "task": str(row.get("task") or ""),
         }
+
+    def _video_columns(self, clip) -> dict[str, Any]:
+        """The clip as ``build_stage_inputs`` hands it to the video processor for the ``"video"`` presentation: the
+        frames (the last repeated up to one temporal patch), their metadata (times; no resampling) and the clip's
+        pixel bound (Qwen3-VL bounds a whole clip, so it depends on the frame count)."""
+        from videoespresso_hf.models.reasoner.modeling_reasoner import _fill_temporal_patch, _size
+
+        frames, metadata = _fill_temporal_patch(clip.frames, dict(clip.metadata), self.processor.video_processor)
+        size = _size(self.config, len(frames), video=True)
+        return {"video": frames, "video_metadata": metadata, "videos_kwargs": {"size": size} if size is not None else {}}
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         examples = [self.example(index) for index in batch["sample"]]
@@ -197,6 +221,26 @@ class RLRowBuilder:
         import datasets
 
         return datasets.Dataset.from_dict({"sample": list(range(len(self.positions)))}).with_transform(self)
+
+
+def apply_frame_presentation(config, presentation: str | None) -> None:
+    """Set the reasoner config's ``frame_presentation`` for RL (``None``: keep the checkpoint's), refusing (one line)
+    one the family cannot build (LLaVA: images only)."""
+    if presentation is not None:
+        config.frame_presentation = presentation
+    config.validate_two_stage()
+
+
+def trainer_class_for(config):
+    """The trainer for a reasoner config: trl's ``GRPOTrainer`` for frames as images, :class:`~videoespresso_hf.
+    training.grpo_video.VideoGRPOTrainer` for native video (``frame_presentation="video"``)."""
+    if config.frame_presentation == "video":
+        from videoespresso_hf.training.grpo_video import VideoGRPOTrainer
+
+        return VideoGRPOTrainer
+    from trl import GRPOTrainer
+
+    return GRPOTrainer
 
 
 def generation_suppress_ids(config) -> list[int]:
@@ -302,12 +346,13 @@ def _load_policy(arguments: ReasonerRLArguments, say):
     return model, processor, lora
 
 
-def _save_one_pass_mode(folder: Path, full_finetune: bool) -> None:
+def _save_one_pass_mode(folder: Path, full_finetune: bool, frame_presentation: str = "images") -> None:
     from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES
 
     if full_finetune:
-        return  # save_model wrote config.json with reasoning_mode="one_pass"
-    (folder / ADAPTER_CONFIG_OVERRIDES).write_text(json.dumps({"reasoning_mode": "one_pass"}) + "\n", encoding="utf-8")
+        return  # save_model wrote config.json with reasoning_mode="one_pass" (and the frame presentation)
+    overrides = {"reasoning_mode": "one_pass", "frame_presentation": frame_presentation}  # inference presents as RL did
+    (folder / ADAPTER_CONFIG_OVERRIDES).write_text(json.dumps(overrides) + "\n", encoding="utf-8")
 
 
 def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
@@ -318,7 +363,6 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
             unloadable model (one-line messages).
     """
     from transformers.trainer_utils import get_last_checkpoint
-    from trl import GRPOTrainer
 
     from videoespresso_hf.training.reasoner import _check_lora_placement
 
@@ -334,16 +378,19 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
 
     model, processor, lora = _load_policy(arguments, say)
+    apply_frame_presentation(model.config, arguments.frame_presentation)
+    trainer_class = trainer_class_for(model.config)
     config = grpo_config(arguments, folder, run.accumulation, model.config)
     say(
         f"stage rl: GRPO with G={config.num_generations}, beta={config.beta}, lr={config.learning_rate}, "
         f"max completion {config.max_completion_length}, temperature {config.temperature}, rewards "
         f"{', '.join(REWARD_NAMES)} weighted {list(config.reward_weights or [1.0] * len(REWARD_NAMES))}, "
-        f"{'full fine-tuning' if arguments.full_finetune else 'LoRA on the language model'}; rollouts with generate"
+        f"{'full fine-tuning' if arguments.full_finetune else 'LoRA on the language model'}; rollouts with generate; "
+        f"frames as {model.config.frame_presentation} ({trainer_class.__name__})"
     )
     dataset = RLRowBuilder(rows, _fill_generation_batch(positions, config, say), processor, model.config,
                            run.skip_log).dataset()  # fmt: skip
-    trainer = GRPOTrainer(
+    trainer = trainer_class(
         model=model, reward_funcs=list(REWARD_FUNCTIONS), args=config, train_dataset=dataset,
         processing_class=processor, peft_config=lora, callbacks=list(callbacks or []),
     )  # fmt: skip
@@ -356,7 +403,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     trainer.save_model(str(folder))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(folder))
-        _save_one_pass_mode(folder, arguments.full_finetune)
+        _save_one_pass_mode(folder, arguments.full_finetune, model.config.frame_presentation)
         summary = {
             "stage": STAGE,
             "global_step": trainer.state.global_step,
@@ -365,6 +412,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
             "losses": logged_losses(trainer.state.log_history),
             "train_loss": result.training_loss,
             "reasoning_mode": "one_pass",
+            "frame_presentation": model.config.frame_presentation,
             "learning_rate": config.learning_rate,
             "num_generations": config.num_generations,
             "beta": config.beta,
