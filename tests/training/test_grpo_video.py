@@ -8,6 +8,7 @@ tower runs under grad in the loss forward on video pixels; the trl methods overr
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from pathlib import Path
@@ -31,6 +32,16 @@ def stock_qwen(tmp_path_factory) -> Path:
     from doubles.tiny_vlms import save_tiny_vlm
 
     return save_tiny_vlm(tmp_path_factory.mktemp("stock") / "qwen2_5_vl", "qwen2_5_vl")
+
+
+@pytest.fixture(scope="module")
+def stock_qwen3(tmp_path_factory) -> Path:
+    from doubles.tiny_vlms import save_tiny_vlm
+
+    return save_tiny_vlm(tmp_path_factory.mktemp("stock3") / "qwen3_vl", "qwen3_vl")
+
+
+FAMILIES = {"qwen2_5_vl": "stock_qwen", "qwen3_vl": "stock_qwen3"}
 
 
 def _policy(checkpoint: Path, presentation: str | None):
@@ -125,16 +136,19 @@ def _check_rows_against_direct(trainer, batches, inference) -> list[list[int]]:
     return sources
 
 
-def test_video_rows_are_the_inference_inputs_and_logps_equal_a_direct_forward(stock_qwen, prepared_data, tmp_path):
-    from videoespresso_hf.training.grpo_video import VideoGRPOTrainer, video_prompt_inputs
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_video_rows_are_the_inference_inputs_and_logps_equal_a_direct_forward(request, family, prepared_data, tmp_path):
+    from videoespresso_hf.training.grpo_video import VIDEO_KEYS, VideoGRPOTrainer, video_prompt_inputs
 
-    model, processor = _policy(stock_qwen, "video")
+    model, processor = _policy(request.getfixturevalue(FAMILIES[family]), "video")
     rows = _rows(prepared_data, [2])
     (example,) = _examples(rows, processor, model.config, tmp_path)
     (inference,) = _inference_inputs(rows, model, processor)
     assert "images" not in example and example["prompt"][0]["content"][0] == {"type": "video"}
     prompt = video_prompt_inputs(processor, example)  # what the trainer generates from and trains on
-    for key in ("input_ids", "mm_token_type_ids", "pixel_values_videos", "video_grid_thw", "second_per_grid_ts"):
+    keys = ("input_ids", "mm_token_type_ids", *VIDEO_KEYS)  # Qwen3-VL: no second_per_grid_ts (times as text)
+    assert set(prompt) == set(inference) and {"input_ids", "pixel_values_videos", "video_grid_thw"} <= set(prompt)
+    for key in (key for key in keys if key in inference):
         assert torch.equal(prompt[key], inference[key]), key
     torch.manual_seed(0)
     trainer = _trainer(VideoGRPOTrainer, model, processor, tmp_path, beta=0.04)
@@ -171,10 +185,12 @@ def test_images_path_logps_equal_a_direct_forward(stock_qwen, prepared_data, tmp
     _check_rows_against_direct(trainer, [batch], _inference_inputs(rows, model, processor))
 
 
-def test_rows_with_different_frame_counts_stay_aligned_through_shuffle_and_accumulation(stock_qwen, prepared_data, tmp_path):
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_rows_with_different_frame_counts_stay_aligned_through_shuffle_and_accumulation(request, family, prepared_data,
+                                                                                        tmp_path):
     from videoespresso_hf.training.grpo_video import VideoGRPOTrainer
 
-    model, processor = _policy(stock_qwen, "video")
+    model, processor = _policy(request.getfixturevalue(FAMILIES[family]), "video")
     assert grpo.trainer_class_for(model.config) is VideoGRPOTrainer
     rows = _rows(prepared_data, [2, 4])
     two, four = _examples(rows, processor, model.config, tmp_path)
@@ -229,6 +245,7 @@ def test_native_video_rl_runs_the_vision_tower_under_grad_on_video(stock_qwen, p
         video_features = inner.get_video_features
         state = {"video": False}
 
+        @functools.wraps(video_features)  # generate reads its parameters to pre-encode the video
         def get_video_features(*args, **kwargs):
             state["video"] = True
             try:
