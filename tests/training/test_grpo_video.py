@@ -296,3 +296,30 @@ def test_llava_cannot_take_native_video():
 
     with pytest.raises(ValueError, match="frame_presentation='video' is not supported by VexLlavaReasonerConfig"):
         grpo.apply_frame_presentation(VexLlavaReasonerConfig(), "video")
+
+
+@pytest.mark.slow
+def test_native_video_grpo_learns_a_simple_reward_with_full_finetuning(stock_qwen, prepared_data, tmp_path):
+    # rl-video.md §3: the CPU target that works on both paths — full fine-tune, lr 0.05, G 8, batch 8, 20 steps.
+    from videoespresso_hf.training.grpo_video import VideoGRPOTrainer
+
+    torch.manual_seed(0)
+    arguments = _rl_args(stock_qwen, prepared_data, tmp_path, full_finetune=True, learning_rate_rl=0.05, beta=0.0,
+                         num_generations=8, effective_batch_size=8, per_device_batch_size=8, max_steps=20,
+                         lr_scheduler_type="constant", warmup_ratio=0.0, frame_presentation="video")  # fmt: skip
+    model, processor, _ = grpo._load_policy(arguments, lambda *_: None)
+    grpo.apply_frame_presentation(model.config, arguments.frame_presentation)
+    rows = load_rows(prepared_data, "generated")
+    positions = [i for i, row in enumerate(rows) if row["id"] in GOOD_IDS]
+    dataset = grpo.RLRowBuilder(rows, positions, processor, model.config, SkipLog(tmp_path / "s.jsonl")).dataset()
+
+    def letters(prompts, completions, **_):
+        texts = [completion[0]["content"] for completion in completions]
+        return [sum(char in "ABCD" for char in text) / max(len(text), 1) for text in texts]
+
+    trainer = VideoGRPOTrainer(model=model, reward_funcs=[letters], args=grpo.grpo_config(arguments, tmp_path, 1, model.config),
+                               train_dataset=dataset, processing_class=processor)  # fmt: skip
+    trainer.train()
+    means = [entry["reward"] for entry in trainer.state.log_history if "reward" in entry]
+    assert len(means) == 20
+    assert sum(means[-5:]) / 5 > sum(means[:5]) / 5 + 0.2, means
