@@ -166,6 +166,9 @@ def test_video_rows_are_the_inference_inputs_and_logps_equal_a_direct_forward(re
         ours, _, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, mask, batch["completion_ids"].size(1),
                                                                  videos=batch["videos"])  # fmt: skip
     assert (stock - ours).abs().max() > 1e-4
+    trainer.use_vllm = True  # trl 1.16's vLLM rollouts take token ids only: refused, not trained without the video
+    with pytest.raises(ValueError, match=r"native-video GRPO generates with model\.generate"):
+        trainer._generate_and_score_completions([example, example])
 
 
 def test_images_path_logps_equal_a_direct_forward(stock_qwen, prepared_data, tmp_path):

@@ -91,6 +91,9 @@ class VideoGRPOTrainer(GRPOTrainer):
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         if not inputs or "video" not in inputs[0]:
             return super()._generate_and_score_completions(inputs)
+        if self.use_vllm or self.use_transformers_continuous_batching:  # both take token ids only: no video
+            raise ValueError("native-video GRPO generates with model.generate: unset use_vllm / "
+                             "use_transformers_continuous_batching (trl 1.16 sends them no video)")
         prompts = [video_prompt_inputs(self.processing_class, example, self.chat_template, **self.chat_template_kwargs)
                    for example in inputs]  # fmt: skip
         videos = [{key: row[key] for key in VIDEO_KEYS if key in row} for row in prompts]
