@@ -156,8 +156,8 @@ class RLRowBuilder:
     The example: ``prompt`` (the one-pass user turn of :func:`stage_messages`, an image placeholder per frame),
     ``images`` (the decoded core frames, PIL) — or, for a config whose ``frame_presentation`` is ``"video"``, a video
     placeholder and ``video`` / ``video_metadata`` / ``videos_kwargs`` (see :meth:`_video_columns`) — and the columns
-    the rewards read (``reference_answer``, ``multiple_choice``, ``grounding``) plus ``id`` and ``task``. A row whose frames fail to decode mid-run is
-    logged and replaced by the next usable one, as in SFT.
+    the rewards read (``reference_answer``, ``multiple_choice``, ``grounding``) plus ``id`` and ``task``. A row whose
+    frames fail to decode mid-run is logged and replaced by the next usable one, as in SFT.
     """
 
     def __init__(self, rows, positions: Sequence[int], processor, config, skip_log: SkipLog):
