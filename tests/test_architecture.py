@@ -22,6 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "videoespresso_hf"
 LEAVES = {
     "tasks", "answer_letters", "sqlite", "embeddings", "workers", "files", "_lazy", "errors", "defaults", "text",
     "versions", "locations", "frame_rules", "dtypes", "evidence_tags",
+    "tables",
 }  # fmt: skip
 
 # room -> rooms it may import (besides LEAVES). ``cli`` may import everything; nothing imports ``cli``.
@@ -42,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "frame_rules": set(),
     "dtypes": set(),
     "evidence_tags": set(),
+    "tables": set(),
     "video": set(),
     "llm": set(),
     # data -> video: the dataset viewer decodes the core frames it draws boxes on; data -> evaluation: the viewer
