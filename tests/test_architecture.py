@@ -21,7 +21,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "videoespresso_hf"
 # --dtype rule in ``dtypes``).
 LEAVES = {
     "tasks", "answer_letters", "sqlite", "embeddings", "workers", "files", "_lazy", "errors", "defaults", "text",
-    "versions", "locations", "frame_rules", "dtypes",
+    "versions", "locations", "frame_rules", "dtypes", "evidence_tags",
+    "tables",
 }  # fmt: skip
 
 # room -> rooms it may import (besides LEAVES). ``cli`` may import everything; nothing imports ``cli``.
@@ -41,6 +42,8 @@ ALLOWED: dict[str, set[str]] = {
     "versions": set(),
     "frame_rules": set(),
     "dtypes": set(),
+    "evidence_tags": set(),
+    "tables": set(),
     "video": set(),
     "llm": set(),
     # data -> video: the dataset viewer decodes the core frames it draws boxes on; data -> evaluation: the viewer

@@ -99,7 +99,6 @@ def _calls(path: Path, name: str) -> bool:
 
 def test_prepared_rows_are_read_by_one_reader():
     """``data.load_prepared`` checks the folder/config/split and turns ``datasets`` errors into one line;
-    predict reads through it. Left: the demo shows the plain ``datasets`` call to the user, and the training
-    rows (``training/rows.py``) still load by themselves (their split message names the configs that have it)."""
+    predict and training read through it. Left: the demo shows the plain ``datasets`` call to the user."""
     readers = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py") if _calls(path, "load_dataset")}
-    assert readers == {"data/prepared.py", "cli/demo_steps.py", "training/rows.py"}
+    assert readers == {"data/prepared.py", "cli/demo_steps.py"}

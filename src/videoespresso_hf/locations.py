@@ -59,11 +59,17 @@ def _hub_offline() -> bool:
 
 
 def _in_cache(repo_id: str, repo_type: str) -> bool:
-    from huggingface_hub import scan_cache_dir
+    """The Hub cache holds a snapshot of ``repo_id``: its folder (``models--org--name``, as ``huggingface_hub`` lays
+    it out) has a revision under ``snapshots/``. A look at one folder, not ``scan_cache_dir``, which stats every file
+    of every cached repository (seconds to minutes on a big cache). Not ``try_to_load_from_cache(repo_id,
+    "config.json")`` either: a dataset repository (and a weights-only model one) has no ``config.json``."""
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
 
+    snapshots = Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type=repo_type) / "snapshots"
     try:
-        return any(repo.repo_id == repo_id and repo.repo_type == repo_type for repo in scan_cache_dir().repos)
-    except Exception:  # no cache folder yet (CacheNotFound) or an unreadable one: nothing cached
+        return any(revision.is_dir() for revision in snapshots.iterdir())
+    except OSError:  # no cache folder, no such repository, or an unreadable one: nothing cached
         return False
 
 

@@ -29,8 +29,12 @@ def test_rows_with_media_undecoded(prepared, bench_release):
 
 def test_what_is_missing_is_named_in_one_line(prepared):
     assert prepared_splits(prepared, "bench") == ["test"]
-    with pytest.raises(DataError, match=r"config 'bench' has no split 'train' \(it has: test\)"):
+    with pytest.raises(DataError, match=r"config 'bench' has no split 'train' \(it has: test\); configs with a 'train' "
+                       "split: train_video, train_multi_image, generated$"):
         load_prepared(prepared, "bench", "train")
+    # A Hub id: its config's published splits, checked before anything is downloaded (the tests run offline).
+    with pytest.raises(DataError, match=r"^org/prepared: config 'bench' has no split 'train' \(it has: test\); configs"):
+        load_prepared("org/prepared", "bench", "train")
     with pytest.raises(DataError, match="has no prepared 'train_video' config; run `videoespresso data prepare"):
         load_prepared(prepared, "train_video")
     with pytest.raises(DataError, match="unknown config 'benchmark'"):

@@ -111,17 +111,18 @@ def test_image_text_strategy_ranks_frames_as_clip_itself_does(video, tiny_clip_p
 
 
 def test_image_text_strategy_needs_no_selector(video, tiny_clip_path, capsys):
-    """Training-free for real: HybridVideoQA and `videoespresso select` run it with no selector at all."""
+    """Training-free for real: the frame picker (HybridVideoQA's selection half) and `videoespresso select` run it
+    with no selector at all."""
     import json
 
     from videoespresso_hf.cli.main import main
-    from videoespresso_hf.models.hybrid import HybridVideoQA
+    from videoespresso_hf.models.hybrid import CoreFramePicker
     from videoespresso_hf.models.image_text import ImageTextScorer
 
     path, _spec = video
     scorer = ImageTextScorer.from_pretrained(tiny_clip_path)
-    qa = HybridVideoQA(None, None, strategy="image_text", max_core_frames=2, image_text_scorer=scorer)
-    selection = qa.select(path, "Why?")
+    picker = CoreFramePicker(strategy="image_text", max_core_frames=2, image_text_scorer=scorer)
+    selection = picker.select(path, "Why?")
     assert selection.strategy == "image_text" and len(selection.indices) == 2 and len(selection.candidate_scores) == 6
     argv = ["select", str(path), "-q", "Why?", "--strategy", "image_text", "--max-core-frames", "2", "--json"]
     assert main([*argv, "--image-text-model", tiny_clip_path]) == 0
@@ -142,3 +143,16 @@ def test_image_text_strategy_with_an_unloadable_model_is_one_line(video, tmp_pat
     assert main([*argv, str(empty)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"cannot load the image-text model {empty}" in err and "--image-text-model" in err
+
+
+def test_the_frame_picker_selects_without_a_reasoner_and_the_hybrid_needs_one(video):
+    """`videoespresso select` uses the selection half alone; a HybridVideoQA without a reasoner is refused at once
+    (it used to build, and fail only on the first answer)."""
+    from videoespresso_hf.models.hybrid import CoreFramePicker, HybridVideoQA
+
+    path, _spec = video
+    meta = probe(path)
+    selection = CoreFramePicker(strategy="uniform", max_core_frames=3).select(path, "Why?")
+    assert selection.indices == uniform_selection(meta.num_frames, meta.fps, 3).indices
+    with pytest.raises(ValueError, match="needs a reasoner and its processor; for the frames alone use CoreFramePicker"):
+        HybridVideoQA(None, None, strategy="uniform")

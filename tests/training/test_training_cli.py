@@ -159,8 +159,8 @@ def test_a_config_without_a_train_split_says_which_configs_have_one(tmp_path, ca
     assert main(["data", "prepare", "--quiet", "--config", "bench", "--data-dir", str(release), "--out", str(prepared)]) == 0
     with pytest.raises(ValueError) as error:
         load_rows(prepared, "bench")
-    assert str(error.value) == (f'config bench of {prepared} has no "train" split (only test); configs with a train '
-                                "split: train_video, train_multi_image, generated")  # fmt: skip
+    assert str(error.value) == (f"{prepared}: config 'bench' has no split 'train' (it has: test); configs with a "
+                                "'train' split: train_video, train_multi_image, generated")  # fmt: skip
     capsys.readouterr()
     # the CLI: one line, before any model is looked for
     assert main(["train", "reasoner", "--data", str(prepared), "--config", "bench", "--output", str(tmp_path / "o"),
@@ -168,7 +168,7 @@ def test_a_config_without_a_train_split_says_which_configs_have_one(tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-model-needed: no such file or folder" in err[0]
     # from Python, with the default model: refused before the run starts (no settings printed, no output folder)
-    with pytest.raises(ValueError, match=r'config bench of .* has no "train" split \(only test\)'):
+    with pytest.raises(ValueError, match=r"config 'bench' has no split 'train' \(it has: test\); configs with a 'train'"):
         videoespresso_hf.train_reasoner(data=str(prepared), config="bench", output_dir=str(tmp_path / "o"))
     assert capsys.readouterr().out == "" and not (tmp_path / "o").exists()
 

@@ -31,15 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from videoespresso_hf.models.hybrid import HybridVideoQA
+    from videoespresso_hf.models.hybrid import CoreFramePicker
     from videoespresso_hf.video import VideoError
 
     strategy = check_model_arguments(args)
     check_video(args.video)
     selector, processor = _load_selector(args) if frame_rule(strategy).needs_selector else (None, None)
-    qa = HybridVideoQA(
-        None,  # no reasoner: selection only
-        None,
+    picker = CoreFramePicker(
         selector,
         processor,
         strategy=strategy,
@@ -49,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         image_text_scorer=load_image_text_scorer(args, strategy),
     )
     try:
-        selection = qa.select(args.video, args.question)
+        selection = picker.select(args.video, args.question)
     except VideoError as error:
         raise UserError(str(error)) from error
     if args.json:

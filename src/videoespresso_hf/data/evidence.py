@@ -14,18 +14,30 @@ and the released data share one format::
     >>> render_evidence(parsed.segments) == "A <obj_start>man<obj_end><box_start>[1, 2, 30, 40]<box_end> waves."
     True
 
-Box convention: four numbers ``[x1, y1, x2, y2]`` as written in the source; the released files do not
+The tag grammar (tags, box content) is :mod:`videoespresso_hf.evidence_tags`'s, shared with the grounding
+metrics. Box convention: four numbers ``[x1, y1, x2, y2]`` as written in the source; the released files do not
 document the coordinate frame (pixels vs a 0-1000 grid), so values are kept exactly as given.
 Pure functions only: no I/O, no third-party imports.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from videoespresso_hf.evidence_tags import (
+    BOX_END,
+    BOX_START,
+    BOX_TAG,
+    OBJ_END,
+    OBJ_START,
+    OBJECT_TAG,
+    TAG,
+    Box,
+    is_finite_number,
+    parse_boxes,
+)
 
 __all__ = [
     "BOX_END",
@@ -44,25 +56,15 @@ __all__ = [
     "strip_evidence_tags",
 ]
 
-OBJ_START, OBJ_END = "<obj_start>", "<obj_end>"
-BOX_START, BOX_END = "<box_start>", "<box_end>"
-
-Box = tuple[float, float, float, float]
 BOX_STATUSES: tuple[str, ...] = ("ok", "empty", "malformed")  # KeyObject.box_status values
 
-_TOKEN = re.compile(r"<obj_start>|<obj_end>|<box_start>|<box_end>")
-_NO_TAG = r"(?:(?!<(?:obj|box)_(?:start|end)>).)*"  # text that contains no tag
+_NO_TAG = rf"(?:(?!{TAG.pattern}).)*"  # text that contains no tag
 # A well-formed object, a well-formed box, or a lone tag (unclosed or stray).
 _PIECE = re.compile(
-    rf"<obj_start>({_NO_TAG})<obj_end>|<box_start>({_NO_TAG})<box_end>|(<(?:obj|box)_(?:start|end)>)", re.DOTALL
+    rf"{OBJ_START}({_NO_TAG}){OBJ_END}|{BOX_START}({_NO_TAG}){BOX_END}|({TAG.pattern})", re.DOTALL
 )
-_NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
-_SIMPLE_BOX = re.compile(rf"\[{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\]")
-_BOX_NO_GROUPS = r"\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*\]"
-_SIMPLE_BOX_LIST = re.compile(rf"\[\s*{_BOX_NO_GROUPS}(?:\s*,\s*{_BOX_NO_GROUPS})*\s*\]")
 # Fast path: an object with its box tags, none of them containing "<".
-_WELL_FORMED_OBJECT = re.compile(r"<obj_start>([^<]*)<obj_end>((?:\s*<box_start>[^<]*<box_end>)*)")
-_BOX_TAG = re.compile(r"<box_start>([^<]*)<box_end>")
+_WELL_FORMED_OBJECT = re.compile(rf"{OBJECT_TAG.pattern}((?:\s*{BOX_START}[^<]*{BOX_END})*)")
 _SPACES_BEFORE_PUNCT = re.compile(r"[ \t]+([,.;:!?)])")
 _MULTI_SPACE = re.compile(r"[ \t]{2,}")
 
@@ -103,44 +105,6 @@ class ParsedEvidence:
     text: str
     key_objects: tuple[KeyObject, ...] = ()
     segments: tuple[str | KeyObject, ...] = field(default=(), repr=False)
-
-
-def parse_boxes(content: str) -> tuple[tuple[Box, ...], str]:
-    """Parse the text between ``<box_start>`` and ``<box_end>``.
-
-    Accepts ``[]``, ``[x1, y1, x2, y2]`` and ``[[...], [...]]`` (numbers may be ints or floats).
-
-    Returns:
-        ``(boxes, status)`` with status ``"ok"``, ``"empty"`` or ``"malformed"`` (then ``boxes == ()``).
-    """
-    content = content.strip()
-    if content in ("", "[]", "[[]]"):
-        return (), "empty"
-    simple = _SIMPLE_BOX.fullmatch(content)
-    if simple:  # the common cases, without a JSON round trip
-        return (tuple(map(float, simple.groups())),), "ok"  # type: ignore[return-value]
-    if _SIMPLE_BOX_LIST.fullmatch(content):
-        return tuple(tuple(map(float, box)) for box in _SIMPLE_BOX.findall(content)), "ok"  # type: ignore[misc]
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return (), "malformed"
-    if isinstance(value, list) and value and all(not isinstance(item, list) for item in value):
-        value = [value]
-    if not isinstance(value, list):
-        return (), "malformed"
-    boxes: list[Box] = []
-    for item in value:
-        if item == []:
-            continue
-        if not (isinstance(item, list) and len(item) == 4 and all(_is_number(v) for v in item)):
-            return (), "malformed"
-        boxes.append(tuple(float(v) for v in item))  # type: ignore[arg-type]
-    return tuple(boxes), ("ok" if boxes else "empty")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _combine_status(statuses: Sequence[str], boxes: Sequence[Box]) -> str:
@@ -193,7 +157,7 @@ def _parse_well_formed(raw: str) -> ParsedEvidence | None:
     position = 0
     for match in _WELL_FORMED_OBJECT.finditer(raw):
         between = raw[position : match.start()]
-        if "<" in between and _TOKEN.search(between):
+        if "<" in between and TAG.search(between):
             return None
         if between:
             segments.append(between)
@@ -201,7 +165,7 @@ def _parse_well_formed(raw: str) -> ParsedEvidence | None:
         label = match.group(1).strip()
         boxes: list[Box] = []
         statuses = []
-        for content in _BOX_TAG.findall(match.group(2)):
+        for content in BOX_TAG.findall(match.group(2)):
             found, status = parse_boxes(content)
             boxes.extend(found)
             statuses.append(status)
@@ -209,7 +173,7 @@ def _parse_well_formed(raw: str) -> ParsedEvidence | None:
         text_parts.append(label)
         position = match.end()
     rest = raw[position:]
-    if "<" in rest and _TOKEN.search(rest):
+    if "<" in rest and TAG.search(rest):
         return None
     if rest:
         segments.append(rest)
@@ -301,7 +265,7 @@ def format_boxes(boxes: Sequence[Sequence[float]]) -> str:
     """
     rendered = []
     for box in boxes:
-        if len(box) != 4 or not all(_is_number(v) for v in box):
+        if len(box) != 4 or not all(is_finite_number(v) for v in box):
             raise ValueError(f"a box must be 4 finite numbers [x1, y1, x2, y2], got {list(box)!r}")
         rendered.append("[" + ", ".join(_format_number(v) for v in box) + "]")
     if not rendered:
@@ -315,7 +279,7 @@ def render_key_object(label: str, boxes: Sequence[Sequence[float]] = ()) -> str:
     Raises:
         ValueError: if the label contains a tag or a box is not 4 finite numbers.
     """
-    if _TOKEN.search(label):
+    if TAG.search(label):
         raise ValueError(f"an object label must not contain evidence tags: {label!r}")
     return f"{OBJ_START}{label}{OBJ_END}{BOX_START}{format_boxes(boxes)}{BOX_END}"
 
@@ -332,7 +296,7 @@ def render_evidence(segments: Iterable[str | KeyObject | dict]) -> str:
     out = []
     for seg in segments:
         if isinstance(seg, str):
-            if _TOKEN.search(seg):
+            if TAG.search(seg):
                 raise ValueError(f"plain evidence text must not contain evidence tags: {seg!r}")
             out.append(seg)
         elif isinstance(seg, KeyObject):

@@ -20,7 +20,7 @@ from videoespresso_hf.errors import first_line
 if TYPE_CHECKING:
     from datasets import Dataset, IterableDataset
 
-__all__ = ["REQUIRED_COLUMNS", "load_prepared", "prepared_splits"]
+__all__ = ["REQUIRED_COLUMNS", "check_prepared_split", "load_prepared", "prepared_splits"]
 
 # Columns every prepared config has (the schema's, data.schema.FIELDS, minus what a reader may drop).
 REQUIRED_COLUMNS = ("id", "question", "options", "task", "video", "images")
@@ -30,6 +30,37 @@ def prepared_splits(folder: str | os.PathLike, config: str) -> list[str]:
     """The splits a local prepared folder holds for ``config`` (from its shard names), ``[]`` if none."""
     shards = Path(folder, config).glob("*-of-*.parquet")
     return sorted({shard.name.rsplit("-", 3)[0] for shard in shards})
+
+
+def check_prepared_split(folder: str | os.PathLike, config: str, split: str | None = None) -> str:
+    """The split :func:`load_prepared` reads (``split``, or its default), checked before any row is read: a
+    training run refuses a config without its split before its output folder exists.
+
+    A local folder holds the splits of its shards; a Hub id is taken to hold its config's published splits.
+
+    Raises:
+        DataError: an unknown config, a folder without that config, or a config without ``split``: the line names
+            the splits the config has and the configs that have ``split`` (``bench`` is test-only).
+    """
+    if config not in CONFIG_SPECS:
+        raise DataError(f"unknown config {config!r}; choose one of {', '.join(CONFIG_SPECS)}")
+    if Path(folder).exists():
+        present = prepared_splits(folder, config)
+        if not present:
+            raise DataError(
+                f"{folder} has no prepared {config!r} config; run "
+                f"`videoespresso data prepare --config {config} --out {folder}` first"
+            )
+    else:
+        present = list(CONFIG_SPECS[config].splits)
+    split = split or ("test" if "test" in present else present[0])
+    if split not in present:
+        others = [name for name, spec in CONFIG_SPECS.items() if split in spec.splits]
+        raise DataError(
+            f"{folder}: config {config!r} has no split {split!r} (it has: {', '.join(present)})"
+            + (f"; configs with a {split!r} split: {', '.join(others)}" if others else "")
+        )
+    return split
 
 
 def load_prepared(
@@ -55,22 +86,7 @@ def load_prepared(
     """
     import datasets
 
-    if config not in CONFIG_SPECS:
-        raise DataError(f"unknown config {config!r}; choose one of {', '.join(CONFIG_SPECS)}")
-    local = Path(folder)
-    if local.exists():
-        present = prepared_splits(local, config)
-        if not present:
-            raise DataError(
-                f"{folder} has no prepared {config!r} config; run "
-                f"`videoespresso data prepare --config {config} --out {folder}` first"
-            )
-        split = split or ("test" if "test" in present else present[0])
-        if split not in present:
-            raise DataError(f"{folder}: config {config!r} has no split {split!r} (it has: {', '.join(present)})")
-    else:
-        splits = CONFIG_SPECS[config].splits
-        split = split or ("test" if "test" in splits else splits[0])
+    split = check_prepared_split(folder, config, split)
     try:
         dataset = datasets.load_dataset(str(folder), config, split=split, streaming=streaming)
     # ConnectionError: a Hub id that cannot be reached (offline, no network).

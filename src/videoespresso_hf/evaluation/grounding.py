@@ -1,6 +1,7 @@
 """Grounded reasoning: the one-pass rollout format, its claims, and how well they match the annotation.
 
-The primitives here (tag parsing, time distance, IoU) are shared by the RL rewards
+The primitives here (reading claims, time distance, IoU; the tag grammar is
+:mod:`videoespresso_hf.evidence_tags`, shared with the data side's evidence parser) are shared by the RL rewards
 (``videoespresso_hf.training.rewards``) and by the grounding metrics of ``videoespresso score``; scoring
 never imports training. Rewards and metrics are defined separately: a reward may follow a training-step
 schedule, a metric uses the fixed tolerances below and reports precision and recall of the claims.
@@ -34,6 +35,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from videoespresso_hf.evidence_tags import TAG_EVENT, Box, parse_boxes, parse_time
+
 __all__ = [
     "IOU_THRESHOLD",
     "TIME_TOLERANCE_S",
@@ -55,16 +58,9 @@ __all__ = [
 TIME_TOLERANCE_S = 1.0
 IOU_THRESHOLD = 0.5
 
-Box = tuple[float, float, float, float]
-
 _THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _FULL = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
-_EVENT = re.compile(
-    r"<obj_start>(?P<obj>[^<]*)<obj_end>|<box_start>(?P<box>[^<]*)<box_end>|<t>\s*(?P<t>-?\d+(?:\.\d+)?)\s*</t>"
-)
-_NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
-_BOX = re.compile(rf"\[{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\]")
 
 
 @dataclass(frozen=True)
@@ -115,15 +111,16 @@ def parse_rollout(text: str | None) -> Rollout:
         boxes.extend(BoxClaim(name, box, time) for name, box in pending)
         pending.clear()
 
-    for match in _EVENT.finditer(evidence):
+    for match in TAG_EVENT.finditer(evidence):
         if match.group("obj") is not None:
             flush(times[-1] if times else None)
             label = match.group("obj").strip()
         elif match.group("box") is not None:
-            pending.extend((label, tuple(float(v) for v in found)) for found in _BOX.findall(match.group("box")))
+            found, _status = parse_boxes(match.group("box"))
+            pending.extend((label, box) for box in found)
         else:
-            value = float(match.group("t"))
-            if math.isfinite(value):
+            value = parse_time(match.group("t"))
+            if value is not None:
                 times.append(value)
                 flush(value)
     flush(times[-1] if times else None)

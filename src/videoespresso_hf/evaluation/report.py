@@ -21,6 +21,7 @@ from videoespresso_hf.evaluation.coverage import (
     coverage_sentence,
     covered_tasks,
 )
+from videoespresso_hf.tables import aligned_table
 from videoespresso_hf.tasks import LEADERBOARD_TASKS, RELEASED_TEST_COUNTS, TASK_GROUPS, TASKS
 
 __all__ = [
@@ -70,26 +71,10 @@ def _footers(named_results: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(line for name, result in named_results.items() for line in _footer_lines(result, name))
 
 
-def _aligned(lines: list[list[str]], right: int = 1) -> list[str]:
-    """Columns padded to their widest cell; columns from ``right`` on are right-aligned (numbers)."""
-    widths = [max(len(cell) for cell in column) for column in zip(*lines, strict=True)]
-    return [
-        "  ".join(
-            cell.rjust(width) if index >= right else cell.ljust(width)
-            for index, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ).rstrip()
-        for line in lines
-    ]
-
-
 def _wide_table(named_results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Models as rows, Overall then the 14 tasks as columns (the README leaderboard's layout)."""
     rows = [_leaderboard_row(result, name) for name, result in named_results.items()]
-    widths = [max(len(cell) for cell in column) for column in zip(_HEADER, *rows, strict=True)]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in [_HEADER, ["-" * width for width in widths], *rows]
-    ]
+    return aligned_table([_HEADER, *rows], right_from=None, rule="columns")
 
 
 def _narrow_table(named_results: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -104,7 +89,7 @@ def _narrow_table(named_results: Mapping[str, Mapping[str, Any]]) -> list[str]:
         for task in (t.leaderboard_name for t in TASKS if t.group == group):
             accuracies = (_cell(r["tasks"][task]["accuracy"]) for r in named_results.values())
             lines.append([f"  {task}", *accuracies, str(RELEASED_TEST_COUNTS[task])])
-    return _aligned(lines)
+    return aligned_table(lines)
 
 
 def terminal_width() -> int | None:

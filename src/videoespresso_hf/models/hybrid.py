@@ -11,7 +11,7 @@ few chosen frames are then read again for the reasoner, with their true indices 
 Qwen's temporal positions and Qwen3-VL's timestamp tokens stay right). Candidate frames are not kept,
 so memory does not grow with the number of videos in a batch.
 Training-free strategies (``uniform``, ``fps``, ``shots``, ``embedding``, ``image_text``) replace the model
-selector behind the same call.
+selector behind the same call. The selection half alone (no reasoner) is :class:`CoreFramePicker`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,7 @@ from videoespresso_hf.video import VideoReader, detect_shots, video_identity
 
 __all__ = [
     "ADAPTER_CONFIG_OVERRIDES",
+    "CoreFramePicker",
     "HybridAnswer",
     "HybridVideoQA",
     "VideoInput",
@@ -124,15 +126,15 @@ class _Clip:
         return video_identity(self.path).content_key
 
 
-class HybridVideoQA:
-    """Selector (or a training-free strategy) + two-stage reasoner, batched.
+class CoreFramePicker:
+    """The core frames of a video for a question, by one frame rule (the selector or a training-free strategy):
+    the selection half of :class:`HybridVideoQA`, usable alone (``videoespresso select``) without a reasoner.
 
     Args:
-        reasoner / reasoner_processor: a VideoEspresso reasoner and its processor.
         selector / selector_processor: a :class:`VexFrameSelectorModel` and its processor; needed by the
             ``model`` and ``embedding`` strategies (the latter uses only its captioner).
         strategy: ``"model"`` (default), ``"uniform"``, ``"fps"``, ``"shots"``, ``"embedding"`` or ``"image_text"``.
-        max_core_frames: frames handed to the reasoner at most (default: the selector config's, else 3).
+        max_core_frames: frames picked at most (default: the selector config's, else 3).
         candidate_fps / max_candidates: candidate sampling for ``model``/``embedding``/``image_text`` and the ``fps``
             strategy's rate (default: the selector config's, else 1 fps and 64).
         embedder: texts → embeddings for the ``embedding`` strategy (default: ``load_text_embedder(DEFAULT_EMBEDDER)``).
@@ -146,8 +148,6 @@ class HybridVideoQA:
 
     def __init__(
         self,
-        reasoner,
-        reasoner_processor,
         selector=None,
         selector_processor=None,
         *,
@@ -167,8 +167,6 @@ class HybridVideoQA:
         if needs.needs_image_text and image_text_scorer is None:
             raise ValueError("strategy 'image_text' needs image_text_scorer (ImageTextScorer.from_pretrained())")
         selector_config = selector.config if selector is not None else None
-        self.reasoner = reasoner
-        self.reasoner_processor = reasoner_processor
         self.selector = selector
         self.selector_processor = selector_processor
         self.strategy = strategy
@@ -186,66 +184,6 @@ class HybridVideoQA:
         self.image_text_scorer = image_text_scorer
         self.frame_embedding_cache: dict[tuple[str, int], np.ndarray] = {}  # same keys, for image_text
 
-    @classmethod
-    def from_pretrained(
-        cls,
-        reasoner: str | Path,
-        selector: str | Path | None = None,
-        *,
-        strategy: str = "model",
-        dtype="auto",
-        device_map=None,
-        attn_implementation: str | None = None,
-        trust_remote_code: bool = False,
-        revision: str | None = None,
-        token: str | bool | None = None,
-        cache_dir: str | Path | None = None,
-        local_files_only: bool = False,
-        min_pixels: int | None = None,
-        max_pixels: int | None = None,
-        **kwargs,
-    ) -> HybridVideoQA:
-        """Load reasoner (and selector) checkpoints by path or Hub id.
-
-        ``reasoner`` is a VideoEspresso reasoner or a stock checkpoint of a supported family (see
-        :mod:`~videoespresso_hf.models.reasoner.backbones`); anything else is refused before weights load.
-        ``dtype``, ``device_map`` (e.g. ``"auto"`` through accelerate) and ``attn_implementation``
-        (``"sdpa"``, ``"flash_attention_2"``) go to both models' ``from_pretrained``; the Hub arguments
-        (``revision``, ``token``, ``cache_dir``, ``local_files_only``) to every model and processor load.
-        ``reasoner`` may also be a LoRA adapter saved by training (see :func:`load_reasoner`): it loads on its
-        base model with the frame pixel bounds it was trained with (and an RL adapter with its one-pass reasoning mode). ``min_pixels`` / ``max_pixels`` set the
-        reasoner's per-frame pixel bounds instead of the checkpoint's (or the adapter's).
-        Other ``kwargs`` go to :class:`HybridVideoQA`.
-        """
-        hub = {
-            "revision": revision,
-            "token": token,
-            "cache_dir": cache_dir,
-            "local_files_only": local_files_only,
-            "trust_remote_code": trust_remote_code,
-        }
-        load = {"dtype": dtype, "device_map": device_map, **hub}
-        if attn_implementation:
-            load["attn_implementation"] = attn_implementation
-        use_selector = selector is not None and strategy in FRAME_RULES and FRAME_RULES[strategy].needs_selector
-        if use_selector:  # both configs are checked before either model's weights load
-            check_selector(selector, hub)
-        bounds = {name: value for name, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels))
-                  if value is not None}  # fmt: skip
-        reasoner_model, reasoner_processor = load_reasoner(reasoner, {**load, **bounds}, hub)
-        selector_model = selector_processor = None
-        if use_selector:
-            selector_model, selector_processor = load_selector(selector, load, hub)
-        return cls(
-            reasoner_model,
-            reasoner_processor,
-            selector_model,
-            selector_processor,
-            strategy=strategy,
-            **kwargs,
-        )
-
-    # ------------------------------------------------------------------ selection
     def _open(self, video: VideoInput, fps: float | None) -> _Clip:
         if isinstance(video, (str, Path)):
             reader = VideoReader(video)
@@ -306,13 +244,90 @@ class HybridVideoQA:
         )
 
     def select(self, video: VideoInput, question: str, fps: float | None = None) -> FrameSelection:
-        """The frames the reasoner would see for this question (``fps``: of decoded frames, if given)."""
+        """The core frames of ``video`` (a path, or decoded frames at ``fps``) for this question: what a reasoner sees."""
         clip = self._open(video, fps)
         try:
             return self._select(clip, question)
         finally:
             if clip.reader is not None:
                 clip.reader.close()
+
+
+class HybridVideoQA(CoreFramePicker):
+    """Selector (or a training-free strategy) + two-stage reasoner, batched: a :class:`CoreFramePicker` whose
+    picks a reasoner answers from.
+
+    Args:
+        reasoner / reasoner_processor: a VideoEspresso reasoner and its processor (required: for the frames
+            alone, use :class:`CoreFramePicker`).
+        selector, selector_processor and the keyword arguments: the frame rule, as for :class:`CoreFramePicker`.
+    """
+
+    def __init__(self, reasoner, reasoner_processor, selector=None, selector_processor=None, **picker_kwargs: Any):
+        if reasoner is None or reasoner_processor is None:
+            raise ValueError("HybridVideoQA needs a reasoner and its processor; for the frames alone use CoreFramePicker")
+        super().__init__(selector, selector_processor, **picker_kwargs)
+        self.reasoner = reasoner
+        self.reasoner_processor = reasoner_processor
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        reasoner: str | Path,
+        selector: str | Path | None = None,
+        *,
+        strategy: str = "model",
+        dtype="auto",
+        device_map=None,
+        attn_implementation: str | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+        **kwargs,
+    ) -> HybridVideoQA:
+        """Load reasoner (and selector) checkpoints by path or Hub id.
+
+        ``reasoner`` is a VideoEspresso reasoner or a stock checkpoint of a supported family (see
+        :mod:`~videoespresso_hf.models.reasoner.backbones`); anything else is refused before weights load.
+        ``dtype``, ``device_map`` (e.g. ``"auto"`` through accelerate) and ``attn_implementation``
+        (``"sdpa"``, ``"flash_attention_2"``) go to both models' ``from_pretrained``; the Hub arguments
+        (``revision``, ``token``, ``cache_dir``, ``local_files_only``) to every model and processor load.
+        ``reasoner`` may also be a LoRA adapter saved by training (see :func:`load_reasoner`): it loads on its
+        base model with the frame pixel bounds it was trained with (and an RL adapter with its one-pass reasoning mode). ``min_pixels`` / ``max_pixels`` set the
+        reasoner's per-frame pixel bounds instead of the checkpoint's (or the adapter's).
+        Other ``kwargs`` go to :class:`HybridVideoQA`.
+        """
+        hub = {
+            "revision": revision,
+            "token": token,
+            "cache_dir": cache_dir,
+            "local_files_only": local_files_only,
+            "trust_remote_code": trust_remote_code,
+        }
+        load = {"dtype": dtype, "device_map": device_map, **hub}
+        if attn_implementation:
+            load["attn_implementation"] = attn_implementation
+        use_selector = selector is not None and strategy in FRAME_RULES and FRAME_RULES[strategy].needs_selector
+        if use_selector:  # both configs are checked before either model's weights load
+            check_selector(selector, hub)
+        bounds = {name: value for name, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels))
+                  if value is not None}  # fmt: skip
+        reasoner_model, reasoner_processor = load_reasoner(reasoner, {**load, **bounds}, hub)
+        selector_model = selector_processor = None
+        if use_selector:
+            selector_model, selector_processor = load_selector(selector, load, hub)
+        return cls(
+            reasoner_model,
+            reasoner_processor,
+            selector_model,
+            selector_processor,
+            strategy=strategy,
+            **kwargs,
+        )
 
     # ------------------------------------------------------------------ answering
     def answer(

@@ -12,8 +12,13 @@ from typing import Any
 
 from videoespresso_hf.llm.ledger import format_usd
 from videoespresso_hf.pipeline.stages.base import StageUsage
+from videoespresso_hf.tables import aligned_table
 
 __all__ = ["BuildSummary", "StageStats", "format_report"]
+
+# The per-stage table's columns and their least widths (a fixed layout across builds; a wider cell widens its column).
+_STAGE_COLUMNS = {"stage": 10, "ran": 5, "reused": 6, "failed": 6, "error": 5, "wall s": 7, "paid calls": 10,
+                  "cached": 6, "prompt tok": 10, "compl tok": 9, "cost $": 9, "total $": 9}  # fmt: skip
 
 
 @dataclass
@@ -101,29 +106,24 @@ def format_report(summary: BuildSummary) -> str:
         f"videoespresso build: {summary.videos} videos, {summary.videos_ok} ok, {len(summary.failed)} failed, "
         f"{len(summary.pending)} to retry; {summary.seconds:.1f} s; out: {summary.out_dir}"
     ]
-    width = max([10, *(len(stats.name) for stats in summary.stages)])
-    header = (
-        f"{'stage':<{width}} {'ran':>5} {'reused':>6} {'failed':>6} {'error':>5} {'wall s':>7} "
-        f"{'paid calls':>10} {'cached':>6} {'prompt tok':>10} {'compl tok':>9} {'cost $':>9} {'total $':>9}"
-    )
+    table = [list(_STAGE_COLUMNS)]
     if summary.key_destination:
         lines.append(summary.key_destination)
-    lines += [header, "-" * len(header)]
     counters, faults = [], []
     for stats in summary.stages:
         usage, total = stats.usage, stats.total_usage
-        lines.append(
-            f"{stats.name:<{width}} {stats.executed:>5} {stats.reused:>6} "
-            f"{stats.failed + stats.skipped_failed:>6} {stats.errors:>5} {stats.wall_s:>7.1f} "
-            f"{usage.llm_calls:>10} {usage.cached_calls:>6} {usage.prompt_tokens:>10} "
-            f"{usage.completion_tokens:>9} {usage.cost_usd:>9.4f} {total.cost_usd:>9.4f}"
-        )
+        table.append([
+            stats.name, str(stats.executed), str(stats.reused), str(stats.failed + stats.skipped_failed),
+            str(stats.errors), f"{stats.wall_s:.1f}", str(usage.llm_calls), str(usage.cached_calls),
+            str(usage.prompt_tokens), str(usage.completion_tokens), f"{usage.cost_usd:.4f}", f"{total.cost_usd:.4f}",
+        ])  # fmt: skip
         shown = {key: value for key, value in usage.counters.items() if key != "http_attempts"}
         if shown:
             counters.append(f"  {stats.name}: " + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))
         if usage.retries or usage.faults:
             kinds = ", ".join(f"{kind}={n}" for kind, n in sorted(usage.faults.items()))
             faults.append(f"  {stats.name}: {usage.retries} retries; faults {sum(usage.faults.values())} ({kinds})")
+    lines += aligned_table(table, gap=" ", min_widths=list(_STAGE_COLUMNS.values()), rule="line")
     if counters:
         lines += ["this run's counts:", *counters]
     if faults:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from videoespresso_hf.tables import aligned_table
+
 __all__ = ["ReasonerTrainingResult", "SelectorTrainingResult", "metrics_table", "skipped_rows_line"]
 
 # The numbers of a run's summary worth a line each, in this order, with how they read.
@@ -47,10 +49,7 @@ def metrics_table(columns: Mapping[str, Mapping[str, Any]]) -> str:
     cells = [["metric", *columns]]
     for key, label, form in names:
         cells.append([label, *(form.format(values[key]) if key in values else "-" for values in columns.values())])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths, strict=True)))
-             for row in cells]  # fmt: skip
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(aligned_table(cells))
 
 
 def skipped_rows_line(count: int, log: Path, reasons: Mapping[str, int] | None = None) -> str:

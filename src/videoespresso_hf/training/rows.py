@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from videoespresso_hf.data.prepared import check_prepared_split, load_prepared
 from videoespresso_hf.video import VideoError, VideoMetadata, VideoReader, probe
 
 __all__ = [
@@ -39,50 +40,27 @@ SKIPPED_ROWS_FILE = "skipped_rows.jsonl"
 
 
 def load_rows(data: str | Path, config: str, split: str = "train", max_rows: int | None = None):
-    """``load_dataset(data, config, split=split)`` with media left undecoded (paths, no torchcodec)."""
-    import datasets
+    """The rows of a prepared config/split (:func:`~videoespresso_hf.data.prepared.load_prepared`: the one reader,
+    media left undecoded), at most ``max_rows``.
 
-    try:
-        dataset = datasets.load_dataset(str(data), config, split=split)
-    except ValueError as error:
-        if "split" not in str(error).lower():
-            raise
-        raise ValueError(_missing_split(data, config, split, _split_names(data, config))) from error
-    dataset = dataset.cast_column("video", datasets.Video(decode=False))
-    dataset = dataset.cast_column("images", datasets.List(datasets.Image(decode=False)))
+    Raises:
+        DataError: what ``load_prepared`` refuses, in one line (a config without ``split`` names the configs that
+            have it).
+    """
+    dataset = load_prepared(data, config, split)
     if max_rows is not None:
         dataset = dataset.select(range(min(max_rows, len(dataset))))
     return dataset
 
 
-def _split_names(data: str | Path, config: str) -> list[str] | None:
-    """The splits of ``config`` in ``data`` as its card declares them (no row is read), or ``None`` if unknown."""
-    import datasets
-
-    try:
-        return list(datasets.get_dataset_split_names(str(data), config))
-    except Exception:  # a courtesy: load_rows reports what is wrong with the folder or the config
-        return None
-
-
-def _missing_split(data: str | Path, config: str, split: str, present: Sequence[str] | None) -> str:
-    """One line for a config without ``split``: which splits it has, and which configs have that split."""
-    from videoespresso_hf.data.sources import CONFIG_SPECS
-
-    has = [name for name, spec in CONFIG_SPECS.items() if split in spec.splits]
-    return (f'config {config} of {data} has no "{split}" split' + (f" (only {', '.join(present)})" if present else "")
-            + (f"; configs with a {split} split: {', '.join(has)}" if has else ""))  # fmt: skip
-
-
 def check_split(data: str | Path, config: str, split: str) -> None:
-    """Refuse, before a run starts, a config that has no ``split`` (``bench`` is test-only).
+    """Refuse, before a run starts, a config that has no ``split`` (``bench`` is test-only): the check
+    :func:`load_rows` makes (:func:`~videoespresso_hf.data.prepared.check_prepared_split`), without reading rows.
 
     Raises:
-        ValueError: one line naming the splits the config has and the configs that have ``split``.
+        DataError: one line naming the splits the config has and the configs that have ``split``.
     """
-    present = _split_names(data, config)
-    if present is not None and split not in present:
-        raise ValueError(_missing_split(data, config, split, present))
+    check_prepared_split(data, config, split)
 
 
 def video_file(row: Mapping[str, Any]) -> str | None:
