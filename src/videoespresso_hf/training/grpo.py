@@ -7,6 +7,8 @@ runs the vision tower in the loss forward only for an ``images`` column, so ever
 inference. The prompt is that function's one-pass prompt and the frames are sized by the processor's bounds,
 which :func:`load_reasoner_for_training` sets from the config as inference does: what RL trains is what
 ``answer`` / ``predict`` send. This needs no override of trl's private methods (none is overridden here).
+LLaVA-NeXT-Interleave, whose chat template moves every image before the text, renders its frames in place through
+an RL-only chat template (:mod:`~videoespresso_hf.training.rl_templates`); what is saved keeps the family's own.
 
 Rollouts use ``model.generate`` (trl's default), not vLLM: trl 1.16's vLLM path has open multi-image bugs
 (trl #6294, #6401) and no test here could cover it. Generation suppresses both the image and the video pad
@@ -285,11 +287,6 @@ def _load_policy(arguments: ReasonerRLArguments, say):
     model, processor = load_reasoner_for_training(
         arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
     )
-    if model.config.frames_inline_in_text:
-        raise ValueError(
-            f"{type(model.config).__name__}: RL on frames written inline in the text (LLaVA-NeXT-Interleave) is not "
-            "offered yet; use a Qwen2.5-VL or Qwen3-VL reasoner"
-        )
     model.config.reasoning_mode = "one_pass"
     if arguments.full_finetune:
         say("stage rl: full fine-tuning (every weight)")
@@ -321,6 +318,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     from trl import GRPOTrainer
 
     from videoespresso_hf.training.reasoner import _check_lora_placement
+    from videoespresso_hf.training.rl_templates import rl_template_callbacks
 
     validate_rl(arguments)
     main_process = run.state.is_main_process
@@ -345,7 +343,8 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
                            run.skip_log).dataset()  # fmt: skip
     trainer = GRPOTrainer(
         model=model, reward_funcs=list(REWARD_FUNCTIONS), args=config, train_dataset=dataset,
-        processing_class=processor, peft_config=lora, callbacks=list(callbacks or []),
+        processing_class=processor, peft_config=lora,
+        callbacks=[*(callbacks or []), *rl_template_callbacks(processor, model.config)],  # LLaVA: frames inline
     )  # fmt: skip
     if not arguments.full_finetune:
         _check_lora_placement(trainer.model)
