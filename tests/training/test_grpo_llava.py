@@ -233,3 +233,15 @@ def test_answer_runs_the_llava_rl_checkpoint_in_one_pass_mode(cli_rl_run, stock_
     assert code == 0
     answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert "evidence" in answer and "answer" in answer
+
+
+def test_a_llava_processor_without_a_chat_template_is_refused_in_one_line(stock_llava, prepared_data, tmp_path, capsys):
+    import shutil
+
+    bare = shutil.copytree(stock_llava, tmp_path / "bare")
+    (bare / "chat_template.jinja").unlink()  # frames can only be written inline through the processor's template
+    argv = ["train", "reasoner", "--stage", "rl", "--model", str(bare), "--data", str(prepared_data), "--config", "generated",
+            "--max-steps", "1", "--num-generations", "2", "--output", str(tmp_path / "o"), "--workers", "0"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and "Processor has no chat template" in err.splitlines()[-1]
