@@ -7,8 +7,6 @@ runs the vision tower in the loss forward only for an ``images`` column, so ever
 inference. The prompt is that function's one-pass prompt and the frames are sized by the processor's bounds,
 which :func:`load_reasoner_for_training` sets from the config as inference does: what RL trains is what
 ``answer`` / ``predict`` send. This needs no override of trl's private methods (none is overridden here).
-LLaVA-NeXT-Interleave, whose chat template moves every image before the text, renders its frames in place through
-an RL-only chat template (:mod:`~videoespresso_hf.training.rl_templates`); what is saved keeps the family's own.
 
 Rollouts use ``model.generate`` (trl's default), not vLLM: trl 1.16's vLLM path has open multi-image bugs
 (trl #6294, #6401) and no test here could cover it. Generation suppresses both the image and the video pad
@@ -19,6 +17,9 @@ Layout of ``OUT/rl``: the LoRA adapter (language model only, safetensors) and th
 ``full_finetune`` a full reasoner checkpoint; ``reasoning_mode="one_pass"`` recorded in its config (an adapter:
 in :data:`~videoespresso_hf.models.hybrid.ADAPTER_CONFIG_OVERRIDES`); ``training_summary.json`` with the
 logged reward means per reward (``rewards/<name>/mean``); ``checkpoint-*`` while running (a killed run resumes).
+
+LLaVA-NeXT-Interleave, whose chat template moves every image before the text, has its frames rendered in place
+through an RL-only chat template (:mod:`~videoespresso_hf.training.rl_templates`); what is saved keeps the family's.
 """
 
 from __future__ import annotations
@@ -339,12 +340,12 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
         f"{', '.join(REWARD_NAMES)} weighted {list(config.reward_weights or [1.0] * len(REWARD_NAMES))}, "
         f"{'full fine-tuning' if arguments.full_finetune else 'LoRA on the language model'}; rollouts with generate"
     )
+    callbacks = [*(callbacks or []), *rl_template_callbacks(processor, model.config)]  # LLaVA: frames inline
     dataset = RLRowBuilder(rows, _fill_generation_batch(positions, config, say), processor, model.config,
                            run.skip_log).dataset()  # fmt: skip
     trainer = GRPOTrainer(
         model=model, reward_funcs=list(REWARD_FUNCTIONS), args=config, train_dataset=dataset,
-        processing_class=processor, peft_config=lora,
-        callbacks=[*(callbacks or []), *rl_template_callbacks(processor, model.config)],  # LLaVA: frames inline
+        processing_class=processor, peft_config=lora, callbacks=list(callbacks or []),
     )  # fmt: skip
     if not arguments.full_finetune:
         _check_lora_placement(trainer.model)
