@@ -23,6 +23,9 @@ Layout of ``OUT/rl``: the LoRA adapter (language model only, safetensors) and th
 ``full_finetune`` a full reasoner checkpoint; ``reasoning_mode="one_pass"`` recorded in its config (an adapter:
 in :data:`~videoespresso_hf.models.hybrid.ADAPTER_CONFIG_OVERRIDES`); ``training_summary.json`` with the
 logged reward means per reward (``rewards/<name>/mean``); ``checkpoint-*`` while running (a killed run resumes).
+
+LLaVA-NeXT-Interleave, whose chat template moves every image before the text, has its frames rendered in place
+through an RL-only chat template (:mod:`~videoespresso_hf.training.rl_templates`); what is saved keeps the family's.
 """
 
 from __future__ import annotations
@@ -328,11 +331,6 @@ def _load_policy(arguments: ReasonerRLArguments, say):
     model, processor = load_reasoner_for_training(
         arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
     )
-    if model.config.frames_inline_in_text:
-        raise ValueError(
-            f"{type(model.config).__name__}: RL on frames written inline in the text (LLaVA-NeXT-Interleave) is not "
-            "offered yet; use a Qwen2.5-VL or Qwen3-VL reasoner"
-        )
     model.config.reasoning_mode = "one_pass"
     if arguments.full_finetune:
         say("stage rl: full fine-tuning (every weight)")
@@ -364,6 +362,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     from transformers.trainer_utils import get_last_checkpoint
 
     from videoespresso_hf.training.reasoner import _check_lora_placement
+    from videoespresso_hf.training.rl_templates import rl_template_callbacks
 
     validate_rl(arguments)
     main_process = run.state.is_main_process
@@ -387,6 +386,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
         f"{'full fine-tuning' if arguments.full_finetune else 'LoRA on the language model'}; rollouts with generate; "
         f"frames as {model.config.frame_presentation} ({trainer_class.__name__})"
     )
+    callbacks = [*(callbacks or []), *rl_template_callbacks(processor, model.config)]  # LLaVA: frames inline
     dataset = RLRowBuilder(rows, _fill_generation_batch(positions, config, say), processor, model.config,
                            run.skip_log).dataset()  # fmt: skip
     trainer = trainer_class(
