@@ -255,6 +255,8 @@ def _plan(config: PredictConfig) -> _Plan:
     preset = get_preset(config.preset) if config.preset else None
     try:
         rule = parse_frame_rule(config.frames or (preset.frames if preset else DEFAULT_FRAMES))
+        if config.backend == "hybrid":
+            rule.hybrid_settings()  # a rule the hybrid cannot apply is refused before the data loads
     except ValueError as error:
         raise PredictError(str(error)) from None
     dtype = _parse_dtype(config.dtype)
