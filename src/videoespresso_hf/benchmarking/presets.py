@@ -131,7 +131,8 @@ _ROWS = (
         "no default fps or frame count, it reads them from that config). An approximation: SmolVLM2's own sampler "
         "(SmolVLMVideoProcessor.sample_frames) takes min(round(duration * fps), max_frames) frames by "
         "np.linspace(start, end, n, dtype=int) (floored), skipping 1 s at each end of videos longer than "
-        "2 s + max_frames / fps, while fps:1:64 takes the frame on screen every second, thinned evenly to 64, so "
+        "2 s + max_frames * fps seconds (transformers' condition), while fps:1:64 takes the frame on screen every "
+        "second, thinned evenly to 64, so "
         "indices can differ by a frame or more. Frame size: the processor's own (transformers' class default "
         "max_image_size longest_edge 364; the checkpoint's config sets its own). Greedy",
     ),
