@@ -31,6 +31,11 @@ __all__ = [
 
 MAX_FRAMES = 128  # predict's frame cap: the authors' (eval/close_ended.py)
 DEFAULT_SHOTS = 16  # predict's ``shots`` without N
+# qwen-vl-utils 0.0.14 (QwenLM/Qwen2.5-VL qwen-vl-utils/src/qwen_vl_utils/vision_process.py) constants
+QWEN_FRAME_FACTOR = 2  # FRAME_FACTOR: the frame count is a multiple of 2 (Qwen's temporal patch)
+QWEN_FPS = 2.0  # FPS
+QWEN_MIN_FRAMES = 4  # FPS_MIN_FRAMES
+QWEN_MAX_FRAMES = 768  # FPS_MAX_FRAMES
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class FrameRule:
     rate: float | None = None  # fps
     selector: str | None = None  # selector path or Hub id
     max_frames: int = MAX_FRAMES  # fps: the cap
+    min_frames: int | None = None  # qwen-vl-utils fps: the floor
 
     @property
     def row(self) -> FrameRuleKind:
@@ -54,12 +60,19 @@ class FrameRule:
 
     @property
     def spec(self) -> str:
+        if self.kind == _QWEN:
+            if self.count is not None:
+                return f"{_QWEN}:nframes={self.count}"
+            return f"{_QWEN}:fps={self.rate:g},min_frames={self.min_frames},max_frames={self.max_frames}"
         value = next(value for value in (self.selector, self.rate, self.count) if value is not None)
         cap = f":{self.max_frames}" if self.rate is not None and self.max_frames != MAX_FRAMES else ""
         return f"{self.kind}:{value}{cap}"
 
     def hybrid_settings(self) -> dict:
         """The :class:`~videoespresso_hf.models.hybrid.HybridVideoQA` keyword arguments that apply this rule."""
+        if self.kind == _QWEN:
+            raise ValueError(f"--frames {self.spec}: lmms-eval's Qwen frame rule is for the hf backend; the hybrid "
+                             "takes uniform:N, fps:X[:N], shots[:N] or selector:PATH")
         if self.selector is not None:
             return {}  # the selector's own config
         if self.rate is not None:
@@ -98,6 +111,33 @@ def _parse_fps(text: str, kind: str, value: str | None) -> FrameRule:
     return FrameRule(kind, rate=rate, max_frames=cap)
 
 
+_QWEN = "qwen-vl-utils"
+_QWEN_USAGE = "qwen-vl-utils:nframes=N|fps=X[,min_frames=N][,max_frames=N]"
+
+
+def _parse_qwen(text: str, kind: str, value: str | None) -> FrameRule:
+    """``nframes=N`` or ``fps=X[,min_frames=N][,max_frames=N]``: the arguments of qwen-vl-utils' ``smart_nframes``
+    (:func:`~videoespresso_hf.models.strategies.qwen_vl_utils_selection` samples them)."""
+    usage = f"--frames {text!r}: use {_QWEN_USAGE}"
+    try:
+        pairs = dict(part.split("=", 1) for part in (value or "").split(","))
+        numbers = {key: float(number) if key == "fps" else int(number) for key, number in pairs.items()}
+    except ValueError:
+        raise ValueError(usage) from None
+    if not (set(numbers) == {"nframes"} or ("fps" in numbers and set(numbers) <= {"fps", "min_frames", "max_frames"})):
+        raise ValueError(usage)
+    if not all(number > 0 for number in numbers.values()):
+        raise ValueError(f"--frames {text!r}: every value must be positive")
+    if numbers.get("nframes", 0) > MAX_FRAMES:
+        raise ValueError(f"--frames {text!r}: nframes is at most {MAX_FRAMES}")
+    if "nframes" in numbers:
+        return FrameRule(kind, count=numbers["nframes"])
+    low, high = numbers.get("min_frames", QWEN_MIN_FRAMES), numbers.get("max_frames", QWEN_MAX_FRAMES)
+    if not low <= high <= QWEN_MAX_FRAMES:
+        raise ValueError(f"--frames {text!r}: need min_frames <= max_frames <= {QWEN_MAX_FRAMES}")
+    return FrameRule(kind, rate=numbers["fps"], min_frames=low, max_frames=high)
+
+
 def _parse_selector(text: str, kind: str, value: str | None) -> FrameRule:
     if not value:
         raise ValueError(f"--frames {text!r}: selector needs a path or Hub id (selector:PATH)")
@@ -117,6 +157,8 @@ class FrameRuleKind:
         needs_image_text: needs an image-text model (:class:`~videoespresso_hf.models.image_text.ImageTextScorer`).
         frames_name / frames_usage / parse: its spelling in predict's ``--frames`` (``None``: not offered
             there), the usage shown in errors, and ``(text, name, argument or None) -> FrameRule``.
+        frames_only: a rule of predict's ``--frames`` only, not a ``--strategy`` of ``select``/``answer`` or the
+            hybrid (it is another toolkit's input rule, kept for parity, not a frame-selection strategy).
     """
 
     strategy: str
@@ -127,6 +169,7 @@ class FrameRuleKind:
     frames_name: str | None = None
     frames_usage: str | None = None
     parse: Callable[[str, str, str | None], FrameRule] | None = None
+    frames_only: bool = False
 
 
 FRAME_RULES: dict[str, FrameRuleKind] = {
@@ -139,9 +182,13 @@ FRAME_RULES: dict[str, FrameRuleKind] = {
         FrameRuleKind("shots", "shot_selection", frames_name="shots", frames_usage="shots[:N]", parse=_parse_count),
         FrameRuleKind("embedding", "embedding_selection", needs_selector=True, needs_embedder=True),
         FrameRuleKind("image_text", "image_text_selection", needs_image_text=True),
+        # lmms-eval's `qwen2_5_vl` / `qwen3_vl` frames: qwen-vl-utils' smart_nframes and its index formula.
+        FrameRuleKind("qwen_vl_utils", "qwen_vl_utils_selection", frames_name=_QWEN, frames_usage=_QWEN_USAGE,
+                      parse=_parse_qwen, frames_only=True),
     )
 }  # fmt: skip
-STRATEGIES: tuple[str, ...] = tuple(FRAME_RULES)
+#: The ``--strategy`` names of ``select``/``answer`` and the hybrid (the rows that are frame-selection strategies).
+STRATEGIES: tuple[str, ...] = tuple(name for name, row in FRAME_RULES.items() if not row.frames_only)
 
 
 def frames_rule_names() -> tuple[str, ...]:

@@ -229,7 +229,7 @@ def test_interrupt_during_start_up_does_not_claim_saved_work(prepared_bench, tmp
 def test_a_preset_sets_frames_and_pixels_explicit_flags_win_and_the_sidecar_records_it(prepared_bench, tiny_vlm_dir, tmp_path, capsys):
     model = str(tiny_vlm_dir("qwen2_5_vl"))
     plan = job._plan(job.PredictConfig(data=str(prepared_bench), model=model, output=tmp_path / "p.jsonl", preset="qwen2_5_vl"))
-    assert (plan.rule.spec, plan.pixel_bounds.min_pixels, plan.pixel_bounds.max_pixels) == ("uniform:32", 200704, 1605632)
+    assert (plan.rule.spec, plan.pixel_bounds.min_pixels, plan.pixel_bounds.max_pixels) == ("qwen-vl-utils:nframes=32", 200704, 602112)
     smol = job._plan(job.PredictConfig(data=str(prepared_bench), model=model, output=tmp_path / "p.jsonl", preset="smolvlm2"))
     assert smol.rule.spec == "fps:1.0:64" and smol.pixel_bounds is None
     output = tmp_path / "preset.jsonl"
@@ -239,7 +239,7 @@ def test_a_preset_sets_frames_and_pixels_explicit_flags_win_and_the_sidecar_reco
     printed = capsys.readouterr().out
     assert "preset:      qwen2_5_vl (Qwen2.5-VL; source: lmms-eval" in printed and "frames:      uniform:2, pixels 12544..20000" in printed
     identity = json.loads(output.with_name("preset.jsonl.meta.json").read_text())["identity"]
-    assert identity["preset"] == "qwen2_5_vl" and identity["frames"] == "uniform:2"  # --frames beat the preset's uniform:32
+    assert identity["preset"] == "qwen2_5_vl" and identity["frames"] == "uniform:2"  # --frames beat the preset's qwen-vl-utils:nframes=32
     assert identity["pixel_bounds"] == {"min_pixels": 12544, "max_pixels": 20000, "factor": 28}
     assert "qwen2_5_vl.py" in identity["preset_settings"]["source"]
     # Without a preset the default is labelled as ours.

@@ -25,7 +25,8 @@ def test_frame_rules_parse(text, spec):
 
 @pytest.mark.parametrize("text", ["uniform", "uniform:0", "fps:-1", "fps:x", "selector", "random:3", "uniform:2.5"])
 def test_bad_frame_rules_say_what_to_use(text):
-    with pytest.raises(ValueError, match=r"uniform:N, fps:X\[:N\], shots\[:N\] or selector:PATH|selector needs a path"):
+    usage = r"uniform:N, fps:X\[:N\], shots\[:N\], qwen-vl-utils:nframes=N\|fps=X\[,min_frames=N\]\[,max_frames=N\] or selector:PATH"
+    with pytest.raises(ValueError, match=rf"{usage}|selector needs a path"):
         parse_frame_rule(text)
 
 

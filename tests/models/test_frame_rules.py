@@ -34,19 +34,22 @@ def _strategy_action():
 
 
 def test_predict_frames_names_come_from_the_table(monkeypatch):
-    assert frames_rule_names() == ("uniform", "fps", "shots", "selector")
+    assert frames_rule_names() == ("uniform", "fps", "shots", "qwen-vl-utils", "selector")
     every = FrameRuleKind("every", "uniform_selection", frames_name="every", frames_usage="every:N",
                           parse=lambda text, name, value: FrameRule("uniform", count=int(value)))  # fmt: skip
     _table(monkeypatch, add=every, remove="shots")
     assert parse_frame_rule("every:7").count == 7  # a new row is a new --frames rule
-    with pytest.raises(ValueError, match=r"'shots:3': use uniform:N, fps:X\[:N\], every:N or selector:PATH$"):
+    qwen = r"qwen-vl-utils:nframes=N\|fps=X\[,min_frames=N\]\[,max_frames=N\]"
+    with pytest.raises(ValueError, match=rf"'shots:3': use uniform:N, fps:X\[:N\], {qwen}, every:N or selector:PATH$"):
         parse_frame_rule("shots:3")  # a removed row is refused, and the usage lists the table's rows
 
 
 def test_select_strategy_names_come_from_the_table(monkeypatch):
     action = _strategy_action()
-    assert action.choices is STRATEGIES and tuple(FRAME_RULES) == STRATEGIES
+    assert action.choices is STRATEGIES
+    assert tuple(name for name, row in FRAME_RULES.items() if not row.frames_only) == STRATEGIES
     assert STRATEGIES == ("model", "uniform", "fps", "shots", "embedding", "image_text")
+    assert FRAME_RULES["qwen_vl_utils"].frames_only  # lmms-eval's input rule: a --frames rule, not a strategy
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args(["select", "clip.mp4", "-q", "why?", "--strategy", "every"])
     assert exit_info.value.code == 2

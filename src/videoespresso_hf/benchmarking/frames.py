@@ -63,14 +63,20 @@ def fit_pixels(height: int, width: int, bounds: PixelBounds) -> tuple[int, int]:
 
 
 def _resize(frames: np.ndarray, bounds: PixelBounds) -> np.ndarray:
-    from PIL import Image
+    """Resize ``(T, H, W, 3)`` uint8 frames into ``bounds`` as qwen-vl-utils' ``fetch_video`` does (and transformers'
+    Qwen video processors): torchvision bicubic with antialiasing on the uint8 frames, so that the pixels match
+    lmms-eval's Qwen models exactly (PIL's bicubic differs by a few levels)."""
+    import torch
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as F
 
     height, width = frames.shape[1:3]
     new_h, new_w = fit_pixels(height, width, bounds)
     if (new_h, new_w) == (height, width):
         return frames
-    resized = [np.asarray(Image.fromarray(frame).resize((new_w, new_h), Image.BICUBIC)) for frame in frames]
-    return np.stack(resized)
+    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    resized = F.resize(video, [new_h, new_w], interpolation=InterpolationMode.BICUBIC, antialias=True)
+    return resized.permute(0, 2, 3, 1).contiguous().numpy()
 
 
 class FrameSampler:
@@ -119,7 +125,12 @@ class FrameSampler:
 
     def indices(self, reader: VideoReader, path: str, question: str) -> np.ndarray:
         """Source frame indices the rule picks for this video (and question), by the rule's strategy function."""
-        from videoespresso_hf.models.strategies import fps_selection, shot_selection, uniform_selection
+        from videoespresso_hf.models.strategies import (
+            fps_selection,
+            qwen_vl_utils_selection,
+            shot_selection,
+            uniform_selection,
+        )
 
         fps = float(reader.metadata.fps)
         if self.rule.strategy == "uniform":
@@ -128,6 +139,10 @@ class FrameSampler:
             selection = fps_selection(reader.num_frames, fps, self.rule.rate, self.rule.max_frames)
         elif self.rule.strategy == "shots":
             selection = shot_selection(detect_shots(path), fps, self.rule.count)
+        elif self.rule.strategy == "qwen_vl_utils":
+            qwen = {"nframes": self.rule.count} if self.rule.count is not None else {
+                "fps": self.rule.rate, "min_frames": self.rule.min_frames, "max_frames": self.rule.max_frames}
+            selection = qwen_vl_utils_selection(reader.num_frames, fps, **qwen)
         else:
             selection = self._selector_pick(reader, path, question)
         return np.asarray(sorted(selection.indices), dtype=np.int64)

@@ -70,8 +70,9 @@ class PredictConfig:
     )  # fmt: skip
     frames: str | None = field(
         default=None,
-        metadata={"help": f"uniform:N | fps:X[:N] | shots[:N] | selector:PATH (default: the preset's, else {DEFAULT_FRAMES}, "
-                  "our default, not a family's protocol)"},
+        metadata={"help": "uniform:N | fps:X[:N] | shots[:N] | qwen-vl-utils:nframes=N|fps=X[,...] (lmms-eval's Qwen "
+                  f"frames) | selector:PATH (default: the preset's, else {DEFAULT_FRAMES}, our default, not a family's "
+                  "protocol)"},
     )  # fmt: skip
     min_pixels: int | None = field(default=None, metadata={"help": "per-frame pixel lower bound (default: the preset's)"})
     max_pixels: int | None = field(default=None, metadata={"help": "per-frame pixel upper bound (default: the preset's)"})
@@ -255,6 +256,8 @@ def _plan(config: PredictConfig) -> _Plan:
     preset = get_preset(config.preset) if config.preset else None
     try:
         rule = parse_frame_rule(config.frames or (preset.frames if preset else DEFAULT_FRAMES))
+        if config.backend == "hybrid":
+            rule.hybrid_settings()  # a rule the hybrid cannot apply is refused before the data loads
     except ValueError as error:
         raise PredictError(str(error)) from None
     dtype = _parse_dtype(config.dtype)

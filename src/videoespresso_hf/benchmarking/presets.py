@@ -9,7 +9,8 @@ A row holds:
 
 * ``frames`` — the frame rule (:func:`~videoespresso_hf.benchmarking.frames.parse_frame_rule`): ``uniform:N`` where
   the source samples N frames evenly over the video (lmms-eval's ``np.linspace(0, total - 1, N)``), ``fps:X:N``
-  where it samples X frames per second, at most N;
+  where it samples X frames per second, at most N, ``qwen-vl-utils:...`` where the source feeds Qwen models through
+  qwen-vl-utils (its frame count and index formula);
 * ``min_pixels`` / ``max_pixels`` — the per-frame pixel bounds the processor resizes into (``None``: the
   processor's own fixed size, e.g. SigLIP's 384², InternViT's 448²);
 * ``max_new_tokens`` and ``do_sample`` — generation settings (all sources decode greedily).
@@ -27,6 +28,8 @@ __all__ = ["DEFAULT_FRAMES", "PRESETS", "Preset", "get_preset"]
 DEFAULT_FRAMES = "uniform:16"
 
 _LMMS_EVAL = "lmms-eval (EvolvingLMMs-Lab/lmms-eval)"
+#: qwen-vl-utils' and lmms-eval's per-frame pixel floor for Qwen videos (lmms-eval's min_pixels default).
+QWEN_VIDEO_MIN_PIXELS = 256 * 28 * 28
 
 
 @dataclass(frozen=True)
@@ -51,27 +54,34 @@ _ROWS = (
     Preset(
         name="qwen2_5_vl",
         family="Qwen2.5-VL",
-        frames="uniform:32",
-        min_pixels=256 * 28 * 28,
-        max_pixels=1605632,
+        frames="qwen-vl-utils:nframes=32",
+        min_pixels=QWEN_VIDEO_MIN_PIXELS,
+        max_pixels=768 * 28 * 28,
         max_new_tokens=None,
         do_sample=False,
-        source=f"{_LMMS_EVAL} lmms_eval/models/simple/qwen2_5_vl.py Qwen2_5_VL.__init__ defaults: "
-        "min_pixels=256*28*28, max_pixels=1605632, max_num_frames=32 (np.linspace over the decoded video), "
-        "temperature 0 (greedy)",
+        source=f"{_LMMS_EVAL} 0.7.3: `--model qwen2_5_vl` resolves to lmms_eval/models/chat/qwen2_5_vl.py (its "
+        "__init__ is models/simple/qwen2_5_vl.py's: max_num_frames=32, fps=None, min_pixels=256*28*28, "
+        "max_pixels=1605632). It asks qwen-vl-utils 0.0.14 fetch_video for nframes = min(32, frames in the video) "
+        "floored to even (indices torch.linspace(0, total - 1, n).round()); fetch_video caps a video frame at "
+        "VIDEO_MAX_TOKEN_NUM*28*28 = 602112 pixels (below 1605632, for up to 300 frames), resizing bicubic with "
+        "antialias. No system message (the chat template's default), temperature 0 (greedy), max_new_tokens from "
+        "the task. It loads the model in bfloat16 (the checkpoints' dtype, predict's --dtype auto)",
     ),
     Preset(
         name="qwen3_vl",
         family="Qwen3-VL",
-        frames="uniform:32",
-        min_pixels=256 * 28 * 28,
-        max_pixels=1605632,
+        frames="qwen-vl-utils:nframes=32",
+        min_pixels=QWEN_VIDEO_MIN_PIXELS,
+        max_pixels=768 * 32 * 32,
         max_new_tokens=None,
         do_sample=False,
-        source=f"{_LMMS_EVAL} lmms_eval/models/simple/qwen3_vl.py Qwen3_VL.__init__ defaults: "
-        "min_pixels=256*28*28, max_pixels=1605632, max_num_frames=32 (np.linspace), temperature 0 (greedy). "
-        "The Qwen3-VL authors' long-video protocol (2 fps, <= 2,048 frames, lmms-eval #1540) needs a GPU budget: "
-        "use --frames fps:2:2048",
+        source=f"{_LMMS_EVAL} 0.7.3 lmms_eval/models/chat/qwen3_vl.py (defaults of models/simple/qwen3_vl.py): "
+        "nframes=max_num_frames=32 through qwen-vl-utils with image_patch_size=16 (frames a multiple of 32 pixels, "
+        "at most VIDEO_MAX_TOKEN_NUM*32*32 = 786432), min_pixels=256*28*28, greedy; unlike qwen2_5_vl it does not "
+        "cap nframes at a short video's length (qwen-vl-utils then fails on it) and it adds the system message "
+        "'You are a helpful assistant.', which predict does not send. The Qwen3-VL authors' long-video protocol "
+        "(2 fps, <= 2,048 frames, lmms-eval #1540) needs a GPU budget: --frames qwen-vl-utils:fps=2,max_frames=768 "
+        "is the closest predict takes",
     ),
     Preset(
         name="llava_onevision",
@@ -116,8 +126,15 @@ _ROWS = (
         max_pixels=None,
         max_new_tokens=None,
         do_sample=False,
-        source="SmolVLM2 processor config (HuggingFaceTB/SmolVLM2-2.2B-Instruct preprocessor video_sampling: "
-        "fps 1, max_frames 64, longest edge 384); greedy",
+        source="SmolVLM2's Hub processor config (HuggingFaceTB/SmolVLM2-2.2B-Instruct preprocessor_config.json "
+        "video_sampling: fps 1, max_frames 64; NOT checkable offline: transformers 5.23's SmolVLMVideoProcessor has "
+        "no default fps or frame count, it reads them from that config). An approximation: SmolVLM2's own sampler "
+        "(SmolVLMVideoProcessor.sample_frames) takes min(round(duration * fps), max_frames) frames by "
+        "np.linspace(start, end, n, dtype=int) (floored), skipping 1 s at each end of videos longer than "
+        "2 s + max_frames * fps seconds (transformers' condition), while fps:1:64 takes the frame on screen every "
+        "second, thinned evenly to 64, so "
+        "indices can differ by a frame or more. Frame size: the processor's own (transformers' class default "
+        "max_image_size longest_edge 364; the checkpoint's config sets its own). Greedy",
     ),
 )
 

@@ -31,6 +31,7 @@ from videoespresso_hf.models.reasoner.backbones import ReasonerBackbone, backbon
 from videoespresso_hf.models.strategies import (
     DEFAULT_EMBEDDER,
     FRAME_RULES,
+    STRATEGIES,
     candidate_indices,
     embedding_selection,
     fps_selection,
@@ -159,8 +160,8 @@ class CoreFramePicker:
         caption_cache: MutableMapping[tuple[str, int], str] | None = None,
         image_text_scorer=None,
     ):
-        if strategy not in FRAME_RULES:
-            raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(FRAME_RULES)}")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
         needs = FRAME_RULES[strategy]
         if needs.needs_selector and (selector is None or selector_processor is None):
             raise ValueError(f"strategy {strategy!r} needs a selector and its processor")

@@ -27,6 +27,7 @@ frame sampler all read their rule names from it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -38,6 +39,10 @@ from videoespresso_hf.frame_rules import (
     DEFAULT_SHOTS,
     FRAME_RULES,
     MAX_FRAMES,
+    QWEN_FPS,
+    QWEN_FRAME_FACTOR,
+    QWEN_MAX_FRAMES,
+    QWEN_MIN_FRAMES,
     STRATEGIES,
     FrameRule,
     FrameRuleKind,
@@ -68,6 +73,7 @@ __all__ = [
     "image_text_selection",
     "model_selection",
     "parse_frame_rule",
+    "qwen_vl_utils_selection",
     "rule_kind",
     "selection_function",
     "shot_selection",
@@ -120,6 +126,46 @@ def fps_selection(num_frames: int, video_fps: float, fps: float, max_core_frames
         timestamps=timestamps_of(indices, video_fps).tolist(),
         candidate_indices=candidates.tolist(),
         strategy="fps",
+    )
+
+
+def qwen_vl_utils_selection(
+    num_frames: int,
+    video_fps: float,
+    *,
+    nframes: int | None = None,
+    fps: float = QWEN_FPS,
+    min_frames: int = QWEN_MIN_FRAMES,
+    max_frames: int = QWEN_MAX_FRAMES,
+) -> FrameSelection:
+    """The frames lmms-eval's ``qwen2_5_vl`` (and ``qwen3_vl``) model feeds: qwen-vl-utils' ``smart_nframes`` and index
+    formula (qwen-vl-utils 0.0.14 ``vision_process.py``; lmms-eval 0.7.3 ``models/chat/qwen2_5_vl.py``).
+
+    * ``nframes``: lmms-eval probes the video and asks for ``min(nframes, frames in the video)`` floored to a multiple
+      of ``FRAME_FACTOR`` (2), at least 2 (qwen-vl-utils alone would round an odd ``nframes`` to the nearest even);
+    * else ``fps``: ``duration * fps`` frames, raised to ``min_frames`` and capped at ``max_frames`` and the video's
+      frame count (the bounds rounded inward to multiples of 2), floored to a multiple of 2.
+
+    The indices are ``torch.linspace(0, total - 1, n).round()`` (float32, half to even), as qwen-vl-utils computes
+    them. Raises ``ValueError`` for a video of fewer than 2 frames (qwen-vl-utils refuses it too).
+    """
+    import torch
+
+    factor = QWEN_FRAME_FACTOR
+    if nframes is not None:
+        count = max(factor, min(nframes, num_frames) // factor * factor)
+    else:
+        low = math.ceil(min_frames / factor) * factor
+        high = max_frames // factor * factor
+        count = math.floor(min(max(num_frames / video_fps * fps, low), high, num_frames) / factor) * factor
+    if not factor <= count <= num_frames:
+        raise ValueError(f"qwen-vl-utils samples between {factor} and {num_frames} frames of this video, not {count}")
+    indices = torch.linspace(0, num_frames - 1, count).round().long().numpy()
+    return FrameSelection(
+        indices=indices.tolist(),
+        timestamps=timestamps_of(indices, video_fps).tolist(),
+        candidate_indices=indices.tolist(),
+        strategy="qwen_vl_utils",
     )
 
 
