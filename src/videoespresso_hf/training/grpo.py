@@ -22,7 +22,9 @@ logged reward means per reward (``rewards/<name>/mean``); ``checkpoint-*`` while
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -261,7 +263,7 @@ def _usable_rows(arguments: ReasonerRLArguments, rows, skip_log: SkipLog, say):
             f"stage rl: no usable row in {arguments.data} ({arguments.config}): RL needs rows with core frames and an "
             f"answer; configs with evidence: {', '.join(CONFIGS_WITH_EVIDENCE)} (see {skip_log.path})"
         )
-    return answered
+    return answered, dict(reasons)
 
 
 def _fill_generation_batch(positions: list[int], config, say) -> list[int]:
@@ -302,6 +304,46 @@ def _load_policy(arguments: ReasonerRLArguments, say):
     return model, processor, lora
 
 
+def _sft_parent(arguments: ReasonerRLArguments, model) -> str | None:
+    """What RL continued: the SFT adapter (``init_adapter``), or a merged SFT reasoner given as ``--model`` (its
+    config names the base it was merged from); ``None`` from a base model."""
+    if arguments.init_adapter:
+        return str(arguments.init_adapter)
+    return arguments.model if getattr(model.config, "base_model_id", None) else None
+
+
+def _base_model(arguments: ReasonerRLArguments, model) -> str:
+    """The base VLM under the run: a merged SFT reasoner's recorded base, else ``--model``."""
+    return str(getattr(model.config, "base_model_id", None) or arguments.model)
+
+
+@contextmanager
+def _cpu_rollout_threads(arguments: ReasonerRLArguments, say):
+    """One torch thread per process for a CPU run, unless ``OMP_NUM_THREADS`` says otherwise.
+
+    Why: a rollout decodes token by token, so an RL step on CPU is tens of thousands of tiny ops (a decode step is
+    ``batch × 1`` tokens). With torch's default of one intra-op thread per core, every op waits for its sibling
+    thread, and on a CPU other processes share that wait is a scheduler time slice per op: the hidden check
+    (``--max-steps 2``, default 768-token completions, tiny Qwen2.5-VL) took ~16 min on 2 shared cores. Measured
+    on that machine, one command each, same load (``benchmarks/rl_step_profile.py --threads``): see its docstring for
+    the ratio. ``accelerate launch`` (torchrun) already sets ``OMP_NUM_THREADS=1`` per process; GPU runs are left
+    alone.
+    """
+    import torch
+
+    if not arguments.cpu_only() or os.environ.get("OMP_NUM_THREADS"):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    if before != 1:
+        say(f"stage rl: CPU run: 1 torch thread instead of {before} (rollouts are many tiny ops; set OMP_NUM_THREADS to choose)")
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _save_one_pass_mode(folder: Path, full_finetune: bool) -> None:
     from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES
 
@@ -330,7 +372,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
         say(f"stage rl: already finished in {folder} (delete it to train again)")
         return folder
     check_log = SkipLog(run.skip_log.path, enabled=main_process)
-    positions = _usable_rows(arguments, rows, check_log, say)
+    positions, skipped = _usable_rows(arguments, rows, check_log, say)
     folder.mkdir(parents=True, exist_ok=True)
 
     model, processor, lora = _load_policy(arguments, say)
@@ -352,7 +394,8 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     last_checkpoint = get_last_checkpoint(str(folder))
     if last_checkpoint:
         say(f"stage rl: resuming from {last_checkpoint}")
-    result = trainer.train(resume_from_checkpoint=last_checkpoint)
+    with _cpu_rollout_threads(arguments, say):
+        result = trainer.train(resume_from_checkpoint=last_checkpoint)
     trainer.save_model(str(folder))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(folder))
@@ -361,6 +404,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
             "stage": STAGE,
             "global_step": trainer.state.global_step,
             "train_rows": len(positions),
+            "skipped_rows": skipped,  # by reason, before training (rows failing at decode: the skipped-rows log)
             "rewards": reward_means(trainer.state.log_history),
             "losses": logged_losses(trainer.state.log_history),
             "train_loss": result.training_loss,
@@ -370,7 +414,11 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
             "beta": config.beta,
             "reward_weights": dict(zip(REWARD_NAMES, config.reward_weights or [1.0] * len(REWARD_NAMES), strict=True)),
             "full_finetune": arguments.full_finetune,
-            "sft_parent": arguments.init_adapter,
+            "sft_parent": _sft_parent(arguments, model),
+            "base_model": _base_model(arguments, model),
+            "max_completion_length": config.max_completion_length,
+            "temperature": config.temperature,
+            "effective_batch_size": arguments.effective_batch_size,
             "gradient_accumulation_steps": run.accumulation,
             "world_size": run.state.num_processes,
             "arguments": asdict(arguments),
