@@ -364,3 +364,18 @@ def test_a_cpu_rl_run_trains_with_one_torch_thread(pushed_rl_run):
     on a shared CPU (the hidden check: ~16 min; ``benchmarks/rl_step_profile.py --threads``). No timing here: the
     rule itself — one thread while training on CPU without OMP_NUM_THREADS, the caller's setting restored after."""
     assert pushed_rl_run.threads == [1] and pushed_rl_run.threads_after == 2
+
+
+def test_a_generation_batch_of_partial_groups_is_refused_before_any_model_loads(prepared_data, tmp_path, capsys, monkeypatch):
+    """Every process count: trl samples per-device batch × processes × accumulation (= the effective batch)
+    completions per step, in whole groups of G. Before, trl refused it after the model had loaded, in its own words."""
+    from videoespresso_hf.training import grpo
+
+    monkeypatch.setattr(grpo, "_load_policy", lambda *_: pytest.fail("a model was loaded"))
+    argv = ["train", "reasoner", "--stage", "rl", "--model", "unused", "--data", str(prepared_data), "--config", "generated",
+            "--output", str(tmp_path / "o"), "--workers", "0", "--num-generations", "8", "--effective-batch-size", "12",
+            "--per-device-batch-size", "2"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--effective-batch-size 12 is not a multiple of --num-generations 8" in err
+    assert not (tmp_path / "o").exists()

@@ -247,6 +247,14 @@ def validate_rl(arguments: ReasonerRLArguments) -> None:
         )
     if arguments.full_finetune and arguments.init_adapter:
         raise ValueError("full fine-tuning starts from a full checkpoint: merge the SFT adapter (--merge) and pass OUT/merged as --model")
+    overrides = arguments.trainer_overrides
+    if arguments.effective_batch_size % arguments.num_generations and not {"generation_batch_size", "steps_per_generation"} & set(overrides):
+        # trl generates one effective batch per step (per-device × processes × steps_per_generation, which defaults to
+        # the accumulation): whole groups only. Said here, in our flags, before anything loads (trl says it later).
+        raise ValueError(
+            f"--effective-batch-size {arguments.effective_batch_size} is not a multiple of --num-generations "
+            f"{arguments.num_generations}: each step samples whole groups of G completions per prompt"
+        )
     if arguments.max_completion_length < 1:
         raise ValueError(f"--max-completion-length {arguments.max_completion_length}: must be at least 1")
 
