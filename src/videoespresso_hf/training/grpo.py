@@ -236,6 +236,46 @@ def reward_means(log_history: Sequence[Mapping[str, Any]]) -> dict[str, list[flo
             for name in REWARD_NAMES}  # fmt: skip
 
 
+def _sft_parent(arguments: ReasonerRLArguments, model) -> str | None:
+    """What RL continued: the SFT adapter (``init_adapter``), or a merged SFT reasoner given as ``--model`` (its
+    config names the base it was merged from); ``None`` from a base model."""
+    if arguments.init_adapter:
+        return str(arguments.init_adapter)
+    return arguments.model if getattr(model.config, "base_model_id", None) else None
+
+
+def _base_model(arguments: ReasonerRLArguments, model) -> str:
+    """The base VLM under the run: a merged SFT reasoner's recorded base, else ``--model``."""
+    return str(getattr(model.config, "base_model_id", None) or arguments.model)
+
+
+@contextmanager
+def _cpu_rollout_threads(arguments: ReasonerRLArguments, say):
+    """One torch thread per process for a CPU run, unless ``OMP_NUM_THREADS`` says otherwise.
+
+    Why: a rollout decodes token by token, so an RL step on CPU is tens of thousands of tiny ops (a decode step is
+    ``batch × 1`` tokens). With torch's default of one intra-op thread per core, every op waits for its sibling
+    thread, and on a CPU other processes share that wait is a scheduler time slice per op: the hidden check
+    (``--max-steps 2``, default 768-token completions, tiny Qwen2.5-VL) took ~16 min on 2 shared cores. One step of
+    it, before/after in one run on that machine (``benchmarks/rl_step_profile.py --threads --steps 1``): 112.9 s →
+    32.7 s, 3.5× (start-up included; the gap grows with the machine's load). ``accelerate launch`` (torchrun)
+    already sets ``OMP_NUM_THREADS=1`` per process; GPU runs are left alone.
+    """
+    import torch
+
+    if not arguments.cpu_only() or os.environ.get("OMP_NUM_THREADS"):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    if before != 1:
+        say(f"stage rl: CPU run: 1 torch thread instead of {before} (rollouts are many tiny ops; set OMP_NUM_THREADS to choose)")
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def validate_rl(arguments: ReasonerRLArguments) -> None:
     """Every check that needs no data and no model (called before anything is read or loaded)."""
     check_trl_version()
@@ -310,46 +350,6 @@ def _load_policy(arguments: ReasonerRLArguments, say):
     lora = LoraConfig(r=arguments.lora_r, lora_alpha=arguments.lora_alpha, lora_dropout=arguments.lora_dropout,
                       target_modules=arguments.lora_target_modules, task_type="CAUSAL_LM")  # fmt: skip
     return model, processor, lora
-
-
-def _sft_parent(arguments: ReasonerRLArguments, model) -> str | None:
-    """What RL continued: the SFT adapter (``init_adapter``), or a merged SFT reasoner given as ``--model`` (its
-    config names the base it was merged from); ``None`` from a base model."""
-    if arguments.init_adapter:
-        return str(arguments.init_adapter)
-    return arguments.model if getattr(model.config, "base_model_id", None) else None
-
-
-def _base_model(arguments: ReasonerRLArguments, model) -> str:
-    """The base VLM under the run: a merged SFT reasoner's recorded base, else ``--model``."""
-    return str(getattr(model.config, "base_model_id", None) or arguments.model)
-
-
-@contextmanager
-def _cpu_rollout_threads(arguments: ReasonerRLArguments, say):
-    """One torch thread per process for a CPU run, unless ``OMP_NUM_THREADS`` says otherwise.
-
-    Why: a rollout decodes token by token, so an RL step on CPU is tens of thousands of tiny ops (a decode step is
-    ``batch × 1`` tokens). With torch's default of one intra-op thread per core, every op waits for its sibling
-    thread, and on a CPU other processes share that wait is a scheduler time slice per op: the hidden check
-    (``--max-steps 2``, default 768-token completions, tiny Qwen2.5-VL) took ~16 min on 2 shared cores. One step of
-    it, before/after in one run on that machine (``benchmarks/rl_step_profile.py --threads --steps 1``): 112.9 s →
-    32.7 s, 3.5× (start-up included; the gap grows with the machine's load). ``accelerate launch`` (torchrun)
-    already sets ``OMP_NUM_THREADS=1`` per process; GPU runs are left alone.
-    """
-    import torch
-
-    if not arguments.cpu_only() or os.environ.get("OMP_NUM_THREADS"):
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    if before != 1:
-        say(f"stage rl: CPU run: 1 torch thread instead of {before} (rollouts are many tiny ops; set OMP_NUM_THREADS to choose)")
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _save_one_pass_mode(folder: Path, full_finetune: bool) -> None:
