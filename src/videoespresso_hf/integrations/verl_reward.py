@@ -16,9 +16,9 @@ The rollout format (one pass, grounded evidence then the answer)::
 
 Rewards, each in 0–1, ``None`` when the row has nothing to score it against (never 0 for missing labels):
 
-* ``answer``: multiple choice (``extra_info["options"]`` non-empty or a one-letter ground truth): 1 when the
-  ``<answer>`` starts with the correct option letter (``B``, ``(B)``, ``B.``); free-form: ROUGE-L F1 of the
-  answer text with the reference (Video-R1's choice).
+* ``answer``: multiple choice (``extra_info["options"]`` non-empty; without that key, a ground truth that is one
+  option letter A–J, so a free-form "5" stays free form): 1 when the ``<answer>`` starts with the correct option
+  letter (``B``, ``(B)``, ``B.``); free-form: ROUGE-L F1 of the answer text with the reference (Video-R1's choice).
 * ``format``: 1 for ``<think>…</think><answer>…</answer>`` (nothing else) whose evidence names a time and a
   box, 0.5 for think + answer without them, 0 otherwise (Open-o3 Video's rule).
 * ``temporal``: mean over the claimed times of ``exp(-d² / 2σ²)``, d = distance (s) to the nearest annotated
@@ -69,6 +69,7 @@ _EVENT = re.compile(
 _NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
 _BOX = re.compile(rf"\[{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\]")
 _LETTER = re.compile(r"^\(?([A-J])\)?(?:[.:)\s]|$)")
+_CHOICE = re.compile(r"\(?[A-J]\)?")
 _WORD = re.compile(r"\w+")
 
 
@@ -225,7 +226,10 @@ def reward_components(
     ground_truth, extra = _unpack(ground_truth, _extra(extra_info))
     parsed = parse_rollout(solution_str)
     options = extra.get("options")
-    multiple_choice = bool(options is not None and len(options)) or (len(str(ground_truth).strip("() ")) == 1)
+    if options is not None:  # the export always writes them ([] for a free-form row): the row says what it is
+        multiple_choice = len(options) > 0
+    else:  # a caller without the export's columns: a bare option letter is multiple choice ("5" is not)
+        multiple_choice = bool(_CHOICE.fullmatch(str(ground_truth).strip()))
     keyframe_times = _floats(extra.get("keyframe_times"))
     boxes = [list(map(float, item["box"] if isinstance(item, Mapping) else item)) for item in extra.get("boxes") or []]
     return {

@@ -23,6 +23,7 @@ __all__ = [
     "logged_losses",
     "loss_summary",
     "push_folder",
+    "rl_card_facts",
     "write_training_card",
     "write_training_record",
 ]
@@ -52,11 +53,42 @@ def loss_summary(losses: list[float]) -> dict[str, Any]:
     }
 
 
+def rl_card_facts(summary: dict[str, Any]) -> dict[str, str] | None:
+    """The "Reinforcement learning" list of an RL run's card (``None`` for SFT): what it started from (base model,
+    SFT parent), the rewards with their weights, G, beta, learning rate, the reasoning mode the checkpoint answers in,
+    and each reward's first and last logged mean. Read from the run's ``training_summary.json`` fields."""
+    if summary.get("stage") != "rl":
+        return None
+    weights = summary.get("reward_weights") or {}
+    means = {name: [value for value in values if value is not None and value == value]
+             for name, values in (summary.get("rewards") or {}).items()}  # fmt: skip
+    parent = summary.get("sft_parent")
+    return {
+        "Base VLM (under the SFT parent, if any)": f"`{summary.get('base_model')}`",
+        "SFT parent": f"`{parent}` (continued as the RL adapter)" if parent else "none (RL from the base model)",
+        "Rewards (weight)": ", ".join(f"{name} {weight:g}" for name, weight in weights.items()),
+        "Completions per prompt (G, num_generations)": str(summary.get("num_generations")),
+        "KL coefficient (beta)": f"{summary.get('beta'):g}",
+        "Learning rate": f"{summary.get('learning_rate'):g}",
+        "Max completion tokens / temperature": f"{summary.get('max_completion_length')} / {summary.get('temperature')}",
+        "Weights trained": "every weight (full fine-tuning)" if summary.get("full_finetune") else "LoRA on the language model",
+        "Reasoning mode": f"`{summary.get('reasoning_mode')}`: one pass, grounded evidence in `<think>` (objects, boxes, "
+                          "`<t>` times) then `<answer>`; `answer` / `predict` run it that way",
+        "Rollouts": "`model.generate` (trl's default; its vLLM path has open multi-image bugs)",
+        "Reward means, first → last logged step": "; ".join(
+            f"{name} {values[0]:.3f} → {values[-1]:.3f}" if values else f"{name} not scored on any step"
+            for name, values in means.items()
+        ) or "none logged",
+    }  # fmt: skip
+
+
 def write_training_card(
     folder: Path, *, kind: str, base_model: str, summary: dict[str, Any], merged: bool = False
 ) -> Path:
-    """Render ``folder/README.md`` for a trained ``kind`` (``"reasoner"`` or ``"selector"``)."""
+    """Render ``folder/README.md`` for a trained ``kind`` (``"reasoner"`` or ``"selector"``); an RL run's card adds
+    :func:`rl_card_facts` (a full fine-tune is a whole checkpoint, as a merged one)."""
     arguments = summary["arguments"]
+    merged = merged or bool(summary.get("full_finetune"))
     card_data = ModelCardData(
         license="apache-2.0",
         library_name="transformers" if merged or kind == "selector" else "peft",
@@ -77,6 +109,7 @@ def write_training_card(
         hyperparameters={k: v for k, v in sorted(arguments.items()) if k not in ("data", "output_dir")},
         loss=loss_summary(summary.get("losses") or []),
         versions=library_versions(),
+        rl=rl_card_facts(summary),
     )
     path = Path(folder) / "README.md"
     write_text_atomic(path, str(card))

@@ -31,7 +31,9 @@ through an RL-only chat template (:mod:`~videoespresso_hf.training.rl_templates`
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -280,6 +282,46 @@ def reward_means(log_history: Sequence[Mapping[str, Any]]) -> dict[str, list[flo
             for name in REWARD_NAMES}  # fmt: skip
 
 
+def _sft_parent(arguments: ReasonerRLArguments, model) -> str | None:
+    """What RL continued: the SFT adapter (``init_adapter``), or a merged SFT reasoner given as ``--model`` (its
+    config names the base it was merged from); ``None`` from a base model."""
+    if arguments.init_adapter:
+        return str(arguments.init_adapter)
+    return arguments.model if getattr(model.config, "base_model_id", None) else None
+
+
+def _base_model(arguments: ReasonerRLArguments, model) -> str:
+    """The base VLM under the run: a merged SFT reasoner's recorded base, else ``--model``."""
+    return str(getattr(model.config, "base_model_id", None) or arguments.model)
+
+
+@contextmanager
+def _cpu_rollout_threads(arguments: ReasonerRLArguments, say):
+    """One torch thread per process for a CPU run, unless ``OMP_NUM_THREADS`` says otherwise.
+
+    Why: a rollout decodes token by token, so an RL step on CPU is tens of thousands of tiny ops (a decode step is
+    ``batch × 1`` tokens). With torch's default of one intra-op thread per core, every op waits for its sibling
+    thread, and on a CPU other processes share that wait is a scheduler time slice per op: the hidden check
+    (``--max-steps 2``, default 768-token completions, tiny Qwen2.5-VL) took ~16 min on 2 shared cores. One step of
+    it, before/after in one run on that machine (``benchmarks/rl_step_profile.py --threads --steps 1``): 112.9 s →
+    32.7 s, 3.5× (start-up included; the gap grows with the machine's load). ``accelerate launch`` (torchrun)
+    already sets ``OMP_NUM_THREADS=1`` per process; GPU runs are left alone.
+    """
+    import torch
+
+    if not arguments.cpu_only() or os.environ.get("OMP_NUM_THREADS"):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    if before != 1:
+        say(f"stage rl: CPU run: 1 torch thread instead of {before} (rollouts are many tiny ops; set OMP_NUM_THREADS to choose)")
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def validate_rl(arguments: ReasonerRLArguments) -> None:
     """Every check that needs no data and no model (called before anything is read or loaded)."""
     check_trl_version()
@@ -291,6 +333,14 @@ def validate_rl(arguments: ReasonerRLArguments) -> None:
         )
     if arguments.full_finetune and arguments.init_adapter:
         raise ValueError("full fine-tuning starts from a full checkpoint: merge the SFT adapter (--merge) and pass OUT/merged as --model")
+    overrides = arguments.trainer_overrides
+    if arguments.effective_batch_size % arguments.num_generations and not {"generation_batch_size", "steps_per_generation"} & set(overrides):
+        # trl generates one effective batch per step (per-device × processes × steps_per_generation, which defaults to
+        # the accumulation): whole groups only. Said here, in our flags, before anything loads (trl says it later).
+        raise ValueError(
+            f"--effective-batch-size {arguments.effective_batch_size} is not a multiple of --num-generations "
+            f"{arguments.num_generations}: each step samples whole groups of G completions per prompt"
+        )
     if arguments.max_completion_length < 1:
         raise ValueError(f"--max-completion-length {arguments.max_completion_length}: must be at least 1")
 
@@ -307,7 +357,7 @@ def _usable_rows(arguments: ReasonerRLArguments, rows, skip_log: SkipLog, say):
             f"stage rl: no usable row in {arguments.data} ({arguments.config}): RL needs rows with core frames and an "
             f"answer; configs with evidence: {', '.join(CONFIGS_WITH_EVIDENCE)} (see {skip_log.path})"
         )
-    return answered
+    return answered, dict(reasons)
 
 
 def _fill_generation_batch(positions: list[int], config, say) -> list[int]:
@@ -372,7 +422,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
         say(f"stage rl: already finished in {folder} (delete it to train again)")
         return folder
     check_log = SkipLog(run.skip_log.path, enabled=main_process)
-    positions = _usable_rows(arguments, rows, check_log, say)
+    positions, skipped = _usable_rows(arguments, rows, check_log, say)
     folder.mkdir(parents=True, exist_ok=True)
 
     model, processor, lora = _load_policy(arguments, say)
@@ -398,7 +448,8 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     last_checkpoint = get_last_checkpoint(str(folder))
     if last_checkpoint:
         say(f"stage rl: resuming from {last_checkpoint}")
-    result = trainer.train(resume_from_checkpoint=last_checkpoint)
+    with _cpu_rollout_threads(arguments, say):
+        result = trainer.train(resume_from_checkpoint=last_checkpoint)
     trainer.save_model(str(folder))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(folder))
@@ -407,6 +458,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
             "stage": STAGE,
             "global_step": trainer.state.global_step,
             "train_rows": len(positions),
+            "skipped_rows": skipped,  # by reason, before training (rows failing at decode: the skipped-rows log)
             "rewards": reward_means(trainer.state.log_history),
             "losses": logged_losses(trainer.state.log_history),
             "train_loss": result.training_loss,
@@ -417,7 +469,11 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
             "beta": config.beta,
             "reward_weights": dict(zip(REWARD_NAMES, config.reward_weights or [1.0] * len(REWARD_NAMES), strict=True)),
             "full_finetune": arguments.full_finetune,
-            "sft_parent": arguments.init_adapter,
+            "sft_parent": _sft_parent(arguments, model),
+            "base_model": _base_model(arguments, model),
+            "max_completion_length": config.max_completion_length,
+            "temperature": config.temperature,
+            "effective_batch_size": arguments.effective_batch_size,
             "gradient_accumulation_steps": run.accumulation,
             "world_size": run.state.num_processes,
             "arguments": asdict(arguments),
