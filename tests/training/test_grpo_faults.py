@@ -71,6 +71,8 @@ TABLE = [
     ("missing think tag", MC, "<answer>B</answer>"),
     ("text after the answer", MC, T.format("<obj_start>a<obj_end><box_start>[1,2,3,4]<box_end><t>1</t>", "B") + " extra"),
     ("malformed box and time", MC, T.format("<obj_start>cup<obj_end><box_start>[1, 2, 3]<box_end> at <t>abc</t>s", "B")),
+    ("box list with a short box", MC, T.format("<obj_start>cup<obj_end><box_start>[[100,100,500,500],[5,6]]<box_end> at <t>3.9</t>s", "B")),
+    ("box followed by words", MC, T.format("<obj_start>cup<obj_end><box_start>[100,100,500,500] or so<box_end> at <t>3.9</t>s", "B")),
     ("unclosed tags", MC, "<think>the <obj_start>cup<box_start>[1,2,3,4] <t>1</t>"),
     ("empty completion", FREE, ""),
     ("row without boxes", NO_BOXES, T.format("<obj_start>x<obj_end><box_start>[1, 2, 3, 4]<box_end> at <t>3</t>s", "B")),

@@ -68,6 +68,9 @@ _EVENT = re.compile(
 )
 _NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
 _BOX = re.compile(rf"\[{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\]")
+# Box content is read only when it is one box or a list of boxes, as ``evidence_tags.parse_boxes`` reads it: no box
+# is taken out of malformed content (``[[…], [5, 6]]``, ``[…] or so``).
+_BOXES = re.compile(rf"\s*(?:{_BOX.pattern}|\[{_BOX.pattern}(?:\s*,\s*{_BOX.pattern})*\s*\])\s*")
 _LETTER = re.compile(r"^\(?([A-J])\)?(?:[.:)\s]|$)")
 _CHOICE = re.compile(r"\(?[A-J]\)?")
 _WORD = re.compile(r"\w+")
@@ -96,7 +99,9 @@ def parse_rollout(text: str | None) -> dict[str, Any]:
             flush(times[-1] if times else None)
             label = match.group("obj").strip()
         elif match.group("box") is not None:
-            pending.extend((label, tuple(float(v) for v in found)) for found in _BOX.findall(match.group("box")))
+            content = match.group("box")
+            if _BOXES.fullmatch(content):
+                pending.extend((label, tuple(float(v) for v in found)) for found in _BOX.findall(content))
         else:
             value = float(match.group("t"))
             if math.isfinite(value):
