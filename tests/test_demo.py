@@ -18,7 +18,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     summary = completed.stdout.split("Summary", 1)[1]
     assert "failed" not in summary
-    for step in ("score", "data", "see", "video", "compute", "select", "answer", "predict", "train"):
+    for step in ("score", "data", "see", "video", "compute", "select", "answer", "predict", "train", "rl"):
         assert f"ok      {step}" in summary, summary
     # The "see" step prints the static pages to open, and they are there.
     assert (tmp_path / "demo" / "site" / "index.html").is_file() and (tmp_path / "demo" / "report.html").is_file()
@@ -38,7 +38,7 @@ def test_demo_runs_every_job_on_tiny_random_models_and_says_so(tmp_path):
 
     out = tmp_path / "demo"
     completed = subprocess.run(
-        [sys.executable, "-m", "videoespresso_hf", "demo", "--out", str(out), "--only", "answer", "predict", "train"],
+        [sys.executable, "-m", "videoespresso_hf", "demo", "--out", str(out), "--only", "answer", "predict", "train", "rl"],
         capture_output=True,
         text=True,
         timeout=900,
@@ -49,7 +49,7 @@ def test_demo_runs_every_job_on_tiny_random_models_and_says_so(tmp_path):
 
     text = completed.stdout
     titles = {name: title for name, title, _ in STEPS}
-    for step in ("answer", "predict", "train"):
+    for step in ("answer", "predict", "train", "rl"):
         section = text.split(f"] {titles[step]}\n", 1)[1].split("\n" + "=" * 100, 1)[0]
         assert "RANDOM WEIGHTS" in section, f"step {step} does not say its model has random weights"
     # answer: the two stages ran and printed what they wrote.
@@ -62,7 +62,13 @@ def test_demo_runs_every_job_on_tiny_random_models_and_says_so(tmp_path):
     for stage in ("stage1", "stage2"):
         assert (out / "runs" / "reasoner" / stage / "adapter_config.json").is_file()
     assert re.search(r"\$ videoespresso answer .*--reasoner \S*runs/reasoner/stage2", text)
-    assert text.count("\nletter: ") == 2
+    # rl: one GRPO step from the stage-2 adapter, each reward in the table, then answered with the RL adapter.
+    assert (out / "runs" / "reasoner-rl" / "rl" / "adapter_config.json").is_file()
+    assert re.search(r"\$ videoespresso train reasoner --stage rl .*--init-adapter \S*runs/reasoner/stage2", text)
+    for name in ("answer", "format", "temporal", "spatial"):
+        assert re.search(rf"^reward {name} \(last step mean\) +\d", text, re.M), name
+    assert re.search(r"\$ videoespresso answer .*--reasoner \S*runs/reasoner-rl/rl", text)
+    assert text.count("\nletter: ") == 3
 
 
 def test_tiny_model_is_a_stock_checkpoint_that_writes_only_its_alphabet(tmp_path):

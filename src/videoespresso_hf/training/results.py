@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from videoespresso_hf.tables import aligned_table
+from videoespresso_hf.training.rewards import REWARD_NAMES
 
 __all__ = ["ReasonerTrainingResult", "SelectorTrainingResult", "metrics_table", "skipped_rows_line"]
 
@@ -25,6 +26,8 @@ _METRICS = (
     ("last_loss", "last logged loss", "{:.4f}"),
     ("learning_rate", "learning rate", "{:g}"),
     ("label_agreement_on_training_rows", "label agreement (training rows, Jaccard)", "{:.3f}"),
+    # RL: each reward's mean over the last logged step's completions (nan: no row of that step had the reward)
+    *((f"reward_{name}", f"reward {name} (last step mean)", "{:.3f}") for name in REWARD_NAMES),
 )
 
 
@@ -38,6 +41,9 @@ def read_metrics(folder: Path) -> dict[str, Any]:
     metrics = {key: summary[key] for key, _, _ in _METRICS if summary.get(key) is not None}
     if losses:
         metrics["first_loss"], metrics["last_loss"] = losses[0], losses[-1]
+    for name, values in (summary.get("rewards") or {}).items():
+        if values:
+            metrics[f"reward_{name}"] = values[-1]
     return metrics
 
 
