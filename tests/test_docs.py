@@ -378,6 +378,7 @@ API_ENTRIES = (
     "videoespresso_hf.evaluation.job.score",
     "videoespresso_hf.evaluation.job.ScoreConfig",
     "videoespresso_hf.pipeline.job.build",
+    "videoespresso_hf.pipeline.job.BuildArguments",
     "videoespresso_hf.pipeline.config.BuildConfig",
     "videoespresso_hf.training.reasoner.train_reasoner",
     "videoespresso_hf.training.arguments.ReasonerTrainingArguments",

@@ -31,6 +31,7 @@ _EXPORTS = {
     "PredictConfig": ".benchmarking.job",
     "PredictResult": ".benchmarking.job",
     "build": ".pipeline.job",
+    "BuildArguments": ".pipeline.job",
     "BuildConfig": ".pipeline.config",
     "BuildResult": ".pipeline.job",
     "score": ".evaluation.job",

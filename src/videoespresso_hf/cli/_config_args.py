@@ -37,23 +37,41 @@ ARGS_FILE_FLAG = "--args-file"
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Every flag's help ends with its default (read from the dataclass); descriptions keep their lines."""
+    """Every flag's help ends with its default (read from the dataclass); descriptions keep their lines.
+
+    A help that already states its default (``"... (default: BAAI/bge-m3)"``, for a field whose dataclass
+    default is None meaning "not set here") is left as it is rather than followed by ``(default: None)``.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help and "default:" in action.help:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def add_config_command(
     subparsers: argparse._SubParsersAction,
     name: str,
-    config_class: type,
+    config_class: type | Callable[[], type],
     *,
     help: str,
     description: str | None = None,
     on_fields: Callable[[argparse.ArgumentParser], None] | None = None,
+    positional: str | None = None,
 ) -> argparse.ArgumentParser:
     """Add subcommand ``name`` whose flags are the fields of ``config_class`` (a dataclass).
 
-    The field flags are added when this command is first parsed (its own run or ``--help``), not when the parser is
+    ``config_class`` may be a function returning the dataclass, for a job whose module is slow to import (it is
+    then imported when this command is parsed, like the fields). The field flags are added when this command is
+    first parsed (its own run or ``--help``), not when the parser is
     built: ``HfArgumentParser`` imports transformers (~1 s), which every other command would pay otherwise.
     ``on_fields(parser)`` runs right after they are added (to adjust a generated flag).
+
+    ``positional`` names a field given without a flag (``videoespresso build VIDEO... --out OUT``: a list field
+    without default becomes one or more required positional arguments). A command with a positional argument has
+    its ``bool`` flags as plain switches (``--dry-run``, not ``--dry-run [BOOL]``, whose optional value would
+    swallow the positional after it); an optional ``bool | None`` field (None: "not set here") becomes the pair
+    ``--flag`` / ``--no-flag``.
 
     Returns the subparser, for ``set_defaults(func=...)`` and any flag that is not a config field (e.g. an
     output format that only the CLI prints).
@@ -66,7 +84,8 @@ def add_config_command(
         metavar="FILE",
         help="YAML or JSON file of settings (keys = the option names with underscores); flags given here win",
     )
-    parser.set_defaults(config_class=config_class)
+    if dataclasses.is_dataclass(config_class):
+        parser.set_defaults(config_class=config_class)
     parse_known_args = parser.parse_known_args  # the class's, wrapped by this instance's below
 
     def parse_with_fields(args=None, namespace=None):
@@ -74,14 +93,41 @@ def add_config_command(
             from transformers import HfArgumentParser
 
             parser._config_fields_added = True
-            for action in HfArgumentParser(config_class, add_help=False)._actions:
-                parser._add_action(action)
+            dataclass = config_class if dataclasses.is_dataclass(config_class) else config_class()
+            parser.set_defaults(config_class=dataclass)
+            for action in HfArgumentParser(dataclass, add_help=False)._actions:
+                if action.dest == positional:
+                    parser.add_argument(action.dest, nargs=action.nargs, type=action.type, help=action.help)
+                elif positional is not None and _takes_a_bool(action):
+                    _add_switches(parser, action)
+                else:
+                    parser._add_action(action)
             if on_fields is not None:
                 on_fields(parser)
         return parse_known_args(args, namespace)
 
     parser.parse_known_args = parse_with_fields
     return parser
+
+
+def _takes_a_bool(action: argparse.Action) -> bool:
+    """A flag ``HfArgumentParser`` made for a ``bool`` field (``--flag [BOOL]``; not its ``--no-flag``)."""
+    from transformers.hf_argparser import string_to_bool
+
+    return action.type is string_to_bool
+
+
+def _add_switches(parser: argparse.ArgumentParser, action: argparse.Action) -> None:
+    """``--flag`` that takes no value in place of ``action``; for an optional bool, ``--no-flag`` beside it."""
+    parser.add_argument(
+        *action.option_strings, action="store_const", const=True, default=action.default, dest=action.dest,
+        help=action.help,
+    )  # fmt: skip
+    if action.default is None:  # a bool default True already has HfArgumentParser's --no-flag
+        parser.add_argument(
+            f"--no_{action.dest}", f"--no-{action.dest.replace('_', '-')}", action="store_const", const=False,
+            dest=action.dest, default=None, help=f"the opposite of --{action.dest.replace('_', '-')} (default: neither)",
+        )  # fmt: skip
 
 
 def read_args_file(path: Path, config_class: type) -> dict[str, Any]:

@@ -18,14 +18,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from videoespresso_hf.defaults import CLIP_MODEL, CONSTRUCTION_LLM, DETECTOR_MODEL, EMBEDDING_MODEL
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.llm.config import LLMConfig, redact_url
 from videoespresso_hf.pipeline.chain import CONSTRUCTION_CHAIN
-from videoespresso_hf.pipeline.config import BuildConfig
+from videoespresso_hf.pipeline.config import DEFAULT_CAPTION_MODELS, BuildConfig
 from videoespresso_hf.pipeline.orchestrator import CONFIG_FILE, run_build
 from videoespresso_hf.pipeline.report import BuildSummary
 from videoespresso_hf.pipeline.runners import make_runner
@@ -34,6 +35,7 @@ from videoespresso_hf.pipeline.stages.base import DatasetStage, Stage, stage_cha
 
 __all__ = [
     "VIDEO_SUFFIXES",
+    "BuildArguments",
     "BuildResult",
     "BuildSettingsError",
     "build",
@@ -98,6 +100,120 @@ class BuildResult:
                 "them (finished work is kept)"
             )
         return lines
+
+
+_STAGES = BuildConfig()  # the stage settings' defaults, quoted in the help of the flags that override them
+
+
+def _help(text: str, **metadata: Any) -> dict[str, Any]:
+    return {"help": text, **metadata}
+
+
+@dataclass(kw_only=True)
+class BuildArguments:
+    """Everything one :func:`build` call takes (but the starting :class:`BuildConfig`): ``videoespresso build``'s
+    flags are generated from these fields, so each default and help text lives here once.
+
+    The stage settings (``model`` to ``batch_wait``) default to None, "not set here": the starting config
+    (``config_file``, else ``OUT/build_config.json``, else :class:`BuildConfig`'s defaults, quoted in each help)
+    keeps its value. Paths may be given as :class:`~pathlib.Path` too; from Python ``runner`` may also be a
+    :class:`~videoespresso_hf.pipeline.runners.base.Runner` instance.
+    """
+
+    videos: list[str] = field(metadata=_help("video files or folders (searched recursively)"))
+    out: str = field(metadata=_help("output folder (state, caches, frames.jsonl, groups.jsonl); the same folder resumes"))
+    until: str | None = field(default=None, metadata=_help(
+        "last stage to run (" + ", ".join(stage.name for stage in CONSTRUCTION_CHAIN) + "; default: all)"))
+    runner: Literal["local", "ray"] = field(default="local", metadata=_help(
+        "where stages run: local (process pool) or ray (Ray Data)"))
+    ray_address: str | None = field(default=None, metadata=_help(
+        "Ray cluster address, with --runner ray (default: start a local Ray)"))
+    workers: int | None = field(default=None, metadata=_help("processes / Ray CPUs (default: min(cpus, videos))"))
+    config_file: str | None = field(default=None, metadata=_help(
+        "a build_config.json to start from (trusted; default: the one an earlier run left in --out, which may not "
+        "choose the endpoint or key variable)", aliases=["--config"]))
+    captioner: Literal["openai", "transformers"] | None = field(default=None, metadata=_help(
+        f"caption backend (default: {_STAGES.captions.backend})"))
+    model: str | None = field(default=None, metadata=_help(
+        "captioning model id (endpoint model or HF checkpoint; default: "
+        + ", ".join(f"{model} for {backend}" for backend, model in DEFAULT_CAPTION_MODELS.items())
+        + "); with --base-url and no --llm-model, the QA stages use it too (a vLLM server serves one model)"))
+    llm_model: str | None = field(default=None, metadata=_help(
+        f"model of the QA, filter, evidence and distractor stages (default: {CONSTRUCTION_LLM}, or --model when "
+        "--base-url is given)"))
+    base_url: str | None = field(default=None, metadata=_help(
+        "OpenAI-compatible endpoint, e.g. http://host:8000/v1 (default: the OpenAI API)"))
+    api_key_env: str | None = field(default=None, metadata=_help(
+        f"environment variable holding the endpoint's API key (default: {_STAGES.llm.api_key_env}); a "
+        "build_config.json found in --out cannot change it (nor the endpoint): pass it here or name the file with "
+        "--config"))
+    concurrency: int | None = field(default=None, metadata=_help(
+        f"LLM requests in flight (default: {_STAGES.llm.max_concurrency})"))
+    sampling: Literal["adaptive", "fps", "uniform"] | None = field(default=None, metadata=_help(
+        f"frame sampling (default: {_STAGES.frames.strategy})"))
+    max_frames: int | None = field(default=None, metadata=_help("cap on sampled frames per video (default: no cap)"))
+    embedder: str | None = field(default=None, metadata=_help(
+        f"sentence-transformers model for redundancy removal, grounding and distractors (default: {EMBEDDING_MODEL})",
+        aliases=["--embedding-model", "--embedding_model"]))
+    detector_model: str | None = field(default=None, metadata=_help(
+        f"GroundingDINO checkpoint boxing key objects (default: {DETECTOR_MODEL})"))
+    clip_model: str | None = field(default=None, metadata=_help(
+        f"CLIP checkpoint verifying each box (default: {CLIP_MODEL})"))
+    grounding: bool | None = field(default=None, metadata=_help(
+        f"spatial grounding of key objects (default: {str(_STAGES.grounding.spatial).lower()}); --no-grounding "
+        "skips it (no GroundingDINO/CLIP download; key objects get no boxes)"))
+    tau: float | None = field(default=None, metadata=_help(
+        f"redundancy threshold (cosine similarity; default: {_STAGES.dedup.tau})"))
+    group_size: int | None = field(default=None, metadata=_help(
+        f"captions per group (default: {_STAGES.groups.size}, the paper's)"))
+    max_cost: float | None = field(default=None, metadata=_help(
+        "stop before LLM spend exceeds this (USD; default: no cap)"))
+    price_per_1m_input: float | None = field(default=None, metadata=_help(
+        "USD per 1M prompt tokens of the endpoint's models (needed for --max-cost when the price is unknown)"))
+    price_per_1m_output: float | None = field(default=None, metadata=_help(
+        "USD per 1M completion tokens of the endpoint's models (with --price-per-1m-input)"))
+    batch: bool = field(default=False, metadata=_help(
+        "send the QA/filter/evidence/distractor requests through the OpenAI Batch API (about half price; resumable)"))
+    batch_wait: float | None = field(default=None, metadata=_help(
+        "with --batch: seconds to wait for a batch before stopping (0: submit and exit; re-run to collect; default: "
+        + ("the 24 h completion window" if _STAGES.llm_batch.max_wait_s is None else str(_STAGES.llm_batch.max_wait_s))
+        + ")"))
+    dry_run: bool = field(default=False, metadata=_help(
+        "sample frames and estimate every LLM stage's cost (captions exactly, later ones as upper bounds); no call"))
+    print_config: bool = field(default=False, metadata=_help(
+        "print the effective build config (JSON: --config or OUT/build_config.json, then flags; URLs redacted) and "
+        "which key variable goes to which host, and exit"))
+    retry_failed: bool = field(default=False, metadata=_help("retry videos that failed on their input"))
+    progress: bool = field(default=True, metadata=_help(
+        "tqdm progress bars on stderr (--no-progress: none, the libraries' bars included)"))
+
+
+#: The fields of :class:`BuildArguments` that say how the job runs; the others are stage settings over the
+#: starting config (:func:`resolve_config`'s keyword arguments).
+_JOB_FIELDS = frozenset(
+    {"videos", "out", "config_file", "until", "runner", "ray_address", "workers", "retry_failed", "dry_run",
+     "print_config", "progress"}
+)  # fmt: skip
+
+
+def _arguments(
+    config: BuildArguments | BuildConfig | None, kwargs: dict[str, Any]
+) -> tuple[BuildArguments, BuildConfig | None]:
+    """The call's arguments and its starting config, from either calling convention of :func:`build`."""
+    if isinstance(config, BuildArguments):
+        if kwargs:
+            raise BuildSettingsError("give build() either BuildArguments or keyword arguments, not both")
+        return config, None
+    if config is not None and not isinstance(config, BuildConfig):
+        raise BuildSettingsError(f"build() takes a BuildConfig or BuildArguments, got {type(config).__name__}")
+    known = {item.name for item in fields(BuildArguments)}
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise BuildSettingsError(f"build() got unknown setting(s) {', '.join(unknown)}")
+    missing = [name for name in ("videos", "out") if name not in kwargs]
+    if missing:
+        raise BuildSettingsError(f"build() needs {' and '.join(f'{name}=' for name in missing)}")
+    return BuildArguments(**kwargs), config
 
 
 def expand_videos(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -318,22 +434,11 @@ def _quiet_library_bars() -> None:
 
 
 def build(
-    config: BuildConfig | None = None,
+    config: BuildArguments | BuildConfig | None = None,
     /,
     *,
-    videos: Sequence[str | os.PathLike[str]],
-    out: str | os.PathLike[str],
-    config_file: str | os.PathLike[str] | None = None,
-    until: str | None = None,
-    runner: str | Runner = "local",
-    ray_address: str | None = None,
-    workers: int | None = None,
-    retry_failed: bool = False,
-    dry_run: bool = False,
-    print_config: bool = False,
-    progress: bool = True,
     argv: list[str] | None = None,
-    **settings: Any,
+    **kwargs: Any,
 ) -> BuildResult:
     """Run (or resume) the VideoEspresso construction pipeline: videos in, caption groups and QA out.
 
@@ -346,22 +451,13 @@ def build(
     >>> print(result.summary); result.outputs["groups"]                               # doctest: +SKIP
 
     Args:
-        config: the build configuration to start from (trusted as given); None reads ``config_file``, else
-            ``OUT/build_config.json`` left by an earlier run, else the defaults (:func:`resolve_config`).
-        videos: video files or folders (searched recursively for video files).
-        out: the build folder (created); the same folder resumes.
-        config_file: a ``build_config.json`` to start from (trusted: it may set the endpoint and key variable).
-        until: last stage to run (``frames``, ``captions``, ``dedup``, ``groups``, ...); None runs them all.
-        runner: ``"local"`` (process pool), ``"ray"`` (Ray Data) or a runner instance.
-        ray_address: the Ray cluster to join with ``runner="ray"`` (None starts a local Ray).
-        workers: processes / Ray CPUs (None: ``min(cpu count, videos)``).
-        retry_failed: also retry videos that failed because of their input.
-        dry_run: sample frames and estimate every LLM stage's cost; no request.
-        print_config: only resolve the config; ``summary`` is its JSON (URLs redacted). Nothing is run.
-        progress: tqdm bars on stderr (False also silences the libraries' bars).
+        config: a :class:`BuildArguments` (everything, as ``videoespresso build`` passes it), or the
+            :class:`BuildConfig` to start from (trusted as given) with the arguments as keywords; None starts
+            from ``config_file``, else ``OUT/build_config.json`` left by an earlier run, else the defaults
+            (:func:`resolve_config`).
         argv: the command line, recorded in ``state.sqlite``'s ``runs`` table.
-        **settings: single settings over the starting config, as :func:`resolve_config` takes them
-            (``base_url=``, ``api_key_env=``, ``model=``, ``llm_model=``, ``max_cost=``, ``tau=``, ...).
+        **kwargs: :class:`BuildArguments`' fields (``videos=`` and ``out=`` required; ``until=``, ``dry_run=``,
+            ``base_url=``, ``model=``, ``tau=``, ...), when ``config`` is not a :class:`BuildArguments`.
 
     Returns:
         A :class:`BuildResult` (summary text, output paths, counts, cost, the full report).
@@ -369,9 +465,12 @@ def build(
     Raises:
         BuildSettingsError: anything to fix before the build can start (one line; nothing was run or sent).
     """
+    arguments, start = _arguments(config, kwargs)
+    videos, until, workers = arguments.videos, arguments.until, arguments.workers
+    settings = {item.name: getattr(arguments, item.name) for item in fields(arguments) if item.name not in _JOB_FIELDS}
     if workers is not None and workers < 1:
         raise BuildSettingsError("--workers must be >= 1")
-    out_dir = Path(out).expanduser()
+    out_dir = Path(arguments.out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildSettingsError(f"--out {out_dir} exists and is not a folder")
     if isinstance(videos, str | os.PathLike):
@@ -384,9 +483,9 @@ def build(
     except KeyError:
         names = ", ".join(stage.name for stage in CONSTRUCTION_CHAIN)
         raise BuildSettingsError(f"unknown stage {until!r} (--until); stages: {names}") from None
-    effective = resolve_config(config, out=out_dir, config_file=config_file, **settings)
+    effective = resolve_config(start, out=out_dir, config_file=arguments.config_file, **settings)
     destination = effective.llm.key_destination()
-    if print_config:
+    if arguments.print_config:
         return BuildResult(
             summary=effective.stored_json(), out_dir=out_dir, config=effective, key_destination=destination
         )
@@ -394,10 +493,10 @@ def build(
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         raise BuildSettingsError(f"no such file: {', '.join(missing)} (fix the path or leave it out)")
-    _check_endpoint(effective, chain, dry_run)
-    if not progress:
+    _check_endpoint(effective, chain, arguments.dry_run)
+    if not arguments.progress:
         _quiet_library_bars()
-    active, owned = _make_runner(runner, workers, ray_address)
+    active, owned = _make_runner(arguments.runner, workers, arguments.ray_address)
     try:
         report = run_build(
             paths,
@@ -406,9 +505,9 @@ def build(
             until=until,
             runner=active,
             workers=workers,
-            retry_failed=retry_failed,
-            dry_run=dry_run,
-            progress=progress,
+            retry_failed=arguments.retry_failed,
+            dry_run=arguments.dry_run,
+            progress=arguments.progress,
             argv=argv,
             key_destination=destination if endpoint_models(effective, chain) else None,
         )
