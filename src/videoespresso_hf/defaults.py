@@ -25,6 +25,9 @@ SELECTOR_CAPTIONER = "OpenGVLab/InternVL3-1B-hf"
 SELECTOR_CHOOSER = "Qwen/Qwen2.5-0.5B-Instruct"
 #: The construction pipeline's local captioner (`build --captioner transformers`).
 BUILD_CAPTIONER = "OpenGVLab/InternVL3-8B-hf"
+#: The construction pipeline's endpoint captioner (`build`, the default backend): a cheap vision model of the OpenAI
+#: API (a vLLM server serves its own model instead: pass --model).
+ENDPOINT_CAPTIONER = "gpt-4o-mini"
 #: Text embedder of the pipeline (redundancy, grounding, distractors) and the similarity protocol (BGE-M3, the paper's).
 EMBEDDING_MODEL = "BAAI/bge-m3"
 #: Text embedder of the selector's ``embedding`` strategy.
@@ -46,6 +49,7 @@ DEFAULT_MODELS = MappingProxyType(
         "selector captioner": SELECTOR_CAPTIONER,
         "selector chooser": SELECTOR_CHOOSER,
         "build captioner": BUILD_CAPTIONER,
+        "build captioner (endpoint)": ENDPOINT_CAPTIONER,
         "embedding model": EMBEDDING_MODEL,
         "strategy embedder": STRATEGY_EMBEDDER,
         "image-text model": IMAGE_TEXT_MODEL,

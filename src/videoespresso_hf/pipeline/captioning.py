@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from videoespresso_hf.defaults import BUILD_CAPTIONER, ENDPOINT_CAPTIONER
 from videoespresso_hf.pipeline.prompts import render_prompt
 from videoespresso_hf.pipeline.stages.base import StageUsage, WorkProgress
 
@@ -26,8 +27,8 @@ from videoespresso_hf.pipeline.stages.base import StageUsage, WorkProgress
 # AutoModelForImageTextToText and no trust_remote_code. For the endpoint backend the default is a cheap
 # vision model of the OpenAI API; a vLLM server can serve "OpenGVLab/InternVL2-8B" itself (pass --model).
 DEFAULT_CAPTION_MODELS: dict[str, str] = {
-    "openai": "gpt-4o-mini",
-    "transformers": "OpenGVLab/InternVL3-8B-hf",
+    "openai": ENDPOINT_CAPTIONER,
+    "transformers": BUILD_CAPTIONER,
 }
 
 
