@@ -129,6 +129,21 @@ def test_verl_reward_file_scores_each_component_as_the_trainer(case, row, comple
     assert abs(_verl(module, row, completion)["score"] - weighted) < 1e-9  # equal weights: the sum of the scored ones
 
 
+BOX_CONTENTS = [
+    "[1, 2, 3, 4]", " [1.5,2,3,4] ", "[[1,2,3,4],[5,6,7,8]]", "[[1,2,3,4], []]", "[1e2, 2, 3, 4]", "[]", "[[]]", "",
+    "[[1,2,3,4],[5,6]]", "[1,2,3,4] or so", "[1, 2, 3]", "[true, 2, 3, 4]", "[NaN, 1, 2, 3]", "{}", "[[1,2,3,4,5]]",
+    "[-1, -2.5, 3, 4]", "abc",
+]
+
+
+@pytest.mark.parametrize("content", BOX_CONTENTS)
+def test_verl_file_reads_box_content_as_the_library_does(content):
+    """The verl file's stdlib copy of the box grammar gives the boxes evidence_tags.parse_boxes gives."""
+    from videoespresso_hf.evidence_tags import parse_boxes
+
+    assert _load_verl_file().parse_boxes(content) == list(parse_boxes(content)[0])
+
+
 def test_the_table_scores_real_values():
     """The table is not all zeros and Nones: each reward takes values strictly between, at and above its bounds."""
     scores = {name: {_ours(row, completion)[name] for _, row, completion in TABLE} for name in rewards.REWARD_NAMES}

@@ -50,6 +50,7 @@ __all__ = [
     "compute_score",
     "compute_score_batch",
     "format_reward",
+    "parse_boxes",
     "parse_rollout",
     "reward_components",
     "rouge_l",
@@ -68,12 +69,36 @@ _EVENT = re.compile(
 )
 _NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
 _BOX = re.compile(rf"\[{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}\]")
-# Box content is read only when it is one box or a list of boxes, as ``evidence_tags.parse_boxes`` reads it: no box
-# is taken out of malformed content (``[[…], [5, 6]]``, ``[…] or so``).
-_BOXES = re.compile(rf"\s*(?:{_BOX.pattern}|\[{_BOX.pattern}(?:\s*,\s*{_BOX.pattern})*\s*\])\s*")
 _LETTER = re.compile(r"^\(?([A-J])\)?(?:[.:)\s]|$)")
 _CHOICE = re.compile(r"\(?[A-J]\)?")
 _WORD = re.compile(r"\w+")
+
+
+def parse_boxes(content: str) -> list[tuple[float, ...]]:
+    """The boxes of a ``<box_start>…<box_end>`` content, read as ``videoespresso_hf.evidence_tags.parse_boxes``
+    reads them (a stdlib copy; a test keeps the two equal): ``[x1, y1, x2, y2]`` or ``[[…], […]]`` of finite
+    numbers, empty items skipped; malformed content (``[[…], [5, 6]]``, ``[…] or so``) gives no box at all."""
+    content = content.strip()
+    simple = _BOX.fullmatch(content)
+    if simple:
+        return [tuple(map(float, simple.groups()))]
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return []
+    if isinstance(value, list) and value and all(not isinstance(item, list) for item in value):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    boxes = []
+    for item in value:
+        if item == []:
+            continue
+        if not (isinstance(item, list) and len(item) == 4
+                and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in item)):
+            return []
+        boxes.append(tuple(float(v) for v in item))
+    return boxes
 
 
 def parse_rollout(text: str | None) -> dict[str, Any]:
@@ -99,9 +124,7 @@ def parse_rollout(text: str | None) -> dict[str, Any]:
             flush(times[-1] if times else None)
             label = match.group("obj").strip()
         elif match.group("box") is not None:
-            content = match.group("box")
-            if _BOXES.fullmatch(content):
-                pending.extend((label, tuple(float(v) for v in found)) for found in _BOX.findall(content))
+            pending.extend((label, box) for box in parse_boxes(match.group("box")))
         else:
             value = float(match.group("t"))
             if math.isfinite(value):
