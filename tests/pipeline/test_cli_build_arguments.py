@@ -120,3 +120,17 @@ def test_build_takes_the_arguments_or_their_fields_alike(tmp_path):
 def test_a_wrong_call_is_one_clear_line(call, message):
     with pytest.raises(BuildSettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+def test_every_build_argument_is_either_a_job_setting_or_a_stage_setting():
+    """A new BuildArguments field must be read somewhere: a job field of build() or a keyword of resolve_config
+    (the stage settings build() forwards); one that is neither would be forwarded and fail as a TypeError."""
+    import dataclasses
+    import inspect
+
+    from videoespresso_hf.pipeline.job import _JOB_FIELDS, BuildArguments, resolve_config
+
+    names = {item.name for item in dataclasses.fields(BuildArguments)}
+    stage_settings = set(inspect.signature(resolve_config).parameters) - {"config", "out", "config_file"}
+    assert _JOB_FIELDS <= names
+    assert names - _JOB_FIELDS == stage_settings
