@@ -334,15 +334,82 @@ def test_rl_push_to_hub_card_states_what_rl_trained(pushed_rl_run, stock_qwen):
     facts = dict(line[4:].split(":** ", 1) for line in card.splitlines() if line.startswith("- **") and ":** " in line)
     assert "GRPO (reinforcement learning) LoRA adapter" in card
     assert facts["Base model"] == facts["Base VLM (under the SFT parent, if any)"] == f"`{stock_qwen}`"
-    assert facts["SFT parent"].startswith(f"`{pushed_rl_run.sft}`")
+    assert facts["SFT parent"] == f"`{pushed_rl_run.sft}` (its LoRA adapter continued as the RL adapter)"
     assert facts["Rewards (weight)"] == "answer 1, format 1, temporal 0.5, spatial 0.25"
     assert facts["Completions per prompt (G, num_generations)"] == "2"
     assert facts["KL coefficient (beta)"] == "0.04" and facts["Learning rate"] == "3e-05"
     assert facts["Reasoning mode"].startswith("`one_pass`")
     assert facts["Weights trained"] == "LoRA on the language model"
-    assert facts["Reward means, first → last logged step"].startswith("answer ")
+    assert facts["Reward means, first → last scored step"].startswith("answer ")
+    # derived from the run's GRPOConfig and reasoner config, not written as constants
+    assert facts["Rollouts"].startswith("`model.generate`") and facts["Frames"].startswith("`images`: each core frame")
+    summary = json.loads((folder / "training_summary.json").read_text())
+    assert (summary["sft_parent_kind"], summary["rollouts"], summary["frame_presentation"]) == ("adapter", "generate", "images")
     # The skipped rows are counted on the card, by reason (their ids are in the run's skipped_rows.jsonl).
     assert "unreadable video" in facts["Rows"] and "core frame outside the video" in facts["Rows"]
+
+
+@pytest.mark.slow
+def test_rl_on_a_merged_sft_reasoner_cards_its_recorded_base_and_what_was_trained(stock_qwen, prepared_data, tmp_path):
+    """A merged SFT parent given as --model: the card's base model (front matter and lines) is the base the merged
+    config records, not the merged folder, and the parent is worded as merged (fully fine-tuned here, no adapter)."""
+    from huggingface_hub import ModelCard
+
+    from videoespresso_hf.training.reasoner import load_reasoner_for_training
+
+    model, processor = load_reasoner_for_training(str(stock_qwen))
+    model.config.base_model_id = "someone/base-vlm"  # what a merge records
+    merged = tmp_path / "merged"
+    model.save_pretrained(merged)
+    processor.save_pretrained(merged)
+    out = tmp_path / "out"
+    argv = ["train", "reasoner", "--stage", "rl", "--model", str(merged), "--full-finetune", "--data", str(prepared_data),
+            "--config", "generated", "--output", str(out), "--max-steps", "1", "--max-rows", "2", *TINY_RL]  # fmt: skip
+    assert main(argv) == 0
+    card = ModelCard.load(out / "rl" / "README.md")
+    facts = dict(line[4:].split(":** ", 1) for line in card.text.splitlines() if line.startswith("- **") and ":** " in line)
+    assert card.data.base_model == "someone/base-vlm"
+    assert facts["Base model"] == facts["Base VLM (under the SFT parent, if any)"] == "`someone/base-vlm`"
+    assert facts["SFT parent"] == f"`{merged}` (a merged SFT reasoner; every weight fine-tuned)"
+    assert "adapter" not in facts["SFT parent"] and facts["Weights trained"] == "every weight (full fine-tuning)"
+
+
+@pytest.mark.parametrize(
+    ("parent", "kind", "full", "wording"),
+    [("sft/stage2", "adapter", False, "`sft/stage2` (its LoRA adapter continued as the RL adapter)"),
+     ("sft/merged", "merged", False, "`sft/merged` (a merged SFT reasoner; a new LoRA adapter trained on it)"),
+     ("sft/merged", "merged", True, "`sft/merged` (a merged SFT reasoner; every weight fine-tuned)"),
+     (None, None, False, "none (RL from the base model: a new LoRA adapter)"),
+     (None, None, True, "none (RL from the base model: every weight fine-tuned)")],
+)  # fmt: skip
+def test_the_rl_card_words_each_parent_kind(parent, kind, full, wording):
+    from videoespresso_hf.training.cards import rl_card_facts
+
+    summary = {"stage": "rl", "sft_parent": parent, "sft_parent_kind": kind, "full_finetune": full, "beta": 0.04,
+               "learning_rate": 1e-6, "rollouts": "vllm", "frame_presentation": "video",
+               "rewards": {"answer": [0.25, 0.5, math.nan], "temporal": [math.nan]}}  # fmt: skip
+    facts = rl_card_facts(summary)
+    assert facts["SFT parent"] == wording
+    assert facts["Rollouts"].startswith("vLLM") and facts["Frames"].startswith("`video`: the core frames as one")
+    # the last *scored* step (NaN: no completion of that step had the reward), as the results table reads it
+    assert facts["Reward means, first → last scored step"] == "answer 0.250 → 0.500; temporal not scored on any step"
+
+
+def test_the_results_table_shows_the_last_scored_reward_mean_or_not_scored(tmp_path):
+    """One rule with the card (results.last_scored): a step that scored no completion logs NaN, which is skipped;
+    a reward never scored reads "not scored", never "nan"."""
+    from videoespresso_hf.training.results import metrics_table, read_metrics
+
+    rewards = {"answer": [0.25, 0.5, math.nan], "format": [1.0], "temporal": [math.nan, math.nan], "spatial": []}
+    (tmp_path / "training_summary.json").write_text(json.dumps({"stage": "rl", "global_step": 3, "rewards": rewards}))
+    metrics = read_metrics(tmp_path)
+    assert (metrics["reward_answer"], metrics["reward_format"], metrics["reward_temporal"]) == (0.5, 1.0, None)
+    assert "reward_spatial" not in metrics  # never logged: no row
+    lines = metrics_table({"rl": metrics}).splitlines()
+    rows = {line.split("  ")[0]: line for line in lines}
+    assert rows["reward answer (last step mean)"].endswith(" 0.500")
+    assert rows["reward temporal (last step mean)"].endswith(" not scored") and "nan" not in "\n".join(lines)
+    assert len({len(line) for line in lines}) == 1  # still one aligned column
 
 
 @pytest.mark.slow

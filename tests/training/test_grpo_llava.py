@@ -245,3 +245,52 @@ def test_a_llava_processor_without_a_chat_template_is_refused_in_one_line(stock_
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and "Processor has no chat template" in err.splitlines()[-1]
+
+
+def test_native_video_on_llava_is_refused_before_any_model_loads(stock_llava, prepared_data, tmp_path, capsys, monkeypatch):
+    """The family's presentations are read from config.json (its config class): before, the weights loaded and an
+    empty ``OUT/rl`` was left before the refusal."""
+    monkeypatch.setattr(grpo, "_load_policy", lambda *_: pytest.fail("a model was loaded"))
+    out = tmp_path / "o"
+    argv = ["train", "reasoner", "--stage", "rl", "--model", str(stock_llava), "--data", str(prepared_data), "--config",
+            "generated", "--frame-presentation", "video", "--output", str(out), "--workers", "0"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    last = err.splitlines()[-1]
+    assert "Traceback" not in err and "frame_presentation='video' is not supported by VexLlavaReasonerConfig" in last
+    assert not (out / "rl").exists()
+
+
+def test_a_run_that_fails_mid_training_gives_the_processor_its_familys_template_back(stock_llava, prepared_data,
+                                                                                     tmp_path, monkeypatch):  # fmt: skip
+    """The in-order template is swapped in around ``trainer.train`` and restored in a ``finally``: the trainer's
+    ``on_train_end`` never runs when training raises (an error, Ctrl-C)."""
+    from transformers import TrainerCallback
+
+    class Interrupt(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            seen.append(processor.chat_template)
+            raise KeyboardInterrupt
+
+    seen: list[str] = []
+    load = grpo._load_policy
+    processor = None
+
+    def keep_processor(arguments, say):
+        nonlocal processor
+        model, processor, lora = load(arguments, say)
+        return model, processor, lora
+
+    monkeypatch.setattr(grpo, "_load_policy", keep_processor)
+    arguments = ReasonerRLArguments(
+        model=str(stock_llava), data=str(prepared_data), config="generated", output_dir=str(tmp_path / "o"),
+        stage="rl", max_steps=1, num_generations=2, effective_batch_size=4, per_device_batch_size=4, max_rows=2,
+        dataloader_num_workers=0, max_completion_length=4, trainer_overrides=dict(QUIET),
+    )  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        train_reasoner(arguments, callbacks=[Interrupt()])
+    from transformers import AutoProcessor
+
+    family = AutoProcessor.from_pretrained(stock_llava).chat_template
+    assert seen and seen[0] != family  # it trained with the in-order template
+    assert processor.chat_template == family

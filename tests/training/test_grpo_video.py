@@ -19,7 +19,7 @@ from training.conftest import GOOD_IDS
 
 from videoespresso_hf.cli.main import main
 from videoespresso_hf.models.reasoner.modeling_reasoner import build_stage_inputs
-from videoespresso_hf.training import grpo
+from videoespresso_hf.training import grpo, grpo_video
 from videoespresso_hf.training.arguments import LLM_LORA_PATTERN, ReasonerRLArguments
 from videoespresso_hf.training.reasoner import load_reasoner_for_training, train_reasoner
 from videoespresso_hf.training.rows import SkipLog, decode_core_frames, load_rows
@@ -166,9 +166,6 @@ def test_video_rows_are_the_inference_inputs_and_logps_equal_a_direct_forward(re
         ours, _, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, mask, batch["completion_ids"].size(1),
                                                                  videos=batch["videos"])  # fmt: skip
     assert (stock - ours).abs().max() > 1e-4
-    trainer.use_vllm = True  # trl 1.16's vLLM rollouts take token ids only: refused, not trained without the video
-    with pytest.raises(ValueError, match=r"native-video GRPO generates with model\.generate"):
-        trainer._generate_and_score_completions([example, example])
 
 
 def test_images_path_logps_equal_a_direct_forward(stock_qwen, prepared_data, tmp_path):
@@ -292,6 +289,31 @@ def test_cli_native_video_rl_smoke_then_answer(stock_qwen, prepared_data, tmp_pa
     assert code == 0
     answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert "evidence" in answer and "answer" in answer
+
+
+@pytest.mark.parametrize("setting", ["use_vllm", "use_transformers_continuous_batching"])
+def test_native_video_with_token_only_rollouts_is_refused_before_any_model_loads(stock_qwen, prepared_data, tmp_path,
+                                                                               capsys, monkeypatch, setting):  # fmt: skip
+    """trl 1.16's vLLM and continuous-batching rollouts take token ids only (no video): refused from the flags and
+    config.json, before the weights load and before ``OUT/rl`` exists (before: at the first rollout)."""
+    monkeypatch.setattr(grpo, "_load_policy", lambda *_: pytest.fail("a model was loaded"))
+    out = tmp_path / "o"
+    argv = ["train", "reasoner", "--stage", "rl", "--model", str(stock_qwen), "--data", str(prepared_data), "--config",
+            "generated", "--frame-presentation", "video", "--output", str(out), "--workers", "0",
+            "--set", f"{setting}=true"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    last = err.splitlines()[-1]
+    assert "Traceback" not in err and "native-video GRPO generates with model.generate" in last and setting in last
+    assert not (out / "rl").exists()
+
+
+def test_the_token_only_rollout_rule_names_each_setting():
+    """The rule train_rl applies to the flags and VideoGRPOTrainer to its own settings (constructing one with
+    ``use_vllm`` needs vLLM, not installed here)."""
+    grpo_video.check_video_rollouts({"use_vllm": False, "use_transformers_continuous_batching": False})
+    with pytest.raises(ValueError, match=r"unset use_vllm / use_transformers_continuous_batching \(trl 1\.16"):
+        grpo_video.check_video_rollouts({"use_vllm": True, "use_transformers_continuous_batching": True})
 
 
 def test_llava_cannot_take_native_video():

@@ -15,6 +15,7 @@ from typing import Any
 from huggingface_hub import ModelCard, ModelCardData
 
 from videoespresso_hf.files import write_text_atomic
+from videoespresso_hf.training.results import NOT_SCORED, last_scored, scored
 from videoespresso_hf.versions import package_versions
 
 __all__ = [
@@ -53,30 +54,57 @@ def loss_summary(losses: list[float]) -> dict[str, Any]:
     }
 
 
+# How the card words what RL continued, by ``summary["sft_parent_kind"]`` (see grpo._sft_parent).
+_PARENT_WORDING = {
+    "adapter": "`{parent}` (its LoRA adapter continued as the RL adapter)",
+    "merged": "`{parent}` (a merged SFT reasoner; {trained})",
+}
+# How the rollouts were generated, by ``summary["rollouts"]`` (from the GRPOConfig the run used).
+_ROLLOUT_WORDING = {
+    "generate": "`model.generate` (trl's default; its vLLM path has open multi-image bugs)",
+    "vllm": "vLLM (trl's `use_vllm`)",
+    "continuous_batching": "transformers continuous batching (trl's `use_transformers_continuous_batching`)",
+}
+# How the frames reached the model, by ``summary["frame_presentation"]``.
+_FRAME_WORDING = {
+    "images": "`images`: each core frame a separate image, its time written before it",
+    "video": "`video`: the core frames as one native video clip, their times in its metadata",
+}
+
+
 def rl_card_facts(summary: dict[str, Any]) -> dict[str, str] | None:
     """The "Reinforcement learning" list of an RL run's card (``None`` for SFT): what it started from (base model,
-    SFT parent), the rewards with their weights, G, beta, learning rate, the reasoning mode the checkpoint answers in,
-    and each reward's first and last logged mean. Read from the run's ``training_summary.json`` fields."""
+    SFT parent and what was trained on it), the rewards with their weights, G, beta, learning rate, how the frames
+    were shown, the reasoning mode the checkpoint answers in, how rollouts were generated, and each reward's first
+    and last scored mean. Read from the run's ``training_summary.json`` fields."""
     if summary.get("stage") != "rl":
         return None
     weights = summary.get("reward_weights") or {}
-    means = {name: [value for value in values if value is not None and value == value]
-             for name, values in (summary.get("rewards") or {}).items()}  # fmt: skip
-    parent = summary.get("sft_parent")
+    means = {name: scored(values) for name, values in (summary.get("rewards") or {}).items()}
+    parent, kind = summary.get("sft_parent"), summary.get("sft_parent_kind")
+    full = bool(summary.get("full_finetune"))
+    trained = "every weight fine-tuned" if full else "a new LoRA adapter trained on it"
+    if parent:
+        origin = _PARENT_WORDING.get(kind, "`{parent}`").format(parent=parent, trained=trained)
+    else:
+        origin = f"none (RL from the base model: {'every weight fine-tuned' if full else 'a new LoRA adapter'})"
+    rollouts = summary.get("rollouts") or "generate"
+    presentation = summary.get("frame_presentation")
     return {
         "Base VLM (under the SFT parent, if any)": f"`{summary.get('base_model')}`",
-        "SFT parent": f"`{parent}` (continued as the RL adapter)" if parent else "none (RL from the base model)",
+        "SFT parent": origin,
         "Rewards (weight)": ", ".join(f"{name} {weight:g}" for name, weight in weights.items()),
         "Completions per prompt (G, num_generations)": str(summary.get("num_generations")),
         "KL coefficient (beta)": f"{summary.get('beta'):g}",
         "Learning rate": f"{summary.get('learning_rate'):g}",
         "Max completion tokens / temperature": f"{summary.get('max_completion_length')} / {summary.get('temperature')}",
-        "Weights trained": "every weight (full fine-tuning)" if summary.get("full_finetune") else "LoRA on the language model",
+        "Weights trained": "every weight (full fine-tuning)" if full else "LoRA on the language model",
+        "Frames": _FRAME_WORDING.get(presentation, f"`{presentation}`"),
         "Reasoning mode": f"`{summary.get('reasoning_mode')}`: one pass, grounded evidence in `<think>` (objects, boxes, "
                           "`<t>` times) then `<answer>`; `answer` / `predict` run it that way",
-        "Rollouts": "`model.generate` (trl's default; its vLLM path has open multi-image bugs)",
-        "Reward means, first → last logged step": "; ".join(
-            f"{name} {values[0]:.3f} → {values[-1]:.3f}" if values else f"{name} not scored on any step"
+        "Rollouts": _ROLLOUT_WORDING.get(rollouts, f"`{rollouts}`"),
+        "Reward means, first → last scored step": "; ".join(
+            f"{name} {values[0]:.3f} → {last_scored(values):.3f}" if values else f"{name} {NOT_SCORED} on any step"
             for name, values in means.items()
         ) or "none logged",
     }  # fmt: skip

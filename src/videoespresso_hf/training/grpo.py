@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videoespresso_hf.errors import first_line
 from videoespresso_hf.evaluation.grounding import GroundingReference
@@ -45,6 +45,10 @@ from videoespresso_hf.training.arguments import ReasonerRLArguments
 from videoespresso_hf.training.cards import SUMMARY_FILE, logged_losses, write_training_record
 from videoespresso_hf.training.rewards import REWARD_FUNCTIONS, REWARD_NAMES
 from videoespresso_hf.training.rows import SkipLog, check_rows, core_frame_times, decode_core_frames
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
+    from trl import GRPOTrainer
 
 __all__ = [
     "CONFIGS_WITH_EVIDENCE",
@@ -56,6 +60,7 @@ __all__ = [
     "generation_suppress_ids",
     "grounding_reference",
     "grpo_config",
+    "planned_frame_presentation",
     "reference_answer",
     "reward_means",
     "train_rl",
@@ -160,7 +165,7 @@ class RLRowBuilder:
 
     The example: ``prompt`` (the one-pass user turn of :func:`stage_messages`, an image placeholder per frame),
     ``images`` (the decoded core frames, PIL) — or, for a config whose ``frame_presentation`` is ``"video"``, a video
-    placeholder and ``video`` / ``video_metadata`` / ``videos_kwargs`` (see :meth:`_video_columns`) — and the columns
+    placeholder and ``video``, the clip's processor arguments (see :meth:`_video_columns`) — and the columns
     the rewards read (``reference_answer``, ``multiple_choice``, ``grounding``) plus ``id`` and ``task``. A row whose
     frames fail to decode mid-run is logged and replaced by the next usable one, as in SFT.
     """
@@ -208,14 +213,11 @@ class RLRowBuilder:
         }
 
     def _video_columns(self, clip) -> dict[str, Any]:
-        """The clip as ``build_stage_inputs`` hands it to the video processor for the ``"video"`` presentation: the
-        frames (the last repeated up to one temporal patch), their metadata (times; no resampling) and the clip's
-        pixel bound (Qwen3-VL bounds a whole clip, so it depends on the frame count)."""
-        from videoespresso_hf.models.reasoner.modeling_reasoner import _fill_temporal_patch, _size
+        """``{"video": ...}``: the processor arguments ``build_stage_inputs`` gives this clip in the ``"video"``
+        presentation (:func:`~videoespresso_hf.models.reasoner.modeling_reasoner.video_processor_inputs`)."""
+        from videoespresso_hf.models.reasoner.modeling_reasoner import video_processor_inputs
 
-        frames, metadata = _fill_temporal_patch(clip.frames, dict(clip.metadata), self.processor.video_processor)
-        size = _size(self.config, len(frames), video=True)
-        return {"video": frames, "video_metadata": metadata, "videos_kwargs": {"size": size} if size is not None else {}}
+        return {"video": video_processor_inputs(self.config, self.processor, clip.frames, clip.metadata)}
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         examples = [self.example(index) for index in batch["sample"]]
@@ -227,7 +229,7 @@ class RLRowBuilder:
         return datasets.Dataset.from_dict({"sample": list(range(len(self.positions)))}).with_transform(self)
 
 
-def apply_frame_presentation(config, presentation: str | None) -> None:
+def apply_frame_presentation(config: PretrainedConfig, presentation: str | None) -> None:
     """Set the reasoner config's ``frame_presentation`` for RL (``None``: keep the checkpoint's), refusing (one line)
     one the family cannot build (LLaVA: images only)."""
     if presentation is not None:
@@ -235,7 +237,47 @@ def apply_frame_presentation(config, presentation: str | None) -> None:
     config.validate_two_stage()
 
 
-def trainer_class_for(config):
+def planned_frame_presentation(arguments: ReasonerRLArguments) -> str | None:
+    """The frame presentation RL will train with, read from the reasoner's ``config.json`` alone (no weights), and
+    refused (one line) where it cannot train: a presentation the family cannot build (its config class's
+    ``supported_presentations``, as :func:`apply_frame_presentation` checks after loading), or native video with
+    rollouts that send no video (:func:`~videoespresso_hf.training.grpo_video.check_video_rollouts`).
+
+    ``None`` when it cannot be known before loading (``--model`` a LoRA adapter folder with no flag: the adapter's
+    saved presentation applies; :func:`apply_frame_presentation` checks it after loading)."""
+    import importlib
+
+    from transformers import PretrainedConfig
+
+    from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES, adapter_base_model, reasoner_backbone
+
+    hub = {"trust_remote_code": arguments.trust_remote_code}
+    try:
+        base = adapter_base_model(arguments.model, {})
+        backbone = reasoner_backbone(base or arguments.model, hub)  # refuses an unsupported family
+        settings = PretrainedConfig.get_config_dict(base or arguments.model)[0]
+    except OSError as error:
+        raise ValueError(f"cannot load the reasoner {arguments.model}: {first_line(error)}") from error
+    # the family's config class only (backbone.classes() would import the modeling code, and torch)
+    config_class = getattr(importlib.import_module("videoespresso_hf.models.reasoner.configuration_reasoner"),
+                           backbone.config_class)  # fmt: skip
+    presentation = arguments.frame_presentation
+    if presentation is None and base is not None:
+        saved = Path(arguments.model) / ADAPTER_CONFIG_OVERRIDES
+        presentation = json.loads(saved.read_text(encoding="utf-8")).get("frame_presentation") if saved.is_file() else None
+    elif presentation is None:
+        presentation = settings.get("frame_presentation", config_class.frame_presentation)
+    if presentation is None:
+        return None
+    apply_frame_presentation(config_class(), presentation)  # the family's own check, on a config without weights
+    if presentation == "video":
+        from videoespresso_hf.training.grpo_video import check_video_rollouts
+
+        check_video_rollouts(arguments.trainer_overrides)
+    return presentation
+
+
+def trainer_class_for(config: PretrainedConfig) -> type[GRPOTrainer]:
     """The trainer for a reasoner config: trl's ``GRPOTrainer`` for frames as images, :class:`~videoespresso_hf.
     training.grpo_video.VideoGRPOTrainer` for native video (``frame_presentation="video"``)."""
     if config.frame_presentation == "video":
@@ -282,12 +324,22 @@ def reward_means(log_history: Sequence[Mapping[str, Any]]) -> dict[str, list[flo
             for name in REWARD_NAMES}  # fmt: skip
 
 
-def _sft_parent(arguments: ReasonerRLArguments, model) -> str | None:
-    """What RL continued: the SFT adapter (``init_adapter``), or a merged SFT reasoner given as ``--model`` (its
-    config names the base it was merged from); ``None`` from a base model."""
+def _sft_parent(arguments: ReasonerRLArguments, model) -> tuple[str | None, str | None]:
+    """``(parent, kind)``: what RL continued. ``kind`` ``"adapter"``: the SFT adapter (``init_adapter``), trained on as
+    the RL adapter; ``"merged"``: a merged SFT reasoner given as ``--model`` (its config names the base it was merged
+    from), under a new LoRA adapter or fully fine-tuned; ``(None, None)`` from a base model."""
     if arguments.init_adapter:
-        return str(arguments.init_adapter)
-    return arguments.model if getattr(model.config, "base_model_id", None) else None
+        return str(arguments.init_adapter), "adapter"
+    if getattr(model.config, "base_model_id", None):
+        return arguments.model, "merged"
+    return None, None
+
+
+def _rollouts(config) -> str:
+    """How the ``GRPOConfig`` generates rollouts (the card's "Rollouts" line and the start line say it)."""
+    if getattr(config, "use_vllm", False):
+        return "vllm"
+    return "continuous_batching" if getattr(config, "use_transformers_continuous_batching", False) else "generate"
 
 
 def _base_model(arguments: ReasonerRLArguments, model) -> str:
@@ -406,13 +458,14 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     """Run GRPO (see the module docstring); returns ``OUT/rl``.
 
     Raises:
-        ValueError: trl outside the tested range, bad settings, no usable row (before any model loads), an
-            unloadable model (one-line messages).
+        ValueError: trl outside the tested range, bad settings, no usable row, a frame presentation the family or
+            the rollout settings cannot train (all before any model loads or ``OUT/rl`` is made), an unloadable model
+            (one-line messages).
     """
     from transformers.trainer_utils import get_last_checkpoint
 
     from videoespresso_hf.training.reasoner import _check_lora_placement
-    from videoespresso_hf.training.rl_templates import rl_template_callbacks
+    from videoespresso_hf.training.rl_templates import rl_chat_templates, rl_template_callbacks
 
     validate_rl(arguments)
     main_process = run.state.is_main_process
@@ -423,6 +476,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
         return folder
     check_log = SkipLog(run.skip_log.path, enabled=main_process)
     positions, skipped = _usable_rows(arguments, rows, check_log, say)
+    planned_frame_presentation(arguments)  # refused from config.json, before any weights load or OUT/rl exists
     folder.mkdir(parents=True, exist_ok=True)
 
     model, processor, lora = _load_policy(arguments, say)
@@ -433,10 +487,11 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
         f"stage rl: GRPO with G={config.num_generations}, beta={config.beta}, lr={config.learning_rate}, "
         f"max completion {config.max_completion_length}, temperature {config.temperature}, rewards "
         f"{', '.join(REWARD_NAMES)} weighted {list(config.reward_weights or [1.0] * len(REWARD_NAMES))}, "
-        f"{'full fine-tuning' if arguments.full_finetune else 'LoRA on the language model'}; rollouts with generate; "
+        f"{'full fine-tuning' if arguments.full_finetune else 'LoRA on the language model'}; rollouts with {_rollouts(config)}; "
         f"frames as {model.config.frame_presentation} ({trainer_class.__name__})"
     )
-    callbacks = [*(callbacks or []), *rl_template_callbacks(processor, model.config)]  # LLaVA: frames inline
+    template_callbacks = rl_template_callbacks(processor, model.config)  # LLaVA: frames inline
+    callbacks = [*(callbacks or []), *template_callbacks]
     dataset = RLRowBuilder(rows, _fill_generation_batch(positions, config, say), processor, model.config,
                            run.skip_log).dataset()  # fmt: skip
     trainer = trainer_class(
@@ -448,12 +503,13 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     last_checkpoint = get_last_checkpoint(str(folder))
     if last_checkpoint:
         say(f"stage rl: resuming from {last_checkpoint}")
-    with _cpu_rollout_threads(arguments, say):
+    with _cpu_rollout_threads(arguments, say), rl_chat_templates(template_callbacks):
         result = trainer.train(resume_from_checkpoint=last_checkpoint)
     trainer.save_model(str(folder))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(folder))
         _save_one_pass_mode(folder, arguments.full_finetune, model.config.frame_presentation)
+        parent, parent_kind = _sft_parent(arguments, model)
         summary = {
             "stage": STAGE,
             "global_step": trainer.state.global_step,
@@ -469,7 +525,9 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
             "beta": config.beta,
             "reward_weights": dict(zip(REWARD_NAMES, config.reward_weights or [1.0] * len(REWARD_NAMES), strict=True)),
             "full_finetune": arguments.full_finetune,
-            "sft_parent": _sft_parent(arguments, model),
+            "sft_parent": parent,
+            "sft_parent_kind": parent_kind,  # "adapter" / "merged" / None: the card words each
+            "rollouts": _rollouts(config),
             "base_model": _base_model(arguments, model),
             "max_completion_length": config.max_completion_length,
             "temperature": config.temperature,
@@ -478,6 +536,6 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
             "world_size": run.state.num_processes,
             "arguments": asdict(arguments),
         }
-        write_training_record(folder, kind="reasoner", base_model=arguments.model, summary=summary)
+        write_training_record(folder, kind="reasoner", base_model=summary["base_model"], summary=summary)
     trainer.accelerator.wait_for_everyone()
     return folder

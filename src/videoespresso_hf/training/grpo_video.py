@@ -6,16 +6,21 @@ built from images only, and ``_get_per_token_logps_and_entropies`` passes on ima
 presentation (:mod:`videoespresso_hf.training.grpo`, the default) needs no override; this one is for a reasoner whose
 config says ``frame_presentation="video"`` (fewer visual tokens: Qwen merges two consecutive frames per temporal patch).
 
-What a dataset row gives (the row builder fills it with the rules of ``build_stage_inputs``, so what RL trains is
-what inference sends): ``prompt`` (conversational, with one ``{"type": "video"}`` part), ``video`` (uint8 frames
-``(T, H, W, 3)``), ``video_metadata`` (``{"total_num_frames", "fps", "frames_indices"}``: the frames' times, which
-Qwen2.5-VL turns into ``second_per_grid_ts`` and Qwen3-VL writes as text) and ``videos_kwargs`` (per-row processor
-settings, e.g. the pixel ``size`` bound of a clip). Each row is processed on its own — its own metadata and size —
-by :func:`video_prompt_inputs`.
+What a dataset row gives (the row builder fills it with
+:func:`~videoespresso_hf.models.reasoner.modeling_reasoner.video_processor_inputs`, the rule ``build_stage_inputs``
+uses, so what RL trains is what inference sends): ``prompt`` (conversational, with one ``{"type": "video"}`` part)
+and ``video``, the processor arguments of the row's clip: ``videos`` (uint8 frames ``(T, H, W, 3)``),
+``video_metadata`` (``{"total_num_frames", "fps", "frames_indices"}``: the frames' times, which Qwen2.5-VL turns into
+``second_per_grid_ts`` and Qwen3-VL writes as text), ``do_sample_frames=False`` and ``videos_kwargs`` (the pixel
+``size`` bound of the clip). Each row is processed on its own — its own metadata and size — by
+:func:`video_prompt_inputs`.
 
 The overrides, each as small as it can be, and why it exists (the trl signatures they rely on are
 :data:`TRL_CONTRACT`, checked by a test; :func:`videoespresso_hf.training.grpo.check_trl_version` refuses a trl
 outside the tested range):
+
+* ``__init__``: refuses vLLM / continuous-batching rollouts (:func:`check_video_rollouts`: they send no video) when
+  the trainer is built, for a caller other than ``train_rl`` (which refuses them before any model loads).
 
 * ``_generate_and_score_completions``: processes each row's video once, makes the result visible to generation and
   to the no-grad forwards trl runs inside this method (reference and old-policy log-probs), and returns the rows'
@@ -39,12 +44,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from trl import GRPOTrainer
 
-__all__ = ["TRL_CONTRACT", "VIDEO_KEYS", "VideoGRPOTrainer", "mm_token_type_ids_for", "video_prompt_inputs"]
+if TYPE_CHECKING:
+    from transformers import BatchFeature, PretrainedConfig, ProcessorMixin
+
+__all__ = ["TRL_CONTRACT", "VIDEO_KEYS", "VideoGRPOTrainer", "check_video_rollouts", "mm_token_type_ids_for",
+           "video_prompt_inputs"]
 
 # The per-row visual tensors the Qwen families' forward takes for a video (second_per_grid_ts: Qwen2.5-VL only).
 VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
@@ -52,6 +61,7 @@ VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
 # trl method → the leading parameter names the overrides rely on (tests/training/test_grpo_video.py checks them
 # against the installed trl).
 TRL_CONTRACT: dict[str, tuple[str, ...]] = {
+    "__init__": ("self", "model", "reward_funcs", "args"),  # then reads self.use_vllm / use_transformers_continuous_batching
     "_generate_and_score_completions": ("self", "inputs"),
     "_tokenize_prompts": ("self", "prompts"),
     "_get_per_token_logps_and_entropies": ("self", "model", "input_ids", "attention_mask", "logits_to_keep",
@@ -60,18 +70,28 @@ TRL_CONTRACT: dict[str, tuple[str, ...]] = {
 }
 
 
-def video_prompt_inputs(processor, example: Mapping[str, Any], chat_template: str | None = None, **template_kwargs):
+def video_prompt_inputs(processor: ProcessorMixin, example: Mapping[str, Any], chat_template: str | None = None,
+                        **template_kwargs) -> BatchFeature:  # fmt: skip
     """One row's prompt inputs (``input_ids``, ``mm_token_type_ids``, the video tensors), processed on its own as
-    ``build_stage_inputs`` does: the chat template over the prompt, then the processor with the row's frames, their
-    metadata (no resampling) and its ``videos_kwargs``."""
+    ``build_stage_inputs`` does: the chat template over the prompt, then the processor with the row's ``video``
+    column, the processor arguments of :func:`~videoespresso_hf.models.reasoner.modeling_reasoner.
+    video_processor_inputs` (frames, their metadata, no resampling, the clip's size bound)."""
     text = processor.apply_chat_template(example["prompt"], chat_template=chat_template, add_generation_prompt=True,
                                          tokenize=False, **template_kwargs)  # fmt: skip
-    kwargs = {"videos_kwargs": dict(example["videos_kwargs"])} if example.get("videos_kwargs") else {}
-    return processor(text=[text], videos=[example["video"]], video_metadata=[example["video_metadata"]],
-                     do_sample_frames=False, return_tensors="pt", **kwargs)  # fmt: skip
+    return processor(text=[text], return_tensors="pt", **example["video"])
 
 
-def mm_token_type_ids_for(input_ids: torch.Tensor, config) -> torch.Tensor:
+def check_video_rollouts(settings: Mapping[str, Any]) -> None:
+    """Refuse (one line) trainer settings whose rollouts cannot take a video: trl 1.16's vLLM and transformers
+    continuous-batching paths send token ids only, so GRPO would train on rollouts generated without the video.
+    ``settings``: the ``GRPOConfig`` fields (or the ``trainer_overrides`` that will set them)."""
+    chosen = [name for name in ("use_vllm", "use_transformers_continuous_batching") if settings.get(name)]
+    if chosen:
+        raise ValueError(f"native-video GRPO generates with model.generate: unset {' / '.join(chosen)} (trl 1.16 "
+                         "sends them no video)")
+
+
+def mm_token_type_ids_for(input_ids: torch.Tensor, config: PretrainedConfig) -> torch.Tensor:
     """Qwen's ``mm_token_type_ids`` of a prompt + completion: 1 on image pads, 2 on video pads, 0 elsewhere."""
     types = torch.zeros_like(input_ids)
     for name, value in (("image_token_id", 1), ("video_token_id", 2)):
@@ -88,12 +108,14 @@ class VideoGRPOTrainer(GRPOTrainer):
     _rollout_prompts: list | None = None
     _videos: list[dict[str, torch.Tensor]] | None = None
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        check_video_rollouts({"use_vllm": self.use_vllm,  # train_rl refused them before loading; a direct caller here
+                              "use_transformers_continuous_batching": self.use_transformers_continuous_batching})
+
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         if not inputs or "video" not in inputs[0]:
             return super()._generate_and_score_completions(inputs)
-        if self.use_vllm or self.use_transformers_continuous_batching:  # both take token ids only: no video
-            raise ValueError("native-video GRPO generates with model.generate: unset use_vllm / "
-                             "use_transformers_continuous_batching (trl 1.16 sends them no video)")
         prompts = [video_prompt_inputs(self.processing_class, example, self.chat_template, **self.chat_template_kwargs)
                    for example in inputs]  # fmt: skip
         videos = [{key: row[key] for key in VIDEO_KEYS if key in row} for row in prompts]

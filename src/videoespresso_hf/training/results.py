@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from videoespresso_hf.tables import aligned_table
 from videoespresso_hf.training.rewards import REWARD_NAMES
 
-__all__ = ["ReasonerTrainingResult", "SelectorTrainingResult", "metrics_table", "skipped_rows_line"]
+__all__ = ["ReasonerTrainingResult", "SelectorTrainingResult", "last_scored", "metrics_table", "scored", "skipped_rows_line"]
 
 # The numbers of a run's summary worth a line each, in this order, with how they read.
 _METRICS = (
@@ -26,9 +26,23 @@ _METRICS = (
     ("last_loss", "last logged loss", "{:.4f}"),
     ("learning_rate", "learning rate", "{:g}"),
     ("label_agreement_on_training_rows", "label agreement (training rows, Jaccard)", "{:.3f}"),
-    # RL: each reward's mean over the last logged step's completions (nan: no row of that step had the reward)
+    # RL: each reward's mean over the completions of the last logged step that scored it (see last_scored)
     *((f"reward_{name}", f"reward {name} (last step mean)", "{:.3f}") for name in REWARD_NAMES),
 )
+NOT_SCORED = "not scored"
+
+
+def scored(values: Sequence[float | None]) -> list[float]:
+    """A reward's logged step means without the steps that did not score it: trl logs NaN for a step where no
+    completion had the reward (e.g. no row with key-frame times), which is no value, not a zero."""
+    return [float(value) for value in values if value is not None and value == value]
+
+
+def last_scored(values: Sequence[float | None]) -> float | None:
+    """THE "last reward mean" of a run (results table and model card): the mean of the last logged step that scored
+    the reward, ``None`` when no step did."""
+    means = scored(values)
+    return means[-1] if means else None
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
@@ -42,8 +56,8 @@ def read_metrics(folder: Path) -> dict[str, Any]:
     if losses:
         metrics["first_loss"], metrics["last_loss"] = losses[0], losses[-1]
     for name, values in (summary.get("rewards") or {}).items():
-        if values:
-            metrics[f"reward_{name}"] = values[-1]
+        if values:  # logged (a reward the run never logged has no row); None: logged but never scored
+            metrics[f"reward_{name}"] = last_scored(values)
     return metrics
 
 
@@ -54,8 +68,14 @@ def metrics_table(columns: Mapping[str, Mapping[str, Any]]) -> str:
         return ""
     cells = [["metric", *columns]]
     for key, label, form in names:
-        cells.append([label, *(form.format(values[key]) if key in values else "-" for values in columns.values())])
+        cells.append([label, *(_cell(values, key, form) for values in columns.values())])
     return "\n".join(aligned_table(cells))
+
+
+def _cell(values: Mapping[str, Any], key: str, form: str) -> str:
+    if key not in values:
+        return "-"
+    return NOT_SCORED if values[key] is None else form.format(values[key])
 
 
 def skipped_rows_line(count: int, log: Path, reasons: Mapping[str, int] | None = None) -> str:

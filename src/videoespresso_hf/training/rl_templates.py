@@ -16,18 +16,26 @@ image token, glued with the text part before it and the text part after it (``"F
 ``"\\n"`` → ``"Frame i (at t s): <image>\\n"``) — before the family's template runs unchanged. Whatever that template
 puts around text parts, the rendered prompt is byte-identical to inference's. No private trl method is overridden.
 
-What is saved keeps the family's template (:class:`InlineFramesTemplate` swaps it in for training only, and writes
-each checkpoint's processor with the original), so an RL checkpoint renders exactly as its base does.
+What is saved keeps the family's template (:func:`rl_chat_templates` swaps it in around ``trainer.train`` only and
+restores it in a ``finally``; :class:`InlineFramesTemplate` writes each checkpoint's processor with the original), so
+an RL checkpoint renders exactly as its base does, and a run that fails or is interrupted leaves the processor as it
+found it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
 from transformers import TrainerCallback
 
-__all__ = ["InlineFramesTemplate", "inline_frames_template", "rl_template_callbacks"]
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig, ProcessorMixin
+
+__all__ = ["InlineFramesTemplate", "inline_frames_template", "rl_chat_templates", "rl_template_callbacks"]
 
 # Rebinds ``messages`` (a top-level ``set`` shadows the render variable for the rest of the template) to copies whose
 # content parts are the ones ``stage_messages(..., image_token=...)`` writes. ``IMAGE_TOKEN`` is filled in as a
@@ -71,10 +79,14 @@ def inline_frames_template(template: str, image_token: str) -> str:
 
 
 class InlineFramesTemplate(TrainerCallback):
-    """Gives ``processor`` the in-order template of :func:`inline_frames_template` while the trainer trains, and its
-    family's template back in whatever is saved (each ``checkpoint-*`` here; ``OUT/rl`` after training ends)."""
+    """Holds ``processor``'s family template and the in-order one of :func:`inline_frames_template`.
 
-    def __init__(self, processor):
+    :func:`rl_chat_templates` gives the processor the in-order template while the trainer trains and restores the
+    family's in a ``finally`` (an exception or Ctrl-C mid-run skips the trainer's ``on_train_end``); as a callback it
+    writes each ``checkpoint-*``'s processor with the family's template (the trainer has just saved it with the
+    in-order one)."""
+
+    def __init__(self, processor: ProcessorMixin) -> None:
         template = processor.chat_template
         if not isinstance(template, str):
             raise ValueError(
@@ -85,8 +97,14 @@ class InlineFramesTemplate(TrainerCallback):
         self.original = template
         self.in_order = inline_frames_template(template, processor.image_token)
 
-    def on_train_begin(self, args, state, control, **kwargs):
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """The in-order template inside the block, the family's again after it, however the block ends."""
         self.processor.chat_template = self.in_order
+        try:
+            yield
+        finally:
+            self.processor.chat_template = self.original
 
     def on_save(self, args, state, control, **kwargs):
         # the trainer has just saved the processor (with the in-order template) into the new checkpoint
@@ -98,12 +116,20 @@ class InlineFramesTemplate(TrainerCallback):
             finally:
                 self.processor.chat_template = self.in_order
 
-    def on_train_end(self, args, state, control, **kwargs):
-        self.processor.chat_template = self.original
 
-
-def rl_template_callbacks(processor, config) -> list[TrainerCallback]:
+def rl_template_callbacks(processor: ProcessorMixin, config: PretrainedConfig) -> list[TrainerCallback]:
     """The callbacks RL needs for ``config``'s family: :class:`InlineFramesTemplate` where frames are written inline
     in the text (``config.frames_inline_in_text``, LLaVA-NeXT-Interleave), none where the chat template already
     renders image parts in place (Qwen)."""
     return [InlineFramesTemplate(processor)] if config.frames_inline_in_text else []
+
+
+@contextmanager
+def rl_chat_templates(callbacks: Sequence[TrainerCallback]) -> Iterator[None]:
+    """Training's chat templates for the block (``trainer.train``): each :class:`InlineFramesTemplate` of
+    ``callbacks`` in use, every family template restored when the block ends, by an exception too."""
+    with ExitStack() as stack:
+        for callback in callbacks:
+            if isinstance(callback, InlineFramesTemplate):
+                stack.enter_context(callback.in_use())
+        yield

@@ -17,8 +17,9 @@ they are copied next to the weights so that ``trust_remote_code=True`` works in 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -271,10 +272,7 @@ def build_stage_inputs(
         if config.frame_presentation == "video":
             if metadata is None:
                 metadata = _metadata_from_timestamps(seconds, config.video_fps)
-            clip, metadata = _fill_temporal_patch(clip, metadata, processor.video_processor)
-            kwargs.update(videos=[clip], video_metadata=[metadata], do_sample_frames=False)
-            if (size := _size(config, len(clip), video=True)) is not None:
-                kwargs["videos_kwargs"] = {"size": size}
+            kwargs.update(video_processor_inputs(config, processor, clip, metadata))
         else:
             kwargs["images"] = list(clip)
             if (size := _size(config, 1, video=False)) is not None:
@@ -287,6 +285,21 @@ def build_stage_inputs(
             feature["labels"] = labels
         features.append(feature)
     return _collate(features, tokenizer.pad_token_id, padding_side)
+
+
+def video_processor_inputs(config, processor, frames, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The processor keyword arguments of one clip in the ``"video"`` presentation: THE video-input rule that
+    inference (:func:`build_stage_inputs`) and RL (``training.grpo`` rows, ``training.grpo_video`` prompts) share.
+
+    ``videos`` / ``video_metadata`` (one clip; the last frame repeated up to one temporal patch), ``do_sample_frames=
+    False`` (the frames are already the chosen ones: the metadata gives their times, never a resampling) and, when the
+    config bounds frame pixels, ``videos_kwargs={"size": ...}`` (Qwen3-VL bounds a whole clip, so it depends on the
+    frame count)."""
+    clip, metadata = _fill_temporal_patch(frames, dict(metadata), processor.video_processor)
+    kwargs: dict[str, Any] = {"videos": [clip], "video_metadata": [metadata], "do_sample_frames": False}
+    if (size := _size(config, len(clip), video=True)) is not None:
+        kwargs["videos_kwargs"] = {"size": size}
+    return kwargs
 
 
 def _fill_temporal_patch(clip, metadata: dict, video_processor):
@@ -582,6 +595,7 @@ __all__ = [
     "split_one_pass",
     "stage_messages",
     "stage_prompt",
+    "video_processor_inputs",
 ]
 
 VexLlavaReasonerForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
