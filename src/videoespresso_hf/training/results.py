@@ -27,7 +27,7 @@ _METRICS = (
     ("learning_rate", "learning rate", "{:g}"),
     ("label_agreement_on_training_rows", "label agreement (training rows, Jaccard)", "{:.3f}"),
     # RL: each reward's mean over the completions of the last logged step that scored it (see last_scored)
-    *((f"reward_{name}", f"reward {name} (last step mean)", "{:.3f}") for name in REWARD_NAMES),
+    *((f"reward_{name}", f"reward {name} (last scored step mean)", "{:.3f}") for name in REWARD_NAMES),
 )
 NOT_SCORED = "not scored"
 
