@@ -29,13 +29,17 @@ __all__ = [
     "rule_kind",
 ]
 
-MAX_FRAMES = 128  # predict's frame cap: the authors' (eval/close_ended.py)
+# THE frame cap, one rule: our own rules (uniform, fps, shots; the selector's max_core_frames is its config's)
+# take at most MAX_FRAMES frames, the authors' cap (eval/close_ended.py); the qwen-vl-utils rule is another
+# toolkit's, kept for parity, so it takes that library's cap instead, QWEN_MAX_FRAMES, for nframes and max_frames
+# alike (its fps form defaults to it, as qwen-vl-utils does).
+MAX_FRAMES = 128
 DEFAULT_SHOTS = 16  # predict's ``shots`` without N
 # qwen-vl-utils 0.0.14 (QwenLM/Qwen2.5-VL qwen-vl-utils/src/qwen_vl_utils/vision_process.py) constants
 QWEN_FRAME_FACTOR = 2  # FRAME_FACTOR: the frame count is a multiple of 2 (Qwen's temporal patch)
 QWEN_FPS = 2.0  # FPS
 QWEN_MIN_FRAMES = 4  # FPS_MIN_FRAMES
-QWEN_MAX_FRAMES = 768  # FPS_MAX_FRAMES
+QWEN_MAX_FRAMES = 768  # FPS_MAX_FRAMES: the qwen-vl-utils rule's frame cap (see MAX_FRAMES)
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ def _parse_fps(text: str, kind: str, value: str | None) -> FrameRule:
         value, cap_text = value.split(":")
         cap = int(cap_text) if cap_text.isdigit() else 0
         if not 1 <= cap <= MAX_FRAMES:
-            raise ValueError(f"--frames {text!r}: the frame cap N of fps:X:N must be a whole number from 1 to {MAX_FRAMES}")
+            raise ValueError(f"--frames {text!r}: the frame cap N of fps:X:N must be a whole number from 1 to {MAX_FRAMES} "
+                             f"(predict's frame cap; only qwen-vl-utils:... keeps that library's {QWEN_MAX_FRAMES})")
         text = f"fps:{value}"
         if not value:
             raise ValueError(f"--frames {text!r}: {frames_usage()}")
@@ -128,13 +133,15 @@ def _parse_qwen(text: str, kind: str, value: str | None) -> FrameRule:
         raise ValueError(usage)
     if not all(number > 0 for number in numbers.values()):
         raise ValueError(f"--frames {text!r}: every value must be positive")
-    if numbers.get("nframes", 0) > MAX_FRAMES:
-        raise ValueError(f"--frames {text!r}: nframes is at most {MAX_FRAMES}")
+    if numbers.get("nframes", 0) > QWEN_MAX_FRAMES:
+        raise ValueError(f"--frames {text!r}: nframes is at most {QWEN_MAX_FRAMES} (qwen-vl-utils' frame cap, which "
+                         f"this rule keeps; uniform, fps and shots stop at {MAX_FRAMES})")
     if "nframes" in numbers:
         return FrameRule(kind, count=numbers["nframes"])
     low, high = numbers.get("min_frames", QWEN_MIN_FRAMES), numbers.get("max_frames", QWEN_MAX_FRAMES)
     if not low <= high <= QWEN_MAX_FRAMES:
-        raise ValueError(f"--frames {text!r}: need min_frames <= max_frames <= {QWEN_MAX_FRAMES}")
+        raise ValueError(f"--frames {text!r}: need min_frames <= max_frames <= {QWEN_MAX_FRAMES} (qwen-vl-utils' frame "
+                         f"cap, which this rule keeps; uniform, fps and shots stop at {MAX_FRAMES})")
     return FrameRule(kind, rate=numbers["fps"], min_frames=low, max_frames=high)
 
 

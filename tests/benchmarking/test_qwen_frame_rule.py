@@ -28,7 +28,7 @@ def test_the_rule_parses_to_a_canonical_spec_that_parses_back(text, spec):
     ("text", "message"),
     [("qwen-vl-utils", "use qwen-vl-utils:nframes=N|fps=X"), ("qwen-vl-utils:nframes=2,fps=1", "use qwen-vl-utils"),
      ("qwen-vl-utils:fps=1,frames=3", "use qwen-vl-utils"), ("qwen-vl-utils:nframes=0", "every value must be positive"),
-     ("qwen-vl-utils:nframes=200", "nframes is at most 128"),
+     ("qwen-vl-utils:nframes=800", "nframes is at most 768"),
      ("qwen-vl-utils:fps=2,min_frames=9,max_frames=8", "need min_frames <= max_frames <= 768")],
 )  # fmt: skip
 def test_bad_values_are_refused_in_one_line(text, message):

@@ -1,4 +1,4 @@
-"""The one frame rule of a prediction run, the same for every backend.
+"""The one frame rule of a prediction run: which frames every backend's model sees, and at how many pixels.
 
 ``--frames`` takes:
 
@@ -6,12 +6,22 @@
 * ``fps:X`` (or ``fps:X:N``) — one frame every 1/X seconds, thinned evenly to at most N (default
   :data:`MAX_FRAMES`);
 * ``shots`` (or ``shots:N``) — the middle frame of each detected shot, at most N (default 16);
+* ``qwen-vl-utils:nframes=N`` or ``qwen-vl-utils:fps=X[,min_frames=N][,max_frames=N]`` — lmms-eval's Qwen frames
+  (qwen-vl-utils' frame count and index formula), for the hf backend only;
 * ``selector:PATH`` — the core frames a saved VideoEspresso frame selector picks for the question.
 
+The frame cap is :data:`MAX_FRAMES` (128) for uniform, fps and shots; the qwen-vl-utils rule keeps that library's
+own cap (768, :data:`~videoespresso_hf.frame_rules.QWEN_MAX_FRAMES`), see ``frame_rules.MAX_FRAMES``.
+
+The hf and openai backends get the frames this module samples. The hybrid backend picks its core frames itself, by
+the strategy of the same name (uniform, fps, shots, selector); it has no qwen-vl-utils strategy, so a preset's
+qwen-vl-utils frames become ``uniform:N`` there (``predict`` says so) and ``--frames qwen-vl-utils:...`` is refused.
 The rules, how their arguments parse and the functions that sample them are the one table
 :data:`videoespresso_hf.frame_rules.FRAME_RULES`, shared with ``select``/``answer`` and the hybrid.
 Frames are decoded with our PyAV reader (:class:`videoespresso_hf.video.VideoReader`), never by a
-model's processor, so every backend sees the same pixels at the same timestamps.
+model's processor, so every backend that takes frames sees the same pixels at the same timestamps; with
+:class:`PixelBounds` they are resized to sides that are multiples of the model's ``factor`` (patch size times
+merge size), which ``predict`` takes from the loaded processor (see ``benchmarking.job._pixel_factor``).
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ class PixelBounds:
 
     min_pixels: int | None = None
     max_pixels: int | None = None
-    factor: int = 28  # Qwen2.5-VL: 14-pixel patches merged 2x2
+    factor: int = 28  # Qwen2.5-VL's (14-pixel patches merged 2x2); predict sets the model's (job._pixel_factor)
 
     def describe(self) -> dict:
         return {"min_pixels": self.min_pixels, "max_pixels": self.max_pixels, "factor": self.factor}

@@ -180,6 +180,7 @@ class _Plan:
     dtype: Any
     device_map: str | None
     group: Any  # ProcessGroup
+    notes: list[str] = field(default_factory=list)  # printed in the summary (e.g. a preset's frames the hybrid adapts)
 
 
 def _coerce(config: PredictConfig | None, kwargs: dict[str, Any]) -> PredictConfig:
@@ -254,8 +255,11 @@ def _plan(config: PredictConfig) -> _Plan:
     if not config.data:
         raise PredictError("--data is required: a prepared folder (`videoespresso data prepare`) or a Hub dataset id")
     preset = get_preset(config.preset) if config.preset else None
+    notes: list[str] = []
     try:
         rule = parse_frame_rule(config.frames or (preset.frames if preset else DEFAULT_FRAMES))
+        if config.backend == "hybrid" and config.frames is None and preset is not None:
+            rule = _hybrid_rule_of_preset(rule, preset, notes)
         if config.backend == "hybrid":
             rule.hybrid_settings()  # a rule the hybrid cannot apply is refused before the data loads
     except ValueError as error:
@@ -273,7 +277,7 @@ def _plan(config: PredictConfig) -> _Plan:
     max_pixels = config.max_pixels if config.max_pixels is not None else (preset.max_pixels if preset else None)
     if min_pixels is not None and max_pixels is not None and min_pixels > max_pixels:
         raise PredictError(f"pixel bounds: min_pixels {min_pixels} is above max_pixels {max_pixels} (preset and flags combined)")
-    bounds = PixelBounds(min_pixels, max_pixels) if (min_pixels or max_pixels) else None
+    bounds = PixelBounds(min_pixels, max_pixels, _pixel_factor(None, preset)) if (min_pixels or max_pixels) else None
     kind = "open_ended" if config.open_ended else "multiple_choice"
     max_new_tokens = config.max_new_tokens or (preset.max_new_tokens if preset else None) or DEFAULT_MAX_NEW_TOKENS[kind]
     group = process_group()
@@ -285,8 +289,25 @@ def _plan(config: PredictConfig) -> _Plan:
     device_map = _device_map(config.device_map, group)
     return _Plan(
         config, output, preset, rule, data, model, bounds, max_new_tokens,
-        OPEN_ENDED_PROMPT if config.open_ended else MULTIPLE_CHOICE_PROMPT, dtype, device_map, group,
+        OPEN_ENDED_PROMPT if config.open_ended else MULTIPLE_CHOICE_PROMPT, dtype, device_map, group, notes,
     )  # fmt: skip
+
+
+def _hybrid_rule_of_preset(rule: Any, preset: Preset, notes: list[str]) -> Any:
+    """The frame rule the hybrid backend runs for a preset. The hybrid picks its core frames itself by a strategy;
+    it has no qwen-vl-utils strategy, so a preset's ``qwen-vl-utils:nframes=N`` (lmms-eval's Qwen frames, an hf
+    backend protocol) becomes ``uniform:N``: the same number of evenly spaced frames, said in the summary."""
+    from videoespresso_hf.benchmarking.frames import parse_frame_rule
+
+    if rule.row.frames_only and rule.count is not None:
+        adapted = parse_frame_rule(f"uniform:{rule.count}")
+        notes.append(f"--preset {preset.name}'s frames ({rule.spec}) are for the hf backend; the hybrid backend "
+                     f"runs {adapted.spec} (the same frame count; --frames sets another rule)")  # fmt: skip
+        return adapted
+    if rule.row.frames_only:
+        raise ValueError(f"--preset {preset.name}'s frames ({rule.spec}) are for the hf backend; pass --frames "
+                         "uniform:N, fps:X[:N], shots[:N] or selector:PATH for --backend hybrid")  # fmt: skip
+    return rule
 
 
 def _environment(world_size: int) -> dict[str, Any]:
@@ -315,11 +336,22 @@ def _load_backend(plan: _Plan, generation: Any) -> Any:
     )  # fmt: skip
 
 
-def _pixel_factor(backend: Any) -> int:
-    """Side multiple of the resized frames: the model's patch size times its token merge (28 for Qwen2.5-VL)."""
-    processor = getattr(getattr(backend, "processor", None), "video_processor", None)
-    patch, merge = getattr(processor, "patch_size", None), getattr(processor, "merge_size", None)
-    return int(patch * merge) if isinstance(patch, int) and isinstance(merge, int) else 28
+def _pixel_factor(backend: Any, preset: Preset | None) -> int:
+    """THE side multiple of resized frames (the one place that decides it): the loaded model's patch size times its
+    token merge, read from its processor (its video processor's, else its image processor's: 28 for Qwen2.5-VL, 32
+    for Qwen3-VL), else — before loading, or for a processor that does not say — the preset's ``factor``, else
+    :class:`PixelBounds`' default (Qwen2.5-VL's 28). Frames resized to another multiple would be resized again by
+    the processor, and the model would not see the pixels a preset's source feeds it."""
+    from videoespresso_hf.benchmarking.frames import PixelBounds
+
+    processor = getattr(backend, "processor", None)
+    for part in (getattr(processor, "video_processor", None), getattr(processor, "image_processor", None)):
+        patch, merge = getattr(part, "patch_size", None), getattr(part, "merge_size", None)
+        if isinstance(patch, int) and isinstance(merge, int):
+            return patch * merge
+    if preset is not None and preset.factor is not None:
+        return preset.factor
+    return PixelBounds.factor
 
 
 # ----------------------------------------------------------------------------------------------------------- run
@@ -354,7 +386,6 @@ def predict(config: PredictConfig | None = None, /, **kwargs: Any) -> PredictRes
 
 def _run(plan: _Plan, phase: dict[str, bool]) -> PredictResult:
     from videoespresso_hf.benchmarking.backends import GenerationSettings
-    from videoespresso_hf.benchmarking.frames import FrameSampler
     from videoespresso_hf.benchmarking.items import dataset_fingerprint, load_bench_items
     from videoespresso_hf.benchmarking.prompts import template_text
     from videoespresso_hf.benchmarking.store import RunMismatchError, check_sidecar
@@ -383,10 +414,7 @@ def _run(plan: _Plan, phase: dict[str, bool]) -> PredictResult:
     items = all_items[: config.limit] if config.limit else all_items
     backend = _load_backend(plan, generation)
     try:
-        bounds = plan.pixel_bounds
-        if bounds is not None:
-            bounds = dataclasses.replace(bounds, factor=_pixel_factor(backend))
-        sampler = FrameSampler(plan.rule, device_map=plan.device_map, pixel_bounds=bounds)
+        sampler = _frame_sampler(plan, backend)
         if backend.decodes_frames:  # the hybrid loads its own selector
             try:
                 sampler.load()
@@ -400,6 +428,19 @@ def _run(plan: _Plan, phase: dict[str, bool]) -> PredictResult:
         backend.close()
 
 
+def _frame_sampler(plan: _Plan, backend: Any) -> Any:
+    """The run's :class:`FrameSampler`: the plan's rule, and its pixel bounds at the loaded model's factor (which
+    the sidecar then records)."""
+    from videoespresso_hf.benchmarking.frames import FrameSampler
+
+    bounds = plan.pixel_bounds
+    if bounds is not None:
+        bounds = dataclasses.replace(bounds, factor=_pixel_factor(backend, plan.preset))
+        if "pixel_bounds" in backend.identity:
+            backend.identity["pixel_bounds"] = bounds.describe()
+    return FrameSampler(plan.rule, device_map=plan.device_map, pixel_bounds=bounds)
+
+
 def _predict_items(plan, items, all_items, backend, sampler, identity, phase) -> PredictResult:
     from videoespresso_hf.benchmarking.parallel import leftover_shards, merge_into_output, shard_path
     from videoespresso_hf.benchmarking.runner import RunSummary, run_predictions
@@ -408,7 +449,7 @@ def _predict_items(plan, items, all_items, backend, sampler, identity, phase) ->
 
     config, group, output = plan.config, plan.group, plan.output
     order = [item.id for item in all_items]
-    notes: list[str] = []
+    notes: list[str] = list(plan.notes)
     started = time.perf_counter()
     try:
         if group.is_main:

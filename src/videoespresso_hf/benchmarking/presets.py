@@ -13,6 +13,8 @@ A row holds:
   qwen-vl-utils (its frame count and index formula);
 * ``min_pixels`` / ``max_pixels`` — the per-frame pixel bounds the processor resizes into (``None``: the
   processor's own fixed size, e.g. SigLIP's 384², InternViT's 448²);
+* ``factor`` — the side multiple of resized frames (patch size x merge size: 28 for Qwen2.5-VL, 32 for Qwen3-VL),
+  used when the loaded processor does not say (predict reads ``patch_size * merge_size`` from it first);
 * ``max_new_tokens`` and ``do_sample`` — generation settings (all sources decode greedily).
 """
 
@@ -44,6 +46,7 @@ class Preset:
     max_new_tokens: int | None  # None: the task's budget (32 multiple choice, 512 open-ended)
     do_sample: bool
     source: str
+    factor: int | None = None  # side multiple of resized frames when the processor does not give one; None: no bounds
 
     def describe(self) -> dict[str, Any]:
         """The row as recorded in the predictions sidecar."""
@@ -66,6 +69,7 @@ _ROWS = (
         "VIDEO_MAX_TOKEN_NUM*28*28 = 602112 pixels (below 1605632, for up to 300 frames), resizing bicubic with "
         "antialias. No system message (the chat template's default), temperature 0 (greedy), max_new_tokens from "
         "the task. It loads the model in bfloat16 (the checkpoints' dtype, predict's --dtype auto)",
+        factor=28,  # 14-pixel patches merged 2x2
     ),
     Preset(
         name="qwen3_vl",
@@ -82,6 +86,7 @@ _ROWS = (
         "'You are a helpful assistant.', which predict does not send. The Qwen3-VL authors' long-video protocol "
         "(2 fps, <= 2,048 frames, lmms-eval #1540) needs a GPU budget: --frames qwen-vl-utils:fps=2,max_frames=768 "
         "is the closest predict takes",
+        factor=32,  # 16-pixel patches merged 2x2 (qwen-vl-utils image_patch_size=16)
     ),
     Preset(
         name="llava_onevision",

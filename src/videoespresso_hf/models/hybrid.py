@@ -22,7 +22,7 @@ import json
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,12 @@ from videoespresso_hf.models.strategies import (
     uniform_selection,
 )
 from videoespresso_hf.video import VideoReader, detect_shots, video_identity
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, ProcessorMixin
+
+    from videoespresso_hf.models.frame_selector.modeling_frame_selector import VexFrameSelectorModel
+    from videoespresso_hf.models.frame_selector.processing_frame_selector import VexFrameSelectorProcessor
 
 __all__ = [
     "ADAPTER_CONFIG_OVERRIDES",
@@ -61,7 +67,8 @@ DEFAULT_MAX_CORE_FRAMES = 3
 DEFAULT_CANDIDATE_FPS = 1.0
 DEFAULT_MAX_CANDIDATES = 64
 # Beside a LoRA adapter (which has no config.json of its own): reasoner config fields the adapter was trained
-# for, e.g. {"reasoning_mode": "one_pass"} for an RL adapter; load_reasoner applies them to the base's config.
+# for, e.g. {"reasoning_mode": "one_pass", "frame_presentation": "video"} for an RL adapter (its one-pass mode and
+# the way GRPO showed it the frames); load_reasoner applies them to the base's config.
 ADAPTER_CONFIG_OVERRIDES = "reasoner_config_overrides.json"
 
 
@@ -127,6 +134,13 @@ class _Clip:
         return video_identity(self.path).content_key
 
 
+def _check_strategy(strategy: str) -> None:
+    """THE strategy check of the picker and the hybrid: one of :data:`STRATEGIES` (not every row of
+    :data:`FRAME_RULES`: ``qwen_vl_utils`` is predict's ``--frames`` rule only)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
 class CoreFramePicker:
     """The core frames of a video for a question, by one frame rule (the selector or a training-free strategy):
     the selection half of :class:`HybridVideoQA`, usable alone (``videoespresso select``) without a reasoner.
@@ -160,8 +174,7 @@ class CoreFramePicker:
         caption_cache: MutableMapping[tuple[str, int], str] | None = None,
         image_text_scorer=None,
     ):
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        _check_strategy(strategy)
         needs = FRAME_RULES[strategy]
         if needs.needs_selector and (selector is None or selector_processor is None):
             raise ValueError(f"strategy {strategy!r} needs a selector and its processor")
@@ -264,7 +277,14 @@ class HybridVideoQA(CoreFramePicker):
         selector, selector_processor and the keyword arguments: the frame rule, as for :class:`CoreFramePicker`.
     """
 
-    def __init__(self, reasoner, reasoner_processor, selector=None, selector_processor=None, **picker_kwargs: Any):
+    def __init__(
+        self,
+        reasoner: PreTrainedModel,
+        reasoner_processor: ProcessorMixin,
+        selector: VexFrameSelectorModel | None = None,
+        selector_processor: VexFrameSelectorProcessor | None = None,
+        **picker_kwargs: Any,
+    ) -> None:
         if reasoner is None or reasoner_processor is None:
             raise ValueError("HybridVideoQA needs a reasoner and its processor; for the frames alone use CoreFramePicker")
         super().__init__(selector, selector_processor, **picker_kwargs)
@@ -298,10 +318,13 @@ class HybridVideoQA(CoreFramePicker):
         (``"sdpa"``, ``"flash_attention_2"``) go to both models' ``from_pretrained``; the Hub arguments
         (``revision``, ``token``, ``cache_dir``, ``local_files_only``) to every model and processor load.
         ``reasoner`` may also be a LoRA adapter saved by training (see :func:`load_reasoner`): it loads on its
-        base model with the frame pixel bounds it was trained with (and an RL adapter with its one-pass reasoning mode). ``min_pixels`` / ``max_pixels`` set the
-        reasoner's per-frame pixel bounds instead of the checkpoint's (or the adapter's).
+        base model with the frame pixel bounds it was trained with (and an RL adapter with the config fields of its
+        ``reasoner_config_overrides.json``: its one-pass ``reasoning_mode`` and its ``frame_presentation``).
+        ``min_pixels`` / ``max_pixels`` set the reasoner's per-frame pixel bounds instead of the checkpoint's (or
+        the adapter's). ``strategy`` is checked first (one of :data:`STRATEGIES`), before anything loads.
         Other ``kwargs`` go to :class:`HybridVideoQA`.
         """
+        _check_strategy(strategy)
         hub = {
             "revision": revision,
             "token": token,
@@ -312,7 +335,7 @@ class HybridVideoQA(CoreFramePicker):
         load = {"dtype": dtype, "device_map": device_map, **hub}
         if attn_implementation:
             load["attn_implementation"] = attn_implementation
-        use_selector = selector is not None and strategy in FRAME_RULES and FRAME_RULES[strategy].needs_selector
+        use_selector = selector is not None and FRAME_RULES[strategy].needs_selector
         if use_selector:  # both configs are checked before either model's weights load
             check_selector(selector, hub)
         bounds = {name: value for name, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels))
