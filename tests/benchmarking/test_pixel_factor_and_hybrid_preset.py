@@ -59,6 +59,24 @@ def test_a_qwen3_vl_presets_frames_are_multiples_of_32(prepared_bench, tiny_vlm_
         backend.close()
 
 
+@pytest.mark.parametrize(("family", "preset", "patch"), [("qwen3_vl", "qwen3_vl", 16), ("qwen2_5_vl", "qwen2_5_vl", 14)])
+def test_the_processor_keeps_the_frames_the_sampler_sized(family, preset, patch, prepared_bench, tiny_vlm_dir, tmp_path):
+    """The sampler is the one resize: the model's patch grid is the sampled frame's size over the patch. (Qwen3-VL's
+    video processor reads a pixel bound as the budget of the whole clip, so handing it the per-frame bound shrank
+    every frame again.)"""
+    plan = _plan(prepared_bench, tiny_vlm_dir(family), tmp_path, preset=preset, min_pixels=12544, max_pixels=20480)
+    backend = job._load_backend(plan, GenerationSettings(max_new_tokens=1))
+    try:
+        item = load_bench_items(prepared_bench)[0]
+        frames = job._frame_sampler(plan, backend).sample(item.video, item.question)
+        height, width = frames.frames.shape[1:3]
+        request = type("Request", (), {"frames": frames, "prompt": item.question})()
+        grid = backend._inputs([request])["video_grid_thw"][0].tolist()
+        assert grid[1:] == [height // patch, width // patch]
+    finally:
+        backend.close()
+
+
 def test_the_reproduce_guides_pixel_claim_holds():
     text = " ".join((DOCS / "predict-reproduce.md").read_text(encoding="utf-8").split())
     claim = re.search(r"under `--preset qwen3_vl` a (\d+) × (\d+) frame becomes (\d+) × (\d+)", text)

@@ -184,7 +184,7 @@ class TransformersBackend(_LocalModelBackend):
             modality = "video" if getattr(self.processor, "video_processor", None) is not None else "images"
         self.modality = modality
         self.generation = generation
-        self.video_size = self._video_size(pixel_bounds)
+        self.video_processor_kwargs = self._video_processor_kwargs(pixel_bounds)
         identity = {
             "model": model_id,
             "revision": revision or _commit_hash(self.model),
@@ -196,18 +196,21 @@ class TransformersBackend(_LocalModelBackend):
             identity["pixel_bounds"] = pixel_bounds.describe()
         super().__init__(name="hf", decodes_frames=True, identity=identity)
 
-    def _video_size(self, bounds: PixelBounds | None) -> dict[str, int] | None:
-        """``size`` for a Qwen-style video processor (``shortest_edge``/``longest_edge`` are pixel counts) under
-        ``bounds``; ``None`` when there are no bounds or the processor sizes frames its own fixed way."""
+    def _video_processor_kwargs(self, bounds: PixelBounds | None) -> dict[str, Any] | None:
+        """Processor settings for a Qwen-style video processor under ``bounds``; ``None`` when there are no bounds
+        or the processor sizes frames its own fixed way.
+
+        The frame sampler already resized every frame within the bounds, to multiples of the processor's patch
+        factor (:func:`~videoespresso_hf.benchmarking.frames.fit_pixels`): that is the one resize, so the processor
+        is told not to resize again (``do_resize=False``, as lmms-eval's Qwen3-VL model does). Handing it the
+        per-frame bound instead is wrong for Qwen3-VL, whose video processor reads it as the budget of the whole
+        clip and shrinks every frame again.
+        """
         processor = getattr(self.processor, "video_processor", None)
         size = dict(getattr(processor, "size", None) or {})
         if bounds is None or self.modality != "video" or "longest_edge" not in size or "shortest_edge" not in size:
             return None
-        if bounds.min_pixels is not None:
-            size["shortest_edge"] = bounds.min_pixels
-        if bounds.max_pixels is not None:
-            size["longest_edge"] = bounds.max_pixels
-        return size
+        return {"do_resize": False}
 
     def _inputs(self, requests: Sequence[Request]):
         media = [{"type": "video"}] if self.modality == "video" else None
@@ -226,7 +229,7 @@ class TransformersBackend(_LocalModelBackend):
                     videos=[request.frames.frames for request in requests],
                     video_metadata=[request.frames.metadata() for request in requests],
                     do_sample_frames=False,
-                    **({"size": self.video_size} if self.video_size else {}),
+                    **(self.video_processor_kwargs or {}),
                     padding=True,
                     return_tensors="pt",
                 )
