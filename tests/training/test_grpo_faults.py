@@ -407,8 +407,8 @@ def test_the_results_table_shows_the_last_scored_reward_mean_or_not_scored(tmp_p
     assert "reward_spatial" not in metrics  # never logged: no row
     lines = metrics_table({"rl": metrics}).splitlines()
     rows = {line.split("  ")[0]: line for line in lines}
-    assert rows["reward answer (last step mean)"].endswith(" 0.500")
-    assert rows["reward temporal (last step mean)"].endswith(" not scored") and "nan" not in "\n".join(lines)
+    assert rows["reward answer (last scored step mean)"].endswith(" 0.500")
+    assert rows["reward temporal (last scored step mean)"].endswith(" not scored") and "nan" not in "\n".join(lines)
     assert len({len(line) for line in lines}) == 1  # still one aligned column
 
 
