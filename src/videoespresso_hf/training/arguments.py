@@ -264,6 +264,12 @@ class ReasonerTrainingArguments(_CommonArguments):
         default=224,
         metadata=_help(f"frames get the pixels of a SIZE-px square, via the reasoner config's min/max_pixels ({TABLE8})"),
     )
+    frame_presentation: Literal["images", "video"] | None = field(
+        default=None,
+        metadata=_help("how training shows the frames: images (each with its time as text) or video (one native clip, "
+                       "Qwen families only); unset: the checkpoint's own (images unless its config, or the "
+                       "--init-adapter, says video). Recorded with each adapter, so inference presents them the same way"),
+    )  # fmt: skip
     max_length: int = field(default=6144, metadata=_help(f"tokens per sample at most; the target is cut, never the frames ({TABLE8})"))
     evidence_field: Literal["evidence_raw", "evidence"] = field(
         default="evidence_raw",
@@ -370,8 +376,7 @@ class ReasonerRLArguments(ReasonerTrainingArguments):
         temperature: sampling temperature of the rollouts.
         full_finetune: train every weight of the language model and vision tower instead of a LoRA adapter.
         reward_weights: weights of the rewards answer, format, temporal, spatial (``None``: all 1, Open-o3 Video).
-        frame_presentation: ``"images"`` / ``"video"`` to override the reasoner config's ``frame_presentation`` for
-            RL (and for what it saves); ``None`` keeps the checkpoint's. It picks the trainer (``grpo.trainer_class_for``).
+        (``frame_presentation``, shared with SFT, also picks the RL trainer: ``grpo.trainer_class_for``.)
     """
 
     stage: Literal["1", "2", "both", "rl"] = field(default="rl", metadata=_help("rl: GRPO (this class's recipe)"))
@@ -391,12 +396,6 @@ class ReasonerRLArguments(ReasonerTrainingArguments):
         default=None,
         metadata=_help("weights of the rewards answer, format, temporal, spatial (unset: all 1, as Open-o3 Video)"),
     )
-    frame_presentation: Literal["images", "video"] | None = field(
-        default=None,
-        metadata=_help("how RL shows the frames: images (each with its time as text; stock trl trainer) or video (one "
-                       "native clip, Qwen families only; our trainer subclass); unset: the checkpoint's own (images "
-                       "unless its config says video). Recorded with the result, so inference presents them the same way"),
-    )  # fmt: skip
 
     def resolved_learning_rate(self) -> float:
         """``learning_rate_rl``, else the documented default of the chosen mode."""

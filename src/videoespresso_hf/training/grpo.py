@@ -30,7 +30,6 @@ through an RL-only chat template (:mod:`~videoespresso_hf.training.rl_templates`
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
@@ -43,6 +42,11 @@ from videoespresso_hf.evaluation.grounding import GroundingReference
 from videoespresso_hf.models.reasoner.modeling_reasoner import stage_messages
 from videoespresso_hf.training.arguments import ReasonerRLArguments
 from videoespresso_hf.training.cards import SUMMARY_FILE, logged_losses, write_training_record
+from videoespresso_hf.training.reasoner import (
+    apply_frame_presentation,
+    record_frame_presentation,
+    saved_frame_presentation,
+)
 from videoespresso_hf.training.rewards import REWARD_FUNCTIONS, REWARD_NAMES
 from videoespresso_hf.training.rows import SkipLog, check_rows, core_frame_times, decode_core_frames
 
@@ -61,6 +65,7 @@ __all__ = [
     "grounding_reference",
     "grpo_config",
     "planned_frame_presentation",
+    "requested_frame_presentation",
     "reference_answer",
     "reward_means",
     "train_rl",
@@ -229,12 +234,9 @@ class RLRowBuilder:
         return datasets.Dataset.from_dict({"sample": list(range(len(self.positions)))}).with_transform(self)
 
 
-def apply_frame_presentation(config: PretrainedConfig, presentation: str | None) -> None:
-    """Set the reasoner config's ``frame_presentation`` for RL (``None``: keep the checkpoint's), refusing (one line)
-    one the family cannot build (LLaVA: images only)."""
-    if presentation is not None:
-        config.frame_presentation = presentation
-    config.validate_two_stage()
+def requested_frame_presentation(arguments: ReasonerRLArguments) -> str | None:
+    """``--frame-presentation``, else the one the SFT adapter RL continues (``--init-adapter``) was trained with."""
+    return arguments.frame_presentation or saved_frame_presentation(arguments.init_adapter)
 
 
 def planned_frame_presentation(arguments: ReasonerRLArguments) -> str | None:
@@ -249,7 +251,7 @@ def planned_frame_presentation(arguments: ReasonerRLArguments) -> str | None:
 
     from transformers import PretrainedConfig
 
-    from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES, adapter_base_model, reasoner_backbone
+    from videoespresso_hf.models.hybrid import adapter_base_model, reasoner_backbone
 
     hub = {"trust_remote_code": arguments.trust_remote_code}
     try:
@@ -261,10 +263,9 @@ def planned_frame_presentation(arguments: ReasonerRLArguments) -> str | None:
     # the family's config class only (backbone.classes() would import the modeling code, and torch)
     config_class = getattr(importlib.import_module("videoespresso_hf.models.reasoner.configuration_reasoner"),
                            backbone.config_class)  # fmt: skip
-    presentation = arguments.frame_presentation
+    presentation = requested_frame_presentation(arguments)
     if presentation is None and base is not None:
-        saved = Path(arguments.model) / ADAPTER_CONFIG_OVERRIDES
-        presentation = json.loads(saved.read_text(encoding="utf-8")).get("frame_presentation") if saved.is_file() else None
+        presentation = saved_frame_presentation(arguments.model)
     elif presentation is None:
         presentation = settings.get("frame_presentation", config_class.frame_presentation)
     if presentation is None:
@@ -445,13 +446,10 @@ def _load_policy(arguments: ReasonerRLArguments, say):
     return model, processor, lora
 
 
-def _save_one_pass_mode(folder: Path, full_finetune: bool, frame_presentation: str = "images") -> None:
-    from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES
-
+def _save_one_pass_mode(folder: Path, full_finetune: bool, config) -> None:
     if full_finetune:
         return  # save_model wrote config.json with reasoning_mode="one_pass" (and the frame presentation)
-    overrides = {"reasoning_mode": "one_pass", "frame_presentation": frame_presentation}  # inference presents as RL did
-    (folder / ADAPTER_CONFIG_OVERRIDES).write_text(json.dumps(overrides) + "\n", encoding="utf-8")
+    record_frame_presentation(folder, config, reasoning_mode="one_pass")  # inference presents as RL did
 
 
 def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
@@ -480,7 +478,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
 
     model, processor, lora = _load_policy(arguments, say)
-    apply_frame_presentation(model.config, arguments.frame_presentation)
+    apply_frame_presentation(model.config, requested_frame_presentation(arguments))
     trainer_class = trainer_class_for(model.config)
     config = grpo_config(arguments, folder, run.accumulation, model.config)
     say(
@@ -508,7 +506,7 @@ def train_rl(arguments: ReasonerRLArguments, rows, run, callbacks=None) -> Path:
     trainer.save_model(str(folder))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(folder))
-        _save_one_pass_mode(folder, arguments.full_finetune, model.config.frame_presentation)
+        _save_one_pass_mode(folder, arguments.full_finetune, model.config)
         parent, parent_kind = _sft_parent(arguments, model)
         summary = {
             "stage": STAGE,

@@ -46,11 +46,46 @@ from videoespresso_hf.training.startup import TrainingRun, log_as_table, start_t
 if TYPE_CHECKING:
     from transformers import TrainerCallback
 
-__all__ = ["load_reasoner_for_training", "merge_adapter", "train_reasoner"]
+__all__ = [
+    "apply_frame_presentation",
+    "load_reasoner_for_training",
+    "merge_adapter",
+    "record_frame_presentation",
+    "saved_frame_presentation",
+    "train_reasoner",
+]
+
+
+def saved_frame_presentation(adapter: str | Path | None) -> str | None:
+    """The ``frame_presentation`` recorded beside a local adapter of ours (``None``: no adapter, or none recorded)."""
+    from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES
+
+    path = Path(adapter) / ADAPTER_CONFIG_OVERRIDES if adapter else None
+    if path is None or not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("frame_presentation")
+
+
+def apply_frame_presentation(config, presentation: str | None) -> None:
+    """Set the reasoner config's ``frame_presentation`` for training (``None``: keep the checkpoint's), refusing
+    (one line) one the family cannot build (LLaVA: images only)."""
+    if presentation is not None:
+        config.frame_presentation = presentation
+    config.validate_two_stage()
+
+
+def record_frame_presentation(folder: Path, config, **overrides: Any) -> None:
+    """Write the reasoner config fields an adapter was trained with beside it (``ADAPTER_CONFIG_OVERRIDES``): an
+    adapter folder has no config of its own, and inference must present the frames as training did."""
+    from videoespresso_hf.models.hybrid import ADAPTER_CONFIG_OVERRIDES
+
+    fields = {**overrides, "frame_presentation": config.frame_presentation}
+    (folder / ADAPTER_CONFIG_OVERRIDES).write_text(json.dumps(fields) + "\n", encoding="utf-8")
 
 
 def load_reasoner_for_training(
-    model: str, *, dtype=None, trust_remote_code: bool = False, frame_size: int | None = None
+    model: str, *, dtype=None, trust_remote_code: bool = False, frame_size: int | None = None,
+    frame_presentation: str | None = None,
 ):
     """The reasoner class for ``model`` (a base VLM of a supported family or a reasoner checkpoint) and its
     processor, with the training frame size in its config (:func:`apply_frame_size`) and in the processor
@@ -70,17 +105,20 @@ def load_reasoner_for_training(
         raise ValueError(f"cannot load the reasoner {model}: {first_line(error)}") from error
     apply_frame_size(reasoner.config, frame_size)
     save_frame_bounds(reasoner.config, processor)
+    apply_frame_presentation(reasoner.config, frame_presentation)
     return reasoner, processor
 
 
-def _load_base(arguments: ReasonerTrainingArguments):
-    """:func:`load_reasoner_for_training` with the recipe's settings: the model a stage trains and a merge starts from."""
+def _load_base(arguments: ReasonerTrainingArguments, init_adapter: Path | None = None):
+    """:func:`load_reasoner_for_training` with the recipe's settings: the model a stage trains and a merge starts from.
+    The frames are presented as ``frame_presentation`` says, else as the adapter it continues was trained."""
     import torch
 
     dtype = torch.bfloat16 if arguments.resolved_bf16() else torch.float32
     return load_reasoner_for_training(
-        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size
-    )
+        arguments.model, dtype=dtype, trust_remote_code=arguments.trust_remote_code, frame_size=arguments.frame_size,
+        frame_presentation=arguments.frame_presentation or saved_frame_presentation(init_adapter),
+    )  # fmt: skip
 
 
 def _required_text(arguments: ReasonerTrainingArguments, stage: str) -> tuple[str, ...]:
@@ -139,7 +177,8 @@ def _run_stage(
     if not positions:
         raise ValueError(f"stage {stage}: no usable row in {arguments.data} ({arguments.config}): {skipped}")
 
-    model, processor = _load_base(arguments)
+    model, processor = _load_base(arguments, init_adapter)
+    say(f"stage {stage}: frames as {model.config.frame_presentation}")
     peft_config = None
     if init_adapter is not None:
         model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
@@ -171,6 +210,7 @@ def _run_stage(
     trainer.save_model(str(stage_dir))
     if trainer.is_world_process_zero():
         processor.save_pretrained(str(stage_dir))
+        record_frame_presentation(stage_dir, model.config)
         summary = {
             "stage": stage,
             "global_step": trainer.state.global_step,
@@ -184,6 +224,7 @@ def _run_stage(
             "learning_rate": config.learning_rate,
             # the per-frame bounds frames were sized by (saved in the processor too, which loading an adapter reads)
             "frame_pixels": {"min_pixels": model.config.min_pixels, "max_pixels": model.config.max_pixels},
+            "frame_presentation": model.config.frame_presentation,
             "init_adapter": str(init_adapter) if init_adapter else None,
             "arguments": asdict(arguments),
         }
@@ -203,7 +244,7 @@ def merge_adapter(arguments: ReasonerTrainingArguments, adapter_dir: Path) -> Pa
     """Write ``OUT/merged``: the base reasoner with the adapter merged in, loadable with the Auto classes."""
     from peft import PeftModel
 
-    model, processor = _load_base(arguments)
+    model, processor = _load_base(arguments, adapter_dir)
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     merged.config.base_model_id = arguments.model
     out = Path(arguments.output_dir) / "merged"
